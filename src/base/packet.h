@@ -51,6 +51,11 @@ class Packet {
   MutableByteSpan push(std::size_t n);
   // Drops n bytes from the front (a parsed header). Precondition: n <= size().
   void pull(std::size_t n) noexcept { head_ += n; }
+  // Gives back n bytes that an earlier pull() took, unchanged: the IP layer pulls its header
+  // before delivering to a transport, and a transport that must quote the datagram in an
+  // ICMP error (port unreachable) unpulls it. Precondition: the last n pulled bytes have not
+  // been overwritten by push() since.
+  void unpull(std::size_t n) noexcept { head_ -= n; }
   // Adds n bytes at the end and returns them (uninitialised).
   MutableByteSpan append(std::size_t n);
   void append(ByteSpan bytes);

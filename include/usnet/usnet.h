@@ -1,0 +1,110 @@
+/*
+ * usnet: the UNIX network system calls, rebuilt in user space.
+ *
+ * The socket calls below behave like Linux's: same arguments, same results, and -1 with
+ * errno set exactly as Linux sets it for the same mistake. Each usnet socket is backed by a
+ * kernel descriptor reserved for it, so usnet descriptor numbers never collide with the
+ * process's own files; calls on a descriptor that is not a usnet socket fail with ENOTSOCK
+ * (an open kernel file) or EBADF (nothing open), as Linux would say.
+ *
+ * Sockets live on a stack: a user-space host with its own interfaces, addresses, routes and
+ * counters. usnet_socket() creates the socket on the calling thread's current stack (see
+ * usnet_stack_use); with none chosen, on a process-wide default stack that has only the
+ * loopback interface (127.0.0.1).
+ *
+ * This runtime is single-threaded: a blocking call runs the stacks of its runtime (devices,
+ * timers) on the calling thread until the call can complete or its timeout passes. Use one
+ * runtime from one thread at a time.
+ */
+#ifndef USNET_USNET_H
+#define USNET_USNET_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- socket calls (socket(2), bind(2), ...) ---- */
+int usnet_socket(int domain, int type, int protocol);
+int usnet_bind(int fd, const struct sockaddr* addr, socklen_t addrlen);
+int usnet_connect(int fd, const struct sockaddr* addr, socklen_t addrlen);
+ssize_t usnet_send(int fd, const void* buf, size_t len, int flags);
+ssize_t usnet_recv(int fd, void* buf, size_t len, int flags);
+ssize_t usnet_sendto(int fd, const void* buf, size_t len, int flags,
+                     const struct sockaddr* dest_addr, socklen_t addrlen);
+ssize_t usnet_recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* src_addr,
+                       socklen_t* addrlen);
+ssize_t usnet_sendmsg(int fd, const struct msghdr* msg, int flags);
+ssize_t usnet_recvmsg(int fd, struct msghdr* msg, int flags);
+ssize_t usnet_write(int fd, const void* buf, size_t len);
+ssize_t usnet_read(int fd, void* buf, size_t len);
+int usnet_getsockname(int fd, struct sockaddr* addr, socklen_t* addrlen);
+int usnet_getpeername(int fd, struct sockaddr* addr, socklen_t* addrlen);
+int usnet_setsockopt(int fd, int level, int optname, const void* optval, socklen_t optlen);
+int usnet_getsockopt(int fd, int level, int optname, void* optval, socklen_t* optlen);
+int usnet_shutdown(int fd, int how);
+/* F_GETFL / F_SETFL (O_NONBLOCK); F_GETFD / F_SETFD act on the backing kernel descriptor. */
+int usnet_fcntl(int fd, int cmd, ... /* int arg */);
+int usnet_close(int fd);
+/* 1 if fd is a usnet socket, else 0. */
+int usnet_is_socket(int fd);
+
+/* ---- runtimes and stacks ---- */
+typedef struct usnet_runtime usnet_runtime;
+typedef struct usnet_stack usnet_stack;
+
+/* A runtime drives stacks with the real clock. Returns NULL with errno on failure. */
+usnet_runtime* usnet_runtime_new(void);
+/* Closes every socket of its stacks, then frees the stacks, devices and the runtime. */
+void usnet_runtime_free(usnet_runtime* rt);
+/* Runs the runtime's stacks for up to timeout_ms (0: one pass without waiting). */
+int usnet_runtime_poll(usnet_runtime* rt, int timeout_ms);
+
+/* A new stack (host) in the runtime; seed 0 draws one from the kernel. */
+usnet_stack* usnet_stack_new(usnet_runtime* rt, const char* name, uint64_t seed);
+/* Sockets created by this thread from now on live on `stack` (NULL: the default stack). */
+int usnet_stack_use(usnet_stack* stack);
+usnet_stack* usnet_stack_current(void);
+usnet_runtime* usnet_stack_runtime(usnet_stack* stack);
+
+/* Attaches a TAP device (created if needed) as an interface. mac NULL: a random local MAC.
+ * Returns the ifindex, or -1 with errno. Needs CAP_NET_ADMIN and /dev/net/tun. */
+int usnet_stack_add_tap(usnet_stack* stack, const char* tap_name, const char* mac, int mtu);
+/* The kernel-side name of a TAP attached with usnet_stack_add_tap. */
+const char* usnet_stack_tap_name(usnet_stack* stack, int ifindex);
+/* `ip addr add CIDR dev IFINDEX`; `ip route add DST via GATEWAY` (gateway NULL: on-link). */
+int usnet_stack_add_address(usnet_stack* stack, int ifindex, const char* cidr);
+int usnet_stack_add_route(usnet_stack* stack, const char* dst_cidr, const char* gateway,
+                          int ifindex);
+
+/* Impairments of one direction of a simulated wire; all zero means a perfect link. */
+struct usnet_impairments {
+  double loss;      /* probability a frame is lost */
+  double duplicate; /* probability a frame is delivered twice */
+  double reorder;   /* probability a frame is held back so later ones overtake it */
+  double corrupt;   /* probability one bit of a frame is flipped */
+  uint32_t delay_us;
+  uint32_t jitter_us;
+  uint64_t rate_bps; /* 0: unlimited */
+};
+
+/* Joins two stacks of the same runtime with a memory wire: an interface on each, with the
+ * given addresses. impairments NULL: a perfect link. pcap_path non-NULL: every frame on
+ * the wire is written there (as seen by a). Returns 0, or -1 with errno. */
+int usnet_wire_connect(usnet_stack* a, const char* a_cidr, usnet_stack* b, const char* b_cidr,
+                       const struct usnet_impairments* impairments, const char* pcap_path);
+
+/* Call tracing: each call's and each packet's path through the layers, to stderr.
+ * Also enabled for every new stack by the environment variable USNET_TRACE=1. */
+int usnet_trace(usnet_stack* stack, int enable);
+/* Writes the stack's counters (as `nstat -a`: name and value, one per line) to fd. */
+int usnet_stack_dump_counters(usnet_stack* stack, int fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* USNET_USNET_H */

@@ -1,0 +1,108 @@
+#include "api/handles.h"
+
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+namespace usnet::api {
+namespace {
+
+thread_local usnet_stack* t_current = nullptr;
+
+std::uint64_t random_seed() {
+  std::uint64_t seed = 0;
+  if (getrandom(&seed, sizeof(seed), 0) != static_cast<ssize_t>(sizeof(seed))) {
+    seed = static_cast<std::uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ULL;
+  }
+  return seed;
+}
+
+}  // namespace
+
+int FdMap::reserve() {
+  // An eventfd costs no file system object and can later signal readiness to a kernel
+  // poll/epoll waiting on the socket (the threaded runtime's plan).
+  return ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+void FdMap::bind(int fd, usnet_stack* stack) {
+  std::lock_guard lock(mu_);
+  map_[fd] = FdEntry{stack};
+}
+
+void FdMap::release(int fd) {
+  {
+    std::lock_guard lock(mu_);
+    map_.erase(fd);
+  }
+  ::close(fd);
+}
+
+usnet_stack* FdMap::find(int fd) const {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(fd);
+  return it == map_.end() ? nullptr : it->second.stack;
+}
+
+std::vector<int> FdMap::fds_of(const usnet_runtime* rt) const {
+  std::lock_guard lock(mu_);
+  std::vector<int> out;
+  for (const auto& [fd, e] : map_) {
+    if (e.stack->runtime == rt) out.push_back(fd);
+  }
+  return out;
+}
+
+FdMap& fd_map() {
+  static FdMap map;  // process state of the API edge; see handles.h
+  return map;
+}
+
+void enable_trace(usnet::Stack& s, bool on) {
+  if (!on) {
+    s.tracer().set_sink({});
+    return;
+  }
+  s.tracer().set_prefix("[" + s.config().name + "] ");
+  s.tracer().set_sink([](std::string_view line) {
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+  });
+}
+
+void apply_trace_env(usnet::Stack& s) {
+  const char* v = std::getenv("USNET_TRACE");
+  if (v != nullptr && *v != '\0' && std::string_view(v) != "0") enable_trace(s, true);
+}
+
+usnet_stack* current_stack() {
+  if (t_current != nullptr) return t_current;
+  // The default: a runtime with one stack that has only the loopback interface. Created on
+  // first use and kept for the life of the process.
+  static usnet_runtime* default_rt = [] {
+    auto* rt = new usnet_runtime;  // NOLINT: deliberately immortal, like a process's kernel
+    StackConfig cfg;
+    cfg.name = "default";
+    cfg.seed = random_seed();
+    Stack& s = rt->rt.add_stack(cfg);
+    apply_trace_env(s);
+    rt->stacks.push_back(rt->adopt(s));
+    return rt;
+  }();
+  return default_rt->stacks.front().get();
+}
+
+void set_current_stack(usnet_stack* s) { t_current = s; }
+
+}  // namespace usnet::api
+
+std::unique_ptr<usnet_stack> usnet_runtime::adopt(usnet::Stack& s) {
+  auto h = std::make_unique<usnet_stack>();
+  h->stack = &s;
+  h->runtime = this;
+  return h;
+}

@@ -1,0 +1,74 @@
+#include "api/runtime.h"
+
+#include <poll.h>
+
+#include <algorithm>
+
+namespace usnet {
+
+Runtime::Runtime()
+    : start_(std::chrono::steady_clock::now()),
+      wall_at_start_(std::chrono::duration_cast<Duration>(
+          std::chrono::system_clock::now().time_since_epoch())) {}
+
+Runtime::~Runtime() = default;
+
+Stack& Runtime::add_stack(StackConfig config) {
+  stacks_.push_back(std::make_unique<Stack>(std::move(config)));
+  Stack& s = *stacks_.back();
+  s.poll(now());
+  return s;
+}
+
+Instant Runtime::now() const noexcept {
+  return Instant{wall_at_start_ + std::chrono::duration_cast<Duration>(
+                                      std::chrono::steady_clock::now() - start_)};
+}
+
+void Runtime::run_once(Instant until) {
+  Instant next = kNever;
+  bool busy = false;
+  const Instant t = now();
+  for (auto& s : stacks_) {
+    next = earliest(next, s->poll(t));
+    busy = busy || s->has_pending_work();
+  }
+  if (busy) return;
+  next = earliest(next, until);
+  const Instant after = now();
+  if (next <= after) return;
+
+  std::vector<pollfd> fds;
+  for (auto& s : stacks_) {
+    for (const auto& ifc : s->interfaces()) {
+      if (ifc->dev != nullptr && ifc->dev->pollable_fd() >= 0) {
+        fds.push_back(pollfd{ifc->dev->pollable_fd(), POLLIN, 0});
+      }
+    }
+  }
+  // Round the wait up to whole milliseconds so a timer is never polled early in a loop.
+  int timeout_ms = -1;
+  if (next != kNever) {
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - after).count();
+    timeout_ms = static_cast<int>(std::min<long long>(wait, 60'000));
+  }
+  ::poll(fds.data(), fds.size(), timeout_ms);
+}
+
+}  // namespace usnet
+
+namespace usnet {
+
+void Runtime::run_pending(int rounds) {
+  for (int i = 0; i < rounds; ++i) {
+    const Instant t = now();
+    bool busy = false;
+    for (auto& s : stacks_) {
+      s->poll(t);
+      busy = busy || s->has_pending_work();
+    }
+    if (!busy) return;
+  }
+}
+
+}  // namespace usnet

@@ -1,0 +1,21 @@
+// Conversions between the caller's struct sockaddr and the stack's SockAddr, with Linux's
+// length rules (move_addr_to_kernel / move_addr_to_user).
+#pragma once
+
+#include <sys/socket.h>
+
+#include "base/result.h"
+#include "socket/socket.h"
+
+namespace usnet::api {
+
+// Copies in a caller's address of `len` bytes. kInvalidArgument if len is negative or over
+// sizeof(sockaddr_storage); kFault if addr is null with len > 0. Fields the bytes do not
+// cover stay zero; the family is taken as given (callers check what they need).
+Result<SockAddr> sockaddr_in_from_user(const sockaddr* addr, socklen_t len);
+
+// Writes `a` as a sockaddr_in into (addr, *len): copies min(*len, 16) bytes and sets *len to
+// 16. kFault if len is null, kInvalidArgument if *len is negative (as a signed int).
+Status sockaddr_to_user(const SockAddr& a, sockaddr* addr, socklen_t* len);
+
+}  // namespace usnet::api

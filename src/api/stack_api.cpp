@@ -1,0 +1,137 @@
+// The C calls that build runtimes and stacks: what `ip link`, `ip addr` and `ip route` do
+// for a kernel, plus simulated wires, tracing and counters.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "api/handles.h"
+#include "base/errno_map.h"
+#include "socket/fd_table.h"
+#include "socket/sock_calls.h"
+#include "usnet/usnet.h"
+
+using namespace usnet;       // NOLINT(google-build-using-namespace): the C edge
+using namespace usnet::api;  // NOLINT(google-build-using-namespace)
+
+namespace {
+
+int fail(int err) {
+  errno = err;
+  return -1;
+}
+int fail(Error e) { return fail(to_errno(e)); }
+
+}  // namespace
+
+extern "C" {
+
+usnet_runtime* usnet_runtime_new(void) {
+  return new (std::nothrow) usnet_runtime;  // NOLINT: the C caller owns it
+}
+
+void usnet_runtime_free(usnet_runtime* rt) {
+  if (rt == nullptr) return;
+  for (int fd : fd_map().fds_of(rt)) usnet_close(fd);
+  for (auto& h : rt->stacks) {
+    if (current_stack() == h.get()) set_current_stack(nullptr);
+  }
+  delete rt;  // NOLINT: pairs with usnet_runtime_new
+}
+
+int usnet_runtime_poll(usnet_runtime* rt, int timeout_ms) {
+  if (rt == nullptr) return fail(EINVAL);
+  const Instant until = timeout_ms <= 0 ? kEpoch
+                                        : rt->rt.now() + std::chrono::milliseconds(timeout_ms);
+  do {
+    rt->rt.run_once(until);
+  } while (rt->rt.now() < until);
+  return 0;
+}
+
+usnet_stack* usnet_stack_new(usnet_runtime* rt, const char* name, uint64_t seed) {
+  if (rt == nullptr) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  StackConfig cfg;
+  cfg.name = name != nullptr ? name : fmt::format("stack{}", rt->stacks.size());
+  if (seed == 0) {
+    const std::uint64_t a = static_cast<std::uint64_t>(::getpid());
+    cfg.seed = a ^ static_cast<std::uint64_t>(rt->rt.now().time_since_epoch().count());
+  } else {
+    cfg.seed = seed;
+  }
+  Stack& s = rt->rt.add_stack(cfg);
+  apply_trace_env(s);
+  rt->stacks.push_back(rt->adopt(s));
+  return rt->stacks.back().get();
+}
+
+int usnet_stack_use(usnet_stack* stack) {
+  set_current_stack(stack);
+  return 0;
+}
+
+usnet_stack* usnet_stack_current(void) { return current_stack(); }
+
+usnet_runtime* usnet_stack_runtime(usnet_stack* stack) {
+  return stack != nullptr ? stack->runtime : nullptr;
+}
+
+int usnet_stack_add_address(usnet_stack* stack, int ifindex, const char* cidr) {
+  if (stack == nullptr || cidr == nullptr || ifindex <= 0) return fail(EINVAL);
+  auto c = Ipv4Cidr::parse(cidr);
+  if (!c) return fail(EINVAL);
+  if (auto st = stack->stack->add_address(static_cast<std::uint32_t>(ifindex), *c); !st) {
+    return fail(st.error());
+  }
+  stack->runtime->rt.run_once(kEpoch);  // send the gratuitous ARP now
+  return 0;
+}
+
+int usnet_stack_add_route(usnet_stack* stack, const char* dst_cidr, const char* gateway,
+                          int ifindex) {
+  if (stack == nullptr || dst_cidr == nullptr || ifindex < 0) return fail(EINVAL);
+  auto dst = Ipv4Cidr::parse(dst_cidr);
+  if (!dst) return fail(EINVAL);
+  Ipv4Address gw;
+  if (gateway != nullptr) {
+    auto g = Ipv4Address::parse(gateway);
+    if (!g) return fail(EINVAL);
+    gw = *g;
+  }
+  if (auto st = stack->stack->add_route(*dst, gw, static_cast<std::uint32_t>(ifindex)); !st) {
+    return fail(st.error());
+  }
+  return 0;
+}
+
+int usnet_trace(usnet_stack* stack, int enable) {
+  if (stack == nullptr) return fail(EINVAL);
+  enable_trace(*stack->stack, enable != 0);
+  return 0;
+}
+
+int usnet_stack_dump_counters(usnet_stack* stack, int fd) {
+  if (stack == nullptr) return fail(EINVAL);
+  std::string out;
+  stack->stack->mib().for_each([&](std::string_view name, std::uint64_t v) {
+    out += fmt::format("{:<32}{}\n", name, v);
+  });
+  std::size_t off = 0;
+  while (off < out.size()) {
+    const ssize_t n = ::write(fd, out.data() + off, out.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+}  // extern "C"

@@ -1,0 +1,247 @@
+#include "net/icmp.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "net/ipv4.h"
+#include "stack/stack.h"
+
+namespace usnet {
+namespace {
+
+// RFC 1812 4.3.2.3: an error quotes as much of the offending datagram as fits in 576 bytes.
+constexpr std::size_t kMaxIcmpErrorDatagram = 576;
+
+}  // namespace
+
+IcmpError icmp_error_for(std::uint8_t type, std::uint8_t code) {
+  IcmpError e;
+  e.type = type;
+  e.code = code;
+  switch (static_cast<wire::IcmpType>(type)) {
+    case wire::IcmpType::kDestUnreachable: {
+      // Linux net/ipv4/icmp.c icmp_err_convert[], indexed by code.
+      struct Entry {
+        Error err;
+        bool fatal;
+      };
+      static constexpr std::array<Entry, 16> kTable{{
+          {Error::kNetworkUnreachable, false},     // 0 net unreachable
+          {Error::kHostUnreachable, false},        // 1 host unreachable
+          {Error::kNoProtocolOption, true},        // 2 protocol unreachable
+          {Error::kConnectionRefused, true},       // 3 port unreachable
+          {Error::kMessageTooLong, false},         // 4 fragmentation needed
+          {Error::kOperationNotSupported, false},  // 5 source route failed
+          {Error::kNetworkUnreachable, true},      // 6 net unknown
+          {Error::kHostUnreachable, true},         // 7 host unknown (EHOSTDOWN in Linux)
+          {Error::kNetworkDown, true},             // 8 host isolated (ENONET in Linux)
+          {Error::kNetworkUnreachable, true},      // 9 net prohibited
+          {Error::kHostUnreachable, true},         // 10 host prohibited
+          {Error::kNetworkUnreachable, false},     // 11 net unreachable for TOS
+          {Error::kHostUnreachable, false},        // 12 host unreachable for TOS
+          {Error::kHostUnreachable, true},         // 13 administratively prohibited
+          {Error::kHostUnreachable, true},         // 14 precedence violation
+          {Error::kHostUnreachable, true},         // 15 precedence cutoff
+      }};
+      if (code < kTable.size()) {
+        e.error = kTable[code].err;
+        e.fatal = kTable[code].fatal;
+      }
+      break;
+    }
+    case wire::IcmpType::kTimeExceeded:
+      e.error = Error::kHostUnreachable;
+      e.fatal = false;
+      break;
+    case wire::IcmpType::kParameterProblem:
+      e.error = Error::kProtocolError;
+      e.fatal = true;
+      break;
+    default:
+      break;
+  }
+  return e;
+}
+
+Icmp::Icmp(Stack& stack, IcmpConfig config)
+    : stack_(stack), config_(config), global_{static_cast<double>(config.global_burst), kEpoch} {}
+
+void Icmp::icmp_rcv(Interface& ifc, Packet pkt, const wire::Ipv4Header& ip) {
+  MibCounters& mib = stack_.mib();
+  stack_.tracer().step("icmp_rcv");
+  mib.IcmpInMsgs++;
+  auto parsed = wire::IcmpHeader::parse(pkt.data());
+  if (!parsed) {
+    if (parsed.error() == wire::ParseError::kBadChecksum) mib.IcmpInCsumErrors++;
+    mib.IcmpInErrors++;
+    stack_.tracer().step("drop: bad icmp");
+    return;
+  }
+  const wire::IcmpHeader& h = *parsed;
+  switch (static_cast<wire::IcmpType>(h.type)) {
+    case wire::IcmpType::kEchoRequest:
+      mib.IcmpInEchos++;
+      icmp_echo(ifc, std::move(pkt), ip, h);
+      return;
+    case wire::IcmpType::kEchoReply:
+      mib.IcmpInEchoReps++;
+      if (echo_listener_ != nullptr) {
+        stack_.tracer().step("ping_rcv");
+        echo_listener_->echo_reply(std::move(pkt), ip, h);
+      }
+      return;
+    case wire::IcmpType::kDestUnreachable:
+      mib.IcmpInDestUnreachs++;
+      icmp_unreach(std::move(pkt), h);
+      return;
+    case wire::IcmpType::kTimeExceeded:
+      mib.IcmpInTimeExcds++;
+      icmp_unreach(std::move(pkt), h);
+      return;
+    case wire::IcmpType::kParameterProblem:
+      mib.IcmpInParmProbs++;
+      icmp_unreach(std::move(pkt), h);
+      return;
+  }
+  stack_.tracer().step("ignored type");
+}
+
+void Icmp::icmp_echo(Interface& /*ifc*/, Packet pkt, const wire::Ipv4Header& ip,
+                     const wire::IcmpHeader& h) {
+  stack_.tracer().step("icmp_echo");
+  const bool to_broadcast = !stack_.is_local_address(ip.dst);
+  if (to_broadcast && config_.echo_ignore_broadcasts) {
+    stack_.tracer().step("ignored broadcast");
+    return;
+  }
+  // RFC 792: the reply carries the request's identifier, sequence and data unchanged; only
+  // the type and checksum change.
+  wire::IcmpHeader reply = h;
+  reply.type = static_cast<std::uint8_t>(wire::IcmpType::kEchoReply);
+  reply.code = 0;
+  reply.emit(pkt.data());
+  wire::IcmpHeader::finish_checksum(pkt.data());
+  IpOutParams p;
+  p.src = to_broadcast ? Ipv4Address{} : ip.dst;
+  p.dst = ip.src;
+  p.protocol = static_cast<std::uint8_t>(wire::IpProtocol::kIcmp);
+  p.ttl = stack_.config().default_ttl;
+  p.tos = ip.tos;
+  stack_.mib().IcmpOutMsgs++;
+  stack_.mib().IcmpOutEchoReps++;
+  if (!stack_.ipv4().ip_output(std::move(pkt), p)) stack_.mib().IcmpOutErrors++;
+}
+
+void Icmp::icmp_unreach(Packet pkt, const wire::IcmpHeader& h) {
+  // The quoted datagram: its IP header and at least 8 bytes of its transport header.
+  pkt.pull(wire::IcmpHeader::kSize);
+  // Read the quoted header leniently: it is truncated by design (its total length describes
+  // the original) and its checksum may have been rewritten on the way; only the fixed
+  // fields that identify the flow matter.
+  wire::Ipv4Header q;
+  const std::size_t hl = static_cast<std::size_t>(load_u8(pkt.data(), 0) & 0x0f) * 4;
+  if ((load_u8(pkt.data(), 0) >> 4) != 4 || hl < 20 || pkt.size() < hl + 8) {
+    stack_.mib().IcmpInErrors++;
+    stack_.tracer().step("drop: short quote");
+    return;
+  }
+  q.header_length = static_cast<std::uint8_t>(hl);
+  q.protocol = load_u8(pkt.data(), 9);
+  q.src.value = load_be<std::uint32_t>(pkt.data(), 12);
+  q.dst.value = load_be<std::uint32_t>(pkt.data(), 16);
+  q.total_length = load_be<std::uint16_t>(pkt.data(), 2);
+  IcmpError err = icmp_error_for(h.type, h.code);
+  err.mtu = h.next_hop_mtu();
+  err.quoted = q;
+  // RFC 1122 3.2.2.1: only errors about datagrams we sent are ours to act on.
+  if (!stack_.is_local_address(q.src)) return;
+  if (TransportProtocol* t = stack_.ipv4().protocol(q.protocol)) {
+    stack_.tracer().step("err_handler");
+    t->err(err, pkt.data().subspan(hl));
+  }
+}
+
+bool Icmp::rate_allow(Ipv4Address dst) {
+  const Instant now = stack_.now();
+  auto refill = [now](Bucket& b, double per_sec, double burst) {
+    const double secs = std::chrono::duration<double>(now - b.last).count();
+    b.tokens = std::min(burst, b.tokens + secs * per_sec);
+    b.last = now;
+  };
+  refill(global_, config_.global_per_sec, config_.global_burst);
+  if (global_.tokens < 1.0) {
+    stack_.mib().IcmpOutRateLimitGlobal++;
+    return false;
+  }
+  auto it = hosts_.find(dst.value);
+  if (it == hosts_.end()) {
+    if (hosts_.size() >= config_.max_hosts) hosts_.erase(hosts_.begin());
+    it = hosts_.emplace(dst.value, Bucket{static_cast<double>(config_.host_burst), now}).first;
+  }
+  const double per_sec = 1.0 / std::chrono::duration<double>(config_.host_interval).count();
+  refill(it->second, per_sec, config_.host_burst);
+  if (it->second.tokens < 1.0) {
+    stack_.mib().IcmpOutRateLimitHost++;
+    return false;
+  }
+  it->second.tokens -= 1.0;
+  global_.tokens -= 1.0;
+  return true;
+}
+
+void Icmp::icmp_send(ByteSpan offending, const wire::Ipv4Header& ip, std::uint8_t type,
+                     std::uint8_t code, std::uint16_t info) {
+  // RFC 1122 3.2.2: never an error about an ICMP error, a broadcast or multicast, a
+  // non-first fragment, or a datagram from a source that does not name one host.
+  if (ip.protocol == static_cast<std::uint8_t>(wire::IpProtocol::kIcmp) &&
+      offending.size() > ip.header_length) {
+    const auto inner_type = load_u8(offending, ip.header_length);
+    if (inner_type != static_cast<std::uint8_t>(wire::IcmpType::kEchoRequest) &&
+        inner_type != static_cast<std::uint8_t>(wire::IcmpType::kEchoReply)) {
+      return;
+    }
+  }
+  if (!stack_.is_local_address(ip.dst) || ip.fragment_offset != 0 || ip.src.is_any() ||
+      ip.src.is_broadcast() || ip.src.is_multicast() ||
+      stack_.is_broadcast_address(ip.src)) {
+    return;
+  }
+  if (!rate_allow(ip.src)) {
+    stack_.tracer().step("icmp rate limited");
+    return;
+  }
+  stack_.tracer().step("icmp_send");
+  const std::size_t quote = std::min(
+      offending.size(),
+      kMaxIcmpErrorDatagram - wire::Ipv4Header::kMinSize - wire::IcmpHeader::kSize);
+  Packet p(wire::IcmpHeader::kSize + quote);
+  wire::IcmpHeader h;
+  h.type = type;
+  h.code = code;
+  if (type == static_cast<std::uint8_t>(wire::IcmpType::kDestUnreachable) &&
+      code == static_cast<std::uint8_t>(wire::UnreachCode::kFragNeeded)) {
+    h.sequence = info;  // RFC 1191: next-hop MTU in the low 16 bits
+  }
+  h.emit(p.append(wire::IcmpHeader::kSize));
+  p.append(offending.first(quote));
+  wire::IcmpHeader::finish_checksum(p.data());
+
+  MibCounters& mib = stack_.mib();
+  mib.IcmpOutMsgs++;
+  if (type == static_cast<std::uint8_t>(wire::IcmpType::kDestUnreachable)) {
+    mib.IcmpOutDestUnreachs++;
+  } else if (type == static_cast<std::uint8_t>(wire::IcmpType::kTimeExceeded)) {
+    mib.IcmpOutTimeExcds++;
+  }
+  IpOutParams out;
+  out.src = ip.dst;
+  out.dst = ip.src;
+  out.protocol = static_cast<std::uint8_t>(wire::IpProtocol::kIcmp);
+  out.ttl = stack_.config().default_ttl;
+  // RFC 1812 4.3.2.5: the TOS of the offending datagram, precedence 6 (0xc0) for errors.
+  out.tos = static_cast<std::uint8_t>((ip.tos & 0x1c) | 0xc0);
+  if (!stack_.ipv4().ip_output(std::move(p), out)) mib.IcmpOutErrors++;
+}
+
+}  // namespace usnet

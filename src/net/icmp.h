@@ -1,0 +1,75 @@
+// ICMPv4 for a host (RFC 792, RFC 1122 3.2.2): echo reply, error generation with the
+// RFC 1122 3.2.2 exclusions and Linux's rate limits, and delivery of received errors to the
+// transport that sent the offending datagram.
+#pragma once
+
+#include <cstdint>
+#include <map>
+
+#include "base/packet.h"
+#include "base/time.h"
+#include "link/interface.h"
+#include "stack/registration.h"
+#include "wire/icmpv4.h"
+#include "wire/ipv4.h"
+
+namespace usnet {
+
+class Stack;
+
+// Receives ICMP echo replies (and errors about our echo requests): the ping sockets.
+class IcmpEchoListener {
+ public:
+  virtual ~IcmpEchoListener() = default;
+  // pkt.data() starts at the ICMP header of an echo reply.
+  virtual void echo_reply(Packet pkt, const wire::Ipv4Header& ip, const wire::IcmpHeader& h) = 0;
+};
+
+struct IcmpConfig {
+  // icmp_msgs_per_sec / icmp_msgs_burst: a stack-wide token bucket for errors.
+  unsigned global_per_sec = 1000;
+  unsigned global_burst = 50;
+  // icmp_ratelimit (1000 ms) with XRLIM_BURST_FACTOR 6: per-destination bucket.
+  Duration host_interval = std::chrono::milliseconds(1000);
+  unsigned host_burst = 6;
+  std::size_t max_hosts = 1024;  // destinations tracked for the per-host limit
+  bool echo_ignore_broadcasts = true;  // net.ipv4.icmp_echo_ignore_broadcasts
+};
+
+// Linux's icmp_err_convert: what a socket reports for a destination-unreachable code, and
+// whether it is a hard error (RFC 1122 4.1.3.3).
+IcmpError icmp_error_for(std::uint8_t type, std::uint8_t code);
+
+class Icmp {
+ public:
+  explicit Icmp(Stack& stack, IcmpConfig config = {});
+
+  // An ICMP message addressed to us; pkt.data() starts at the ICMP header.
+  void icmp_rcv(Interface& ifc, Packet pkt, const wire::Ipv4Header& ip);
+
+  // Sends an ICMP error about `offending` (bytes from its IP header on, as received) whose
+  // parsed header is `ip`. Applies the RFC 1122 3.2.2 exclusions and the rate limits.
+  void icmp_send(ByteSpan offending, const wire::Ipv4Header& ip, std::uint8_t type,
+                 std::uint8_t code, std::uint16_t info);
+
+  void set_echo_listener(IcmpEchoListener* l) noexcept { echo_listener_ = l; }
+
+ private:
+  void icmp_echo(Interface& ifc, Packet pkt, const wire::Ipv4Header& ip,
+                 const wire::IcmpHeader& h);
+  void icmp_unreach(Packet pkt, const wire::IcmpHeader& h);
+  bool rate_allow(Ipv4Address dst);
+
+  struct Bucket {
+    double tokens;
+    Instant last;
+  };
+
+  Stack& stack_;
+  IcmpConfig config_;
+  IcmpEchoListener* echo_listener_ = nullptr;
+  Bucket global_;
+  std::map<std::uint32_t, Bucket> hosts_;
+};
+
+}  // namespace usnet

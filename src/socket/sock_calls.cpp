@@ -1,0 +1,78 @@
+#include "socket/sock_calls.h"
+
+#include <fmt/format.h>
+
+#include "socket/af_inet.h"
+#include "socket/fd_table.h"
+#include "stack/stack.h"
+
+namespace usnet {
+
+Result<Socket*> sock_create(Stack& stack, int family, int type, int protocol, int fd) {
+  stack.tracer().step("sock_create");
+  // Linux __sys_socket / __sock_create: only SOCK_NONBLOCK and SOCK_CLOEXEC may ride on the
+  // type; the type must be below SOCK_MAX (11); the family must be one we have.
+  constexpr int kSockTypeMask = 0xf;
+  constexpr int kSockMax = 11;
+  const int flags = type & ~kSockTypeMask;
+  if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return Error::kInvalidArgument;
+  type &= kSockTypeMask;
+  if (family < 0 || family >= AF_MAX) return Error::kAddressFamilyNotSupported;
+  if (type >= kSockMax) return Error::kInvalidArgument;
+  if (family != AF_INET) return Error::kAddressFamilyNotSupported;
+  auto created = inet_create(stack, type, protocol);
+  if (!created) return created.error();
+  std::unique_ptr<Socket> sock = std::move(created.value());
+  sock->nonblocking = (flags & SOCK_NONBLOCK) != 0;
+  auto installed = stack.sockets().install(std::move(sock), fd);
+  if (!installed) return installed.error();
+  return stack.sockets().get(*installed);
+}
+
+Status sock_bind(Socket& sock, const SockAddr& addr) {
+  sock.stack.tracer().step("sock_bind");
+  return sock.ops->bind(sock, addr);
+}
+
+Status sock_connect(Socket& sock, const SockAddr& addr, int flags) {
+  sock.stack.tracer().step("sock_connect");
+  return sock.ops->connect(sock, addr, flags);
+}
+
+Result<std::size_t> sock_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
+  sock.stack.tracer().step("sock_sendmsg");
+  return sock.ops->sendmsg(sock, msg, flags);
+}
+
+Result<RecvResult> sock_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
+  sock.stack.tracer().step("sock_recvmsg");
+  return sock.ops->recvmsg(sock, msg, flags);
+}
+
+Result<SockAddr> sock_getname(Socket& sock, bool peer) {
+  sock.stack.tracer().step(peer ? "sock_getname(peer)" : "sock_getname");
+  if (peer) {
+    if (!sock.connected()) return Error::kNotConnected;
+    return sock.remote;
+  }
+  SockAddr a = sock.local;
+  a.family = AF_INET;
+  return a;
+}
+
+Status sock_shutdown(Socket& sock, int how) {
+  sock.stack.tracer().step("sock_shutdown");
+  return sock.ops->shutdown(sock, how);
+}
+
+Status sock_close(Stack& stack, int fd) {
+  stack.tracer().step("sock_close");
+  auto sock = stack.sockets().remove(fd);
+  if (!sock) return Error::kBadDescriptor;
+  sock->ops->release(*sock);
+  return {};
+}
+
+PollMask sock_poll(Socket& sock) { return sock.ops->poll(sock); }
+
+}  // namespace usnet

@@ -1,0 +1,53 @@
+// The socket layer entry points, named as in the seed document and Linux net/socket.c.
+// Each validates what every protocol shares, traces itself, and dispatches through the
+// socket's ProtoOps. None of them blocks: a call that would wait returns kWouldBlock and
+// the runtime decides whether to wait (DESIGN.md invariant 3).
+//
+//   socket()       -> sock_create     -> inet_create -> udp_init_sock / ping_init_sock
+//   bind()         -> sock_bind       -> ops->bind
+//   connect()      -> sock_connect    -> ops->connect
+//   send/sendto/sendmsg/write -> sock_sendmsg -> ops->sendmsg
+//   recv/recvfrom/recvmsg/read -> sock_recvmsg -> ops->recvmsg
+//   getsockname()/getpeername() -> sock_getname
+//   setsockopt()/getsockopt()   -> sock_setsockopt / sock_getsockopt
+//   shutdown()     -> sock_shutdown   -> ops->shutdown
+//   close()        -> sock_close      -> ops->release
+#pragma once
+
+#include <array>
+#include <cstddef>
+
+#include "base/result.h"
+#include "socket/socket.h"
+
+namespace usnet {
+
+class Stack;
+
+// Creates a socket and installs it in the stack's descriptor table under `fd` (or the
+// lowest free number when fd < 0). `type` may carry SOCK_NONBLOCK and SOCK_CLOEXEC.
+Result<Socket*> sock_create(Stack& stack, int family, int type, int protocol, int fd = -1);
+Status sock_bind(Socket& sock, const SockAddr& addr);
+Status sock_connect(Socket& sock, const SockAddr& addr, int flags);
+Result<std::size_t> sock_sendmsg(Socket& sock, const SendMsg& msg, int flags);
+Result<RecvResult> sock_recvmsg(Socket& sock, const RecvMsg& msg, int flags);
+// The bound address (peer == false) or the connected peer (peer == true; ENOTCONN if none).
+Result<SockAddr> sock_getname(Socket& sock, bool peer);
+Status sock_shutdown(Socket& sock, int how);
+// Unhashes the socket from its protocol and frees it.
+Status sock_close(Stack& stack, int fd);
+PollMask sock_poll(Socket& sock);
+
+// An option value as getsockopt returns it: up to 16 bytes (an int or a struct timeval).
+struct OptValue {
+  std::array<std::byte, 16> bytes{};
+  std::size_t len = 0;
+  static OptValue of_int(int v);
+  static OptValue of_timeval(Duration d);
+};
+
+// SOL_SOCKET and IPPROTO_IP options, then the protocol's own (ops->setsockopt).
+Status sock_setsockopt(Socket& sock, int level, int name, ByteSpan value);
+Result<OptValue> sock_getsockopt(Socket& sock, int level, int name);
+
+}  // namespace usnet

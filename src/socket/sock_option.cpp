@@ -1,0 +1,194 @@
+// setsockopt/getsockopt for SOL_SOCKET (socket(7)) and IPPROTO_IP (ip(7)), with Linux's
+// value rules: SO_RCVBUF/SO_SNDBUF are doubled and clamped, timeouts are struct timeval,
+// int options need an int (IP_TTL and IP_TOS also take a single byte).
+#include <netinet/in.h>
+#include <sys/time.h>
+
+#include <cstring>
+
+#include "base/errno_map.h"
+#include "socket/sock_calls.h"
+#include "stack/stack.h"
+
+namespace usnet {
+namespace {
+
+// ip_setsockopt and sock_setsockopt read an int; the IP level also takes one byte.
+Result<int> read_int(ByteSpan v, bool byte_ok) {
+  if (v.size() >= sizeof(int)) {
+    int x;
+    std::memcpy(&x, v.data(), sizeof(int));
+    return x;
+  }
+  if (byte_ok && !v.empty()) return static_cast<int>(static_cast<std::uint8_t>(v[0]));
+  return Error::kInvalidArgument;
+}
+
+Result<Duration> read_timeval(ByteSpan v) {
+  timeval tv{};
+  if (v.size() < sizeof(tv)) return Error::kInvalidArgument;
+  std::memcpy(&tv, v.data(), sizeof(tv));
+  // Linux sock_set_timeout: usec must be in range (EDOM); a negative time means "do not
+  // wait" (we keep 1 ns); 0 means wait forever.
+  if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) return Error::kInvalidArgument;
+  if (tv.tv_sec < 0) return Duration{1};
+  return Duration{std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec)};
+}
+
+int clamp_buf(int v, int max, int min) {
+  // Linux: val = min_t(u32, val, max); sk_buf = max(val * 2, min). A negative value is a
+  // huge u32 and is clamped to max.
+  const auto u = static_cast<std::uint32_t>(v);
+  const auto capped = static_cast<int>(std::min<std::uint32_t>(u, static_cast<std::uint32_t>(max)));
+  return std::max(capped * 2, min);
+}
+
+Status set_socket_level(Socket& s, int name, ByteSpan v) {
+  switch (name) {
+    case SO_RCVTIMEO:
+    case SO_SNDTIMEO: {
+      auto d = read_timeval(v);
+      if (!d) return d.error();
+      (name == SO_RCVTIMEO ? s.opt.rcvtimeo : s.opt.sndtimeo) = *d;
+      return {};
+    }
+    default:
+      break;
+  }
+  auto iv = read_int(v, false);
+  switch (name) {
+    case SO_RCVBUF:
+    case SO_SNDBUF:
+    case SO_REUSEADDR:
+    case SO_REUSEPORT:
+    case SO_BROADCAST:
+    case SO_KEEPALIVE:
+      if (!iv) return iv.error();
+      break;
+    case SO_ERROR:
+    case SO_TYPE:
+    case SO_DOMAIN:
+    case SO_PROTOCOL:
+    case SO_ACCEPTCONN:
+      return Error::kNoProtocolOption;  // read-only
+    default:
+      return Error::kNoProtocolOption;
+  }
+  const int x = *iv;
+  switch (name) {
+    case SO_RCVBUF: s.opt.rcvbuf = clamp_buf(x, kMaxRcvbuf, kMinRcvbuf); break;
+    case SO_SNDBUF: s.opt.sndbuf = clamp_buf(x, kMaxSndbuf, kMinSndbuf); break;
+    case SO_REUSEADDR: s.opt.reuseaddr = x != 0; break;
+    case SO_REUSEPORT: s.opt.reuseport = x != 0; break;
+    case SO_BROADCAST: s.opt.broadcast = x != 0; break;
+    case SO_KEEPALIVE: s.opt.keepalive = x != 0; break;
+    default: break;
+  }
+  return {};
+}
+
+Status set_ip_level(Socket& s, int name, ByteSpan v) {
+  auto iv = read_int(v, true);
+  switch (name) {
+    case IP_TTL:
+      if (!iv) return iv.error();
+      if (*iv != -1 && (*iv < 1 || *iv > 255)) return Error::kInvalidArgument;
+      s.opt.ttl = *iv;
+      return {};
+    case IP_TOS:
+      if (!iv) return iv.error();
+      s.opt.tos = static_cast<std::uint8_t>(*iv);
+      return {};
+    case IP_MTU_DISCOVER:
+      if (!iv) return iv.error();
+      if (*iv < IP_PMTUDISC_DONT || *iv > IP_PMTUDISC_PROBE) return Error::kInvalidArgument;
+      s.opt.pmtu = *iv == IP_PMTUDISC_DONT   ? PmtuMode::kDont
+                   : *iv == IP_PMTUDISC_WANT ? PmtuMode::kWant
+                                             : PmtuMode::kDo;
+      return {};
+    case IP_RECVERR:
+      if (!iv) return iv.error();
+      s.opt.recverr = *iv != 0;
+      return {};
+    default:
+      return Error::kNoProtocolOption;
+  }
+}
+
+}  // namespace
+
+OptValue OptValue::of_int(int v) {
+  OptValue o;
+  std::memcpy(o.bytes.data(), &v, sizeof(v));
+  o.len = sizeof(v);
+  return o;
+}
+
+OptValue OptValue::of_timeval(Duration d) {
+  timeval tv{};
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  tv.tv_sec = static_cast<time_t>(us / 1000000);
+  tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+  OptValue o;
+  static_assert(sizeof(tv) <= sizeof(o.bytes));
+  std::memcpy(o.bytes.data(), &tv, sizeof(tv));
+  o.len = sizeof(tv);
+  return o;
+}
+
+Status sock_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
+  sock.stack.tracer().step("sock_setsockopt");
+  if (level == SOL_SOCKET) return set_socket_level(sock, name, value);
+  if (level == IPPROTO_IP) {
+    sock.stack.tracer().step("ip_setsockopt");
+    return set_ip_level(sock, name, value);
+  }
+  if (sock.ops->setsockopt != nullptr) return sock.ops->setsockopt(sock, level, name, value);
+  return Error::kNoProtocolOption;
+}
+
+Result<OptValue> sock_getsockopt(Socket& sock, int level, int name) {
+  sock.stack.tracer().step("sock_getsockopt");
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_RCVBUF: return OptValue::of_int(sock.opt.rcvbuf);
+      case SO_SNDBUF: return OptValue::of_int(sock.opt.sndbuf);
+      case SO_REUSEADDR: return OptValue::of_int(sock.opt.reuseaddr ? 1 : 0);
+      case SO_REUSEPORT: return OptValue::of_int(sock.opt.reuseport ? 1 : 0);
+      case SO_BROADCAST: return OptValue::of_int(sock.opt.broadcast ? 1 : 0);
+      case SO_KEEPALIVE: return OptValue::of_int(sock.opt.keepalive ? 1 : 0);
+      case SO_TYPE: return OptValue::of_int(sock.type);
+      case SO_DOMAIN: return OptValue::of_int(sock.family);
+      case SO_PROTOCOL: return OptValue::of_int(sock.protocol);
+      case SO_ACCEPTCONN: return OptValue::of_int(0);
+      case SO_RCVTIMEO: return OptValue::of_timeval(sock.opt.rcvtimeo);
+      case SO_SNDTIMEO: return OptValue::of_timeval(sock.opt.sndtimeo);
+      case SO_ERROR: {
+        // Reading SO_ERROR clears it, as sock_error() does; its value is an errno.
+        auto e = sock.take_error();
+        return OptValue::of_int(e ? to_errno(*e) : 0);
+      }
+      default: return Error::kNoProtocolOption;
+    }
+  }
+  if (level == IPPROTO_IP) {
+    switch (name) {
+      case IP_TTL: return OptValue::of_int(sock.ttl());
+      case IP_TOS: return OptValue::of_int(sock.opt.tos);
+      case IP_MTU_DISCOVER:
+        return OptValue::of_int(sock.opt.pmtu == PmtuMode::kDont   ? IP_PMTUDISC_DONT
+                                : sock.opt.pmtu == PmtuMode::kWant ? IP_PMTUDISC_WANT
+                                                                   : IP_PMTUDISC_DO);
+      case IP_RECVERR: return OptValue::of_int(sock.opt.recverr ? 1 : 0);
+      default: return Error::kNoProtocolOption;
+    }
+  }
+  if (sock.ops->getsockopt != nullptr) {
+    auto v = sock.ops->getsockopt(sock, level, name);
+    if (!v) return v.error();
+    return OptValue::of_int(*v);
+  }
+  return Error::kNoProtocolOption;
+}
+
+}  // namespace usnet

@@ -1,0 +1,150 @@
+// The socket layer's core types, shaped like Linux's: a Socket (struct socket and the common
+// part of struct sock) points at the ProtoOps of its family and type (struct proto_ops:
+// inet_dgram_ops, ...), and each protocol keeps its own state in a type derived from Socket
+// (UdpSock, PingSock, later TcpSock), as udp_sock embeds inet_sock embeds sock.
+//
+// The sock_* entry points of socket/sock_calls.h validate, trace and dispatch through
+// ProtoOps; the C API (api/) turns descriptors and sockaddrs into these types and back.
+//
+// Flag and option values are Linux's own (MSG_PEEK, SOL_SOCKET, SO_RCVBUF, ...): the API
+// is Linux's, so the constants are too.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/result.h"
+#include "base/time.h"
+#include "net/ipv4.h"
+#include "wire/addresses.h"
+
+namespace usnet {
+
+class Stack;
+struct ProtoOps;
+
+// A parsed socket address (sockaddr_in today; sockaddr_in6 joins it with IPv6).
+struct SockAddr {
+  int family = AF_UNSPEC;
+  Ipv4Address addr;
+  std::uint16_t port = 0;  // host order
+
+  static SockAddr inet(Ipv4Address a, std::uint16_t p) { return {AF_INET, a, p}; }
+  std::string to_string() const;
+  friend bool operator==(const SockAddr&, const SockAddr&) = default;
+};
+
+// Linux defaults: net.core.rmem_default / wmem_default (212992), and SOCK_MIN_RCVBUF /
+// SOCK_MIN_SNDBUF for the floor of a doubled setsockopt value (socket(7)).
+inline constexpr int kDefaultRcvbuf = 212992;
+inline constexpr int kDefaultSndbuf = 212992;
+inline constexpr int kMaxRcvbuf = 212992;  // net.core.rmem_max
+inline constexpr int kMaxSndbuf = 212992;  // net.core.wmem_max
+inline constexpr int kMinRcvbuf = 2304;
+inline constexpr int kMinSndbuf = 4608;
+
+struct SockOptions {
+  int rcvbuf = kDefaultRcvbuf;  // as getsockopt reports it (Linux doubles what is set)
+  int sndbuf = kDefaultSndbuf;
+  bool reuseaddr = false;
+  bool reuseport = false;
+  bool broadcast = false;
+  bool keepalive = false;
+  Duration rcvtimeo{0};  // 0: wait forever
+  Duration sndtimeo{0};
+  int ttl = -1;          // IP_TTL; -1: the stack's default
+  std::uint8_t tos = 0;  // IP_TOS
+  PmtuMode pmtu = PmtuMode::kWant;
+  bool recverr = false;  // IP_RECVERR
+};
+
+// Readiness, as poll(2) bits.
+using PollMask = std::uint32_t;
+
+// What recvmsg filled in.
+struct RecvResult {
+  std::size_t copied = 0;     // bytes placed in the caller's buffers
+  std::size_t full_len = 0;   // length of the datagram (MSG_TRUNC reports this)
+  std::optional<SockAddr> from;
+  int msg_flags = 0;          // MSG_TRUNC, ...
+};
+
+class Socket {
+ public:
+  Socket(Stack& s, int fam, int typ, int proto, const ProtoOps& o)
+      : stack(s), family(fam), type(typ), protocol(proto), ops(&o) {}
+  virtual ~Socket() = default;
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  Stack& stack;
+  int fd = -1;
+  const int family;
+  const int type;      // SOCK_DGRAM, SOCK_STREAM (without SOCK_NONBLOCK/SOCK_CLOEXEC)
+  const int protocol;  // IPPROTO_UDP, IPPROTO_ICMP, ...
+  const ProtoOps* ops;
+
+  SockOptions opt;
+  bool nonblocking = false;  // O_NONBLOCK (the front end turns it into MSG_DONTWAIT)
+  // sk_err: an asynchronous error (ICMP port unreachable on a connected UDP socket), reported
+  // once by the next call or read and cleared by SO_ERROR.
+  std::optional<Error> pending_error;
+  bool shut_rd = false;
+  bool shut_wr = false;
+
+  SockAddr local;         // bound address; port 0 until bound (explicitly or automatically)
+  SockAddr remote;        // connected peer; family AF_UNSPEC when not connected
+  bool bound_explicitly = false;
+  bool connected() const noexcept { return remote.family != AF_UNSPEC; }
+
+  // Takes the pending error, as sock_error() does.
+  std::optional<Error> take_error() noexcept {
+    auto e = pending_error;
+    pending_error.reset();
+    return e;
+  }
+  int ttl() const noexcept;
+};
+
+// One message to send: the buffers and an optional destination (sendto/sendmsg).
+struct SendMsg {
+  std::span<const ByteSpan> iov;
+  const SockAddr* dest = nullptr;
+  std::size_t total() const noexcept {
+    std::size_t n = 0;
+    for (auto b : iov) n += b.size();
+    return n;
+  }
+};
+
+struct RecvMsg {
+  std::span<const MutableByteSpan> iov;
+  std::size_t capacity() const noexcept {
+    std::size_t n = 0;
+    for (auto b : iov) n += b.size();
+    return n;
+  }
+};
+
+// The per-family/type operations (Linux struct proto_ops). A null entry means the
+// operation is not supported by this socket type (EOPNOTSUPP).
+struct ProtoOps {
+  const char* name;
+  Status (*bind)(Socket& sock, const SockAddr& addr);
+  Status (*connect)(Socket& sock, const SockAddr& addr, int flags);
+  Result<std::size_t> (*sendmsg)(Socket& sock, const SendMsg& msg, int flags);
+  Result<RecvResult> (*recvmsg)(Socket& sock, const RecvMsg& msg, int flags);
+  Status (*shutdown)(Socket& sock, int how);
+  // Protocol-level options (levels other than SOL_SOCKET and IPPROTO_IP); may be null.
+  Status (*setsockopt)(Socket& sock, int level, int name, ByteSpan value);
+  Result<int> (*getsockopt)(Socket& sock, int level, int name);
+  PollMask (*poll)(Socket& sock);
+  void (*release)(Socket& sock);  // unhash from the protocol tables before the socket dies
+};
+
+}  // namespace usnet

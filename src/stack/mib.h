@@ -1,0 +1,47 @@
+// Per-stack counters, named exactly as Linux's `nstat` names them (the SNMP MIB of RFC 4293
+// and RFC 4022 plus Linux's extensions), so a reader can compare a usnet run with the
+// kernel's. Counters Linux does not have carry a `Usnet` prefix. Every place a packet is
+// dropped increments one of these (DESIGN.md invariant 4).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace usnet {
+
+#define USNET_MIB_COUNTERS(X)                                                               \
+  /* IPv4 (RFC 4293 ipSystemStats) */                                                        \
+  X(IpInReceives) X(IpInHdrErrors) X(IpInAddrErrors) X(IpInUnknownProtos) X(IpInDiscards)    \
+  X(IpInDelivers) X(IpOutRequests) X(IpOutDiscards) X(IpOutNoRoutes) X(IpReasmTimeout)       \
+  X(IpReasmReqds) X(IpReasmOKs) X(IpReasmFails) X(IpFragOKs) X(IpFragFails) X(IpFragCreates) \
+  X(IpExtInTruncatedPkts) X(IpExtInCsumErrors) X(IpExtInBcastPkts) X(IpExtOutBcastPkts)      \
+  X(IpExtInOctets) X(IpExtOutOctets) X(UsnetIpReasmOverlaps) X(UsnetIpReasmMemoryDrops)      \
+  /* ICMPv4 */                                                                               \
+  X(IcmpInMsgs) X(IcmpInErrors) X(IcmpInCsumErrors) X(IcmpInDestUnreachs) X(IcmpInTimeExcds) \
+  X(IcmpInParmProbs) X(IcmpInEchos) X(IcmpInEchoReps) X(IcmpOutMsgs) X(IcmpOutErrors)        \
+  X(IcmpOutRateLimitGlobal) X(IcmpOutRateLimitHost) X(IcmpOutDestUnreachs)                   \
+  X(IcmpOutTimeExcds) X(IcmpOutEchos) X(IcmpOutEchoReps)                                     \
+  /* UDP (RFC 4113) */                                                                       \
+  X(UdpInDatagrams) X(UdpNoPorts) X(UdpInErrors) X(UdpOutDatagrams) X(UdpRcvbufErrors)       \
+  X(UdpSndbufErrors) X(UdpInCsumErrors) X(UdpIgnoredMulti)                                   \
+  /* ARP and Ethernet (Linux keeps these per device or not at all) */                        \
+  X(UsnetEthInFrames) X(UsnetEthInErrors) X(UsnetEthInOtherHost) X(UsnetEthInUnknownType)    \
+  X(UsnetEthOutFrames) X(UsnetArpInRequests) X(UsnetArpInReplies) X(UsnetArpInErrors)        \
+  X(UsnetArpOutRequests) X(UsnetArpOutReplies) X(UsnetArpResolveFails)                       \
+  X(UsnetArpQueueDrops)
+
+struct MibCounters {
+#define USNET_MIB_FIELD(name) std::uint64_t name = 0;
+  USNET_MIB_COUNTERS(USNET_MIB_FIELD)
+#undef USNET_MIB_FIELD
+
+  // Calls fn(name, value) for every counter, in declaration order.
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+#define USNET_MIB_VISIT(name) fn(std::string_view{#name}, name);
+    USNET_MIB_COUNTERS(USNET_MIB_VISIT)
+#undef USNET_MIB_VISIT
+  }
+};
+
+}  // namespace usnet

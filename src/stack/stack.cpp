@@ -1,0 +1,220 @@
+#include "stack/stack.h"
+
+#include <fmt/format.h>
+
+#include "net/arp.h"
+#include "net/icmp.h"
+#include "net/ipv4.h"
+#include "net/route.h"
+#include "socket/fd_table.h"
+#include "transport/ping.h"
+#include "transport/udp.h"
+#include "wire/ethernet.h"
+
+namespace usnet {
+
+Stack::Stack(StackConfig config)
+    : config_(std::move(config)),
+      rng_(config_.seed),
+      routes_(std::make_unique<RouteTable>()),
+      arp_(std::make_unique<Arp>(*this)),
+      ipv4_(std::make_unique<Ipv4>(*this)),
+      icmp_(std::make_unique<Icmp>(*this)),
+      udp_(std::make_unique<Udp>(*this)),
+      ping_(std::make_unique<Ping>(*this)),
+      sockets_(std::make_unique<SocketTable>()) {
+  ipv4_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kUdp), udp_.get());
+  icmp_->set_echo_listener(ping_.get());
+  auto lo = std::make_unique<Interface>();
+  lo->index = kLoopbackIndex;
+  lo->name = "lo";
+  lo->mtu = 65536;
+  lo->addrs.push_back(Ipv4Cidr{Ipv4Address::from_octets(127, 0, 0, 1), 8});
+  ifs_.push_back(std::move(lo));
+}
+
+Stack::~Stack() {
+  // Sockets first: their release hooks reach into the protocol tables.
+  while (sockets_->size() != 0) {
+    int fd = -1;
+    sockets_->for_each([&](Socket& s) {
+      if (fd < 0) fd = s.fd;
+    });
+    auto s = sockets_->remove(fd);
+    s->ops->release(*s);
+  }
+}
+
+Result<std::uint32_t> Stack::add_interface(std::string name, Device& dev, MacAddress mac,
+                                           std::size_t mtu) {
+  if (mtu < 68 || mtu + wire::EthernetHeader::kSize > dev.max_frame_size()) {
+    return Error::kInvalidArgument;  // RFC 791: every host must take 68-byte datagrams
+  }
+  if (mac.is_multicast() || mac.is_zero()) return Error::kInvalidArgument;
+  auto ifc = std::make_unique<Interface>();
+  ifc->index = static_cast<std::uint32_t>(ifs_.size() + 1);
+  ifc->name = std::move(name);
+  ifc->dev = &dev;
+  ifc->mac = mac;
+  ifc->mtu = mtu;
+  const auto index = ifc->index;
+  ifs_.push_back(std::move(ifc));
+  return index;
+}
+
+Interface* Stack::interface(std::uint32_t ifindex) noexcept {
+  if (ifindex == 0 || ifindex > ifs_.size()) return nullptr;
+  return ifs_[ifindex - 1].get();
+}
+
+Status Stack::add_address(std::uint32_t ifindex, Ipv4Cidr cidr) {
+  Interface* ifc = interface(ifindex);
+  if (ifc == nullptr) return Error::kNoDevice;
+  if (cidr.address.is_any() || cidr.address.is_multicast() || cidr.address.is_broadcast()) {
+    return Error::kInvalidArgument;
+  }
+  if (ifc->has_address(cidr.address)) return Error::kAddressInUse;
+  ifc->addrs.push_back(cidr);
+  if (cidr.prefix_len < 32) {
+    Route r;
+    r.dst = Ipv4Cidr{cidr.network(), cidr.prefix_len};
+    r.ifindex = ifindex;
+    r.prefsrc = cidr.address;
+    (void)routes_->add(r);  // a second address on the same subnet shares the route
+  }
+  if (ifc->dev != nullptr) arp_->announce(*ifc, cidr.address);
+  return {};
+}
+
+Status Stack::add_route(Ipv4Cidr dst, Ipv4Address gateway, std::uint32_t ifindex) {
+  if (!gateway.is_any()) {
+    // The gateway must be on-link: find the interface whose subnet holds it.
+    auto via = routes_->lookup(gateway);
+    if (!via || !via->next_hop.value || via->next_hop != gateway) return Error::kNetworkUnreachable;
+    if (ifindex == 0) ifindex = via->ifindex;
+  }
+  if (interface(ifindex) == nullptr) return Error::kNoDevice;
+  Route r;
+  r.dst = dst;
+  r.gateway = gateway;
+  r.ifindex = ifindex;
+  return routes_->add(r);
+}
+
+bool Stack::is_local_address(Ipv4Address a) const noexcept {
+  if (a.is_loopback()) return true;
+  for (const auto& ifc : ifs_) {
+    if (ifc->has_address(a)) return true;
+  }
+  return false;
+}
+
+bool Stack::is_broadcast_address(Ipv4Address a) const noexcept {
+  for (const auto& ifc : ifs_) {
+    if (ifc->index != kLoopbackIndex && ifc->is_broadcast_for(a)) return true;
+  }
+  return a.is_broadcast();
+}
+
+void Stack::dev_queue_xmit(Interface& ifc, Packet frame) {
+  if (ifc.dev == nullptr) return;
+  ifc.dev->transmit(now_, std::move(frame));
+}
+
+void Stack::loopback_xmit(Packet pkt) {
+  if (loopback_.size() >= kLoopbackBacklog) {
+    mib_.IpOutDiscards++;
+    return;
+  }
+  loopback_.push_back(std::move(pkt));
+}
+
+void Stack::netif_receive(Interface& ifc, Packet frame) {
+  tracer_.begin(fmt::format("rx {} {}B", ifc.name, frame.size()));
+  tracer_.step("eth_rcv");
+  mib_.UsnetEthInFrames++;
+  auto eth = wire::EthernetHeader::parse(frame.data());
+  if (!eth) {
+    mib_.UsnetEthInErrors++;
+    tracer_.end(" drop: bad frame");
+    return;
+  }
+  // Frames for other hosts reach us on a switch flooding unknown destinations.
+  if (eth->dst != ifc.mac && !eth->dst.is_broadcast() && !eth->dst.is_multicast()) {
+    mib_.UsnetEthInOtherHost++;
+    tracer_.end(" drop: other host");
+    return;
+  }
+  if (eth->vlan_tci) {
+    // No VLAN sub-interfaces yet: a tagged frame is not for any interface we have.
+    mib_.UsnetEthInUnknownType++;
+    tracer_.end(" drop: vlan");
+    return;
+  }
+  frame.pull(eth->size());
+  frame.ifindex = ifc.index;
+  switch (static_cast<wire::EtherType>(eth->ethertype)) {
+    case wire::EtherType::kIpv4:
+      ipv4_->ip_rcv(ifc, std::move(frame));
+      break;
+    case wire::EtherType::kArp:
+      arp_->arp_rcv(ifc, std::move(frame));
+      break;
+    default:
+      mib_.UsnetEthInUnknownType++;
+      tracer_.step("drop: unknown ethertype");
+      break;
+  }
+  tracer_.end();
+}
+
+Instant Stack::poll(Instant now) {
+  if (now > now_) now_ = now;
+  rx_more_ = false;
+
+  for (std::size_t i = 0; i < ifs_.size(); ++i) {
+    Interface& ifc = *ifs_[i];
+    if (ifc.dev == nullptr) continue;
+    rx_batch_.clear();
+    const std::size_t n = ifc.dev->receive(now_, rx_batch_, kRxBudget);
+    if (n == kRxBudget) rx_more_ = true;
+    for (auto& frame : rx_batch_) netif_receive(ifc, std::move(frame));
+  }
+  rx_batch_.clear();
+
+  // Loopback: what was queued before this point (new sends wait for the next poll, so a
+  // socket talking to itself cannot keep poll() from returning).
+  for (std::size_t n = loopback_.size(); n > 0 && !loopback_.empty(); --n) {
+    Packet p = std::move(loopback_.front());
+    loopback_.pop_front();
+    tracer_.begin(fmt::format("rx lo {}B", p.size()));
+    ipv4_->ip_rcv(*ifs_[kLoopbackIndex - 1], std::move(p));
+    tracer_.end();
+  }
+
+  arp_->tick(now_);
+  for (auto& expired : ipv4_->reassembly().tick(now_)) {
+    mib_.IpReasmTimeout++;
+    mib_.IpReasmFails++;
+    if (!expired.first_fragment) continue;
+    // RFC 1122 3.3.2: time exceeded (code 1) if the first fragment had arrived.
+    auto hdr = wire::Ipv4Header::parse(expired.first_fragment->data(), false);
+    if (!hdr) continue;
+    tracer_.begin("ip_expire");
+    icmp_->icmp_send(expired.first_fragment->data(), *hdr,
+                     static_cast<std::uint8_t>(wire::IcmpType::kTimeExceeded),
+                     static_cast<std::uint8_t>(wire::TimeExceededCode::kReassembly), 0);
+    tracer_.end();
+  }
+
+  Instant next = earliest(arp_->next_deadline(), ipv4_->reassembly().next_deadline());
+  for (const auto& ifc : ifs_) {
+    if (ifc->dev == nullptr) continue;
+    ifc->dev->flush(now_);
+    next = earliest(next, ifc->dev->next_deadline());
+  }
+  if (has_pending_work()) next = now_;
+  return next;
+}
+
+}  // namespace usnet

@@ -1,0 +1,126 @@
+// A Stack is one host: its interfaces, routes, neighbour cache, IP, ICMP, UDP (TCP later),
+// its sockets and counters. It owns all of that; there is no global state (DESIGN.md
+// invariant 1), so any number of stacks live in one process.
+//
+// The stack is single-threaded and never blocks or reads a clock (invariants 2 and 3):
+// the caller drives it with poll(now), which handles arrived frames and due timers and
+// returns when it next needs to run. Socket calls made between polls act at the time of the
+// last poll.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/packet.h"
+#include "base/result.h"
+#include "base/rng.h"
+#include "base/time.h"
+#include "base/trace.h"
+#include "link/interface.h"
+#include "stack/mib.h"
+#include "wire/addresses.h"
+
+namespace usnet {
+
+class Arp;
+class Ipv4;
+class Icmp;
+class Udp;
+class Ping;
+class RouteTable;
+class SocketTable;
+
+struct StackConfig {
+  std::string name = "usnet";
+  // Seeds the stack's Rng: ephemeral ports, IP ids, ARP jitter. The same seed gives the
+  // same bytes on the wire.
+  std::uint64_t seed = 1;
+  std::uint8_t default_ttl = 64;  // net.ipv4.ip_default_ttl
+};
+
+class Stack {
+ public:
+  explicit Stack(StackConfig config = {});
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  // --- configuration: what `ip link`, `ip addr` and `ip route` do ---
+  // Attaches a device. `mtu` is the IP MTU (1500 on Ethernet). Returns the ifindex.
+  Result<std::uint32_t> add_interface(std::string name, Device& dev, MacAddress mac,
+                                      std::size_t mtu = 1500);
+  // Adds an address and its connected route, and announces it with a gratuitous ARP.
+  Status add_address(std::uint32_t ifindex, Ipv4Cidr cidr);
+  // `ip route add dst via gateway`; gateway 0.0.0.0 means on-link through `ifindex`.
+  Status add_route(Ipv4Cidr dst, Ipv4Address gateway, std::uint32_t ifindex = 0);
+
+  Interface* interface(std::uint32_t ifindex) noexcept;
+  const std::vector<std::unique_ptr<Interface>>& interfaces() const noexcept { return ifs_; }
+  // True if `a` is one of this host's addresses (or in 127/8).
+  bool is_local_address(Ipv4Address a) const noexcept;
+  // True if `a` is a broadcast address for any interface.
+  bool is_broadcast_address(Ipv4Address a) const noexcept;
+
+  // The loopback interface every stack has, as Linux's `lo` (ifindex 1, 127.0.0.1/8).
+  static constexpr std::uint32_t kLoopbackIndex = 1;
+  // Frames taken from one device in one poll(), so one busy device cannot starve the rest.
+  static constexpr std::size_t kRxBudget = 256;
+  // Datagrams waiting on the loopback device (net.core.netdev_max_backlog).
+  static constexpr std::size_t kLoopbackBacklog = 1000;
+
+  // --- driving ---
+  // Handles every frame that has arrived and every timer due by `now`; flushes devices.
+  // Returns the earliest time it must be polled again even if no frame arrives (kNever if
+  // none). `now` must not go backwards.
+  Instant poll(Instant now);
+  Instant now() const noexcept { return now_; }
+  // True if work is queued that the next poll() handles without waiting (looped-back
+  // packets), so a runtime must not sleep.
+  bool has_pending_work() const noexcept { return !loopback_.empty() || rx_more_; }
+
+  // --- subsystems ---
+  const StackConfig& config() const noexcept { return config_; }
+  MibCounters& mib() noexcept { return mib_; }
+  const MibCounters& mib() const noexcept { return mib_; }
+  Tracer& tracer() noexcept { return tracer_; }
+  Rng& rng() noexcept { return rng_; }
+  RouteTable& routes() noexcept { return *routes_; }
+  Arp& arp() noexcept { return *arp_; }
+  Ipv4& ipv4() noexcept { return *ipv4_; }
+  Icmp& icmp() noexcept { return *icmp_; }
+  Udp& udp() noexcept { return *udp_; }
+  Ping& ping() noexcept { return *ping_; }
+  SocketTable& sockets() noexcept { return *sockets_; }
+
+  // --- used by the layers ---
+  // Sends a frame on an interface (the bottom of every transmit path).
+  void dev_queue_xmit(Interface& ifc, Packet frame);
+  // Queues an IP datagram addressed to this host for input at the next poll (the loopback
+  // device of Linux). pkt.data() starts at the IP header.
+  void loopback_xmit(Packet pkt);
+
+ private:
+  void netif_receive(Interface& ifc, Packet frame);
+
+  StackConfig config_;
+  Instant now_ = kEpoch;
+  MibCounters mib_;
+  Tracer tracer_;
+  Rng rng_;
+  std::vector<std::unique_ptr<Interface>> ifs_;
+  std::unique_ptr<RouteTable> routes_;
+  std::unique_ptr<Arp> arp_;
+  std::unique_ptr<Ipv4> ipv4_;
+  std::unique_ptr<Icmp> icmp_;
+  std::unique_ptr<Udp> udp_;
+  std::unique_ptr<Ping> ping_;
+  std::unique_ptr<SocketTable> sockets_;
+  std::deque<Packet> loopback_;
+  bool rx_more_ = false;  // a device filled its budget in the last poll()
+  std::vector<Packet> rx_batch_;  // reused by poll() to avoid an allocation per call
+};
+
+}  // namespace usnet

@@ -1,0 +1,54 @@
+#include "transport/datagram.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace usnet {
+
+bool DgramQueue::enqueue(Datagram d, int rcvbuf) {
+  if (mem_ > static_cast<std::size_t>(rcvbuf)) return false;
+  mem_ += d.data.size() + kDatagramOverhead;
+  q_.push_back(std::move(d));
+  return true;
+}
+
+void DgramQueue::pop() {
+  mem_ -= q_.front().data.size() + kDatagramOverhead;
+  q_.pop_front();
+}
+
+void DgramQueue::clear() {
+  q_.clear();
+  mem_ = 0;
+}
+
+Result<RecvResult> dgram_recvmsg(Socket& sock, DgramQueue& q, const RecvMsg& msg, int flags) {
+  if (auto e = sock.take_error()) return *e;
+  if (q.empty()) {
+    if (sock.shut_rd) return RecvResult{};
+    return Error::kWouldBlock;
+  }
+  const Datagram& d = q.front();
+  RecvResult r;
+  r.full_len = d.data.size();
+  r.from = d.from;
+  ByteSpan src = d.data.data();
+  for (const auto& buf : msg.iov) {
+    if (src.empty()) break;
+    const std::size_t n = std::min(buf.size(), src.size());
+    if (n != 0) std::memcpy(buf.data(), src.data(), n);
+    src = src.subspan(n);
+    r.copied += n;
+  }
+  if (r.copied < r.full_len) r.msg_flags |= MSG_TRUNC;
+  if ((flags & MSG_PEEK) == 0) q.pop();
+  return r;
+}
+
+Packet gather(const SendMsg& msg, std::size_t headroom) {
+  Packet p(msg.total(), headroom);
+  for (auto b : msg.iov) p.append(b);
+  return p;
+}
+
+}  // namespace usnet

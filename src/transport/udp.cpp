@@ -1,0 +1,263 @@
+#include "transport/udp.h"
+
+#include <poll.h>
+
+#include <fmt/format.h>
+
+#include "net/icmp.h"
+#include "socket/af_inet.h"
+#include "stack/stack.h"
+#include "wire/udp.h"
+
+namespace usnet {
+namespace {
+
+UdpSock& udp_sk(Socket& s) { return static_cast<UdpSock&>(s); }
+
+Status udp_bind(Socket& sock, const SockAddr& addr) {
+  sock.stack.tracer().step("inet_bind");
+  if (auto st = inet_check_bind_addr(sock, addr); !st) return st;
+  sock.stack.tracer().step("udp_v4_get_port");
+  if (auto st = sock.stack.udp().ports().bind(sock, addr.addr, addr.port, sock.stack.rng());
+      !st) {
+    return st;
+  }
+  sock.bound_explicitly = true;
+  return {};
+}
+
+// inet_autobind: a socket used before bind() gets the wildcard address and an ephemeral port.
+Status udp_autobind(Socket& sock) {
+  if (sock.local.port != 0) return {};
+  sock.stack.tracer().step("inet_autobind");
+  auto st = sock.stack.udp().ports().bind(sock, Ipv4Address{}, 0, sock.stack.rng());
+  if (!st) return Error::kWouldBlock;  // Linux: EAGAIN when no ephemeral port is free
+  return {};
+}
+
+Status udp_connect(Socket& sock, const SockAddr& addr, int /*flags*/) {
+  Stack& stack = sock.stack;
+  stack.tracer().step("inet_dgram_connect");
+  if (addr.family == AF_UNSPEC) {
+    // udp_disconnect: forget the peer; an address chosen by connect() is forgotten too.
+    stack.tracer().step("udp_disconnect");
+    sock.remote = {};
+    if (!sock.bound_explicitly && sock.local.port != 0) {
+      // Keep the port (Linux keeps it unless SO_REUSE... userlocks); drop the address.
+      auto& ports = stack.udp().ports();
+      const auto port = sock.local.port;
+      ports.unbind(sock);
+      (void)ports.bind(sock, Ipv4Address{}, port, stack.rng());
+    }
+    return {};
+  }
+  if (addr.family != AF_INET) return Error::kAddressFamilyNotSupported;
+  stack.tracer().step("ip4_datagram_connect");
+  auto rt = stack.ipv4().route_output(addr.addr, sock.local.addr);
+  if (!rt) return rt.error();
+  if (rt->broadcast && !sock.opt.broadcast) return Error::kPermissionDenied;
+  if (auto st = udp_autobind(sock); !st) return st;
+  if (sock.local.addr.is_any()) {
+    // The socket now receives only on the address the route chose, as Linux rehashes it.
+    auto& ports = stack.udp().ports();
+    const auto port = sock.local.port;
+    ports.unbind(sock);
+    if (auto st = ports.bind(sock, rt->src, port, stack.rng()); !st) {
+      (void)ports.bind(sock, Ipv4Address{}, port, stack.rng());
+      return st;
+    }
+  }
+  sock.remote = addr;
+  return {};
+}
+
+Result<std::size_t> udp_sendmsg(Socket& sock, const SendMsg& msg, int /*flags*/) {
+  Stack& stack = sock.stack;
+  stack.tracer().step("udp_sendmsg");
+  const std::size_t len = msg.total();
+  SockAddr dst;
+  if (msg.dest != nullptr) {
+    if (msg.dest->family != AF_INET) return Error::kAddressFamilyNotSupported;
+    if (msg.dest->port == 0) return Error::kInvalidArgument;
+    dst = *msg.dest;
+  } else {
+    if (!sock.connected()) return Error::kDestinationRequired;
+    dst = sock.remote;
+  }
+  if (len > kMaxUdpPayload) return Error::kMessageTooLong;
+  if (auto e = sock.take_error()) return *e;
+  if (sock.shut_wr) return Error::kBrokenPipe;
+  if (auto st = udp_autobind(sock); !st) return st.error();
+
+  auto rt = stack.ipv4().route_output(dst.addr, sock.local.addr);
+  if (!rt) return rt.error();
+  if (rt->broadcast && !sock.opt.broadcast) return Error::kPermissionDenied;
+
+  Packet p = gather(msg, Packet::kDefaultHeadroom);
+  wire::UdpHeader h;
+  h.src_port = sock.local.port;
+  h.dst_port = dst.port;
+  h.length = static_cast<std::uint16_t>(len + wire::UdpHeader::kSize);
+  h.emit(p.push(wire::UdpHeader::kSize));
+  wire::UdpHeader::finish_checksum(p.data(), rt->src, dst.addr);
+
+  IpOutParams ip;
+  ip.src = rt->src;
+  ip.dst = dst.addr;
+  ip.protocol = static_cast<std::uint8_t>(wire::IpProtocol::kUdp);
+  ip.ttl = static_cast<std::uint8_t>(sock.ttl());
+  ip.tos = sock.opt.tos;
+  ip.pmtu = sock.opt.pmtu;
+  if (auto st = stack.ipv4().ip_output(std::move(p), ip); !st) {
+    if (st.error() == Error::kMessageTooLong) stack.mib().UdpSndbufErrors++;
+    return st.error();
+  }
+  stack.mib().UdpOutDatagrams++;
+  return len;
+}
+
+Result<RecvResult> udp_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
+  sock.stack.tracer().step("udp_recvmsg");
+  auto r = dgram_recvmsg(sock, udp_sk(sock).rx, msg, flags);
+  if (r && r->from && (flags & MSG_PEEK) == 0) sock.stack.mib().UdpInDatagrams++;
+  return r;
+}
+
+PollMask udp_poll(Socket& sock) {
+  PollMask m = 0;
+  if (!udp_sk(sock).rx.empty() || sock.shut_rd) m |= POLLIN | POLLRDNORM;
+  if (!sock.shut_wr) m |= POLLOUT | POLLWRNORM;
+  if (sock.pending_error) m |= POLLERR;
+  if (sock.shut_rd && sock.shut_wr) m |= POLLHUP;
+  if (sock.shut_rd) m |= POLLRDHUP;
+  return m;
+}
+
+void udp_release(Socket& sock) {
+  sock.stack.tracer().step("udp_lib_unhash");
+  sock.stack.udp().ports().unbind(sock);
+  udp_sk(sock).rx.clear();
+}
+
+}  // namespace
+
+const ProtoOps kUdpOps = {
+    .name = "inet_dgram_ops",
+    .bind = udp_bind,
+    .connect = udp_connect,
+    .sendmsg = udp_sendmsg,
+    .recvmsg = udp_recvmsg,
+    .shutdown = inet_shutdown,
+    .setsockopt = nullptr,
+    .getsockopt = nullptr,
+    .poll = udp_poll,
+    .release = udp_release,
+};
+
+Udp::Udp(Stack& stack) : stack_(stack), ports_(udp_bind_conflict) {}
+
+std::unique_ptr<Socket> Udp::udp_init_sock(int family, int protocol) {
+  stack_.tracer().step("udp_init_sock");
+  return std::make_unique<UdpSock>(stack_, family, SOCK_DGRAM, protocol, kUdpOps);
+}
+
+UdpSock* Udp::lookup(Ipv4Address saddr, std::uint16_t sport, Ipv4Address daddr,
+                     std::uint16_t dport) {
+  // Linux compute_score: a socket matches if each field it has set matches; the one with
+  // the most fields set wins (connected and specifically bound beat wildcard).
+  UdpSock* best = nullptr;
+  int best_score = -1;
+  for (Socket* s : ports_.on_port(dport)) {
+    int score = 0;
+    if (!s->local.addr.is_any()) {
+      if (s->local.addr != daddr) continue;
+      score += 4;
+    }
+    if (s->connected()) {
+      if (s->remote.addr != saddr || s->remote.port != sport) continue;
+      score += 8;
+    }
+    if (score > best_score) {
+      best = &udp_sk(*s);
+      best_score = score;
+    }
+  }
+  return best;
+}
+
+void Udp::deliver(UdpSock& sk, const Packet& pkt, std::size_t len, const SockAddr& from,
+                  bool last, Packet* owned) {
+  // The last receiver takes the packet itself; the others get copies (broadcast).
+  Packet data = last && owned != nullptr ? std::move(*owned) : pkt.clone();
+  data.truncate(len);
+  if (sk.shut_rd || !sk.rx.enqueue(Datagram{std::move(data), from}, sk.opt.rcvbuf)) {
+    stack_.mib().UdpRcvbufErrors++;
+    stack_.mib().UdpInErrors++;
+    stack_.tracer().step("drop: receive buffer full");
+    return;
+  }
+  stack_.tracer().step(fmt::format("sock_queue_rcv fd {}", sk.fd));
+}
+
+void Udp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
+  stack_.tracer().step("udp_rcv");
+  auto parsed = wire::UdpHeader::parse(pkt.data(), ip.src, ip.dst);
+  if (!parsed) {
+    if (parsed.error() == wire::ParseError::kBadChecksum) stack_.mib().UdpInCsumErrors++;
+    stack_.mib().UdpInErrors++;
+    stack_.tracer().step("drop: bad udp");
+    return;
+  }
+  const wire::UdpHeader& h = *parsed;
+  const SockAddr from = SockAddr::inet(ip.src, h.src_port);
+  const std::size_t len = h.length - wire::UdpHeader::kSize;
+  pkt.pull(wire::UdpHeader::kSize);
+
+  if (!stack_.is_local_address(ip.dst)) {
+    // Broadcast: every socket on the port bound to the wildcard or to that address
+    // (Linux __udp4_lib_mcast_deliver / __udp_is_mcast_sock).
+    std::vector<UdpSock*> targets;
+    for (Socket* s : ports_.on_port(h.dst_port)) {
+      if (!s->local.addr.is_any() && s->local.addr != ip.dst) continue;
+      if (s->connected() && (s->remote.addr != ip.src || s->remote.port != h.src_port)) continue;
+      targets.push_back(&udp_sk(*s));
+    }
+    if (targets.empty()) {
+      stack_.mib().UdpIgnoredMulti++;
+      return;
+    }
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      deliver(*targets[i], pkt, len, from, i + 1 == targets.size(), &pkt);
+    }
+    return;
+  }
+
+  UdpSock* sk = lookup(ip.src, h.src_port, ip.dst, h.dst_port);
+  if (sk == nullptr) {
+    // RFC 1122 4.1.3.1: port unreachable for a datagram no socket wants.
+    stack_.mib().UdpNoPorts++;
+    stack_.tracer().step("no socket");
+    pkt.unpull(wire::UdpHeader::kSize + ip.header_length);
+    stack_.icmp().icmp_send(pkt.data(), ip,
+                            static_cast<std::uint8_t>(wire::IcmpType::kDestUnreachable),
+                            static_cast<std::uint8_t>(wire::UnreachCode::kPort), 0);
+    return;
+  }
+  deliver(*sk, pkt, len, from, true, &pkt);
+}
+
+void Udp::err(const IcmpError& icmp, ByteSpan quoted) {
+  stack_.tracer().step("udp_err");
+  if (quoted.size() < wire::UdpHeader::kSize) return;
+  const auto sport = load_be<std::uint16_t>(quoted, 0);
+  const auto dport = load_be<std::uint16_t>(quoted, 2);
+  // The datagram went from us (quoted src) to the peer (quoted dst): look it up reversed.
+  UdpSock* sk = lookup(icmp.quoted.dst, dport, icmp.quoted.src, sport);
+  if (sk == nullptr) return;
+  // Linux udp_err: without IP_RECVERR only hard errors on connected sockets are reported.
+  if (!sk->opt.recverr && (!icmp.fatal || !sk->connected())) return;
+  sk->pending_error = icmp.error;
+  stack_.tracer().step(fmt::format("sk_err fd {} = {}", sk->fd, error_name(icmp.error)));
+}
+
+}  // namespace usnet
