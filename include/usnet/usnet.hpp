@@ -21,7 +21,9 @@
 
 namespace usnet::sys {
 
-inline std::error_code last_error() noexcept { return {errno, std::system_category()}; }
+inline std::error_code last_error() noexcept {
+  return {errno, std::system_category()};
+}
 
 // A sockaddr_in for a dotted-quad address and a port; INADDR_NONE if `addr` does not parse.
 inline sockaddr_in ipv4(const char* addr, std::uint16_t port) noexcept {
@@ -121,7 +123,9 @@ class Socket {
   static const sockaddr* as_sa(const sockaddr_in& a) noexcept {
     return reinterpret_cast<const sockaddr*>(&a);
   }
-  static std::error_code check(int rc) noexcept { return rc < 0 ? last_error() : std::error_code{}; }
+  static std::error_code check(int rc) noexcept {
+    return rc < 0 ? last_error() : std::error_code{};
+  }
   static std::size_t result(ssize_t n, std::error_code& ec) noexcept {
     ec = n < 0 ? last_error() : std::error_code{};
     return n < 0 ? 0 : static_cast<std::size_t>(n);

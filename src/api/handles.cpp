@@ -96,7 +96,9 @@ usnet_stack* current_stack() {
   return default_rt->stacks.front().get();
 }
 
-void set_current_stack(usnet_stack* s) { t_current = s; }
+void set_current_stack(usnet_stack* s) {
+  t_current = s;
+}
 
 }  // namespace usnet::api
 

@@ -21,23 +21,29 @@ Stack& Runtime::add_stack(StackConfig config) {
 }
 
 Instant Runtime::now() const noexcept {
-  return Instant{wall_at_start_ + std::chrono::duration_cast<Duration>(
-                                      std::chrono::steady_clock::now() - start_)};
+  return Instant{wall_at_start_ +
+                 std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start_)};
 }
 
 void Runtime::run_once(Instant until) {
-  Instant next = kNever;
-  bool busy = false;
+  // First take in whatever has arrived; if anything did, return so the caller can look.
+  std::uint64_t before = 0;
+  for (auto& s : stacks_) before += s->packets_in();
   const Instant t = now();
+  for (auto& s : stacks_) s->poll(t);
+  std::uint64_t after_poll = 0;
+  Instant next = until;
   for (auto& s : stacks_) {
-    next = earliest(next, s->poll(t));
-    busy = busy || s->has_pending_work();
+    after_poll += s->packets_in();
+    // Read after every stack has polled: one may have just sent to another.
+    next = earliest(next, s->next_deadline());
   }
-  if (busy) return;
-  next = earliest(next, until);
+  if (after_poll != before) return;
   const Instant after = now();
   if (next <= after) return;
 
+  // Nothing arrived: sleep until a device has a frame, the next deadline, or `until`, then
+  // handle what woke us.
   std::vector<pollfd> fds;
   for (auto& s : stacks_) {
     for (const auto& ifc : s->interfaces()) {
@@ -53,6 +59,8 @@ void Runtime::run_once(Instant until) {
     timeout_ms = static_cast<int>(std::min<long long>(wait, 60'000));
   }
   ::poll(fds.data(), fds.size(), timeout_ms);
+  const Instant woke = now();
+  for (auto& s : stacks_) s->poll(woke);
 }
 
 }  // namespace usnet

@@ -47,7 +47,7 @@ class Runtime {
  private:
   std::chrono::steady_clock::time_point start_;
   Duration wall_at_start_;
-  std::vector<std::shared_ptr<void>> kept_;      // destroyed after stacks_ (declared first)
+  std::vector<std::shared_ptr<void>> kept_;  // destroyed after stacks_ (declared first)
   std::vector<std::unique_ptr<Stack>> stacks_;
 };
 

@@ -25,21 +25,34 @@ constexpr std::size_t kMaxIov = 1024;  // UIO_MAXIOV
 
 std::string family_name(int f) {
   switch (f) {
-    case AF_INET: return "AF_INET";
-    case AF_INET6: return "AF_INET6";
-    case AF_UNIX: return "AF_UNIX";
-    case AF_UNSPEC: return "AF_UNSPEC";
-    default: return std::to_string(f);
+    case AF_INET:
+      return "AF_INET";
+    case AF_INET6:
+      return "AF_INET6";
+    case AF_UNIX:
+      return "AF_UNIX";
+    case AF_UNSPEC:
+      return "AF_UNSPEC";
+    default:
+      return std::to_string(f);
   }
 }
 
 std::string type_name(int t) {
   std::string s;
   switch (t & 0xf) {
-    case SOCK_STREAM: s = "SOCK_STREAM"; break;
-    case SOCK_DGRAM: s = "SOCK_DGRAM"; break;
-    case SOCK_RAW: s = "SOCK_RAW"; break;
-    default: s = std::to_string(t & 0xf); break;
+    case SOCK_STREAM:
+      s = "SOCK_STREAM";
+      break;
+    case SOCK_DGRAM:
+      s = "SOCK_DGRAM";
+      break;
+    case SOCK_RAW:
+      s = "SOCK_RAW";
+      break;
+    default:
+      s = std::to_string(t & 0xf);
+      break;
   }
   if ((t & SOCK_NONBLOCK) != 0) s += "|SOCK_NONBLOCK";
   if ((t & SOCK_CLOEXEC) != 0) s += "|SOCK_CLOEXEC";
@@ -51,7 +64,9 @@ int fail(int err) {
   errno = err;
   return -1;
 }
-int fail(Error e) { return fail(to_errno(e)); }
+int fail(Error e) {
+  return fail(to_errno(e));
+}
 
 // A descriptor that is not ours: ENOTSOCK if the process has it open, else EBADF.
 int not_ours(int fd) {
@@ -95,7 +110,9 @@ class CallTrace {
 
 // Runs one pass of the runtime without waiting: takes in what has arrived and sends what
 // is queued, so non-blocking callers make progress too.
-void pump(Target& t) { t.rt().run_pending(); }
+void pump(Target& t) {
+  t.rt().run_pending();
+}
 
 // Retries `op` while it would block and the call may wait, running the runtime between
 // tries, until `timeout` (0: forever). Linux reports an expired SO_RCVTIMEO/SO_SNDTIMEO as
@@ -143,8 +160,8 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   SendMsg m{iov, dest ? &*dest : nullptr};
   const bool nonblock = t.sock->nonblocking || (flags & MSG_DONTWAIT) != 0;
   Socket* sock = t.sock;
-  auto r = run_blocking(t, nonblock, sock->opt.sndtimeo,
-                        [&] { return sock_sendmsg(*sock, m, flags); });
+  auto r =
+      run_blocking(t, nonblock, sock->opt.sndtimeo, [&] { return sock_sendmsg(*sock, m, flags); });
   pump(t);  // hand the datagram to the device now, not at the next call
   if (!r) return trace.ret(fail(r.error()));
   return trace.ret(static_cast<ssize_t>(*r));
@@ -171,8 +188,8 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
   const bool nonblock = t.sock->nonblocking || (flags & MSG_DONTWAIT) != 0;
   Socket* sock = t.sock;
   pump(t);
-  auto r = run_blocking(t, nonblock, sock->opt.rcvtimeo,
-                        [&] { return sock_recvmsg(*sock, m, flags); });
+  auto r =
+      run_blocking(t, nonblock, sock->opt.rcvtimeo, [&] { return sock_recvmsg(*sock, m, flags); });
   if (!r) return trace.ret(fail(r.error()));
   msg->msg_flags = r->msg_flags;
   if (msg->msg_name != nullptr) {
@@ -200,8 +217,8 @@ extern "C" {
 
 int usnet_socket(int domain, int type, int protocol) {
   usnet_stack* h = current_stack();
-  CallTrace trace(*h->stack,
-                  fmt::format("socket({}, {}, {})", family_name(domain), type_name(type), protocol));
+  CallTrace trace(
+      *h->stack, fmt::format("socket({}, {}, {})", family_name(domain), type_name(type), protocol));
   const int fd = fd_map().reserve();
   if (fd < 0) return static_cast<int>(trace.ret(fail(errno == ENFILE ? ENFILE : EMFILE)));
   auto r = sock_create(*h->stack, domain, type, protocol, fd);
@@ -377,10 +394,13 @@ int usnet_shutdown(int fd, int how) {
 int usnet_fcntl(int fd, int cmd, ...) {
   Target t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
-  va_list ap;
-  va_start(ap, cmd);
-  const int arg = (cmd == F_SETFL || cmd == F_SETFD) ? va_arg(ap, int) : 0;
-  va_end(ap);
+  int arg = 0;
+  if (cmd == F_SETFL || cmd == F_SETFD) {
+    va_list ap;
+    va_start(ap, cmd);
+    arg = va_arg(ap, int);
+    va_end(ap);
+  }
   switch (cmd) {
     case F_GETFL:
       return O_RDWR | (t.sock->nonblocking ? O_NONBLOCK : 0);
@@ -408,6 +428,8 @@ int usnet_close(int fd) {
   return static_cast<int>(trace.ret(0));
 }
 
-int usnet_is_socket(int fd) { return fd_map().find(fd) != nullptr ? 1 : 0; }
+int usnet_is_socket(int fd) {
+  return fd_map().find(fd) != nullptr ? 1 : 0;
+}
 
 }  // extern "C"

@@ -23,7 +23,9 @@ int fail(int err) {
   errno = err;
   return -1;
 }
-int fail(Error e) { return fail(to_errno(e)); }
+int fail(Error e) {
+  return fail(to_errno(e));
+}
 
 }  // namespace
 
@@ -35,7 +37,8 @@ usnet_runtime* usnet_runtime_new(void) {
 
 void usnet_runtime_free(usnet_runtime* rt) {
   if (rt == nullptr) return;
-  for (int fd : fd_map().fds_of(rt)) usnet_close(fd);
+  for (int fd : fd_map().fds_of(rt))
+    usnet_close(fd);
   for (auto& h : rt->stacks) {
     if (current_stack() == h.get()) set_current_stack(nullptr);
   }
@@ -44,8 +47,8 @@ void usnet_runtime_free(usnet_runtime* rt) {
 
 int usnet_runtime_poll(usnet_runtime* rt, int timeout_ms) {
   if (rt == nullptr) return fail(EINVAL);
-  const Instant until = timeout_ms <= 0 ? kEpoch
-                                        : rt->rt.now() + std::chrono::milliseconds(timeout_ms);
+  const Instant until =
+      timeout_ms <= 0 ? kEpoch : rt->rt.now() + std::chrono::milliseconds(timeout_ms);
   do {
     rt->rt.run_once(until);
   } while (rt->rt.now() < until);
@@ -76,7 +79,9 @@ int usnet_stack_use(usnet_stack* stack) {
   return 0;
 }
 
-usnet_stack* usnet_stack_current(void) { return current_stack(); }
+usnet_stack* usnet_stack_current(void) {
+  return current_stack();
+}
 
 usnet_runtime* usnet_stack_runtime(usnet_stack* stack) {
   return stack != nullptr ? stack->runtime : nullptr;
@@ -119,9 +124,8 @@ int usnet_trace(usnet_stack* stack, int enable) {
 int usnet_stack_dump_counters(usnet_stack* stack, int fd) {
   if (stack == nullptr) return fail(EINVAL);
   std::string out;
-  stack->stack->mib().for_each([&](std::string_view name, std::uint64_t v) {
-    out += fmt::format("{:<32}{}\n", name, v);
-  });
+  stack->stack->mib().for_each(
+      [&](std::string_view name, std::uint64_t v) { out += fmt::format("{:<32}{}\n", name, v); });
   std::size_t off = 0;
   while (off < out.size()) {
     const ssize_t n = ::write(fd, out.data() + off, out.size() - off);

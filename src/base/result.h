@@ -13,43 +13,43 @@ namespace usnet {
 // One entry per distinct failure a caller can see. Named for what went wrong, not for the
 // errno it becomes, so a layer never has to think in errno.
 enum class Error : std::uint8_t {
-  kWouldBlock,               // EAGAIN
-  kInProgress,               // EINPROGRESS
-  kAlreadyInProgress,        // EALREADY
-  kInterrupted,              // EINTR
-  kInvalidArgument,          // EINVAL
-  kBadDescriptor,            // EBADF
-  kNotSocket,                // ENOTSOCK
-  kFault,                    // EFAULT
+  kWouldBlock,                 // EAGAIN
+  kInProgress,                 // EINPROGRESS
+  kAlreadyInProgress,          // EALREADY
+  kInterrupted,                // EINTR
+  kInvalidArgument,            // EINVAL
+  kBadDescriptor,              // EBADF
+  kNotSocket,                  // ENOTSOCK
+  kFault,                      // EFAULT
   kAddressFamilyNotSupported,  // EAFNOSUPPORT
-  kProtocolNotSupported,     // EPROTONOSUPPORT
-  kSocketTypeNotSupported,   // ESOCKTNOSUPPORT / EPROTOTYPE handled at the edge
-  kWrongProtocolType,        // EPROTOTYPE
-  kOperationNotSupported,    // EOPNOTSUPP
-  kNoProtocolOption,         // ENOPROTOOPT
-  kAddressInUse,             // EADDRINUSE
-  kAddressNotAvailable,      // EADDRNOTAVAIL
-  kNetworkUnreachable,       // ENETUNREACH
-  kHostUnreachable,          // EHOSTUNREACH
-  kConnectionRefused,        // ECONNREFUSED
-  kConnectionReset,          // ECONNRESET
-  kConnectionAborted,        // ECONNABORTED
-  kTimedOut,                 // ETIMEDOUT
-  kNotConnected,             // ENOTCONN
-  kAlreadyConnected,         // EISCONN
-  kDestinationRequired,      // EDESTADDRREQ
-  kMessageTooLong,           // EMSGSIZE
-  kNoBufferSpace,            // ENOBUFS
-  kNoMemory,                 // ENOMEM
-  kTooManyOpenFiles,         // EMFILE
-  kPermissionDenied,         // EACCES
-  kNotPermitted,             // EPERM
-  kBrokenPipe,               // EPIPE
-  kShutdown,                 // ESHUTDOWN (internal; the edge reports EPIPE as Linux does)
-  kNetworkDown,              // ENETDOWN
-  kProtocolError,            // EPROTO
-  kNoDevice,                 // ENODEV
-  kNotSupported,             // ENOSYS-like: a call usnet does not implement yet
+  kProtocolNotSupported,       // EPROTONOSUPPORT
+  kSocketTypeNotSupported,     // ESOCKTNOSUPPORT / EPROTOTYPE handled at the edge
+  kWrongProtocolType,          // EPROTOTYPE
+  kOperationNotSupported,      // EOPNOTSUPP
+  kNoProtocolOption,           // ENOPROTOOPT
+  kAddressInUse,               // EADDRINUSE
+  kAddressNotAvailable,        // EADDRNOTAVAIL
+  kNetworkUnreachable,         // ENETUNREACH
+  kHostUnreachable,            // EHOSTUNREACH
+  kConnectionRefused,          // ECONNREFUSED
+  kConnectionReset,            // ECONNRESET
+  kConnectionAborted,          // ECONNABORTED
+  kTimedOut,                   // ETIMEDOUT
+  kNotConnected,               // ENOTCONN
+  kAlreadyConnected,           // EISCONN
+  kDestinationRequired,        // EDESTADDRREQ
+  kMessageTooLong,             // EMSGSIZE
+  kNoBufferSpace,              // ENOBUFS
+  kNoMemory,                   // ENOMEM
+  kTooManyOpenFiles,           // EMFILE
+  kPermissionDenied,           // EACCES
+  kNotPermitted,               // EPERM
+  kBrokenPipe,                 // EPIPE
+  kShutdown,                   // ESHUTDOWN (internal; the edge reports EPIPE as Linux does)
+  kNetworkDown,                // ENETDOWN
+  kProtocolError,              // EPROTO
+  kNoDevice,                   // ENODEV
+  kNotSupported,               // ENOSYS-like: a call usnet does not implement yet
 };
 
 std::string_view error_name(Error e) noexcept;
@@ -65,15 +65,27 @@ class [[nodiscard]] Result {
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  E error() const noexcept { assert(!ok()); return std::get<1>(v_); }
+  E error() const noexcept {
+    assert(!ok());
+    return *std::get_if<1>(&v_);
+  }
 
  private:
   std::variant<T, E> v_;
@@ -88,7 +100,10 @@ class [[nodiscard]] Status {
 
   bool ok() const noexcept { return !failed_; }
   explicit operator bool() const noexcept { return ok(); }
-  Error error() const noexcept { assert(failed_); return err_; }
+  Error error() const noexcept {
+    assert(failed_);
+    return err_;
+  }
 
  private:
   Error err_{};

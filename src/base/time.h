@@ -23,7 +23,9 @@ using Instant = StackClock::time_point;
 inline constexpr Instant kNever = Instant::max();
 inline constexpr Instant kEpoch = Instant{};
 
-constexpr Instant earliest(Instant a, Instant b) noexcept { return a < b ? a : b; }
+constexpr Instant earliest(Instant a, Instant b) noexcept {
+  return a < b ? a : b;
+}
 
 using namespace std::chrono_literals;  // NOLINT(google-global-names-in-headers): 10ms etc.
 

@@ -21,7 +21,8 @@ const Neighbour* Arp::find(std::uint32_t ifindex, Ipv4Address ip) const {
 std::vector<const Neighbour*> Arp::entries() const {
   std::vector<const Neighbour*> out;
   out.reserve(table_.size());
-  for (const auto& [k, n] : table_) out.push_back(&n);
+  for (const auto& [k, n] : table_)
+    out.push_back(&n);
   return out;
 }
 
@@ -60,8 +61,7 @@ void Arp::send_arp(Interface& ifc, wire::ArpOp op, MacAddress eth_dst, MacAddres
   } else {
     stack_.mib().UsnetArpOutReplies++;
   }
-  eth_output(stack_, ifc, eth_dst, static_cast<std::uint16_t>(wire::EtherType::kArp),
-             std::move(p));
+  eth_output(stack_, ifc, eth_dst, static_cast<std::uint16_t>(wire::EtherType::kArp), std::move(p));
 }
 
 void Arp::send_request(Interface& ifc, Ipv4Address target, const MacAddress* unicast) {
@@ -93,6 +93,7 @@ void Arp::update(Neighbour& n, MacAddress mac, bool confirmed) {
     Interface* ifc = stack_.interface(n.ifindex);
     auto queued = std::move(n.queue);
     n.queue.clear();
+    n.queue_bytes = 0;
     for (auto& p : queued) {
       if (ifc != nullptr) xmit(*ifc, n, std::move(p));
     }
@@ -169,11 +170,14 @@ void Arp::neigh_output(Interface& ifc, Ipv4Address next_hop, Packet pkt) {
       send_request(ifc, next_hop, &n->mac);
       return;
     case NeighState::kIncomplete:
-      if (n->queue.size() >= config_.queue_len) {
+      // Linux __neigh_event_send: drop the oldest until the new packet fits both bounds.
+      n->queue_bytes += pkt.size();
+      n->queue.push_back(std::move(pkt));
+      while (n->queue.size() > config_.queue_len || n->queue_bytes > config_.queue_bytes) {
+        n->queue_bytes -= n->queue.front().size();
         n->queue.pop_front();
         stack_.mib().UsnetArpQueueDrops++;
       }
-      n->queue.push_back(std::move(pkt));
       if (n->probes == 0) {
         n->probes = 1;
         n->timer = stack_.now() + config_.retrans_time;
@@ -198,8 +202,8 @@ void Arp::tick(Instant now) {
       if (n.probes >= config_.max_probes || ifc == nullptr) {
         stack_.mib().UsnetArpResolveFails++;
         stack_.mib().UsnetArpQueueDrops += n.queue.size();
-        stack_.tracer().note(fmt::format("arp: {} unreachable, dropped {} queued",
-                                         n.ip.to_string(), n.queue.size()));
+        stack_.tracer().note(fmt::format("arp: {} unreachable, dropped {} queued", n.ip.to_string(),
+                                         n.queue.size()));
         erase = true;
       } else {
         n.probes++;

@@ -203,8 +203,7 @@ void Icmp::icmp_send(ByteSpan offending, const wire::Ipv4Header& ip, std::uint8_
     }
   }
   if (!stack_.is_local_address(ip.dst) || ip.fragment_offset != 0 || ip.src.is_any() ||
-      ip.src.is_broadcast() || ip.src.is_multicast() ||
-      stack_.is_broadcast_address(ip.src)) {
+      ip.src.is_broadcast() || ip.src.is_multicast() || stack_.is_broadcast_address(ip.src)) {
     return;
   }
   if (!rate_allow(ip.src)) {
@@ -212,9 +211,9 @@ void Icmp::icmp_send(ByteSpan offending, const wire::Ipv4Header& ip, std::uint8_
     return;
   }
   stack_.tracer().step("icmp_send");
-  const std::size_t quote = std::min(
-      offending.size(),
-      kMaxIcmpErrorDatagram - wire::Ipv4Header::kMinSize - wire::IcmpHeader::kSize);
+  const std::size_t quote =
+      std::min(offending.size(),
+               kMaxIcmpErrorDatagram - wire::Ipv4Header::kMinSize - wire::IcmpHeader::kSize);
   Packet p(wire::IcmpHeader::kSize + quote);
   wire::IcmpHeader h;
   h.type = type;

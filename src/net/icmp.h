@@ -32,7 +32,7 @@ struct IcmpConfig {
   // icmp_ratelimit (1000 ms) with XRLIM_BURST_FACTOR 6: per-destination bucket.
   Duration host_interval = std::chrono::milliseconds(1000);
   unsigned host_burst = 6;
-  std::size_t max_hosts = 1024;  // destinations tracked for the per-host limit
+  std::size_t max_hosts = 1024;        // destinations tracked for the per-host limit
   bool echo_ignore_broadcasts = true;  // net.ipv4.icmp_echo_ignore_broadcasts
 };
 
@@ -55,8 +55,7 @@ class Icmp {
   void set_echo_listener(IcmpEchoListener* l) noexcept { echo_listener_ = l; }
 
  private:
-  void icmp_echo(Interface& ifc, Packet pkt, const wire::Ipv4Header& ip,
-                 const wire::IcmpHeader& h);
+  void icmp_echo(Interface& ifc, Packet pkt, const wire::Ipv4Header& ip, const wire::IcmpHeader& h);
   void icmp_unreach(Packet pkt, const wire::IcmpHeader& h);
   bool rate_allow(Ipv4Address dst);
 

@@ -136,7 +136,8 @@ Reassembled Ipv4Reassembly::assemble(Queue& q) {
   out.header.header_length = wire::Ipv4Header::kMinSize;
   out.header.total_length = static_cast<std::uint16_t>(wire::Ipv4Header::kMinSize + *q.total);
   out.payload = Packet(*q.total);
-  for (auto& [off, f] : q.frags) out.payload.append(f.data.data());
+  for (auto& [off, f] : q.frags)
+    out.payload.append(f.data.data());
   out.header.emit(out.payload.push(wire::Ipv4Header::kMinSize));
   out.payload.pull(wire::Ipv4Header::kMinSize);
   return out;
@@ -160,7 +161,8 @@ std::vector<Ipv4Reassembly::Expired> Ipv4Reassembly::tick(Instant now) {
 
 Instant Ipv4Reassembly::next_deadline() const noexcept {
   Instant t = kNever;
-  for (const auto& [k, q] : queues_) t = earliest(t, q.expires);
+  for (const auto& [k, q] : queues_)
+    t = earliest(t, q.expires);
   return t;
 }
 

@@ -71,7 +71,7 @@ class Ipv4Reassembly {
     std::uint32_t src, dst;
     std::uint16_t id;
     std::uint8_t protocol;
-    friend auto operator<=>(const Key&, const Key&) = default;
+    friend auto operator<=>(const Key&, const Key&) = default;  // NOLINT(modernize-use-nullptr)
   };
   struct Fragment {
     std::uint32_t end;  // offset past the last byte

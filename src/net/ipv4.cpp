@@ -12,8 +12,7 @@
 
 namespace usnet {
 
-Ipv4::Ipv4(Stack& stack)
-    : stack_(stack), id_(static_cast<std::uint16_t>(stack.rng().next())) {}
+Ipv4::Ipv4(Stack& stack) : stack_(stack), id_(static_cast<std::uint16_t>(stack.rng().next())) {}
 
 void Ipv4::ip_rcv(Interface& ifc, Packet pkt) {
   MibCounters& mib = stack_.mib();
@@ -45,8 +44,8 @@ void Ipv4::ip_rcv(Interface& ifc, Packet pkt) {
 
   // RFC 1122 3.2.1.3: a source that is broadcast or multicast is a martian; a host drops it.
   // 127/8 is only ever valid on the loopback interface (RFC 1122 3.2.1.3(g)).
-  const bool martian_loopback = ifc.index != Stack::kLoopbackIndex &&
-                                (ip.src.is_loopback() || ip.dst.is_loopback());
+  const bool martian_loopback =
+      ifc.index != Stack::kLoopbackIndex && (ip.src.is_loopback() || ip.dst.is_loopback());
   if (ip.src.is_broadcast() || ip.src.is_multicast() || stack_.is_broadcast_address(ip.src) ||
       martian_loopback) {
     mib.IpInAddrErrors++;
@@ -54,7 +53,8 @@ void Ipv4::ip_rcv(Interface& ifc, Packet pkt) {
     return;
   }
   const bool to_us = stack_.is_local_address(ip.dst);
-  const bool bcast = !to_us && (ifc.is_broadcast_for(ip.dst) || stack_.is_broadcast_address(ip.dst));
+  const bool bcast =
+      !to_us && (ifc.is_broadcast_for(ip.dst) || stack_.is_broadcast_address(ip.dst));
   if (!to_us && !bcast) {
     // Not ours and we do not forward (RFC 1122 3.3.4.2 silently discard). Multicast groups
     // are not joined yet, so multicast lands here too.

@@ -63,8 +63,7 @@ class Ipv4 {
 
   // Route lookup for output. kNetworkUnreachable if no route; kAddressNotAvailable if `src`
   // is given and is not ours.
-  Result<OutputRoute> route_output(Ipv4Address dst, Ipv4Address src = {},
-                                   std::uint32_t oif = 0);
+  Result<OutputRoute> route_output(Ipv4Address dst, Ipv4Address src = {}, std::uint32_t oif = 0);
 
   Ipv4Reassembly& reassembly() noexcept { return reasm_; }
   std::uint16_t next_id() noexcept { return id_++; }

@@ -14,8 +14,8 @@
 namespace usnet {
 
 struct Route {
-  Ipv4Cidr dst;                 // network (address bits past the prefix are zero)
-  Ipv4Address gateway;          // 0.0.0.0: the destination is on-link
+  Ipv4Cidr dst;         // network (address bits past the prefix are zero)
+  Ipv4Address gateway;  // 0.0.0.0: the destination is on-link
   std::uint32_t ifindex = 0;
   std::uint32_t metric = 0;
   std::optional<Ipv4Address> prefsrc;  // source for locally generated traffic

@@ -27,7 +27,8 @@ class SocketTable {
 
   template <typename Fn>
   void for_each(Fn&& fn) const {
-    for (const auto& [fd, s] : table_) fn(*s);
+    for (const auto& [fd, s] : table_)
+      fn(*s);
   }
 
  private:

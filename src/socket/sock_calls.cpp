@@ -73,6 +73,8 @@ Status sock_close(Stack& stack, int fd) {
   return {};
 }
 
-PollMask sock_poll(Socket& sock) { return sock.ops->poll(sock); }
+PollMask sock_poll(Socket& sock) {
+  return sock.ops->poll(sock);
+}
 
 }  // namespace usnet

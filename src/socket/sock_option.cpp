@@ -76,13 +76,26 @@ Status set_socket_level(Socket& s, int name, ByteSpan v) {
   }
   const int x = *iv;
   switch (name) {
-    case SO_RCVBUF: s.opt.rcvbuf = clamp_buf(x, kMaxRcvbuf, kMinRcvbuf); break;
-    case SO_SNDBUF: s.opt.sndbuf = clamp_buf(x, kMaxSndbuf, kMinSndbuf); break;
-    case SO_REUSEADDR: s.opt.reuseaddr = x != 0; break;
-    case SO_REUSEPORT: s.opt.reuseport = x != 0; break;
-    case SO_BROADCAST: s.opt.broadcast = x != 0; break;
-    case SO_KEEPALIVE: s.opt.keepalive = x != 0; break;
-    default: break;
+    case SO_RCVBUF:
+      s.opt.rcvbuf = clamp_buf(x, kMaxRcvbuf, kMinRcvbuf);
+      break;
+    case SO_SNDBUF:
+      s.opt.sndbuf = clamp_buf(x, kMaxSndbuf, kMinSndbuf);
+      break;
+    case SO_REUSEADDR:
+      s.opt.reuseaddr = x != 0;
+      break;
+    case SO_REUSEPORT:
+      s.opt.reuseport = x != 0;
+      break;
+    case SO_BROADCAST:
+      s.opt.broadcast = x != 0;
+      break;
+    case SO_KEEPALIVE:
+      s.opt.keepalive = x != 0;
+      break;
+    default:
+      break;
   }
   return {};
 }
@@ -151,36 +164,53 @@ Result<OptValue> sock_getsockopt(Socket& sock, int level, int name) {
   sock.stack.tracer().step("sock_getsockopt");
   if (level == SOL_SOCKET) {
     switch (name) {
-      case SO_RCVBUF: return OptValue::of_int(sock.opt.rcvbuf);
-      case SO_SNDBUF: return OptValue::of_int(sock.opt.sndbuf);
-      case SO_REUSEADDR: return OptValue::of_int(sock.opt.reuseaddr ? 1 : 0);
-      case SO_REUSEPORT: return OptValue::of_int(sock.opt.reuseport ? 1 : 0);
-      case SO_BROADCAST: return OptValue::of_int(sock.opt.broadcast ? 1 : 0);
-      case SO_KEEPALIVE: return OptValue::of_int(sock.opt.keepalive ? 1 : 0);
-      case SO_TYPE: return OptValue::of_int(sock.type);
-      case SO_DOMAIN: return OptValue::of_int(sock.family);
-      case SO_PROTOCOL: return OptValue::of_int(sock.protocol);
-      case SO_ACCEPTCONN: return OptValue::of_int(0);
-      case SO_RCVTIMEO: return OptValue::of_timeval(sock.opt.rcvtimeo);
-      case SO_SNDTIMEO: return OptValue::of_timeval(sock.opt.sndtimeo);
+      case SO_RCVBUF:
+        return OptValue::of_int(sock.opt.rcvbuf);
+      case SO_SNDBUF:
+        return OptValue::of_int(sock.opt.sndbuf);
+      case SO_REUSEADDR:
+        return OptValue::of_int(sock.opt.reuseaddr ? 1 : 0);
+      case SO_REUSEPORT:
+        return OptValue::of_int(sock.opt.reuseport ? 1 : 0);
+      case SO_BROADCAST:
+        return OptValue::of_int(sock.opt.broadcast ? 1 : 0);
+      case SO_KEEPALIVE:
+        return OptValue::of_int(sock.opt.keepalive ? 1 : 0);
+      case SO_TYPE:
+        return OptValue::of_int(sock.type);
+      case SO_DOMAIN:
+        return OptValue::of_int(sock.family);
+      case SO_PROTOCOL:
+        return OptValue::of_int(sock.protocol);
+      case SO_ACCEPTCONN:
+        return OptValue::of_int(0);
+      case SO_RCVTIMEO:
+        return OptValue::of_timeval(sock.opt.rcvtimeo);
+      case SO_SNDTIMEO:
+        return OptValue::of_timeval(sock.opt.sndtimeo);
       case SO_ERROR: {
         // Reading SO_ERROR clears it, as sock_error() does; its value is an errno.
         auto e = sock.take_error();
         return OptValue::of_int(e ? to_errno(*e) : 0);
       }
-      default: return Error::kNoProtocolOption;
+      default:
+        return Error::kNoProtocolOption;
     }
   }
   if (level == IPPROTO_IP) {
     switch (name) {
-      case IP_TTL: return OptValue::of_int(sock.ttl());
-      case IP_TOS: return OptValue::of_int(sock.opt.tos);
+      case IP_TTL:
+        return OptValue::of_int(sock.ttl());
+      case IP_TOS:
+        return OptValue::of_int(sock.opt.tos);
       case IP_MTU_DISCOVER:
         return OptValue::of_int(sock.opt.pmtu == PmtuMode::kDont   ? IP_PMTUDISC_DONT
                                 : sock.opt.pmtu == PmtuMode::kWant ? IP_PMTUDISC_WANT
                                                                    : IP_PMTUDISC_DO);
-      case IP_RECVERR: return OptValue::of_int(sock.opt.recverr ? 1 : 0);
-      default: return Error::kNoProtocolOption;
+      case IP_RECVERR:
+        return OptValue::of_int(sock.opt.recverr ? 1 : 0);
+      default:
+        return Error::kNoProtocolOption;
     }
   }
   if (sock.ops->getsockopt != nullptr) {

@@ -68,10 +68,10 @@ using PollMask = std::uint32_t;
 
 // What recvmsg filled in.
 struct RecvResult {
-  std::size_t copied = 0;     // bytes placed in the caller's buffers
-  std::size_t full_len = 0;   // length of the datagram (MSG_TRUNC reports this)
+  std::size_t copied = 0;    // bytes placed in the caller's buffers
+  std::size_t full_len = 0;  // length of the datagram (MSG_TRUNC reports this)
   std::optional<SockAddr> from;
-  int msg_flags = 0;          // MSG_TRUNC, ...
+  int msg_flags = 0;  // MSG_TRUNC, ...
 };
 
 class Socket {
@@ -97,8 +97,8 @@ class Socket {
   bool shut_rd = false;
   bool shut_wr = false;
 
-  SockAddr local;         // bound address; port 0 until bound (explicitly or automatically)
-  SockAddr remote;        // connected peer; family AF_UNSPEC when not connected
+  SockAddr local;   // bound address; port 0 until bound (explicitly or automatically)
+  SockAddr remote;  // connected peer; family AF_UNSPEC when not connected
   bool bound_explicitly = false;
   bool connected() const noexcept { return remote.family != AF_UNSPEC; }
 
@@ -117,7 +117,8 @@ struct SendMsg {
   const SockAddr* dest = nullptr;
   std::size_t total() const noexcept {
     std::size_t n = 0;
-    for (auto b : iov) n += b.size();
+    for (auto b : iov)
+      n += b.size();
     return n;
   }
 };
@@ -126,7 +127,8 @@ struct RecvMsg {
   std::span<const MutableByteSpan> iov;
   std::size_t capacity() const noexcept {
     std::size_t n = 0;
-    for (auto b : iov) n += b.size();
+    for (auto b : iov)
+      n += b.size();
     return n;
   }
 };

@@ -178,7 +178,9 @@ Instant Stack::poll(Instant now) {
     rx_batch_.clear();
     const std::size_t n = ifc.dev->receive(now_, rx_batch_, kRxBudget);
     if (n == kRxBudget) rx_more_ = true;
-    for (auto& frame : rx_batch_) netif_receive(ifc, std::move(frame));
+    packets_in_ += n;
+    for (auto& frame : rx_batch_)
+      netif_receive(ifc, std::move(frame));
   }
   rx_batch_.clear();
 
@@ -187,6 +189,7 @@ Instant Stack::poll(Instant now) {
   for (std::size_t n = loopback_.size(); n > 0 && !loopback_.empty(); --n) {
     Packet p = std::move(loopback_.front());
     loopback_.pop_front();
+    ++packets_in_;
     tracer_.begin(fmt::format("rx lo {}B", p.size()));
     ipv4_->ip_rcv(*ifs_[kLoopbackIndex - 1], std::move(p));
     tracer_.end();
@@ -207,13 +210,18 @@ Instant Stack::poll(Instant now) {
     tracer_.end();
   }
 
+  for (const auto& ifc : ifs_) {
+    if (ifc->dev != nullptr) ifc->dev->flush(now_);
+  }
+  return next_deadline();
+}
+
+Instant Stack::next_deadline() const noexcept {
+  if (has_pending_work()) return now_;
   Instant next = earliest(arp_->next_deadline(), ipv4_->reassembly().next_deadline());
   for (const auto& ifc : ifs_) {
-    if (ifc->dev == nullptr) continue;
-    ifc->dev->flush(now_);
-    next = earliest(next, ifc->dev->next_deadline());
+    if (ifc->dev != nullptr) next = earliest(next, ifc->dev->next_deadline());
   }
-  if (has_pending_work()) next = now_;
   return next;
 }
 

@@ -76,10 +76,17 @@ class Stack {
   // Returns the earliest time it must be polled again even if no frame arrives (kNever if
   // none). `now` must not go backwards.
   Instant poll(Instant now);
+  // When poll() must next run if no frame arrives from outside: timers, and frames already
+  // scheduled on simulated devices (which another stack may have sent since our last poll,
+  // so a driver of several stacks asks after polling them all).
+  Instant next_deadline() const noexcept;
   Instant now() const noexcept { return now_; }
   // True if work is queued that the next poll() handles without waiting (looped-back
   // packets), so a runtime must not sleep.
   bool has_pending_work() const noexcept { return !loopback_.empty() || rx_more_; }
+  // Packets taken in so far (from devices and loopback): a runtime compares it across a
+  // poll() to tell whether anything arrived that a waiting call should look at.
+  std::uint64_t packets_in() const noexcept { return packets_in_; }
 
   // --- subsystems ---
   const StackConfig& config() const noexcept { return config_; }
@@ -119,7 +126,8 @@ class Stack {
   std::unique_ptr<Ping> ping_;
   std::unique_ptr<SocketTable> sockets_;
   std::deque<Packet> loopback_;
-  bool rx_more_ = false;  // a device filled its budget in the last poll()
+  bool rx_more_ = false;          // a device filled its budget in the last poll()
+  std::uint64_t packets_in_ = 0;  // see packets_in()
   std::vector<Packet> rx_batch_;  // reused by poll() to avoid an allocation per call
 };
 

@@ -47,7 +47,8 @@ Result<RecvResult> dgram_recvmsg(Socket& sock, DgramQueue& q, const RecvMsg& msg
 
 Packet gather(const SendMsg& msg, std::size_t headroom) {
   Packet p(msg.total(), headroom);
-  for (auto b : msg.iov) p.append(b);
+  for (auto b : msg.iov)
+    p.append(b);
   return p;
 }
 

@@ -11,7 +11,9 @@
 namespace usnet {
 namespace {
 
-PingSock& ping_sk(Socket& s) { return static_cast<PingSock&>(s); }
+PingSock& ping_sk(Socket& s) {
+  return static_cast<PingSock&>(s);
+}
 
 Status ping_bind(Socket& sock, const SockAddr& addr) {
   sock.stack.tracer().step("ping_bind");

@@ -15,9 +15,8 @@ bool udp_bind_conflict(const Socket& a, Ipv4Address a_addr, const Socket& b) {
 bool PortTable::conflicts(const Socket& s, Ipv4Address addr, std::uint16_t port) const {
   auto it = ports_.find(port);
   if (it == ports_.end()) return false;
-  return std::any_of(it->second.begin(), it->second.end(), [&](const Socket* other) {
-    return other != &s && rule_(s, addr, *other);
-  });
+  return std::any_of(it->second.begin(), it->second.end(),
+                     [&](const Socket* other) { return other != &s && rule_(s, addr, *other); });
 }
 
 Status PortTable::bind(Socket& s, Ipv4Address addr, std::uint16_t port, Rng& rng) {

@@ -12,14 +12,15 @@
 namespace usnet {
 namespace {
 
-UdpSock& udp_sk(Socket& s) { return static_cast<UdpSock&>(s); }
+UdpSock& udp_sk(Socket& s) {
+  return static_cast<UdpSock&>(s);
+}
 
 Status udp_bind(Socket& sock, const SockAddr& addr) {
   sock.stack.tracer().step("inet_bind");
   if (auto st = inet_check_bind_addr(sock, addr); !st) return st;
   sock.stack.tracer().step("udp_v4_get_port");
-  if (auto st = sock.stack.udp().ports().bind(sock, addr.addr, addr.port, sock.stack.rng());
-      !st) {
+  if (auto st = sock.stack.udp().ports().bind(sock, addr.addr, addr.port, sock.stack.rng()); !st) {
     return st;
   }
   sock.bound_explicitly = true;
@@ -185,10 +186,7 @@ UdpSock* Udp::lookup(Ipv4Address saddr, std::uint16_t sport, Ipv4Address daddr,
   return best;
 }
 
-void Udp::deliver(UdpSock& sk, const Packet& pkt, std::size_t len, const SockAddr& from,
-                  bool last, Packet* owned) {
-  // The last receiver takes the packet itself; the others get copies (broadcast).
-  Packet data = last && owned != nullptr ? std::move(*owned) : pkt.clone();
+void Udp::deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& from) {
   data.truncate(len);
   if (sk.shut_rd || !sk.rx.enqueue(Datagram{std::move(data), from}, sk.opt.rcvbuf)) {
     stack_.mib().UdpRcvbufErrors++;
@@ -226,9 +224,11 @@ void Udp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
       stack_.mib().UdpIgnoredMulti++;
       return;
     }
-    for (std::size_t i = 0; i < targets.size(); ++i) {
-      deliver(*targets[i], pkt, len, from, i + 1 == targets.size(), &pkt);
+    // Every receiver but the last gets a copy; the last takes the packet itself.
+    for (std::size_t i = 0; i + 1 < targets.size(); ++i) {
+      deliver(*targets[i], pkt.clone(), len, from);
     }
+    deliver(*targets.back(), std::move(pkt), len, from);
     return;
   }
 
@@ -243,7 +243,7 @@ void Udp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
                             static_cast<std::uint8_t>(wire::UnreachCode::kPort), 0);
     return;
   }
-  deliver(*sk, pkt, len, from, true, &pkt);
+  deliver(*sk, std::move(pkt), len, from);
 }
 
 void Udp::err(const IcmpError& icmp, ByteSpan quoted) {

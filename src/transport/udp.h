@@ -32,10 +32,8 @@ class Udp : public TransportProtocol {
   PortTable& ports() noexcept { return ports_; }
 
  private:
-  UdpSock* lookup(Ipv4Address saddr, std::uint16_t sport, Ipv4Address daddr,
-                  std::uint16_t dport);
-  void deliver(UdpSock& sk, const Packet& pkt, std::size_t len, const SockAddr& from, bool last,
-               Packet* owned);
+  UdpSock* lookup(Ipv4Address saddr, std::uint16_t sport, Ipv4Address daddr, std::uint16_t dport);
+  void deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& from);
 
   Stack& stack_;
   PortTable ports_;

@@ -19,8 +19,8 @@ std::optional<unsigned> take_number(std::string_view& text, unsigned max, int ba
 }  // namespace
 
 std::string MacAddress::to_string() const {
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", octets[0], octets[1],
-                     octets[2], octets[3], octets[4], octets[5]);
+  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", octets[0], octets[1], octets[2],
+                     octets[3], octets[4], octets[5]);
 }
 
 std::optional<MacAddress> MacAddress::parse(std::string_view text) {

@@ -34,8 +34,8 @@ struct Ipv4Address {
   }
   constexpr bool is_any() const { return value == 0; }
   constexpr bool is_broadcast() const { return value == 0xffffffffU; }
-  constexpr bool is_multicast() const { return (value >> 28) == 0xe; }   // 224/4
-  constexpr bool is_loopback() const { return (value >> 24) == 127; }    // 127/8
+  constexpr bool is_multicast() const { return (value >> 28) == 0xe; }  // 224/4
+  constexpr bool is_loopback() const { return (value >> 24) == 127; }   // 127/8
   std::string to_string() const;
   static std::optional<Ipv4Address> parse(std::string_view text);
 

@@ -25,7 +25,7 @@ struct EthernetHeader {
 
   MacAddress dst;
   MacAddress src;
-  std::uint16_t ethertype = 0;      // of the payload (inner type when tagged)
+  std::uint16_t ethertype = 0;            // of the payload (inner type when tagged)
   std::optional<std::uint16_t> vlan_tci;  // 802.1Q tag control information when tagged
 
   // Header bytes (14, or 18 with a tag).

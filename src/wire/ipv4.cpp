@@ -27,7 +27,8 @@ Parsed<Ipv4Header> Ipv4Header::parse(ByteSpan b, bool verify_checksum) noexcept 
   h.checksum = load_be<std::uint16_t>(b, 10);
   h.src.value = load_be<std::uint32_t>(b, 12);
   h.dst.value = load_be<std::uint32_t>(b, 16);
-  if (verify_checksum && wire::checksum(b.first(h.header_length)) != 0) return ParseError::kBadChecksum;
+  if (verify_checksum && wire::checksum(b.first(h.header_length)) != 0)
+    return ParseError::kBadChecksum;
   return h;
 }
 

@@ -26,15 +26,15 @@ struct Ipv4Header {
   static constexpr std::uint16_t kOffsetMask = 0x1fff;
 
   std::uint8_t header_length = kMinSize;  // bytes, including options
-  std::uint8_t tos = 0;                    // DSCP + ECN
-  std::uint16_t total_length = 0;          // header + payload
+  std::uint8_t tos = 0;                   // DSCP + ECN
+  std::uint16_t total_length = 0;         // header + payload
   std::uint16_t id = 0;
   bool dont_fragment = false;
   bool more_fragments = false;
-  std::uint16_t fragment_offset = 0;       // in bytes (the field is in 8-byte units)
+  std::uint16_t fragment_offset = 0;  // in bytes (the field is in 8-byte units)
   std::uint8_t ttl = 64;
   std::uint8_t protocol = 0;
-  std::uint16_t checksum = 0;              // as received; emit() computes its own
+  std::uint16_t checksum = 0;  // as received; emit() computes its own
   Ipv4Address src;
   Ipv4Address dst;
 

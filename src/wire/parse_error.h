@@ -13,8 +13,8 @@ enum class ParseError : std::uint8_t {
   kBadHeaderLength,  // IHL/data offset below the minimum or beyond the packet
   kBadLength,        // a length field is impossible (e.g. IPv4 total length < IHL)
   kBadChecksum,
-  kUnsupported,      // well-formed, but a kind this view does not handle (ARP over non-IPv4)
-  kMalformed,        // any other impossible field value (bad option length, ...)
+  kUnsupported,  // well-formed, but a kind this view does not handle (ARP over non-IPv4)
+  kMalformed,    // any other impossible field value (bad option length, ...)
 };
 
 template <typename T>

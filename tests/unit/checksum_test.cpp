@@ -11,7 +11,8 @@ namespace {
 
 std::vector<std::byte> bytes_of(std::initializer_list<int> v) {
   std::vector<std::byte> out;
-  for (int b : v) out.push_back(static_cast<std::byte>(b));
+  for (int b : v)
+    out.push_back(static_cast<std::byte>(b));
   return out;
 }
 
@@ -25,7 +26,8 @@ TEST(Checksum, Rfc1071Example) {
 TEST(Checksum, WideMatchesNaiveOnRandomLengthsAndOffsets) {
   Rng rng(42);
   std::vector<std::byte> buf(4096);
-  for (auto& b : buf) b = static_cast<std::byte>(rng.next());
+  for (auto& b : buf)
+    b = static_cast<std::byte>(rng.next());
   for (int i = 0; i < 2000; ++i) {
     const std::size_t off = rng.below(64);
     const std::size_t len = rng.below(buf.size() - off);
@@ -40,7 +42,8 @@ TEST(Checksum, IncrementalUpdateMatchesRecompute) {
   Rng rng(7);
   for (int i = 0; i < 1000; ++i) {
     std::vector<std::byte> hdr(20);
-    for (auto& b : hdr) b = static_cast<std::byte>(rng.next());
+    for (auto& b : hdr)
+      b = static_cast<std::byte>(rng.next());
     store_be<std::uint16_t>(hdr, 10, 0);
     const std::uint16_t c = checksum(hdr);
     const std::uint16_t old_word = load_be<std::uint16_t>(hdr, 8);

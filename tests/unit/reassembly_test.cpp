@@ -31,13 +31,13 @@ Packet fragment(const std::vector<std::byte>& whole, std::size_t off, std::size_
 
 std::vector<std::byte> pattern(std::size_t n) {
   std::vector<std::byte> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::byte>(i * 7 + 3);
+  for (std::size_t i = 0; i < n; ++i)
+    v[i] = static_cast<std::byte>(i * 7 + 3);
   return v;
 }
 
-Ipv4Reassembly::Result feed(Ipv4Reassembly& r, const std::vector<std::byte>& whole,
-                            std::size_t off, std::size_t len, bool more, std::uint16_t id = 7,
-                            Instant now = kT0) {
+Ipv4Reassembly::Result feed(Ipv4Reassembly& r, const std::vector<std::byte>& whole, std::size_t off,
+                            std::size_t len, bool more, std::uint16_t id = 7, Instant now = kT0) {
   wire::Ipv4Header h;
   Packet p = fragment(whole, off, len, more, id, &h);
   return r.ip_defrag(std::move(p), h, now);
@@ -48,9 +48,11 @@ TEST(Reassembly, InOrderAndShuffledGiveTheSameBytes) {
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     Ipv4Reassembly r;
     std::vector<std::size_t> offs;
-    for (std::size_t o = 0; o < whole.size(); o += 1480) offs.push_back(o);
+    for (std::size_t o = 0; o < whole.size(); o += 1480)
+      offs.push_back(o);
     Rng rng(seed);
-    for (std::size_t i = offs.size(); i > 1; --i) std::swap(offs[i - 1], offs[rng.below(i)]);
+    for (std::size_t i = offs.size(); i > 1; --i)
+      std::swap(offs[i - 1], offs[rng.below(i)]);
     Ipv4Reassembly::Result last;
     for (std::size_t o : offs) {
       const std::size_t len = std::min<std::size_t>(1480, whole.size() - o);

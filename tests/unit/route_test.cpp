@@ -5,8 +5,12 @@
 namespace usnet {
 namespace {
 
-Ipv4Address ip(const char* s) { return *Ipv4Address::parse(s); }
-Ipv4Cidr cidr(const char* s) { return *Ipv4Cidr::parse(s); }
+Ipv4Address ip(const char* s) {
+  return *Ipv4Address::parse(s);
+}
+Ipv4Cidr cidr(const char* s) {
+  return *Ipv4Cidr::parse(s);
+}
 Route route(const char* dst, Ipv4Address gw, std::uint32_t ifindex, std::uint32_t metric = 0) {
   Route r;
   r.dst = cidr(dst);

@@ -8,8 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <vector>
 
 #include "usnet/usnet.h"
@@ -23,13 +23,16 @@ sockaddr_in loop(std::uint16_t port) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   return a;
 }
-const sockaddr* sa(const sockaddr_in& a) { return reinterpret_cast<const sockaddr*>(&a); }
+const sockaddr* sa(const sockaddr_in& a) {
+  return reinterpret_cast<const sockaddr*>(&a);
+}
 
 class UdpApi : public ::testing::Test {
  protected:
   void SetUp() override { usnet_stack_use(nullptr); }
   void TearDown() override {
-    for (int fd : fds_) usnet_close(fd);
+    for (int fd : fds_)
+      usnet_close(fd);
   }
   int udp() {
     const int fd = usnet_socket(AF_INET, SOCK_DGRAM, 0);
@@ -107,7 +110,8 @@ TEST_F(UdpApi, LargestDatagramAndOneMore) {
   const int a = udp();
   const int b = bound(&b_addr);
   std::vector<unsigned char> big(65508);
-  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<unsigned char>(i * 31);
+  for (std::size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<unsigned char>(i * 31);
   EXPECT_EQ(usnet_sendto(a, big.data(), 65508, 0, sa(b_addr), sizeof(b_addr)), -1);
   EXPECT_EQ(errno, EMSGSIZE);
   ASSERT_EQ(usnet_sendto(a, big.data(), 65507, 0, sa(b_addr), sizeof(b_addr)), 65507);

@@ -1,0 +1,230 @@
+#include "tool_common.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "dev/kernel_netif.h"
+#include "wire/addresses.h"
+
+namespace usnet::tool {
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;  // the one process-wide flag a signal handler may set
+
+void on_signal(int /*sig*/) {
+  g_stop = 1;
+}
+
+int run_quiet(const std::vector<std::string>& argv) {
+  Child c = spawn(argv, false);
+  if (c.pid < 0) return -1;
+  int status = 0;
+  while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+bool stop_requested() {
+  return g_stop != 0;
+}
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+void add_net_options(CLI::App& app, NetOptions& o) {
+  app.add_option("--tap", o.tap, "Attach a TAP device of this name (needs root and /dev/net/tun)");
+  app.add_option("--addr", o.addr, "usnet's address on the TAP, as CIDR (e.g. 198.18.0.2/24)");
+  app.add_option("--peer-addr", o.peer_addr,
+                 "Configure the kernel side of the TAP with this CIDR and bring it up");
+  app.add_option("--gateway", o.gateway, "Default route via this address");
+  app.add_option("--netns", o.netns, "Create the TAP inside this (existing) network namespace");
+  app.add_option("--mac", o.mac, "usnet's MAC address on the TAP (default: random, local)");
+  app.add_option("--mtu", o.mtu, "MTU of the TAP link")->check(CLI::Range(68, 65535));
+  app.add_flag("--trace", o.trace, "Trace every call and packet through the layers (stderr)");
+}
+
+Host::~Host() {
+  if (rt != nullptr) usnet_runtime_free(rt);
+}
+
+bool setup_host(const NetOptions& o, Host& host) {
+  if (o.tap.empty()) {
+    host.stack = usnet_stack_current();  // the default stack: loopback only
+    host.rt = nullptr;
+    if (o.trace) usnet_trace(host.stack, 1);
+    return true;
+  }
+  host.rt = usnet_runtime_new();
+  host.stack = usnet_stack_new(host.rt, "usnet", 0);
+  if (o.trace) usnet_trace(host.stack, 1);
+  auto attach = [&]() -> bool {
+    host.ifindex = usnet_stack_add_tap(host.stack, o.tap.c_str(),
+                                       o.mac.empty() ? nullptr : o.mac.c_str(), o.mtu);
+    if (host.ifindex < 0) {
+      std::cerr << "usnet: cannot open TAP " << o.tap << ": " << std::strerror(errno) << "\n";
+      return false;
+    }
+    const char* kname = usnet_stack_tap_name(host.stack, host.ifindex);
+    if (!o.peer_addr.empty()) {
+      auto cidr = Ipv4Cidr::parse(o.peer_addr);
+      if (!cidr) {
+        std::cerr << "usnet: bad --peer-addr " << o.peer_addr << "\n";
+        return false;
+      }
+      if (auto st = kernel_netif_set_mtu(kname, static_cast<std::size_t>(o.mtu)); !st) {
+        std::cerr << "usnet: cannot set MTU on " << kname << ": " << error_name(st.error()) << "\n";
+        return false;
+      }
+      if (auto st = kernel_netif_set_ipv4(kname, *cidr); !st) {
+        std::cerr << "usnet: cannot configure " << kname << ": " << error_name(st.error()) << "\n";
+        return false;
+      }
+      if (auto st = kernel_netif_set_up(kname); !st) {
+        std::cerr << "usnet: cannot bring up " << kname << ": " << error_name(st.error()) << "\n";
+        return false;
+      }
+    }
+    return true;
+  };
+  const bool ok = o.netns.empty() ? attach() : in_netns(o.netns, attach);
+  if (!ok) return false;
+  if (!o.addr.empty() && usnet_stack_add_address(host.stack, host.ifindex, o.addr.c_str()) < 0) {
+    std::cerr << "usnet: cannot add address " << o.addr << ": " << std::strerror(errno) << "\n";
+    return false;
+  }
+  if (!o.gateway.empty() &&
+      usnet_stack_add_route(host.stack, "0.0.0.0/0", o.gateway.c_str(), 0) < 0) {
+    std::cerr << "usnet: cannot add default route via " << o.gateway << ": " << std::strerror(errno)
+              << "\n";
+    return false;
+  }
+  usnet_stack_use(host.stack);
+  return true;
+}
+
+std::optional<Netns> Netns::create(const std::string& name) {
+  if (run_quiet({"ip", "netns", "add", name}) != 0) return std::nullopt;
+  return Netns(name);
+}
+
+Netns::Netns(Netns&& o) noexcept : name_(std::move(o.name_)) {
+  o.name_.clear();
+}
+
+Netns::~Netns() {
+  if (!name_.empty()) run_quiet({"ip", "netns", "del", name_});
+}
+
+bool in_netns(const std::string& name, const std::function<bool()>& fn) {
+  const int self = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  const std::string path = "/run/netns/" + name;
+  const int target = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (self < 0 || target < 0 || ::setns(target, CLONE_NEWNET) != 0) {
+    std::cerr << "usnet: cannot enter network namespace " << name << ": " << std::strerror(errno)
+              << "\n";
+    if (self >= 0) ::close(self);
+    if (target >= 0) ::close(target);
+    return false;
+  }
+  const bool ok = fn();
+  if (::setns(self, CLONE_NEWNET) != 0) {
+    std::cerr << "usnet: cannot return to the original namespace: " << std::strerror(errno) << "\n";
+    std::abort();  // continuing in the wrong namespace would be worse than stopping
+  }
+  ::close(self);
+  ::close(target);
+  return ok;
+}
+
+Child spawn(const std::vector<std::string>& argv, bool capture_stdout) {
+  Child c;
+  int pipefd[2] = {-1, -1};
+  if (capture_stdout && ::pipe2(pipefd, O_CLOEXEC) != 0) return c;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (capture_stdout) {
+      ::dup2(pipefd[1], STDOUT_FILENO);
+    }
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    std::vector<char*> args;
+    for (const auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));  // NOLINT: execvp
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    _exit(127);
+  }
+  if (capture_stdout) {
+    ::close(pipefd[1]);
+    ::fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+    c.stdout_fd = pipefd[0];
+  }
+  c.pid = pid;
+  return c;
+}
+
+int wait_child(usnet_runtime* rt, Child& child, std::chrono::milliseconds limit,
+               const std::function<void()>& each, std::string* output) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  bool exited = false;
+  auto drain = [&] {
+    if (child.stdout_fd < 0) return;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(child.stdout_fd, buf, sizeof(buf))) > 0) {
+      if (output != nullptr) output->append(buf, static_cast<std::size_t>(n));
+    }
+  };
+  while (!exited) {
+    if (rt != nullptr) usnet_runtime_poll(rt, 5);
+    if (each) each();
+    drain();
+    const pid_t r = ::waitpid(child.pid, &status, WNOHANG);
+    if (r == child.pid) exited = true;
+    if (!exited && (stop_requested() || std::chrono::steady_clock::now() > deadline)) {
+      ::kill(child.pid, SIGKILL);
+      ::waitpid(child.pid, &status, 0);
+      drain();
+      if (child.stdout_fd >= 0) ::close(child.stdout_fd);
+      return -1;
+    }
+  }
+  drain();
+  if (child.stdout_fd >= 0) ::close(child.stdout_fd);
+  child.stdout_fd = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool have_tap_privileges(std::string* why) {
+  if (::geteuid() != 0) {
+    *why = "not running as root";
+    return false;
+  }
+  if (::access("/dev/net/tun", R_OK | W_OK) != 0) {
+    *why = "/dev/net/tun is not available";
+    return false;
+  }
+  if (::access("/usr/sbin/ip", X_OK) != 0 && ::access("/sbin/ip", X_OK) != 0 &&
+      ::access("/usr/bin/ip", X_OK) != 0) {
+    *why = "the `ip` command (iproute2) is not installed";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace usnet::tool

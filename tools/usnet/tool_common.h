@@ -1,0 +1,82 @@
+// What the `usnet` subcommands share: network options (TAP, addresses, namespace), the
+// stop flag set by SIGINT/SIGTERM, network namespaces the tool creates and removes, and
+// child processes run while the runtime keeps the stack going.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <csignal>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "usnet/usnet.h"
+
+namespace usnet::tool {
+
+// Set by SIGINT/SIGTERM; every loop of the tool checks it.
+bool stop_requested();
+void install_stop_handlers();
+
+// Options that put a usnet host on a TAP device.
+struct NetOptions {
+  std::string tap;        // TAP name; empty: no TAP (loopback-only default stack)
+  std::string addr;       // usnet's address on the TAP, CIDR
+  std::string peer_addr;  // the kernel side's address on the TAP, CIDR (configured if set)
+  std::string gateway;    // default route via this address
+  std::string netns;      // create the TAP inside this existing namespace
+  std::string mac;
+  int mtu = 1500;
+  bool trace = false;
+  std::string pcap;
+};
+void add_net_options(CLI::App& app, NetOptions& o);
+
+// A runtime and stack set up as the options say. Prints the reason and returns false on
+// failure.
+struct Host {
+  usnet_runtime* rt = nullptr;
+  usnet_stack* stack = nullptr;
+  int ifindex = 0;
+  ~Host();
+};
+bool setup_host(const NetOptions& o, Host& host);
+
+// A network namespace this process created (`ip netns add`); deleted by the destructor.
+class Netns {
+ public:
+  static std::optional<Netns> create(const std::string& name);
+  Netns(Netns&& o) noexcept;
+  Netns& operator=(Netns&&) = delete;
+  Netns(const Netns&) = delete;
+  Netns& operator=(const Netns&) = delete;
+  ~Netns();
+  const std::string& name() const { return name_; }
+
+ private:
+  explicit Netns(std::string name) : name_(std::move(name)) {}
+  std::string name_;
+};
+
+// Runs `fn` with the calling thread inside namespace `name` (setns), then returns to the
+// namespace it was in. False if the namespace cannot be entered.
+bool in_netns(const std::string& name, const std::function<bool()>& fn);
+
+// A child process started by the tool; waited for while the runtime runs.
+struct Child {
+  pid_t pid = -1;
+  int stdout_fd = -1;  // read end of its stdout, if captured
+};
+Child spawn(const std::vector<std::string>& argv, bool capture_stdout);
+// Runs the runtime (and `each`, if given, on every turn) until the child exits or `limit`
+// passes (then the child is killed). Returns its exit status, or -1.
+int wait_child(usnet_runtime* rt, Child& child, std::chrono::milliseconds limit,
+               const std::function<void()>& each = {}, std::string* output = nullptr);
+
+// True if this process may create TAP devices and namespaces.
+bool have_tap_privileges(std::string* why);
+
+}  // namespace usnet::tool
