@@ -75,6 +75,8 @@ usnet_runtime* usnet_stack_runtime(usnet_stack* stack);
 int usnet_stack_add_tap(usnet_stack* stack, const char* tap_name, const char* mac, int mtu);
 /* The kernel-side name of a TAP attached with usnet_stack_add_tap. */
 const char* usnet_stack_tap_name(usnet_stack* stack, int ifindex);
+/* Records every frame of the interface (both directions) into a pcap file from now on. */
+int usnet_stack_capture(usnet_stack* stack, int ifindex, const char* pcap_path);
 /* `ip addr add CIDR dev IFINDEX`; `ip route add DST via GATEWAY` (gateway NULL: on-link). */
 int usnet_stack_add_address(usnet_stack* stack, int ifindex, const char* cidr);
 int usnet_stack_add_route(usnet_stack* stack, const char* dst_cidr, const char* gateway,

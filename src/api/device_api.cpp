@@ -63,6 +63,21 @@ const char* usnet_stack_tap_name(usnet_stack* stack, int ifindex) {
   return it == stack->tap_names.end() ? nullptr : it->second.c_str();
 }
 
+int usnet_stack_capture(usnet_stack* stack, int ifindex, const char* pcap_path) {
+  if (stack == nullptr || pcap_path == nullptr || ifindex <= 0) return fail(EINVAL);
+  Interface* ifc = stack->stack->interface(static_cast<std::uint32_t>(ifindex));
+  if (ifc == nullptr || ifc->dev == nullptr) return fail(ENODEV);
+  auto writer = PcapWriter::open(pcap_path);
+  if (!writer) return fail(writer.error());
+  Runtime& rt = stack->runtime->rt;
+  auto& w = rt.keep(std::move(writer.value()));
+  auto& dev = rt.keep(std::make_unique<PcapDevice>(*ifc->dev, w));
+  if (auto st = stack->stack->replace_device(static_cast<std::uint32_t>(ifindex), dev); !st) {
+    return fail(st.error());
+  }
+  return 0;
+}
+
 int usnet_wire_connect(usnet_stack* a, const char* a_cidr, usnet_stack* b, const char* b_cidr,
                        const usnet_impairments* imp, const char* pcap_path) {
   if (a == nullptr || b == nullptr || a == b || a->runtime != b->runtime || a_cidr == nullptr ||

@@ -62,6 +62,13 @@ Result<std::uint32_t> Stack::add_interface(std::string name, Device& dev, MacAdd
   return index;
 }
 
+Status Stack::replace_device(std::uint32_t ifindex, Device& dev) {
+  Interface* ifc = interface(ifindex);
+  if (ifc == nullptr || ifc->dev == nullptr) return Error::kNoDevice;
+  ifc->dev = &dev;
+  return {};
+}
+
 Interface* Stack::interface(std::uint32_t ifindex) noexcept {
   if (ifindex == 0 || ifindex > ifs_.size()) return nullptr;
   return ifs_[ifindex - 1].get();

@@ -57,6 +57,9 @@ class Stack {
   // `ip route add dst via gateway`; gateway 0.0.0.0 means on-link through `ifindex`.
   Status add_route(Ipv4Cidr dst, Ipv4Address gateway, std::uint32_t ifindex = 0);
 
+  // Puts another device under an interface, e.g. a PcapDevice wrapping the current one.
+  Status replace_device(std::uint32_t ifindex, Device& dev);
+
   Interface* interface(std::uint32_t ifindex) noexcept;
   const std::vector<std::unique_ptr<Interface>>& interfaces() const noexcept { return ifs_; }
   // True if `a` is one of this host's addresses (or in 127/8).

@@ -55,6 +55,7 @@ void add_net_options(CLI::App& app, NetOptions& o) {
   app.add_option("--mac", o.mac, "usnet's MAC address on the TAP (default: random, local)");
   app.add_option("--mtu", o.mtu, "MTU of the TAP link")->check(CLI::Range(68, 65535));
   app.add_flag("--trace", o.trace, "Trace every call and packet through the layers (stderr)");
+  app.add_option("--pcap", o.pcap, "Record every frame of the TAP into this pcap file");
 }
 
 Host::~Host() {
@@ -102,6 +103,10 @@ bool setup_host(const NetOptions& o, Host& host) {
   };
   const bool ok = o.netns.empty() ? attach() : in_netns(o.netns, attach);
   if (!ok) return false;
+  if (!o.pcap.empty() && usnet_stack_capture(host.stack, host.ifindex, o.pcap.c_str()) < 0) {
+    std::cerr << "usnet: cannot write " << o.pcap << ": " << std::strerror(errno) << "\n";
+    return false;
+  }
   if (!o.addr.empty() && usnet_stack_add_address(host.stack, host.ifindex, o.addr.c_str()) < 0) {
     std::cerr << "usnet: cannot add address " << o.addr << ": " << std::strerror(errno) << "\n";
     return false;

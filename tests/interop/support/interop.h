@@ -1,0 +1,175 @@
+// Interop tests put a usnet host (the `usnet` tool) on a TAP inside a network namespace the
+// test creates, and use the Linux kernel in that namespace as the peer. Hygiene
+// (DESIGN.md): namespaces are named usnet-it-<pid>-<n>, addresses come from 198.18.0.0/15,
+// nothing is routed out, everything is deleted in TearDown, and only the processes the test
+// started are signalled, by pid.
+//
+// Without root, /dev/net/tun or iproute2 the tests are skipped with a loud message.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace usnet::interop {
+
+inline bool can_run(std::string* why) {
+  if (::geteuid() != 0) {
+    *why = "not running as root";
+  } else if (::access("/dev/net/tun", R_OK | W_OK) != 0) {
+    *why = "/dev/net/tun is missing";
+  } else if (std::system("ip netns list >/dev/null 2>&1") != 0) {
+    *why = "`ip netns` (iproute2) does not work here";
+  } else {
+    return true;
+  }
+  return false;
+}
+
+#define USNET_REQUIRE_INTEROP()                                                           \
+  do {                                                                                    \
+    std::string why_;                                                                     \
+    if (!::usnet::interop::can_run(&why_)) {                                              \
+      std::fprintf(stderr,                                                                \
+                   "\n*** SKIPPED INTEROP TEST: %s. Interop tests need root and "         \
+                   "/dev/net/tun; they did NOT run. ***\n\n",                             \
+                   why_.c_str());                                                         \
+      GTEST_SKIP() << "interop test not run: " << why_;                                   \
+    }                                                                                     \
+  } while (0)
+
+// Runs a command to completion; returns its exit status and (optionally) its stdout.
+inline int run(const std::vector<std::string>& argv, std::string* out = nullptr,
+               int timeout_s = 60) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(pipefd[1], STDOUT_FILENO);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    _exit(127);
+  }
+  ::close(pipefd[1]);
+  std::string buf;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  for (;;) {
+    pollfd p{pipefd[0], POLLIN, 0};
+    ::poll(&p, 1, 100);
+    char tmp[4096];
+    const ssize_t n = ::read(pipefd[0], tmp, sizeof(tmp));
+    if (n > 0) {
+      buf.append(tmp, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      break;
+    }
+  }
+  ::close(pipefd[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (out != nullptr) *out = buf;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A namespace for one test, with a `usnet` tool process inside it on a TAP.
+class NetnsFixture : public ::testing::Test {
+ protected:
+  static constexpr const char* kKernelAddr = "198.18.3.1";
+  static constexpr const char* kUsnetAddr = "198.18.3.2";
+
+  void SetUp() override {
+    USNET_REQUIRE_INTEROP();
+    static int counter = 0;
+    ns_ = "usnet-it-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    ASSERT_EQ(run({"ip", "netns", "add", ns_}), 0) << "cannot create namespace " << ns_;
+    created_ = true;
+    ASSERT_EQ(run({"ip", "-n", ns_, "link", "set", "lo", "up"}), 0);
+  }
+
+  void TearDown() override {
+    stop_tool();
+    if (created_) run({"ip", "netns", "del", ns_});
+  }
+
+  // Starts `usnet <args...> --netns NS --tap ut0 --addr .2/24 --peer-addr .1/24` and waits
+  // until it prints a line containing `ready_marker`.
+  void start_tool(std::vector<std::string> args, const std::string& ready_marker) {
+    args.insert(args.begin(), USNET_TOOL_PATH);
+    for (const char* a : {"--netns", ns_.c_str(), "--tap", "ut0", "--addr", "198.18.3.2/24",
+                          "--peer-addr", "198.18.3.1/24"}) {
+      args.emplace_back(a);
+    }
+    int pipefd[2];
+    ASSERT_EQ(::pipe2(pipefd, O_CLOEXEC), 0);
+    tool_pid_ = ::fork();
+    if (tool_pid_ == 0) {
+      ::dup2(pipefd[1], STDOUT_FILENO);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      _exit(127);
+    }
+    ::close(pipefd[1]);
+    tool_out_ = pipefd[0];
+    std::string seen;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (seen.find(ready_marker) == std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "tool not ready: " << seen;
+      pollfd p{tool_out_, POLLIN, 0};
+      ::poll(&p, 1, 100);
+      char buf[1024];
+      const ssize_t n = ::read(tool_out_, buf, sizeof(buf));
+      if (n > 0) seen.append(buf, static_cast<std::size_t>(n));
+      ASSERT_NE(n, 0) << "tool exited: " << seen;
+    }
+  }
+
+  void stop_tool() {
+    if (tool_pid_ <= 0) return;
+    ::kill(tool_pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 50; ++i) {
+      if (::waitpid(tool_pid_, &status, WNOHANG) == tool_pid_) {
+        tool_pid_ = -1;
+        break;
+      }
+      ::usleep(100'000);
+    }
+    if (tool_pid_ > 0) {
+      ::kill(tool_pid_, SIGKILL);
+      ::waitpid(tool_pid_, &status, 0);
+      tool_pid_ = -1;
+    }
+    if (tool_out_ >= 0) ::close(tool_out_);
+    tool_out_ = -1;
+  }
+
+  // Runs a command inside the namespace (as the kernel's own program).
+  int in_ns(std::vector<std::string> argv, std::string* out = nullptr, int timeout_s = 60) {
+    argv.insert(argv.begin(), {"ip", "netns", "exec", ns_});
+    return run(argv, out, timeout_s);
+  }
+
+  std::string ns_;
+  bool created_ = false;
+  pid_t tool_pid_ = -1;
+  int tool_out_ = -1;
+};
+
+}  // namespace usnet::interop
