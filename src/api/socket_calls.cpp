@@ -158,7 +158,8 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   }
   if ((flags & MSG_OOB) != 0 && t.sock->type == SOCK_DGRAM) return trace.ret(fail(EOPNOTSUPP));
   SendMsg m{iov, dest ? &*dest : nullptr};
-  const bool nonblock = t.sock->nonblocking || (flags & MSG_DONTWAIT) != 0;
+  if (t.sock->nonblocking) flags |= MSG_DONTWAIT;  // O_NONBLOCK becomes a per-call flag
+  const bool nonblock = (flags & MSG_DONTWAIT) != 0;
   Socket* sock = t.sock;
   auto r =
       run_blocking(t, nonblock, sock->opt.sndtimeo, [&] { return sock_sendmsg(*sock, m, flags); });
@@ -185,7 +186,8 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
   // as EAGAIN.
   if ((flags & MSG_ERRQUEUE) != 0) return trace.ret(fail(EAGAIN));
   RecvMsg m{iov};
-  const bool nonblock = t.sock->nonblocking || (flags & MSG_DONTWAIT) != 0;
+  if (t.sock->nonblocking) flags |= MSG_DONTWAIT;  // O_NONBLOCK becomes a per-call flag
+  const bool nonblock = (flags & MSG_DONTWAIT) != 0;
   Socket* sock = t.sock;
   pump(t);
   auto r =

@@ -80,6 +80,8 @@ int to_errno(Error e) noexcept {
       return ENODEV;
     case Error::kNotSupported:
       return ENOSYS;
+    case Error::kOutOfDomain:
+      return EDOM;
   }
   return EINVAL;
 }

@@ -78,6 +78,8 @@ std::string_view error_name(Error e) noexcept {
       return "no such device";
     case Error::kNotSupported:
       return "not supported";
+    case Error::kOutOfDomain:
+      return "argument out of domain";
   }
   return "unknown error";
 }

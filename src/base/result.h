@@ -50,6 +50,7 @@ enum class Error : std::uint8_t {
   kProtocolError,              // EPROTO
   kNoDevice,                   // ENODEV
   kNotSupported,               // ENOSYS-like: a call usnet does not implement yet
+  kOutOfDomain,                // EDOM (a timeval with tv_usec out of range)
 };
 
 std::string_view error_name(Error e) noexcept;

@@ -12,7 +12,8 @@ Result<std::unique_ptr<Socket>> inet_create(Stack& stack, int type, int protocol
   stack.tracer().step("inet_create");
   // Linux inet_create: the protocol must fit IPPROTO_MAX; a type with no protocols at all
   // is ESOCKTNOSUPPORT, a protocol the type does not have is EPROTONOSUPPORT.
-  if (protocol < 0 || protocol >= 256) return Error::kInvalidArgument;
+  constexpr int kIpprotoMax = 263;  // Linux's IPPROTO_MAX (IPPROTO_MPTCP is 262)
+  if (protocol < 0 || protocol >= kIpprotoMax) return Error::kInvalidArgument;
   switch (type) {
     case SOCK_DGRAM:
       if (protocol == 0 || protocol == IPPROTO_UDP) {

@@ -30,7 +30,7 @@ Result<Duration> read_timeval(ByteSpan v) {
   std::memcpy(&tv, v.data(), sizeof(tv));
   // Linux sock_set_timeout: usec must be in range (EDOM); a negative time means "do not
   // wait" (we keep 1 ns); 0 means wait forever.
-  if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) return Error::kInvalidArgument;
+  if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) return Error::kOutOfDomain;
   if (tv.tv_sec < 0) return Duration{1};
   return Duration{std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec)};
 }
@@ -218,7 +218,9 @@ Result<OptValue> sock_getsockopt(Socket& sock, int level, int name) {
     if (!v) return v.error();
     return OptValue::of_int(*v);
   }
-  return Error::kNoProtocolOption;
+  // Linux do_ip_getsockopt answers a level it does not know with EOPNOTSUPP (setsockopt
+  // says ENOPROTOOPT for the same mistake).
+  return Error::kOperationNotSupported;
 }
 
 }  // namespace usnet

@@ -25,7 +25,9 @@ void DgramQueue::clear() {
 Result<RecvResult> dgram_recvmsg(Socket& sock, DgramQueue& q, const RecvMsg& msg, int flags) {
   if (auto e = sock.take_error()) return *e;
   if (q.empty()) {
-    if (sock.shut_rd) return RecvResult{};
+    // After SHUT_RD a call that would wait returns end-of-file instead, as Linux's
+    // __skb_wait_for_more_packets does; a non-blocking one still says EAGAIN.
+    if (sock.shut_rd && (flags & MSG_DONTWAIT) == 0) return RecvResult{};
     return Error::kWouldBlock;
   }
   const Datagram& d = q.front();

@@ -37,7 +37,8 @@ class DgramQueue {
 
 // Copies the next datagram into msg (MSG_PEEK leaves it queued; MSG_TRUNC returns its full
 // length). Reports and clears a pending error first, as Linux's __skb_recv_udp does.
-// kWouldBlock when empty (the caller decides whether to wait); 0 bytes after SHUT_RD.
+// kWouldBlock when empty (the caller decides whether to wait); 0 bytes after SHUT_RD unless
+// MSG_DONTWAIT (which the front end sets for O_NONBLOCK sockets).
 Result<RecvResult> dgram_recvmsg(Socket& sock, DgramQueue& q, const RecvMsg& msg, int flags);
 
 // Gathers the iovecs of a message into one contiguous payload after `headroom` bytes.

@@ -1,0 +1,712 @@
+// The same mistakes made against the Linux kernel's own socket calls and against usnet, in
+// the same test: return values and errno must agree, case by case.
+//
+// The kernel's sockets live in a private network namespace (unshare(CLONE_NEWNET), with
+// only `lo` up), which gives the kernel the same view as usnet's default stack: a loopback
+// interface and no routes. Without root that is impossible; the kernel then uses the
+// machine's own namespace, the cases that depend on routing are skipped, and the test says
+// so loudly.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "usnet/usnet.h"
+
+namespace {
+
+// The socket calls, once for the kernel and once for usnet.
+struct Ops {
+  const char* name;
+  int (*socket)(int, int, int);
+  int (*bind)(int, const sockaddr*, socklen_t);
+  int (*connect)(int, const sockaddr*, socklen_t);
+  ssize_t (*sendto)(int, const void*, size_t, int, const sockaddr*, socklen_t);
+  ssize_t (*recvfrom)(int, void*, size_t, int, sockaddr*, socklen_t*);
+  ssize_t (*sendmsg)(int, const msghdr*, int);
+  ssize_t (*recvmsg)(int, msghdr*, int);
+  ssize_t (*send)(int, const void*, size_t, int);
+  ssize_t (*recv)(int, void*, size_t, int);
+  int (*getsockname)(int, sockaddr*, socklen_t*);
+  int (*getpeername)(int, sockaddr*, socklen_t*);
+  int (*setsockopt)(int, int, int, const void*, socklen_t);
+  int (*getsockopt)(int, int, int, void*, socklen_t*);
+  int (*shutdown)(int, int);
+  int (*fcntl3)(int, int, int);
+  int (*close)(int);
+};
+
+int kernel_fcntl(int fd, int cmd, int arg) { return ::fcntl(fd, cmd, arg); }
+int usnet_fcntl3(int fd, int cmd, int arg) { return usnet_fcntl(fd, cmd, arg); }
+
+const Ops kKernel = {"kernel",   ::socket,     ::bind,        ::connect,    ::sendto,
+                     ::recvfrom, ::sendmsg,    ::recvmsg,     ::send,       ::recv,
+                     ::getsockname, ::getpeername, ::setsockopt, ::getsockopt, ::shutdown,
+                     kernel_fcntl, ::close};
+const Ops kUsnet = {"usnet",        usnet_socket,      usnet_bind,       usnet_connect,
+                    usnet_sendto,   usnet_recvfrom,    usnet_sendmsg,    usnet_recvmsg,
+                    usnet_send,     usnet_recv,        usnet_getsockname, usnet_getpeername,
+                    usnet_setsockopt, usnet_getsockopt, usnet_shutdown,  usnet_fcntl3,
+                    usnet_close};
+
+// What a case observed: the last call's return value and errno, and a value it read.
+struct Outcome {
+  long ret = 0;
+  int err = 0;
+  long value = 0;
+  bool operator==(const Outcome&) const = default;
+};
+
+std::string describe(const Outcome& o) {
+  return "ret=" + std::to_string(o.ret) + " errno=" + (o.ret < 0 ? std::strerror(o.err) : "-") +
+         " value=" + std::to_string(o.value);
+}
+
+Outcome outcome(long ret, long value = 0) { return {ret, ret < 0 ? errno : 0, value}; }
+
+sockaddr_in addr(const char* ip, std::uint16_t port, int family = AF_INET) {
+  sockaddr_in a{};
+  a.sin_family = static_cast<sa_family_t>(family);
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  return a;
+}
+const sockaddr* sa(const sockaddr_in& a) { return reinterpret_cast<const sockaddr*>(&a); }
+
+// Closes the sockets a case opened, whatever it returns.
+struct Fds {
+  explicit Fds(const Ops& ops) : o(ops) {}
+  Fds(const Fds&) = delete;
+  Fds& operator=(const Fds&) = delete;
+  const Ops& o;
+  std::vector<int> fds;
+  ~Fds() {
+    for (int fd : fds) o.close(fd);
+  }
+  int udp(int type = SOCK_DGRAM) {
+    const int fd = o.socket(AF_INET, type, 0);
+    if (fd >= 0) fds.push_back(fd);
+    return fd;
+  }
+  int bound(const char* ip, std::uint16_t port) {
+    const int fd = udp();
+    const auto a = addr(ip, port);
+    o.bind(fd, sa(a), sizeof(a));
+    return fd;
+  }
+};
+
+struct Case {
+  const char* name;
+  std::function<Outcome(const Ops&)> run;
+  bool needs_private_netns = false;  // depends on the routing table matching usnet's
+};
+
+int set_int(const Ops& o, int fd, int level, int name, int v) {
+  return o.setsockopt(fd, level, name, &v, sizeof(v));
+}
+
+const std::vector<Case>& cases() {
+  static const std::vector<Case> kCases = {
+      // ---- socket() ----
+      {"socket unknown family", [](const Ops& o) { return outcome(o.socket(4000, SOCK_DGRAM, 0)); }},
+      {"socket AF_MAX family", [](const Ops& o) { return outcome(o.socket(AF_MAX, SOCK_DGRAM, 0)); }},
+      {"socket stray type flag",
+       [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM | (1 << 20), 0)); }},
+      {"socket type 11", [](const Ops& o) { return outcome(o.socket(AF_INET, 11, 0)); }},
+      {"socket SOCK_SEQPACKET", [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_SEQPACKET, 0)); }},
+      {"socket SOCK_RDM", [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_RDM, 0)); }},
+      {"socket DGRAM with IPPROTO_TCP",
+       [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP)); }},
+      {"socket protocol -1", [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM, -1)); }},
+      {"socket protocol 300", [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM, 300)); }},
+      {"socket protocol 200",
+       [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM, 200)); }},
+      // ---- bind() ----
+      {"bind addrlen 0",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 0);
+         return outcome(o.bind(f.udp(), sa(a), 0));
+       }},
+      {"bind addrlen 8",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 0);
+         return outcome(o.bind(f.udp(), sa(a), 8));
+       }},
+      {"bind addrlen 200",
+       [](const Ops& o) {
+         Fds f{o};
+         sockaddr_storage ss{};
+         return outcome(o.bind(f.udp(), reinterpret_cast<sockaddr*>(&ss), 200));
+       }},
+      {"bind AF_INET6 family",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 0, AF_INET6);
+         return outcome(o.bind(f.udp(), sa(a), sizeof(a)));
+       }},
+      {"bind AF_UNSPEC any",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("0.0.0.0", 0, AF_UNSPEC);
+         return outcome(o.bind(f.udp(), sa(a), sizeof(a)));
+       }},
+      {"bind AF_UNSPEC loopback",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 0, AF_UNSPEC);
+         return outcome(o.bind(f.udp(), sa(a), sizeof(a)));
+       }},
+      {"bind twice",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.bound("127.0.0.1", 0);
+         const auto a = addr("127.0.0.1", 0);
+         return outcome(o.bind(fd, sa(a), sizeof(a)));
+       }},
+      {"bind non-local address",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("198.18.0.99", 0);
+         return outcome(o.bind(f.udp(), sa(a), sizeof(a)));
+       }},
+      {"bind same address twice",
+       [](const Ops& o) {
+         Fds f{o};
+         f.bound("127.0.0.1", 45001);
+         const auto a = addr("127.0.0.1", 45001);
+         return outcome(o.bind(f.udp(), sa(a), sizeof(a)));
+       }},
+      {"bind wildcard over specific",
+       [](const Ops& o) {
+         Fds f{o};
+         f.bound("127.0.0.1", 45002);
+         const auto a = addr("0.0.0.0", 45002);
+         return outcome(o.bind(f.udp(), sa(a), sizeof(a)));
+       }},
+      {"bind specific over wildcard",
+       [](const Ops& o) {
+         Fds f{o};
+         f.bound("0.0.0.0", 45003);
+         const auto a = addr("127.0.0.1", 45003);
+         return outcome(o.bind(f.udp(), sa(a), sizeof(a)));
+       }},
+      {"bind different loopback addresses share a port",
+       [](const Ops& o) {
+         Fds f{o};
+         f.bound("127.0.0.1", 45004);
+         const auto a = addr("127.0.0.2", 45004);
+         return outcome(o.bind(f.udp(), sa(a), sizeof(a)));
+       }},
+      {"bind SO_REUSEADDR on one side only",
+       [](const Ops& o) {
+         Fds f{o};
+         f.bound("127.0.0.1", 45005);
+         const int fd = f.udp();
+         set_int(o, fd, SOL_SOCKET, SO_REUSEADDR, 1);
+         const auto a = addr("127.0.0.1", 45005);
+         return outcome(o.bind(fd, sa(a), sizeof(a)));
+       }},
+      {"bind SO_REUSEADDR on both",
+       [](const Ops& o) {
+         Fds f{o};
+         const int a1 = f.udp();
+         const int a2 = f.udp();
+         set_int(o, a1, SOL_SOCKET, SO_REUSEADDR, 1);
+         set_int(o, a2, SOL_SOCKET, SO_REUSEADDR, 1);
+         const auto a = addr("127.0.0.1", 45006);
+         o.bind(a1, sa(a), sizeof(a));
+         return outcome(o.bind(a2, sa(a), sizeof(a)));
+       }},
+      {"bind SO_REUSEPORT on both",
+       [](const Ops& o) {
+         Fds f{o};
+         const int a1 = f.udp();
+         const int a2 = f.udp();
+         set_int(o, a1, SOL_SOCKET, SO_REUSEPORT, 1);
+         set_int(o, a2, SOL_SOCKET, SO_REUSEPORT, 1);
+         const auto a = addr("127.0.0.1", 45007);
+         o.bind(a1, sa(a), sizeof(a));
+         return outcome(o.bind(a2, sa(a), sizeof(a)));
+       }},
+      // ---- connect() ----
+      {"connect addrlen 1",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 9);
+         return outcome(o.connect(f.udp(), sa(a), 1));
+       }},
+      {"connect addrlen 8",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 9);
+         return outcome(o.connect(f.udp(), sa(a), 8));
+       }},
+      {"connect AF_INET6 family",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 9, AF_INET6);
+         return outcome(o.connect(f.udp(), sa(a), sizeof(a)));
+       }},
+      {"connect unroutable",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("198.18.0.1", 9);
+         return outcome(o.connect(f.udp(), sa(a), sizeof(a)));
+       },
+       true},
+      {"connect then AF_UNSPEC disconnect then send",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         const auto a = addr("127.0.0.1", 45010);
+         o.connect(fd, sa(a), sizeof(a));
+         sockaddr unspec{};
+         unspec.sa_family = AF_UNSPEC;
+         o.connect(fd, &unspec, sizeof(unspec));
+         return outcome(o.send(fd, "x", 1, 0));
+       }},
+      {"getpeername after connect",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         const auto a = addr("127.0.0.1", 45011);
+         o.connect(fd, sa(a), sizeof(a));
+         sockaddr_in p{};
+         socklen_t len = sizeof(p);
+         const int r = o.getpeername(fd, reinterpret_cast<sockaddr*>(&p), &len);
+         return outcome(r, ntohs(p.sin_port) * 1000L + len);
+       }},
+      // ---- send ----
+      {"send unconnected",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(o.send(f.udp(), "x", 1, 0));
+       }},
+      {"sendto 65508 bytes",
+       [](const Ops& o) {
+         Fds f{o};
+         std::vector<char> big(65508);
+         const auto a = addr("127.0.0.1", 45012);
+         return outcome(o.sendto(f.udp(), big.data(), big.size(), 0, sa(a), sizeof(a)));
+       }},
+      {"sendto 65507 bytes",
+       [](const Ops& o) {
+         Fds f{o};
+         std::vector<char> big(65507);
+         const auto a = addr("127.0.0.1", 45013);
+         return outcome(o.sendto(f.udp(), big.data(), big.size(), 0, sa(a), sizeof(a)));
+       }},
+      {"sendmsg 1025 iovecs",
+       [](const Ops& o) {
+         Fds f{o};
+         std::vector<iovec> iov(1025, iovec{const_cast<char*>("x"), 1});
+         const auto a = addr("127.0.0.1", 45014);
+         msghdr m{};
+         m.msg_name = const_cast<sockaddr_in*>(&a);
+         m.msg_namelen = sizeof(a);
+         m.msg_iov = iov.data();
+         m.msg_iovlen = iov.size();
+         return outcome(o.sendmsg(f.udp(), &m, 0));
+       }},
+      {"sendto port 0",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 0);
+         return outcome(o.sendto(f.udp(), "x", 1, 0, sa(a), sizeof(a)));
+       }},
+      {"sendto AF_INET6 family",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 9, AF_INET6);
+         return outcome(o.sendto(f.udp(), "x", 1, 0, sa(a), sizeof(a)));
+       }},
+      {"sendto addrlen 8",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 9);
+         return outcome(o.sendto(f.udp(), "x", 1, 0, sa(a), 8));
+       }},
+      {"sendto MSG_OOB",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 9);
+         return outcome(o.sendto(f.udp(), "x", 1, MSG_OOB, sa(a), sizeof(a)));
+       }},
+      {"sendto unroutable",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("198.18.0.1", 9);
+         return outcome(o.sendto(f.udp(), "x", 1, 0, sa(a), sizeof(a)));
+       },
+       true},
+      {"sendto after SHUT_WR",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         const auto a = addr("127.0.0.1", 45015);
+         o.connect(fd, sa(a), sizeof(a));
+         o.shutdown(fd, SHUT_WR);
+         return outcome(o.send(fd, "x", 1, 0));
+       }},
+      // ---- recv ----
+      {"recv MSG_DONTWAIT on empty",
+       [](const Ops& o) {
+         Fds f{o};
+         char c;
+         return outcome(o.recv(f.bound("127.0.0.1", 0), &c, 1, MSG_DONTWAIT));
+       }},
+      {"recv with O_NONBLOCK set by fcntl",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.bound("127.0.0.1", 0);
+         const int fl = o.fcntl3(fd, F_GETFL, 0);
+         o.fcntl3(fd, F_SETFL, fl | O_NONBLOCK);
+         char c;
+         const long r = o.recv(fd, &c, 1, 0);
+         return outcome(r, (o.fcntl3(fd, F_GETFL, 0) & O_NONBLOCK) != 0);
+       }},
+      {"recv SO_RCVTIMEO expiry",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.bound("127.0.0.1", 0);
+         timeval tv{0, 20'000};
+         o.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+         char c;
+         return outcome(o.recv(fd, &c, 1, 0));
+       }},
+      {"recv MSG_ERRQUEUE on empty queue",
+       [](const Ops& o) {
+         Fds f{o};
+         char c;
+         return outcome(o.recv(f.bound("127.0.0.1", 0), &c, 1, MSG_ERRQUEUE | MSG_DONTWAIT));
+       }},
+      {"connected UDP to a closed port: ECONNREFUSED",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         const auto a = addr("127.0.0.1", 45016);
+         o.connect(fd, sa(a), sizeof(a));
+         o.send(fd, "x", 1, 0);
+         char c;
+         return outcome(o.recv(fd, &c, 1, MSG_DONTWAIT));
+       }},
+      {"recvfrom reports a 16-byte address",
+       [](const Ops& o) {
+         Fds f{o};
+         const int rx = f.bound("127.0.0.1", 45017);
+         const auto a = addr("127.0.0.1", 45017);
+         o.sendto(f.udp(), "hello", 5, 0, sa(a), sizeof(a));
+         char buf[16];
+         sockaddr_storage from{};
+         socklen_t len = sizeof(from);
+         const long r = o.recvfrom(rx, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+         return outcome(r, len);
+       }},
+      {"recv of length 0 consumes the datagram",
+       [](const Ops& o) {
+         Fds f{o};
+         const int rx = f.bound("127.0.0.1", 45018);
+         const auto a = addr("127.0.0.1", 45018);
+         o.sendto(f.udp(), "hello", 5, 0, sa(a), sizeof(a));
+         char buf[16];
+         const long first = o.recv(rx, buf, 0, 0);
+         return outcome(o.recv(rx, buf, sizeof(buf), MSG_DONTWAIT), first);
+       }},
+      {"recv MSG_TRUNC returns the real length",
+       [](const Ops& o) {
+         Fds f{o};
+         const int rx = f.bound("127.0.0.1", 45019);
+         const auto a = addr("127.0.0.1", 45019);
+         o.sendto(f.udp(), "hello world", 11, 0, sa(a), sizeof(a));
+         char buf[4];
+         return outcome(o.recv(rx, buf, sizeof(buf), MSG_TRUNC));
+       }},
+      // ---- names ----
+      {"getpeername unconnected",
+       [](const Ops& o) {
+         Fds f{o};
+         sockaddr_in p{};
+         socklen_t len = sizeof(p);
+         return outcome(o.getpeername(f.udp(), reinterpret_cast<sockaddr*>(&p), &len));
+       }},
+      {"getsockname unbound",
+       [](const Ops& o) {
+         Fds f{o};
+         sockaddr_in p{};
+         p.sin_port = 77;
+         socklen_t len = sizeof(p);
+         const int r = o.getsockname(f.udp(), reinterpret_cast<sockaddr*>(&p), &len);
+         return outcome(r, p.sin_port + p.sin_addr.s_addr + len * 100000L + p.sin_family);
+       }},
+      {"getsockname with a short buffer",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.bound("127.0.0.1", 45020);
+         char buf[4] = {};
+         socklen_t len = sizeof(buf);
+         const int r = o.getsockname(fd, reinterpret_cast<sockaddr*>(buf), &len);
+         return outcome(r, len * 1000L + static_cast<unsigned char>(buf[2]) * 10 +
+                               static_cast<unsigned char>(buf[0]));
+       }},
+      // ---- shutdown ----
+      {"shutdown unconnected", [](const Ops& o) {
+         Fds f{o};
+         return outcome(o.shutdown(f.udp(), SHUT_RDWR));
+       }},
+      {"shutdown bad how", [](const Ops& o) {
+         Fds f{o};
+         return outcome(o.shutdown(f.udp(), 7));
+       }},
+      {"recv after SHUT_RD on a connected socket",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         const auto a = addr("127.0.0.1", 45021);
+         o.connect(fd, sa(a), sizeof(a));
+         o.shutdown(fd, SHUT_RD);
+         char c;
+         return outcome(o.recv(fd, &c, 1, MSG_DONTWAIT));
+       }},
+      // ---- options ----
+      {"setsockopt unknown SOL_SOCKET option",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.udp(), SOL_SOCKET, 9999, 1));
+       }},
+      {"setsockopt unknown IPPROTO_IP option",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.udp(), IPPROTO_IP, 9999, 1));
+       }},
+      {"setsockopt SO_TYPE (read-only)",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.udp(), SOL_SOCKET, SO_TYPE, SOCK_STREAM));
+       }},
+      {"setsockopt negative optlen",
+       [](const Ops& o) {
+         Fds f{o};
+         int v = 1;
+         return outcome(o.setsockopt(f.udp(), SOL_SOCKET, SO_REUSEADDR, &v,
+                                     static_cast<socklen_t>(-1)));
+       }},
+      {"setsockopt int option with optlen 2",
+       [](const Ops& o) {
+         Fds f{o};
+         int v = 1;
+         return outcome(o.setsockopt(f.udp(), SOL_SOCKET, SO_REUSEADDR, &v, 2));
+       }},
+      {"setsockopt IP_TTL 0", [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.udp(), IPPROTO_IP, IP_TTL, 0));
+       }},
+      {"setsockopt IP_TTL 256", [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.udp(), IPPROTO_IP, IP_TTL, 256));
+       }},
+      {"setsockopt IP_TTL as one byte",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         unsigned char ttl = 9;
+         const int r = o.setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, 1);
+         int v = 0;
+         socklen_t len = sizeof(v);
+         o.getsockopt(fd, IPPROTO_IP, IP_TTL, &v, &len);
+         return outcome(r, v);
+       }},
+      {"setsockopt SO_RCVTIMEO usec 1000000",
+       [](const Ops& o) {
+         Fds f{o};
+         timeval tv{0, 1000000};
+         return outcome(o.setsockopt(f.udp(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+       }},
+      {"setsockopt SO_RCVTIMEO short optlen",
+       [](const Ops& o) {
+         Fds f{o};
+         timeval tv{1, 0};
+         return outcome(o.setsockopt(f.udp(), SOL_SOCKET, SO_RCVTIMEO, &tv, 8));
+       }},
+      {"SO_RCVBUF 1000 reads back doubled and floored",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         set_int(o, fd, SOL_SOCKET, SO_RCVBUF, 1000);
+         int v = 0;
+         socklen_t len = sizeof(v);
+         return outcome(o.getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len), v);
+       }},
+      {"SO_SNDBUF 100000 reads back doubled",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         set_int(o, fd, SOL_SOCKET, SO_SNDBUF, 100000);
+         int v = 0;
+         socklen_t len = sizeof(v);
+         return outcome(o.getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, &len), v);
+       }},
+      {"getsockopt IP_TTL with optlen 1",
+       [](const Ops& o) {
+         Fds f{o};
+         unsigned char v = 0;
+         socklen_t len = 1;
+         const int r = o.getsockopt(f.udp(), IPPROTO_IP, IP_TTL, &v, &len);
+         return outcome(r, v * 100L + len);
+       }},
+      {"getsockopt SO_TYPE with optlen 8",
+       [](const Ops& o) {
+         Fds f{o};
+         long long v = 0;
+         socklen_t len = sizeof(v);
+         const int r = o.getsockopt(f.udp(), SOL_SOCKET, SO_TYPE, &v, &len);
+         return outcome(r, v * 100 + len);
+       }},
+      {"getsockopt SO_ERROR", [](const Ops& o) {
+         Fds f{o};
+         int v = -1;
+         socklen_t len = sizeof(v);
+         return outcome(o.getsockopt(f.udp(), SOL_SOCKET, SO_ERROR, &v, &len), v);
+       }},
+      {"getsockopt negative optlen",
+       [](const Ops& o) {
+         Fds f{o};
+         int v = 0;
+         socklen_t len = static_cast<socklen_t>(-1);
+         return outcome(o.getsockopt(f.udp(), SOL_SOCKET, SO_TYPE, &v, &len));
+       }},
+      {"getsockopt unknown level on UDP",
+       [](const Ops& o) {
+         Fds f{o};
+         int v = 0;
+         socklen_t len = sizeof(v);
+         return outcome(o.getsockopt(f.udp(), IPPROTO_TCP, 1, &v, &len));
+       }},
+      {"setsockopt unknown level on UDP",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.udp(), IPPROTO_TCP, 1, 1));
+       }},
+      {"recv blocking after SHUT_RD on a connected socket",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         const auto a = addr("127.0.0.1", 45023);
+         o.connect(fd, sa(a), sizeof(a));
+         o.shutdown(fd, SHUT_RD);
+         char c;
+         return outcome(o.recv(fd, &c, 1, 0));
+       }},
+      {"getsockopt SO_ERROR after port unreachable",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         const auto a = addr("127.0.0.1", 45022);
+         o.connect(fd, sa(a), sizeof(a));
+         o.send(fd, "x", 1, 0);
+         char c;
+         o.recv(fd, &c, 0, MSG_DONTWAIT | MSG_PEEK);  // lets usnet's runtime take the ICMP in
+         int v = -1;
+         socklen_t len = sizeof(v);
+         return outcome(o.getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &len), v);
+       }},
+      // ---- descriptors that are not sockets ----
+      {"send on a closed descriptor",
+       [](const Ops& o) {
+         const int fd = o.socket(AF_INET, SOCK_DGRAM, 0);
+         o.close(fd);
+         return outcome(o.send(fd, "x", 1, 0));
+       }},
+      {"bind on a pipe",
+       [](const Ops& o) {
+         int p[2];
+         if (::pipe(p) != 0) return Outcome{-2, 0, 0};
+         const auto a = addr("127.0.0.1", 0);
+         Outcome r = outcome(o.bind(p[0], sa(a), sizeof(a)));
+         ::close(p[0]);
+         ::close(p[1]);
+         return r;
+       }},
+      {"getsockopt on descriptor -1",
+       [](const Ops& o) {
+         int v;
+         socklen_t len = sizeof(v);
+         return outcome(o.getsockopt(-1, SOL_SOCKET, SO_TYPE, &v, &len));
+       }},
+  };
+  return kCases;
+}
+
+bool g_private_netns = false;
+
+class ErrnoConformance : public ::testing::TestWithParam<std::size_t> {
+ protected:
+  static void SetUpTestSuite() {
+    static bool done = false;
+    if (done) return;
+    done = true;
+    if (::unshare(CLONE_NEWNET) == 0) {
+      // Bring up the new namespace's lo, as usnet's default stack has it.
+      const int s = ::socket(AF_INET, SOCK_DGRAM, 0);
+      ifreq ifr{};
+      std::strcpy(ifr.ifr_name, "lo");
+      if (s >= 0 && ::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+        g_private_netns = ::ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
+      }
+      if (s >= 0) ::close(s);
+    }
+    if (!g_private_netns) {
+      std::fprintf(stderr,
+                   "\n*** errno conformance: cannot unshare a private network namespace (%s);"
+                   " the kernel side uses this machine's loopback and cases that depend on "
+                   "routing are SKIPPED ***\n\n",
+                   std::strerror(errno));
+    }
+  }
+};
+
+TEST_P(ErrnoConformance, KernelAndUsnetAgree) {
+  const Case& c = cases()[GetParam()];
+  if (c.needs_private_netns && !g_private_netns) {
+    GTEST_SKIP() << "needs a private network namespace (root): " << c.name;
+  }
+  usnet_stack_use(nullptr);
+  errno = 0;
+  const Outcome kernel = c.run(kKernel);
+  errno = 0;
+  const Outcome us = c.run(kUsnet);
+  EXPECT_EQ(kernel, us) << c.name << "\n  kernel: " << describe(kernel)
+                        << "\n  usnet:  " << describe(us);
+}
+
+std::string case_name(const ::testing::TestParamInfo<std::size_t>& info) {
+  std::string n = cases()[info.param].name;
+  for (char& ch : n) {
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  }
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, ErrnoConformance,
+                         ::testing::Range<std::size_t>(0, cases().size()), case_name);
+
+TEST(ErrnoConformanceTable, HasAtLeastFortyCases) { EXPECT_GE(cases().size(), 40u); }
+
+}  // namespace
