@@ -85,7 +85,8 @@ class [[nodiscard]] Result {
 
   E error() const noexcept {
     assert(!ok());
-    return *std::get_if<1>(&v_);
+    const E* e = std::get_if<1>(&v_);  // never null when !ok(); checked, not thrown
+    return e != nullptr ? *e : E{};
   }
 
  private:
