@@ -18,7 +18,8 @@ namespace {
 std::vector<std::byte> data_of(std::size_t n) {
   usnet::Rng rng(1);
   std::vector<std::byte> v(n + 1);
-  for (auto& b : v) b = static_cast<std::byte>(rng.next());
+  for (auto& b : v)
+    b = static_cast<std::byte>(rng.next());
   return v;
 }
 
@@ -34,8 +35,12 @@ void run(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * state.range(0));
 }
 
-void BM_ChecksumWide(benchmark::State& s) { run<usnet::wire::checksum_partial>(s); }
-void BM_ChecksumNaive(benchmark::State& s) { run<usnet::wire::checksum_partial_naive>(s); }
+void BM_ChecksumWide(benchmark::State& s) {
+  run<usnet::wire::checksum_partial>(s);
+}
+void BM_ChecksumNaive(benchmark::State& s) {
+  run<usnet::wire::checksum_partial_naive>(s);
+}
 
 #define USNET_SIZES Arg(20)->Arg(64)->Arg(576)->Arg(1500)->Arg(9000)->Arg(65535)
 BENCHMARK(BM_ChecksumWide)->USNET_SIZES;

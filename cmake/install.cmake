@@ -18,5 +18,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/usnetConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/usnetConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/usnet)
 
+file(RELATIVE_PATH USNET_PC_RELATIVE_PREFIX "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig"
+     "${CMAKE_INSTALL_PREFIX}")
 configure_file(cmake/usnet.pc.in ${CMAKE_CURRENT_BINARY_DIR}/usnet.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/usnet.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

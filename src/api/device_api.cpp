@@ -21,14 +21,17 @@ int fail(int err) {
   errno = err;
   return -1;
 }
-int fail(Error e) { return fail(to_errno(e)); }
+int fail(Error e) {
+  return fail(to_errno(e));
+}
 
 // A locally administered unicast MAC (IEEE 802 bit 1 of the first octet set, bit 0 clear)
 // drawn from the stack's seeded generator.
 MacAddress random_mac(Stack& s) {
   MacAddress m;
   const std::uint64_t r = s.rng().next();
-  for (std::size_t i = 0; i < 6; ++i) m.octets[i] = static_cast<std::uint8_t>(r >> (8 * i));
+  for (std::size_t i = 0; i < 6; ++i)
+    m.octets[i] = static_cast<std::uint8_t>(r >> (8 * i));
   m.octets[0] = static_cast<std::uint8_t>((m.octets[0] & 0xfc) | 0x02);
   return m;
 }

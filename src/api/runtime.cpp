@@ -28,9 +28,11 @@ Instant Runtime::now() const noexcept {
 void Runtime::run_once(Instant until) {
   // First take in whatever has arrived; if anything did, return so the caller can look.
   std::uint64_t before = 0;
-  for (auto& s : stacks_) before += s->packets_in();
+  for (auto& s : stacks_)
+    before += s->packets_in();
   const Instant t = now();
-  for (auto& s : stacks_) s->poll(t);
+  for (auto& s : stacks_)
+    s->poll(t);
   std::uint64_t after_poll = 0;
   Instant next = until;
   for (auto& s : stacks_) {
@@ -60,7 +62,8 @@ void Runtime::run_once(Instant until) {
   }
   ::poll(fds.data(), fds.size(), timeout_ms);
   const Instant woke = now();
-  for (auto& s : stacks_) s->poll(woke);
+  for (auto& s : stacks_)
+    s->poll(woke);
 }
 
 }  // namespace usnet

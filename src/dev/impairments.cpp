@@ -30,16 +30,16 @@ void Channel::schedule(Instant now, Packet frame) {
   Instant at = now;
   if (imp_.rate_bps != 0) {
     // A frame is at most 64 KiB, so size * 8e9 fits easily in 64 bits.
-    const auto tx_ns = static_cast<std::int64_t>(
-        static_cast<std::uint64_t>(frame.size()) * 8 * 1'000'000'000ULL / imp_.rate_bps);
+    const auto tx_ns = static_cast<std::int64_t>(static_cast<std::uint64_t>(frame.size()) * 8 *
+                                                 1'000'000'000ULL / imp_.rate_bps);
     const Instant start = std::max(now, link_free_);
     link_free_ = start + Duration{tx_ns};
     at = link_free_;
   }
   at += imp_.delay;
   if (imp_.jitter.count() > 0) {
-    at += Duration{static_cast<std::int64_t>(
-        rng_.below(static_cast<std::uint64_t>(imp_.jitter.count()) + 1))};
+    at += Duration{
+        static_cast<std::int64_t>(rng_.below(static_cast<std::uint64_t>(imp_.jitter.count()) + 1))};
   }
   if (rng_.chance(imp_.reorder)) {
     const Duration hold = std::max<Duration>(imp_.delay, std::chrono::milliseconds(1));

@@ -28,12 +28,12 @@ struct Impairments {
   double corrupt = 0.0;
   Duration delay{0};
   Duration jitter{0};
-  std::uint64_t rate_bps = 0;     // 0: unlimited
+  std::uint64_t rate_bps = 0;      // 0: unlimited
   std::size_t queue_limit = 4096;  // frames in flight in this direction
 };
 
 struct ChannelStats {
-  std::uint64_t sent = 0;       // frames handed to the channel
+  std::uint64_t sent = 0;  // frames handed to the channel
   std::uint64_t lost = 0;
   std::uint64_t duplicated = 0;
   std::uint64_t reordered = 0;

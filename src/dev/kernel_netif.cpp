@@ -16,11 +16,15 @@ namespace {
 Error from_errno(int e) {
   switch (e) {
     case EPERM:
-    case EACCES: return Error::kPermissionDenied;
+    case EACCES:
+      return Error::kPermissionDenied;
     case ENODEV:
-    case ENXIO: return Error::kNoDevice;
-    case EEXIST: return Error::kAddressInUse;
-    default: return Error::kInvalidArgument;
+    case ENXIO:
+      return Error::kNoDevice;
+    case EEXIST:
+      return Error::kAddressInUse;
+    default:
+      return Error::kInvalidArgument;
   }
 }
 

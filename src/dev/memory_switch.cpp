@@ -5,15 +5,13 @@
 
 namespace usnet {
 
-MemorySwitch::Port::Port(MemorySwitch& sw, std::size_t index, Impairments imp,
-                         std::uint64_t seed)
+MemorySwitch::Port::Port(MemorySwitch& sw, std::size_t index, Impairments imp, std::uint64_t seed)
     : sw_(sw),
       index_(index),
       name_(sw.name_ + ".p" + std::to_string(index)),
       to_device_(imp, seed) {}
 
-std::size_t MemorySwitch::Port::receive(Instant now, std::vector<Packet>& out,
-                                        std::size_t max) {
+std::size_t MemorySwitch::Port::receive(Instant now, std::vector<Packet>& out, std::size_t max) {
   const std::size_t n = to_device_.receive(now, out, max);
   stats_.rx_packets += n;
   return n;

@@ -63,7 +63,7 @@ class MemorySwitch {
   std::size_t max_frame_;
   std::vector<std::unique_ptr<Port>> ports_;
   std::map<std::array<std::uint8_t, 6>, std::size_t> macs_;  // MAC -> port
-  std::vector<std::array<std::uint8_t, 6>> mac_order_;        // learning order, for eviction
+  std::vector<std::array<std::uint8_t, 6>> mac_order_;       // learning order, for eviction
   SwitchStats stats_;
 };
 

@@ -2,8 +2,8 @@
 
 namespace usnet {
 
-MemoryWire::MemoryWire(Impairments a_to_b, Impairments b_to_a, std::uint64_t seed,
-                       std::string name, std::size_t max_frame)
+MemoryWire::MemoryWire(Impairments a_to_b, Impairments b_to_a, std::uint64_t seed, std::string name,
+                       std::size_t max_frame)
     : ab_(a_to_b, seed),
       ba_(b_to_a, seed ^ 0x9e3779b97f4a7c15ULL),
       a_(name + ".a", max_frame, ab_, ba_),
@@ -13,7 +13,8 @@ std::size_t MemoryWire::End::receive(Instant now, std::vector<Packet>& out, std:
   const std::size_t before = out.size();
   const std::size_t n = in_.receive(now, out, max);
   stats_.rx_packets += n;
-  for (std::size_t i = before; i < out.size(); ++i) stats_.rx_bytes += out[i].size();
+  for (std::size_t i = before; i < out.size(); ++i)
+    stats_.rx_bytes += out[i].size();
   return n;
 }
 

@@ -5,7 +5,8 @@ namespace usnet {
 std::size_t PcapDevice::receive(Instant now, std::vector<Packet>& out, std::size_t max) {
   const std::size_t before = out.size();
   const std::size_t n = inner_.receive(now, out, max);
-  for (std::size_t i = before; i < out.size(); ++i) writer_.write(now, out[i].data());
+  for (std::size_t i = before; i < out.size(); ++i)
+    writer_.write(now, out[i].data());
   stats_.rx_packets += n;
   return n;
 }

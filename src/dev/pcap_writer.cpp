@@ -28,7 +28,9 @@ Result<std::unique_ptr<PcapWriter>> PcapWriter::open(const std::string& path) {
   return std::unique_ptr<PcapWriter>(new PcapWriter(f));
 }
 
-PcapWriter::~PcapWriter() { std::fclose(f_); }
+PcapWriter::~PcapWriter() {
+  std::fclose(f_);
+}
 
 void PcapWriter::write(Instant ts, ByteSpan frame) {
   const auto ns = ts.time_since_epoch().count();
@@ -41,6 +43,8 @@ void PcapWriter::write(Instant ts, ByteSpan frame) {
   ++frames_;
 }
 
-void PcapWriter::flush() { std::fflush(f_); }
+void PcapWriter::flush() {
+  std::fflush(f_);
+}
 
 }  // namespace usnet

@@ -30,7 +30,9 @@ Result<std::unique_ptr<TapDevice>> TapDevice::open(std::string_view name, std::s
   return std::unique_ptr<TapDevice>(new TapDevice(fd, ifr.ifr_name, mtu));
 }
 
-TapDevice::~TapDevice() { ::close(fd_); }
+TapDevice::~TapDevice() {
+  ::close(fd_);
+}
 
 std::size_t TapDevice::receive(Instant /*now*/, std::vector<Packet>& out, std::size_t max) {
   std::size_t n = 0;

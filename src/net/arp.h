@@ -33,9 +33,9 @@ struct ArpConfig {
   unsigned max_probes = 3;                             // mcast_solicit / ucast_solicit
   Duration reachable_time = std::chrono::seconds(30);  // base_reachable_time
   Duration gc_stale_time = std::chrono::seconds(60);   // unused STALE entries go after this
-  std::size_t queue_len = 101;        // packets held per unresolved neighbour (unres_qlen)
-  std::size_t queue_bytes = 212992;   // and their bytes (unres_qlen_bytes)
-  std::size_t max_entries = 1024;                      // gc_thresh3
+  std::size_t queue_len = 101;       // packets held per unresolved neighbour (unres_qlen)
+  std::size_t queue_bytes = 212992;  // and their bytes (unres_qlen_bytes)
+  std::size_t max_entries = 1024;    // gc_thresh3
 };
 
 enum class NeighState : std::uint8_t { kIncomplete, kReachable, kStale, kProbe };
@@ -45,10 +45,10 @@ struct Neighbour {
   Ipv4Address ip;
   MacAddress mac;  // valid unless kIncomplete
   NeighState state = NeighState::kIncomplete;
-  unsigned probes = 0;       // requests sent in the current INCOMPLETE/PROBE episode
-  Instant timer = kNever;    // next probe, or when REACHABLE turns STALE
-  Instant used = kEpoch;     // last time a packet went out through it
-  std::deque<Packet> queue;  // IP datagrams awaiting resolution (INCOMPLETE only)
+  unsigned probes = 0;          // requests sent in the current INCOMPLETE/PROBE episode
+  Instant timer = kNever;       // next probe, or when REACHABLE turns STALE
+  Instant used = kEpoch;        // last time a packet went out through it
+  std::deque<Packet> queue;     // IP datagrams awaiting resolution (INCOMPLETE only)
   std::size_t queue_bytes = 0;  // the sum of their sizes
 };
 

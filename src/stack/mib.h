@@ -12,11 +12,12 @@ namespace usnet {
 #define USNET_MIB_COUNTERS(X)                                                                      \
   /* IPv4 (RFC 4293 ipSystemStats) */                                                              \
   X(IpInReceives)                                                                                  \
-  X(IpInHdrErrors) X(IpInAddrErrors) X(IpInUnknownProtos) X(IpInDiscards) X(IpInDelivers)          \
-      X(IpOutRequests) X(IpOutDiscards) X(IpOutNoRoutes) X(IpReasmTimeout) X(IpReasmReqds)         \
-          X(IpReasmOKs) X(IpReasmFails) X(IpFragOKs) X(IpFragFails) X(IpFragCreates)               \
-              X(IpExtInTruncatedPkts) X(IpExtInCsumErrors) X(IpExtInBcastPkts)                     \
-                  X(IpExtOutBcastPkts) X(IpExtInOctets) X(IpExtOutOctets) X(UsnetIpReasmOverlaps)  \
+  X(IpInHdrErrors)                                                                                 \
+  X(IpInAddrErrors) X(IpInUnknownProtos) X(IpInDiscards) X(IpInDelivers) X(IpOutRequests)          \
+      X(IpOutDiscards) X(IpOutNoRoutes) X(IpReasmTimeout) X(IpReasmReqds) X(IpReasmOKs)            \
+          X(IpReasmFails) X(IpFragOKs) X(IpFragFails) X(IpFragCreates) X(IpExtInTruncatedPkts)     \
+              X(IpExtInCsumErrors) X(IpExtInBcastPkts) X(IpExtOutBcastPkts) X(IpExtInOctets)       \
+                  X(IpExtOutOctets) X(UsnetIpReasmOverlaps)                                        \
                       X(UsnetIpReasmMemoryDrops) /* ICMPv4 */                                      \
       X(IcmpInMsgs) X(IcmpInErrors) X(IcmpInCsumErrors) X(IcmpInDestUnreachs) X(IcmpInTimeExcds)   \
           X(IcmpInParmProbs) X(IcmpInEchos) X(IcmpInEchoReps) X(IcmpOutMsgs) X(IcmpOutErrors)      \

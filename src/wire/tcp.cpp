@@ -6,7 +6,9 @@
 namespace usnet::wire {
 namespace {
 
-constexpr std::uint8_t kind(TcpOptionKind k) { return static_cast<std::uint8_t>(k); }
+constexpr std::uint8_t kind(TcpOptionKind k) {
+  return static_cast<std::uint8_t>(k);
+}
 
 // Walks the option bytes per RFC 9293 3.1 "Options" and Linux tcp_parse_options.
 void parse_options(ByteSpan o, TcpOptions& out) {
@@ -30,8 +32,8 @@ void parse_options(ByteSpan o, TcpOptions& out) {
         if (len == 3) {
           // RFC 7323 2.3: a shift above 14 is used as 14.
           const std::uint8_t shift = load_u8(v, 0);
-          out.window_scale = shift > TcpHeader::kMaxWindowScale ? TcpHeader::kMaxWindowScale
-                                                                : shift;
+          out.window_scale =
+              shift > TcpHeader::kMaxWindowScale ? TcpHeader::kMaxWindowScale : shift;
         }
         break;
       case TcpOptionKind::kSackPermitted:
@@ -71,7 +73,7 @@ std::size_t TcpOptions::size() const noexcept {
     if (sack_permitted) n += 4;  // NOP NOP SACK-permitted
     if (ts_val) n += 12;         // NOP NOP timestamps
   }
-  if (window_scale) n += 4;           // NOP window scale
+  if (window_scale) n += 4;                       // NOP window scale
   if (sack_count != 0) n += 4 + 8u * sack_count;  // NOP NOP SACK
   return n;
 }
@@ -92,8 +94,9 @@ Parsed<TcpHeader> TcpHeader::parse(ByteSpan b, Ipv4Address src, Ipv4Address dst,
   h.checksum = load_be<std::uint16_t>(b, 16);
   h.urgent = load_be<std::uint16_t>(b, 18);
   if (verify_checksum) {
-    const std::uint32_t ph = pseudo_header_sum_v4(
-        src, dst, static_cast<std::uint8_t>(IpProtocol::kTcp), static_cast<std::uint32_t>(b.size()));
+    const std::uint32_t ph =
+        pseudo_header_sum_v4(src, dst, static_cast<std::uint8_t>(IpProtocol::kTcp),
+                             static_cast<std::uint32_t>(b.size()));
     if (checksum_finish(checksum_partial(b, ph)) != 0) return ParseError::kBadChecksum;
   }
   parse_options(b.subspan(kMinSize, h.header_length - kMinSize), h.options);
@@ -165,8 +168,9 @@ void TcpHeader::emit(MutableByteSpan out) const noexcept {
 
 void TcpHeader::finish_checksum(MutableByteSpan seg, Ipv4Address src, Ipv4Address dst) noexcept {
   store_be<std::uint16_t>(seg, 16, 0);
-  const std::uint32_t ph = pseudo_header_sum_v4(
-      src, dst, static_cast<std::uint8_t>(IpProtocol::kTcp), static_cast<std::uint32_t>(seg.size()));
+  const std::uint32_t ph =
+      pseudo_header_sum_v4(src, dst, static_cast<std::uint8_t>(IpProtocol::kTcp),
+                           static_cast<std::uint32_t>(seg.size()));
   store_be<std::uint16_t>(seg, 16, checksum_finish(checksum_partial(seg, ph)));
 }
 

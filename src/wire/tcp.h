@@ -72,7 +72,7 @@ struct TcpHeader {
   std::uint8_t header_length = kMinSize;  // data offset in bytes, as parsed
   std::uint8_t flags = 0;                 // TcpFlags
   std::uint16_t window = 0;
-  std::uint16_t checksum = 0;             // as received; emit() leaves it for finish_checksum
+  std::uint16_t checksum = 0;  // as received; emit() leaves it for finish_checksum
   std::uint16_t urgent = 0;
   TcpOptions options;
 

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
       corpus.push_back(read_file(p));
     }
   }
-  for (const auto& c : corpus) LLVMFuzzerTestOneInput(c.data(), c.size());
+  for (const auto& c : corpus)
+    LLVMFuzzerTestOneInput(c.data(), c.size());
 
   constexpr int kRuns = 20000;
   usnet::Rng rng(1);
@@ -46,14 +47,21 @@ int main(int argc, char** argv) {
       const auto edits = 1 + rng.below(8);
       for (std::uint64_t e = 0; e < edits && !in.empty(); ++e) {
         switch (rng.below(3)) {
-          case 0: in[rng.below(in.size())] = static_cast<std::uint8_t>(rng.next()); break;
-          case 1: in.resize(rng.below(in.size() + 1)); break;
-          default: in.push_back(static_cast<std::uint8_t>(rng.next())); break;
+          case 0:
+            in[rng.below(in.size())] = static_cast<std::uint8_t>(rng.next());
+            break;
+          case 1:
+            in.resize(rng.below(in.size() + 1));
+            break;
+          default:
+            in.push_back(static_cast<std::uint8_t>(rng.next()));
+            break;
         }
       }
     } else {
       in.resize(rng.below(2048));
-      for (auto& b : in) b = static_cast<std::uint8_t>(rng.next());
+      for (auto& b : in)
+        b = static_cast<std::uint8_t>(rng.next());
     }
     LLVMFuzzerTestOneInput(in.data(), in.size());
   }

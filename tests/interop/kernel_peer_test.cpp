@@ -15,8 +15,7 @@ TEST_F(KernelPeer, ThousandKernelPingsNoLoss) {
   std::string out;
   ASSERT_EQ(in_ns({"ping", "-c", "1000", "-i", "0.002", "-W", "2", "-q", kUsnetAddr}, &out), 0)
       << out;
-  EXPECT_NE(out.find("1000 packets transmitted, 1000 received, 0% packet loss"),
-            std::string::npos)
+  EXPECT_NE(out.find("1000 packets transmitted, 1000 received, 0% packet loss"), std::string::npos)
       << out;
 }
 
@@ -52,18 +51,29 @@ sys.exit(0 if ok else 1)
 )";
   std::string out;
   EXPECT_EQ(in_ns({"python3", "-c", script}, &out), 0) << out;
-  for (const char* n : {"0 0 ok", "1 1 ok", "1472 1472 ok", "1473 1473 ok", "8000 8000 ok",
-                        "65507 65507 ok"}) {
+  for (const char* n :
+       {"0 0 ok", "1 1 ok", "1472 1472 ok", "1473 1473 ok", "8000 8000 ok", "65507 65507 ok"}) {
     EXPECT_NE(out.find(n), std::string::npos) << "missing '" << n << "' in:\n" << out;
   }
 }
 
 TEST_F(KernelPeer, UsnetPingsTheKernel) {
   std::string out;
-  const std::vector<std::string> args = {USNET_TOOL_PATH, "ping",  "-c",        "3",
-                                         "-i",            "0.1",   "--netns",   ns_,
-                                         "--tap",         "up0",   "--addr",    "198.18.3.2/24",
-                                         "--peer-addr",   "198.18.3.1/24", kKernelAddr};
+  const std::vector<std::string> args = {USNET_TOOL_PATH,
+                                         "ping",
+                                         "-c",
+                                         "3",
+                                         "-i",
+                                         "0.1",
+                                         "--netns",
+                                         ns_,
+                                         "--tap",
+                                         "up0",
+                                         "--addr",
+                                         "198.18.3.2/24",
+                                         "--peer-addr",
+                                         "198.18.3.1/24",
+                                         kKernelAddr};
   ASSERT_EQ(run(args, &out, 30), 0) << out;
   EXPECT_NE(out.find("3 packets transmitted, 3 received, 0% packet loss"), std::string::npos)
       << out;
@@ -106,10 +116,10 @@ TEST_F(KernelPeer, PcapOfInteropRunPassesTshark) {
   stop_tool();  // flushes and closes the pcap
   // The frames, with every checksum verified, then Wireshark's expert analysis.
   std::string listing;
-  ASSERT_EQ(run({"tshark", "-r", pcap, "-o", "ip.check_checksum:TRUE", "-o",
-                 "udp.check_checksum:TRUE"},
-                &listing),
-            0);
+  ASSERT_EQ(
+      run({"tshark", "-r", pcap, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"},
+          &listing),
+      0);
   EXPECT_NE(listing.find("Echo (ping) reply"), std::string::npos) << listing;
   EXPECT_NE(listing.find("UDP"), std::string::npos) << listing;
   std::string expert;

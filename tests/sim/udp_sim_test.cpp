@@ -166,12 +166,14 @@ TEST(UdpSim, NeighbourQueueIsBounded) {
   const auto ghost = Ipv4Address::from_octets(198, 18, 0, 78);
   const std::vector<std::byte> big(1400, std::byte{7});
   const ArpConfig& cfg = net.a->arp().config();
-  for (int i = 0; i < 500; ++i) ASSERT_TRUE(send_to(*s, big, SockAddr::inet(ghost, 9)));
+  for (int i = 0; i < 500; ++i)
+    ASSERT_TRUE(send_to(*s, big, SockAddr::inet(ghost, 9)));
   const Neighbour* n = net.a->arp().find(2, ghost);
   ASSERT_NE(n, nullptr);
   EXPECT_LE(n->queue.size(), cfg.queue_len);
   std::size_t bytes = 0;
-  for (const auto& p : n->queue) bytes += p.size();
+  for (const auto& p : n->queue)
+    bytes += p.size();
   EXPECT_LE(bytes, cfg.queue_bytes);
   EXPECT_EQ(net.a->mib().UsnetArpQueueDrops, 500u - n->queue.size());
 }

@@ -35,8 +35,8 @@ TEST(Addresses, MacParseAndPrint) {
   EXPECT_EQ(m->to_string(), "02:00:5e:10:0a:ff");
   EXPECT_FALSE(m->is_multicast());
   EXPECT_TRUE(MacAddress::broadcast().is_broadcast());
-  for (const char* bad : {"", "02:00:5e:10:0a", "02:00:5e:10:0a:ff:01", "0g:00:00:00:00:00",
-                          "02-00-5e-10-0a-ff"}) {
+  for (const char* bad :
+       {"", "02:00:5e:10:0a", "02:00:5e:10:0a:ff:01", "0g:00:00:00:00:00", "02-00-5e-10-0a-ff"}) {
     EXPECT_FALSE(MacAddress::parse(bad)) << bad;
   }
 }

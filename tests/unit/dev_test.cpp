@@ -34,7 +34,8 @@ Packet frame(std::size_t size, std::uint32_t tag, std::uint8_t dst_last = 0xff,
   b[0] = std::byte{0x02};  // 02:00:00:00:00:<dst_last>, or broadcast
   b[5] = static_cast<std::byte>(dst_last);
   if (dst_last == 0xff) {
-    for (int i = 0; i < 6; ++i) b[i] = std::byte{0xff};
+    for (int i = 0; i < 6; ++i)
+      b[i] = std::byte{0xff};
   }
   b[6] = std::byte{0x02};
   b[11] = static_cast<std::byte>(src_last);
@@ -88,7 +89,8 @@ TEST(MemoryWire, RateLimitSerialisesFrames) {
   MemoryWire w(imp, imp, 1);
   auto got = run_wire(w, 5, Duration{0}, 1500);
   ASSERT_EQ(got.size(), 5u);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(got[i].at, kT0 + std::chrono::milliseconds(i + 1));
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(got[i].at, kT0 + std::chrono::milliseconds(i + 1));
 }
 
 TEST(MemoryWire, JitterKeepsFifoOrder) {
@@ -98,7 +100,8 @@ TEST(MemoryWire, JitterKeepsFifoOrder) {
   MemoryWire w(imp, imp, 3);
   auto got = run_wire(w, 200, std::chrono::microseconds(50));
   ASSERT_EQ(got.size(), 200u);
-  for (std::uint32_t i = 0; i < 200; ++i) EXPECT_EQ(got[i].tag, i);
+  for (std::uint32_t i = 0; i < 200; ++i)
+    EXPECT_EQ(got[i].tag, i);
 }
 
 TEST(MemoryWire, ReorderLetsLaterFramesOvertake) {
@@ -109,7 +112,8 @@ TEST(MemoryWire, ReorderLetsLaterFramesOvertake) {
   auto got = run_wire(w, 500, std::chrono::microseconds(100));
   ASSERT_EQ(got.size(), 500u);
   int inversions = 0;
-  for (std::size_t i = 1; i < got.size(); ++i) inversions += got[i].tag < got[i - 1].tag;
+  for (std::size_t i = 1; i < got.size(); ++i)
+    inversions += got[i].tag < got[i - 1].tag;
   EXPECT_GT(inversions, 20);
   EXPECT_NEAR(static_cast<double>(w.a_to_b().reordered), 100.0, 40.0);
 }
@@ -144,7 +148,8 @@ TEST(MemoryWire, CorruptionFlipsExactlyOneBit) {
     Packet orig = frame(100, 0);
     int flipped = 0;
     for (std::size_t i = 0; i < 100; ++i) {
-      std::uint8_t x = static_cast<std::uint8_t>(a.bytes[i]) ^ static_cast<std::uint8_t>(orig.data()[i]);
+      std::uint8_t x =
+          static_cast<std::uint8_t>(a.bytes[i]) ^ static_cast<std::uint8_t>(orig.data()[i]);
       if (i >= 16 && i < 20) continue;  // the tag differs by design
       flipped += __builtin_popcount(x);
     }
@@ -158,7 +163,8 @@ TEST(MemoryWire, QueueIsBoundedAndOversizeDropped) {
   imp.delay = std::chrono::seconds(1);
   imp.queue_limit = 64;
   MemoryWire w(imp, imp, 8);
-  for (int i = 0; i < 100; ++i) w.end_a().transmit(kT0, frame(100, static_cast<std::uint32_t>(i)));
+  for (int i = 0; i < 100; ++i)
+    w.end_a().transmit(kT0, frame(100, static_cast<std::uint32_t>(i)));
   EXPECT_EQ(w.a_to_b().queue_dropped, 36u);
   w.end_a().transmit(kT0, frame(1515, 0));
   EXPECT_EQ(w.end_a().stats().tx_dropped, 1u);
@@ -224,7 +230,8 @@ TEST(MemorySwitch, MacTableIsBounded) {
 std::vector<std::byte> read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   std::vector<char> raw{std::istreambuf_iterator<char>(f), {}};
-  return {reinterpret_cast<std::byte*>(raw.data()), reinterpret_cast<std::byte*>(raw.data()) + raw.size()};
+  return {reinterpret_cast<std::byte*>(raw.data()),
+          reinterpret_cast<std::byte*>(raw.data()) + raw.size()};
 }
 
 TEST(Pcap, FileBytesAreExactAndTsharkReadsThem) {
@@ -270,7 +277,8 @@ TEST(Pcap, FileBytesAreExactAndTsharkReadsThem) {
   ASSERT_NE(f, nullptr);
   std::string out;
   char buf[512];
-  while (std::fgets(buf, sizeof(buf), f) != nullptr) out += buf;
+  while (std::fgets(buf, sizeof(buf), f) != nullptr)
+    out += buf;
   EXPECT_EQ(::pclose(f), 0) << out;
   EXPECT_NE(out.find("Who has 198.18.0.2? Tell 198.18.0.1"), std::string::npos) << out;
   EXPECT_EQ(out.find("Malformed"), std::string::npos) << out;

@@ -50,17 +50,21 @@ struct Ops {
   int (*close)(int);
 };
 
-int kernel_fcntl(int fd, int cmd, int arg) { return ::fcntl(fd, cmd, arg); }
-int usnet_fcntl3(int fd, int cmd, int arg) { return usnet_fcntl(fd, cmd, arg); }
+int kernel_fcntl(int fd, int cmd, int arg) {
+  return ::fcntl(fd, cmd, arg);
+}
+int usnet_fcntl3(int fd, int cmd, int arg) {
+  return usnet_fcntl(fd, cmd, arg);
+}
 
-const Ops kKernel = {"kernel",   ::socket,     ::bind,        ::connect,    ::sendto,
-                     ::recvfrom, ::sendmsg,    ::recvmsg,     ::send,       ::recv,
+const Ops kKernel = {"kernel",      ::socket,      ::bind,       ::connect,    ::sendto,
+                     ::recvfrom,    ::sendmsg,     ::recvmsg,    ::send,       ::recv,
                      ::getsockname, ::getpeername, ::setsockopt, ::getsockopt, ::shutdown,
-                     kernel_fcntl, ::close};
-const Ops kUsnet = {"usnet",        usnet_socket,      usnet_bind,       usnet_connect,
-                    usnet_sendto,   usnet_recvfrom,    usnet_sendmsg,    usnet_recvmsg,
-                    usnet_send,     usnet_recv,        usnet_getsockname, usnet_getpeername,
-                    usnet_setsockopt, usnet_getsockopt, usnet_shutdown,  usnet_fcntl3,
+                     kernel_fcntl,  ::close};
+const Ops kUsnet = {"usnet",          usnet_socket,     usnet_bind,        usnet_connect,
+                    usnet_sendto,     usnet_recvfrom,   usnet_sendmsg,     usnet_recvmsg,
+                    usnet_send,       usnet_recv,       usnet_getsockname, usnet_getpeername,
+                    usnet_setsockopt, usnet_getsockopt, usnet_shutdown,    usnet_fcntl3,
                     usnet_close};
 
 // What a case observed: the last call's return value and errno, and a value it read.
@@ -76,7 +80,9 @@ std::string describe(const Outcome& o) {
          " value=" + std::to_string(o.value);
 }
 
-Outcome outcome(long ret, long value = 0) { return {ret, ret < 0 ? errno : 0, value}; }
+Outcome outcome(long ret, long value = 0) {
+  return {ret, ret < 0 ? errno : 0, value};
+}
 
 sockaddr_in addr(const char* ip, std::uint16_t port, int family = AF_INET) {
   sockaddr_in a{};
@@ -85,7 +91,9 @@ sockaddr_in addr(const char* ip, std::uint16_t port, int family = AF_INET) {
   inet_pton(AF_INET, ip, &a.sin_addr);
   return a;
 }
-const sockaddr* sa(const sockaddr_in& a) { return reinterpret_cast<const sockaddr*>(&a); }
+const sockaddr* sa(const sockaddr_in& a) {
+  return reinterpret_cast<const sockaddr*>(&a);
+}
 
 // Closes the sockets a case opened, whatever it returns.
 struct Fds {
@@ -95,7 +103,8 @@ struct Fds {
   const Ops& o;
   std::vector<int> fds;
   ~Fds() {
-    for (int fd : fds) o.close(fd);
+    for (int fd : fds)
+      o.close(fd);
   }
   int udp(int type = SOCK_DGRAM) {
     const int fd = o.socket(AF_INET, type, 0);
@@ -123,17 +132,22 @@ int set_int(const Ops& o, int fd, int level, int name, int v) {
 const std::vector<Case>& cases() {
   static const std::vector<Case> kCases = {
       // ---- socket() ----
-      {"socket unknown family", [](const Ops& o) { return outcome(o.socket(4000, SOCK_DGRAM, 0)); }},
-      {"socket AF_MAX family", [](const Ops& o) { return outcome(o.socket(AF_MAX, SOCK_DGRAM, 0)); }},
+      {"socket unknown family",
+       [](const Ops& o) { return outcome(o.socket(4000, SOCK_DGRAM, 0)); }},
+      {"socket AF_MAX family",
+       [](const Ops& o) { return outcome(o.socket(AF_MAX, SOCK_DGRAM, 0)); }},
       {"socket stray type flag",
        [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM | (1 << 20), 0)); }},
       {"socket type 11", [](const Ops& o) { return outcome(o.socket(AF_INET, 11, 0)); }},
-      {"socket SOCK_SEQPACKET", [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_SEQPACKET, 0)); }},
+      {"socket SOCK_SEQPACKET",
+       [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_SEQPACKET, 0)); }},
       {"socket SOCK_RDM", [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_RDM, 0)); }},
       {"socket DGRAM with IPPROTO_TCP",
        [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP)); }},
-      {"socket protocol -1", [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM, -1)); }},
-      {"socket protocol 300", [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM, 300)); }},
+      {"socket protocol -1",
+       [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM, -1)); }},
+      {"socket protocol 300",
+       [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM, 300)); }},
       {"socket protocol 200",
        [](const Ops& o) { return outcome(o.socket(AF_INET, SOCK_DGRAM, 200)); }},
       // ---- bind() ----
@@ -416,7 +430,8 @@ const std::vector<Case>& cases() {
          char buf[16];
          sockaddr_storage from{};
          socklen_t len = sizeof(from);
-         const long r = o.recvfrom(rx, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+         const long r =
+             o.recvfrom(rx, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
          return outcome(r, len);
        }},
       {"recv of length 0 consumes the datagram",
@@ -466,11 +481,13 @@ const std::vector<Case>& cases() {
                                static_cast<unsigned char>(buf[0]));
        }},
       // ---- shutdown ----
-      {"shutdown unconnected", [](const Ops& o) {
+      {"shutdown unconnected",
+       [](const Ops& o) {
          Fds f{o};
          return outcome(o.shutdown(f.udp(), SHUT_RDWR));
        }},
-      {"shutdown bad how", [](const Ops& o) {
+      {"shutdown bad how",
+       [](const Ops& o) {
          Fds f{o};
          return outcome(o.shutdown(f.udp(), 7));
        }},
@@ -504,8 +521,8 @@ const std::vector<Case>& cases() {
        [](const Ops& o) {
          Fds f{o};
          int v = 1;
-         return outcome(o.setsockopt(f.udp(), SOL_SOCKET, SO_REUSEADDR, &v,
-                                     static_cast<socklen_t>(-1)));
+         return outcome(
+             o.setsockopt(f.udp(), SOL_SOCKET, SO_REUSEADDR, &v, static_cast<socklen_t>(-1)));
        }},
       {"setsockopt int option with optlen 2",
        [](const Ops& o) {
@@ -513,11 +530,13 @@ const std::vector<Case>& cases() {
          int v = 1;
          return outcome(o.setsockopt(f.udp(), SOL_SOCKET, SO_REUSEADDR, &v, 2));
        }},
-      {"setsockopt IP_TTL 0", [](const Ops& o) {
+      {"setsockopt IP_TTL 0",
+       [](const Ops& o) {
          Fds f{o};
          return outcome(set_int(o, f.udp(), IPPROTO_IP, IP_TTL, 0));
        }},
-      {"setsockopt IP_TTL 256", [](const Ops& o) {
+      {"setsockopt IP_TTL 256",
+       [](const Ops& o) {
          Fds f{o};
          return outcome(set_int(o, f.udp(), IPPROTO_IP, IP_TTL, 256));
        }},
@@ -578,7 +597,8 @@ const std::vector<Case>& cases() {
          const int r = o.getsockopt(f.udp(), SOL_SOCKET, SO_TYPE, &v, &len);
          return outcome(r, v * 100 + len);
        }},
-      {"getsockopt SO_ERROR", [](const Ops& o) {
+      {"getsockopt SO_ERROR",
+       [](const Ops& o) {
          Fds f{o};
          int v = -1;
          socklen_t len = sizeof(v);
@@ -704,9 +724,11 @@ std::string case_name(const ::testing::TestParamInfo<std::size_t>& info) {
   return n;
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, ErrnoConformance,
-                         ::testing::Range<std::size_t>(0, cases().size()), case_name);
+INSTANTIATE_TEST_SUITE_P(Table, ErrnoConformance, ::testing::Range<std::size_t>(0, cases().size()),
+                         case_name);
 
-TEST(ErrnoConformanceTable, HasAtLeastFortyCases) { EXPECT_GE(cases().size(), 40u); }
+TEST(ErrnoConformanceTable, HasAtLeastFortyCases) {
+  EXPECT_GE(cases().size(), 40u);
+}
 
 }  // namespace

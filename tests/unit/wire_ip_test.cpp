@@ -14,7 +14,9 @@ namespace {
 const Ipv4Address kIpA = Ipv4Address::from_octets(198, 18, 9, 1);
 const Ipv4Address kIpB = Ipv4Address::from_octets(198, 18, 9, 2);
 
-ByteSpan ip_of(const std::vector<std::byte>& frame) { return ByteSpan(frame).subspan(14); }
+ByteSpan ip_of(const std::vector<std::byte>& frame) {
+  return ByteSpan(frame).subspan(14);
+}
 
 TEST(WireIpv4, ParsesLinuxEchoRequest) {
   const auto frames = test::fixture("arp_ping");
@@ -82,8 +84,8 @@ TEST(WireIpv4, RefusesImpossibleHeaders) {
   };
   EXPECT_EQ(Ipv4Header::parse(with(0, 0x65)).error(), ParseError::kBadVersion);
   EXPECT_EQ(Ipv4Header::parse(with(0, 0x44)).error(), ParseError::kBadHeaderLength);  // IHL 4
-  EXPECT_EQ(Ipv4Header::parse(with(0, 0x4f)).error(), ParseError::kTruncated);  // IHL 60 > 52
-  EXPECT_EQ(Ipv4Header::parse(with(3, 19)).error(), ParseError::kBadLength);    // total < IHL
+  EXPECT_EQ(Ipv4Header::parse(with(0, 0x4f)).error(), ParseError::kTruncated);        // IHL 60 > 52
+  EXPECT_EQ(Ipv4Header::parse(with(3, 19)).error(), ParseError::kBadLength);          // total < IHL
   EXPECT_EQ(Ipv4Header::parse(with(3, 200)).error(), ParseError::kTruncated);   // total > bytes
   EXPECT_EQ(Ipv4Header::parse(with(8, 63)).error(), ParseError::kBadChecksum);  // TTL changed
   EXPECT_TRUE(Ipv4Header::parse(with(8, 63), /*verify_checksum=*/false));

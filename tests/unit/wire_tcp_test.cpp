@@ -81,8 +81,10 @@ TEST(WireTcp, SackBlocksRoundTrip) {
 
 std::vector<std::byte> with_options(std::initializer_list<int> opts) {
   std::vector<std::byte> seg(20);
-  for (int o : opts) seg.push_back(static_cast<std::byte>(o));
-  while (seg.size() % 4 != 0) seg.push_back(std::byte{0});
+  for (int o : opts)
+    seg.push_back(static_cast<std::byte>(o));
+  while (seg.size() % 4 != 0)
+    seg.push_back(std::byte{0});
   store_u8(seg, 12, static_cast<std::uint8_t>((seg.size() / 4) << 4));
   TcpHeader::finish_checksum(seg, kIpA, kIpB);
   return seg;

@@ -35,16 +35,16 @@ inline bool can_run(std::string* why) {
   return false;
 }
 
-#define USNET_REQUIRE_INTEROP()                                                           \
-  do {                                                                                    \
-    std::string why_;                                                                     \
-    if (!::usnet::interop::can_run(&why_)) {                                              \
-      std::fprintf(stderr,                                                                \
-                   "\n*** SKIPPED INTEROP TEST: %s. Interop tests need root and "         \
-                   "/dev/net/tun; they did NOT run. ***\n\n",                             \
-                   why_.c_str());                                                         \
-      GTEST_SKIP() << "interop test not run: " << why_;                                   \
-    }                                                                                     \
+#define USNET_REQUIRE_INTEROP()                                                   \
+  do {                                                                            \
+    std::string why_;                                                             \
+    if (!::usnet::interop::can_run(&why_)) {                                      \
+      std::fprintf(stderr,                                                        \
+                   "\n*** SKIPPED INTEROP TEST: %s. Interop tests need root and " \
+                   "/dev/net/tun; they did NOT run. ***\n\n",                     \
+                   why_.c_str());                                                 \
+      GTEST_SKIP() << "interop test not run: " << why_;                           \
+    }                                                                             \
   } while (0)
 
 // Runs a command to completion; returns its exit status and (optionally) its stdout.
@@ -56,7 +56,8 @@ inline int run(const std::vector<std::string>& argv, std::string* out = nullptr,
   if (pid == 0) {
     ::dup2(pipefd[1], STDOUT_FILENO);
     std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execvp(args[0], args.data());
     _exit(127);
@@ -120,7 +121,8 @@ class NetnsFixture : public ::testing::Test {
     if (tool_pid_ == 0) {
       ::dup2(pipefd[1], STDOUT_FILENO);
       std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
+      for (auto& a : args)
+        argv.push_back(a.data());
       argv.push_back(nullptr);
       ::execv(argv[0], argv.data());
       _exit(127);
