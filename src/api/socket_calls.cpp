@@ -400,7 +400,7 @@ int usnet_fcntl(int fd, int cmd, ...) {
   if (cmd == F_SETFL || cmd == F_SETFD) {
     va_list ap;
     va_start(ap, cmd);
-    arg = va_arg(ap, int);
+    arg = va_arg(ap, int);  // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
     va_end(ap);
   }
   switch (cmd) {

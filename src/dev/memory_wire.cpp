@@ -2,8 +2,8 @@
 
 namespace usnet {
 
-MemoryWire::MemoryWire(Impairments a_to_b, Impairments b_to_a, std::uint64_t seed, std::string name,
-                       std::size_t max_frame)
+MemoryWire::MemoryWire(Impairments a_to_b, Impairments b_to_a, std::uint64_t seed,
+                       const std::string& name, std::size_t max_frame)
     : ab_(a_to_b, seed),
       ba_(b_to_a, seed ^ 0x9e3779b97f4a7c15ULL),
       a_(name + ".a", max_frame, ab_, ba_),

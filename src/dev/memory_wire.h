@@ -13,8 +13,8 @@ class MemoryWire {
  public:
   // Frames up to `max_frame` bytes (Ethernet header included) cross; larger ones are
   // dropped and counted in the sender's tx_dropped.
-  MemoryWire(Impairments a_to_b, Impairments b_to_a, std::uint64_t seed, std::string name = "wire0",
-             std::size_t max_frame = 1514);
+  MemoryWire(Impairments a_to_b, Impairments b_to_a, std::uint64_t seed,
+             const std::string& name = "wire0", std::size_t max_frame = 1514);
   MemoryWire(const MemoryWire&) = delete;
   MemoryWire& operator=(const MemoryWire&) = delete;
 

@@ -11,10 +11,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -79,7 +81,8 @@ bool in_process(const DemoOptions& o) {
   const sockaddr_in bob_addr = inet("198.18.0.2", 0);
   for (int seq = 1; seq <= 3; ++seq) {
     unsigned char req[8 + 16] = {ICMP_ECHO, 0, 0, 0, 0, 0, 0, static_cast<unsigned char>(seq)};
-    std::memcpy(req + 8, "usnet demo ping!", 16);
+    const std::string_view text = "usnet demo ping!";
+    std::copy(text.begin(), text.end(), req + 8);
     usnet_sendto(p, req, sizeof(req), 0, sa(bob_addr), sizeof(bob_addr));
     unsigned char rep[64];
     const ssize_t n = usnet_recv(p, rep, sizeof(rep), 0);
