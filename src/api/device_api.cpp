@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "api/errno_out.h"
 #include "api/handles.h"
 #include "base/errno_map.h"
 #include "dev/memory_wire.h"
@@ -16,14 +17,6 @@ using namespace usnet;       // NOLINT(google-build-using-namespace): the C edge
 using namespace usnet::api;  // NOLINT(google-build-using-namespace)
 
 namespace {
-
-int fail(int err) {
-  errno = err;
-  return -1;
-}
-int fail(Error e) {
-  return fail(to_errno(e));
-}
 
 // A locally administered unicast MAC (IEEE 802 bit 1 of the first octet set, bit 0 clear)
 // drawn from the stack's seeded generator.

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "api/errno_out.h"
 #include "api/handles.h"
 #include "api/sockaddr.h"
 #include "base/errno_map.h"
@@ -57,15 +58,6 @@ std::string type_name(int t) {
   if ((t & SOCK_NONBLOCK) != 0) s += "|SOCK_NONBLOCK";
   if ((t & SOCK_CLOEXEC) != 0) s += "|SOCK_CLOEXEC";
   return s;
-}
-
-// Sets errno and returns -1, the C convention.
-int fail(int err) {
-  errno = err;
-  return -1;
-}
-int fail(Error e) {
-  return fail(to_errno(e));
 }
 
 // A descriptor that is not ours: ENOTSOCK if the process has it open, else EBADF.
@@ -129,23 +121,31 @@ auto run_blocking(Target& t, bool nonblock, Duration timeout, Op op) -> decltype
   }
 }
 
+// Linux import_iovec: at most UIO_MAXIOV entries (EMSGSIZE), no null buffer with a length
+// (EFAULT), and a total that fits in ssize_t (EINVAL).
+template <typename SpanT>
+Status import_iovec(const msghdr& msg, std::vector<SpanT>& out) {
+  if (msg.msg_iovlen > kMaxIov) return Error::kMessageTooLong;
+  if (msg.msg_iovlen > 0 && msg.msg_iov == nullptr) return Error::kFault;
+  out.reserve(msg.msg_iovlen);
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < msg.msg_iovlen; ++i) {
+    const iovec& v = msg.msg_iov[i];
+    if (v.iov_len > 0 && v.iov_base == nullptr) return Error::kFault;
+    if (v.iov_len > static_cast<std::size_t>(SSIZE_MAX) - total) return Error::kInvalidArgument;
+    total += v.iov_len;
+    out.emplace_back(static_cast<typename SpanT::pointer>(v.iov_base), v.iov_len);
+  }
+  return {};
+}
+
 ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   Target t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("{}({}, ...)", call, fd));
   if (msg == nullptr) return trace.ret(fail(EFAULT));
-  if (msg->msg_iovlen > kMaxIov) return trace.ret(fail(EMSGSIZE));
-  if (msg->msg_iovlen > 0 && msg->msg_iov == nullptr) return trace.ret(fail(EFAULT));
   std::vector<ByteSpan> iov;
-  iov.reserve(msg->msg_iovlen);
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < msg->msg_iovlen; ++i) {
-    const iovec& v = msg->msg_iov[i];
-    if (v.iov_len > 0 && v.iov_base == nullptr) return trace.ret(fail(EFAULT));
-    if (v.iov_len > static_cast<std::size_t>(SSIZE_MAX) - total) return trace.ret(fail(EINVAL));
-    total += v.iov_len;
-    iov.emplace_back(static_cast<const std::byte*>(v.iov_base), v.iov_len);
-  }
+  if (auto st = import_iovec(*msg, iov); !st) return trace.ret(fail(st.error()));
   std::optional<SockAddr> dest;
   if (msg->msg_name != nullptr) {
     auto a = sockaddr_in_from_user(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen);
@@ -173,15 +173,8 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("{}({}, ...)", call, fd));
   if (msg == nullptr) return trace.ret(fail(EFAULT));
-  if (msg->msg_iovlen > kMaxIov) return trace.ret(fail(EMSGSIZE));
-  if (msg->msg_iovlen > 0 && msg->msg_iov == nullptr) return trace.ret(fail(EFAULT));
   std::vector<MutableByteSpan> iov;
-  iov.reserve(msg->msg_iovlen);
-  for (std::size_t i = 0; i < msg->msg_iovlen; ++i) {
-    const iovec& v = msg->msg_iov[i];
-    if (v.iov_len > 0 && v.iov_base == nullptr) return trace.ret(fail(EFAULT));
-    iov.emplace_back(static_cast<std::byte*>(v.iov_base), v.iov_len);
-  }
+  if (auto st = import_iovec(*msg, iov); !st) return trace.ret(fail(st.error()));
   // The error queue (IP_RECVERR) is not kept yet: it is always empty, which Linux reports
   // as EAGAIN.
   if ((flags & MSG_ERRQUEUE) != 0) return trace.ret(fail(EAGAIN));

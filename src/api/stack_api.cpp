@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "api/errno_out.h"
 #include "api/handles.h"
 #include "base/errno_map.h"
 #include "socket/fd_table.h"
@@ -16,18 +17,6 @@
 
 using namespace usnet;       // NOLINT(google-build-using-namespace): the C edge
 using namespace usnet::api;  // NOLINT(google-build-using-namespace)
-
-namespace {
-
-int fail(int err) {
-  errno = err;
-  return -1;
-}
-int fail(Error e) {
-  return fail(to_errno(e));
-}
-
-}  // namespace
 
 extern "C" {
 

@@ -109,6 +109,8 @@ class Socket {
     return e;
   }
   int ttl() const noexcept;
+  // The IP header fields this socket's options give a datagram from src to dst.
+  IpOutParams ip_out_params(Ipv4Address src, Ipv4Address dst, std::uint8_t protocol) const noexcept;
 };
 
 // One message to send: the buffers and an optional destination (sendto/sendmsg).

@@ -72,13 +72,8 @@ Result<std::size_t> ping_sendmsg(Socket& sock, const SendMsg& msg, int /*flags*/
   if (rt->broadcast && !sock.opt.broadcast) return Error::kPermissionDenied;
   store_be<std::uint16_t>(p.data(), 4, sock.local.port);
   wire::IcmpHeader::finish_checksum(p.data());
-  IpOutParams ip;
-  ip.src = rt->src;
-  ip.dst = dst;
-  ip.protocol = static_cast<std::uint8_t>(wire::IpProtocol::kIcmp);
-  ip.ttl = static_cast<std::uint8_t>(sock.ttl());
-  ip.tos = sock.opt.tos;
-  ip.pmtu = sock.opt.pmtu;
+  const IpOutParams ip =
+      sock.ip_out_params(rt->src, dst, static_cast<std::uint8_t>(wire::IpProtocol::kIcmp));
   stack.mib().IcmpOutMsgs++;
   stack.mib().IcmpOutEchos++;
   if (auto st = stack.ipv4().ip_output(std::move(p), ip); !st) return st.error();

@@ -102,13 +102,8 @@ Result<std::size_t> udp_sendmsg(Socket& sock, const SendMsg& msg, int /*flags*/)
   h.emit(p.push(wire::UdpHeader::kSize));
   wire::UdpHeader::finish_checksum(p.data(), rt->src, dst.addr);
 
-  IpOutParams ip;
-  ip.src = rt->src;
-  ip.dst = dst.addr;
-  ip.protocol = static_cast<std::uint8_t>(wire::IpProtocol::kUdp);
-  ip.ttl = static_cast<std::uint8_t>(sock.ttl());
-  ip.tos = sock.opt.tos;
-  ip.pmtu = sock.opt.pmtu;
+  const IpOutParams ip =
+      sock.ip_out_params(rt->src, dst.addr, static_cast<std::uint8_t>(wire::IpProtocol::kUdp));
   if (auto st = stack.ipv4().ip_output(std::move(p), ip); !st) {
     if (st.error() == Error::kMessageTooLong) stack.mib().UdpSndbufErrors++;
     return st.error();

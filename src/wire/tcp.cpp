@@ -42,6 +42,8 @@ void parse_options(ByteSpan o, TcpOptions& out) {
       case TcpOptionKind::kSack:
         // RFC 2018 3: 8 bytes per block after kind and length; at most 4 fit.
         if (len >= 10 && (len - 2) % 8 == 0) {
+          // A later SACK option replaces an earlier one entirely: no stale blocks remain.
+          out.sack = {};
           out.sack_count = 0;
           for (std::size_t b = 0; b + 8 <= v.size() && out.sack_count < out.sack.size(); b += 8) {
             out.sack[out.sack_count++] =
