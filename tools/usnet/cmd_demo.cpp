@@ -173,6 +173,7 @@ bool with_kernel(const DemoOptions& o) {
     std::cout << out;
     ok = ok && rc == 0;
 
+    if (stop_requested()) return false;
     std::cout << "\n--- the kernel's nc -u -> usnet udp echo ---\n" << std::flush;
     const int fd = usnet_socket(AF_INET, SOCK_DGRAM, 0);
     const sockaddr_in me = inet("198.18.1.2", 7);
@@ -211,6 +212,10 @@ int run_demo(const DemoOptions& o) {
   install_stop_handlers();
   bool ok = in_process(o);
   if (!o.no_tap && !stop_requested()) ok = with_kernel(o) && ok;
+  if (stop_requested()) {
+    std::cout << "\ndemo interrupted; everything it created has been removed\n";
+    return 130;  // 128 + SIGINT, as a shell reports it
+  }
   std::cout << (ok ? "\ndemo finished: everything answered\n" : "\ndemo finished with failures\n");
   return ok ? 0 : 1;
 }
