@@ -46,6 +46,12 @@ int usnet_getpeername(int fd, struct sockaddr* addr, socklen_t* addrlen);
 int usnet_setsockopt(int fd, int level, int optname, const void* optval, socklen_t optlen);
 int usnet_getsockopt(int fd, int level, int optname, void* optval, socklen_t* optlen);
 int usnet_shutdown(int fd, int how);
+/* listen(2), accept(2), accept4(2) (flags: SOCK_NONBLOCK, SOCK_CLOEXEC). */
+int usnet_listen(int fd, int backlog);
+int usnet_accept(int fd, struct sockaddr* addr, socklen_t* addrlen);
+int usnet_accept4(int fd, struct sockaddr* addr, socklen_t* addrlen, int flags);
+/* FIONREAD/SIOCINQ, SIOCOUTQ, FIONBIO (int* argument). */
+int usnet_ioctl(int fd, unsigned long request, ... /* int* arg */);
 /* F_GETFL / F_SETFL (O_NONBLOCK); F_GETFD / F_SETFD act on the backing kernel descriptor. */
 int usnet_fcntl(int fd, int cmd, ... /* int arg */);
 int usnet_close(int fd);
@@ -104,6 +110,8 @@ int usnet_wire_connect(usnet_stack* a, const char* a_cidr, usnet_stack* b, const
 int usnet_trace(usnet_stack* stack, int enable);
 /* Writes the stack's counters (as `nstat -a`: name and value, one per line) to fd. */
 int usnet_stack_dump_counters(usnet_stack* stack, int fd);
+/* Writes the stack's TCP sockets (as `ss -tni`: state, queues, cwnd, rtt, retransmits) to fd. */
+int usnet_stack_dump_sockets(usnet_stack* stack, int fd);
 
 #ifdef __cplusplus
 }
