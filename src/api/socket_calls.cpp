@@ -2,6 +2,10 @@
 // (the front end of Linux net/socket.c), over the sock_* calls of socket/sock_calls.h.
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+
+#include <csignal>
 
 #include <cerrno>
 #include <climits>
@@ -161,11 +165,44 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   if (t.sock->nonblocking) flags |= MSG_DONTWAIT;  // O_NONBLOCK becomes a per-call flag
   const bool nonblock = (flags & MSG_DONTWAIT) != 0;
   Socket* sock = t.sock;
-  auto r =
-      run_blocking(t, nonblock, sock->opt.sndtimeo, [&] { return sock_sendmsg(*sock, m, flags); });
-  pump(t);  // hand the datagram to the device now, not at the next call
-  if (!r) return trace.ret(fail(r.error()));
-  return trace.ret(static_cast<ssize_t>(*r));
+  if (sock->type != SOCK_STREAM) {
+    auto r = run_blocking(t, nonblock, sock->opt.sndtimeo,
+                          [&] { return sock_sendmsg(*sock, m, flags); });
+    pump(t);  // hand the datagram to the device now, not at the next call
+    if (!r) return trace.ret(fail(r.error()));
+    return trace.ret(static_cast<ssize_t>(*r));
+  }
+  // A blocking stream send returns when all of it is queued (or on error or timeout, with
+  // what was queued so far), as Linux's tcp_sendmsg waits for send-buffer space.
+  const std::size_t total = m.total();
+  std::size_t sent = 0;
+  Status last;
+  std::vector<ByteSpan> rest;
+  do {
+    rest.clear();
+    std::size_t skip = sent;
+    for (ByteSpan b : iov) {
+      if (skip >= b.size()) {
+        skip -= b.size();
+        continue;
+      }
+      rest.push_back(b.subspan(skip));
+      skip = 0;
+    }
+    SendMsg part{rest, m.dest};
+    auto r = run_blocking(t, nonblock, sock->opt.sndtimeo,
+                          [&] { return sock_sendmsg(*sock, part, flags); });
+    if (!r) {
+      last = r.error();
+      break;
+    }
+    sent += *r;
+  } while (!nonblock && sent < total);
+  pump(t);
+  if (sent > 0 || total == 0) return trace.ret(static_cast<ssize_t>(sent));
+  // tcp_sendmsg: EPIPE raises SIGPIPE unless MSG_NOSIGNAL, as the kernel does.
+  if (last.error() == Error::kBrokenPipe && (flags & MSG_NOSIGNAL) == 0) ::raise(SIGPIPE);
+  return trace.ret(fail(last.error()));
 }
 
 ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
@@ -186,6 +223,33 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
   auto r =
       run_blocking(t, nonblock, sock->opt.rcvtimeo, [&] { return sock_recvmsg(*sock, m, flags); });
   if (!r) return trace.ret(fail(r.error()));
+  if (sock->type == SOCK_STREAM && (flags & MSG_WAITALL) != 0 && (flags & MSG_PEEK) == 0 &&
+      !nonblock) {
+    // MSG_WAITALL: keep reading until the buffers are full, the stream ends, or an error
+    // or timeout (then what was read is returned).
+    const std::size_t cap = m.capacity();
+    std::size_t got = r->copied;
+    std::vector<MutableByteSpan> rest;
+    while (got < cap && r->copied > 0) {
+      rest.clear();
+      std::size_t skip = got;
+      for (MutableByteSpan b : iov) {
+        if (skip >= b.size()) {
+          skip -= b.size();
+          continue;
+        }
+        rest.push_back(b.subspan(skip));
+        skip = 0;
+      }
+      RecvMsg part{rest};
+      auto more = run_blocking(t, false, sock->opt.rcvtimeo,
+                               [&] { return sock_recvmsg(*sock, part, flags); });
+      if (!more || more->copied == 0) break;
+      got += more->copied;
+    }
+    r->copied = got;
+    r->full_len = got;
+  }
   msg->msg_flags = r->msg_flags;
   if (msg->msg_name != nullptr) {
     if (r->from) {
@@ -248,9 +312,96 @@ int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
   if (a->family != AF_UNSPEC && addrlen < sizeof(sockaddr_in)) {
     return static_cast<int>(trace.ret(fail(EINVAL)));
   }
-  if (auto st = sock_connect(*t.sock, *a, 0); !st) {
+  Socket* sock = t.sock;
+  const bool nonblock = sock->nonblocking;
+  auto st = sock_connect(*sock, *a, nonblock ? MSG_DONTWAIT : 0);
+  pump(t);
+  if (!st && st.error() == Error::kInProgress) {
+    if (nonblock) return static_cast<int>(trace.ret(fail(EINPROGRESS)));
+    // A blocking connect waits for the handshake; an expired SO_SNDTIMEO leaves it running
+    // and reports EINPROGRESS, as Linux does.
+    auto done = run_blocking(t, false, sock->opt.sndtimeo, [&]() -> Status {
+      if ((sock_poll(*sock) & (POLLOUT | POLLERR | POLLHUP)) != 0) return {};
+      return Error::kWouldBlock;
+    });
+    if (!done) return static_cast<int>(trace.ret(fail(EINPROGRESS)));
+    if (auto e = sock->take_error()) return static_cast<int>(trace.ret(fail(*e)));
+    return static_cast<int>(trace.ret(0));
+  }
+  if (!st) return static_cast<int>(trace.ret(fail(st.error())));
+  return static_cast<int>(trace.ret(0));
+}
+
+int usnet_listen(int fd, int backlog) {
+  Target t = lookup(fd);
+  if (t.sock == nullptr) return not_ours(fd);
+  CallTrace trace(t.stack(), fmt::format("listen({}, {})", fd, backlog));
+  if (auto st = sock_listen(*t.sock, backlog); !st) {
     return static_cast<int>(trace.ret(fail(st.error())));
   }
+  return static_cast<int>(trace.ret(0));
+}
+
+int usnet_accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
+  Target t = lookup(fd);
+  if (t.sock == nullptr) return not_ours(fd);
+  CallTrace trace(t.stack(), fmt::format("accept4({}, ..., {:#x})", fd, flags));
+  if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
+    return static_cast<int>(trace.ret(fail(EINVAL)));
+  }
+  if (addr != nullptr && addrlen == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
+  if (addr != nullptr && static_cast<int>(*addrlen) < 0) {
+    return static_cast<int>(trace.ret(fail(EINVAL)));
+  }
+  Socket* sock = t.sock;
+  const bool nonblock = sock->nonblocking;
+  pump(t);
+  // Wait for a connection first, so a descriptor is reserved only for one that exists.
+  auto ready = run_blocking(t, nonblock, sock->opt.rcvtimeo, [&]() -> Status {
+    if ((sock_poll(*sock) & POLLIN) != 0) return {};
+    if (sock->ops->accept == nullptr) return Error::kOperationNotSupported;
+    if (!sock->listening) return Error::kInvalidArgument;
+    return Error::kWouldBlock;
+  });
+  if (!ready) return static_cast<int>(trace.ret(fail(ready.error())));
+  const int nfd = fd_map().reserve();
+  if (nfd < 0) return static_cast<int>(trace.ret(fail(errno == ENFILE ? ENFILE : EMFILE)));
+  auto r = sock_accept(*sock, flags, nfd);
+  if (!r) {
+    ::close(nfd);
+    return static_cast<int>(trace.ret(fail(r.error())));
+  }
+  fd_map().bind(nfd, t.handle);
+  if ((flags & SOCK_CLOEXEC) != 0) ::fcntl(nfd, F_SETFD, FD_CLOEXEC);
+  if (addr != nullptr) {
+    if (auto st = sockaddr_to_user((*r)->remote, addr, addrlen); !st) {
+      return static_cast<int>(trace.ret(fail(st.error())));
+    }
+  }
+  return static_cast<int>(trace.ret(nfd));
+}
+
+int usnet_accept(int fd, sockaddr* addr, socklen_t* addrlen) {
+  return usnet_accept4(fd, addr, addrlen, 0);
+}
+
+int usnet_ioctl(int fd, unsigned long request, ...) {
+  Target t = lookup(fd);
+  if (t.sock == nullptr) return not_ours(fd);
+  va_list ap;
+  va_start(ap, request);
+  int* arg = va_arg(ap, int*);  // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
+  va_end(ap);
+  CallTrace trace(t.stack(), fmt::format("ioctl({}, {:#x}, ...)", fd, request));
+  if (arg == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
+  if (request == FIONBIO) {
+    t.sock->nonblocking = *arg != 0;
+    return static_cast<int>(trace.ret(0));
+  }
+  pump(t);
+  auto v = sock_ioctl(*t.sock, request);
+  if (!v) return static_cast<int>(trace.ret(fail(v.error())));
+  *arg = *v;
   return static_cast<int>(trace.ret(0));
 }
 

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "api/errno_out.h"
+#include "transport/tcp/tcp.h"
 #include "api/handles.h"
 #include "base/errno_map.h"
 #include "socket/fd_table.h"
@@ -110,11 +111,7 @@ int usnet_trace(usnet_stack* stack, int enable) {
   return 0;
 }
 
-int usnet_stack_dump_counters(usnet_stack* stack, int fd) {
-  if (stack == nullptr) return fail(EINVAL);
-  std::string out;
-  stack->stack->mib().for_each(
-      [&](std::string_view name, std::uint64_t v) { out += fmt::format("{:<32}{}\n", name, v); });
+static int write_all(int fd, const std::string& out) {
   std::size_t off = 0;
   while (off < out.size()) {
     const ssize_t n = ::write(fd, out.data() + off, out.size() - off);
@@ -125,6 +122,19 @@ int usnet_stack_dump_counters(usnet_stack* stack, int fd) {
     off += static_cast<std::size_t>(n);
   }
   return 0;
+}
+
+int usnet_stack_dump_counters(usnet_stack* stack, int fd) {
+  if (stack == nullptr) return fail(EINVAL);
+  std::string out;
+  stack->stack->mib().for_each(
+      [&](std::string_view name, std::uint64_t v) { out += fmt::format("{:<32}{}\n", name, v); });
+  return write_all(fd, out);
+}
+
+int usnet_stack_dump_sockets(usnet_stack* stack, int fd) {
+  if (stack == nullptr) return fail(EINVAL);
+  return write_all(fd, usnet::tcp_dump_sockets(*stack->stack));
 }
 
 }  // extern "C"

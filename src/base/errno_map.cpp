@@ -82,6 +82,10 @@ int to_errno(Error e) noexcept {
       return ENOSYS;
     case Error::kOutOfDomain:
       return EDOM;
+    case Error::kBadIoctl:
+      return ENOTTY;
+    case Error::kNoEntry:
+      return ENOENT;
   }
   return EINVAL;
 }

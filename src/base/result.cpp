@@ -80,6 +80,10 @@ std::string_view error_name(Error e) noexcept {
       return "not supported";
     case Error::kOutOfDomain:
       return "argument out of domain";
+    case Error::kBadIoctl:
+      return "inappropriate ioctl";
+    case Error::kNoEntry:
+      return "no such entry";
   }
   return "unknown error";
 }

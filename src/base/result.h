@@ -51,6 +51,8 @@ enum class Error : std::uint8_t {
   kNoDevice,                   // ENODEV
   kNotSupported,               // ENOSYS-like: a call usnet does not implement yet
   kOutOfDomain,                // EDOM (a timeval with tv_usec out of range)
+  kBadIoctl,                   // ENOTTY (an ioctl the socket does not know)
+  kNoEntry,                    // ENOENT (TCP_CONGESTION with an unknown name)
 };
 
 std::string_view error_name(Error e) noexcept;

@@ -21,6 +21,17 @@ class Tracer {
   using Sink = std::function<void(std::string_view line)>;
 
   bool enabled() const noexcept { return static_cast<bool>(sink_); }
+  // True while a path is open (a call or a packet is being traced).
+  bool in_path() const noexcept { return !open_.empty(); }
+  // Extends the open path, or logs a line of its own when none is open (timers).
+  void event(std::string_view name) {
+    if (!enabled()) return;
+    if (open_.empty()) {
+      note(name);
+    } else {
+      step(name);
+    }
+  }
   // An empty sink turns tracing off.
   void set_sink(Sink sink) { sink_ = std::move(sink); }
   void set_prefix(std::string prefix) { prefix_ = std::move(prefix); }

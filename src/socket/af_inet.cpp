@@ -4,6 +4,7 @@
 
 #include "stack/stack.h"
 #include "transport/ping.h"
+#include "transport/tcp/tcp.h"
 #include "transport/udp.h"
 
 namespace usnet {
@@ -22,7 +23,7 @@ Result<std::unique_ptr<Socket>> inet_create(Stack& stack, int type, int protocol
       if (protocol == IPPROTO_ICMP) return stack.ping().ping_init_sock();
       return Error::kProtocolNotSupported;
     case SOCK_STREAM:
-      // TCP arrives with its own issue; until then the stream type has no protocol here.
+      if (protocol == 0 || protocol == IPPROTO_TCP) return stack.tcp().tcp_init_sock();
       return Error::kProtocolNotSupported;
     case SOCK_RAW:
       // Linux gives raw sockets to CAP_NET_RAW only; usnet does not offer them (yet).

@@ -69,8 +69,40 @@ Status sock_close(Stack& stack, int fd) {
   stack.tracer().step("sock_close");
   auto sock = stack.sockets().remove(fd);
   if (!sock) return Error::kBadDescriptor;
-  sock->ops->release(*sock);
+  const ProtoOps* ops = sock->ops;
+  ops->release(std::move(sock));
   return {};
+}
+
+Status sock_listen(Socket& sock, int backlog) {
+  sock.stack.tracer().step("sock_listen");
+  if (sock.ops->listen == nullptr) return Error::kOperationNotSupported;
+  return sock.ops->listen(sock, backlog);
+}
+
+Result<Socket*> sock_accept(Socket& sock, int flags, int fd) {
+  sock.stack.tracer().step("sock_accept");
+  if (sock.ops->accept == nullptr) return Error::kOperationNotSupported;
+  if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return Error::kInvalidArgument;
+  auto r = sock.ops->accept(sock);
+  if (!r) return r.error();
+  std::unique_ptr<Socket> child = std::move(r.value());
+  child->nonblocking = (flags & SOCK_NONBLOCK) != 0;
+  Stack& stack = sock.stack;
+  Socket* raw = child.get();
+  auto installed = stack.sockets().install(std::move(child), fd);
+  if (!installed) {
+    // The descriptor table is full: the connection is lost, as Linux loses it on EMFILE.
+    return installed.error();
+  }
+  (void)raw;
+  return stack.sockets().get(*installed);
+}
+
+Result<int> sock_ioctl(Socket& sock, unsigned long request) {
+  sock.stack.tracer().step("sock_ioctl");
+  if (sock.ops->ioctl == nullptr) return Error::kInvalidArgument;
+  return sock.ops->ioctl(sock, request);
 }
 
 PollMask sock_poll(Socket& sock) {

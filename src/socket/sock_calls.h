@@ -34,17 +34,16 @@ Result<RecvResult> sock_recvmsg(Socket& sock, const RecvMsg& msg, int flags);
 // The bound address (peer == false) or the connected peer (peer == true; ENOTCONN if none).
 Result<SockAddr> sock_getname(Socket& sock, bool peer);
 Status sock_shutdown(Socket& sock, int how);
+// listen(): EOPNOTSUPP for types without connections.
+Status sock_listen(Socket& sock, int backlog);
+// accept(): the next connection, installed in the descriptor table under `fd` (or the
+// lowest free number when fd < 0). `flags` may hold SOCK_NONBLOCK (and SOCK_CLOEXEC, which
+// the front end applies). kWouldBlock when no connection is waiting.
+Result<Socket*> sock_accept(Socket& sock, int flags, int fd = -1);
+Result<int> sock_ioctl(Socket& sock, unsigned long request);
 // Unhashes the socket from its protocol and frees it.
 Status sock_close(Stack& stack, int fd);
 PollMask sock_poll(Socket& sock);
-
-// An option value as getsockopt returns it: up to 16 bytes (an int or a struct timeval).
-struct OptValue {
-  std::array<std::byte, 16> bytes{};
-  std::size_t len = 0;
-  static OptValue of_int(int v);
-  static OptValue of_timeval(Duration d);
-};
 
 // SOL_SOCKET and IPPROTO_IP options, then the protocol's own (ops->setsockopt).
 Status sock_setsockopt(Socket& sock, int level, int name, ByteSpan value);

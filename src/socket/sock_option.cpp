@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/errno_map.h"
@@ -52,6 +53,15 @@ Status set_socket_level(Socket& s, int name, ByteSpan v) {
       (name == SO_RCVTIMEO ? s.opt.rcvtimeo : s.opt.sndtimeo) = *d;
       return {};
     }
+    case SO_LINGER: {
+      linger l{};
+      if (v.size() < sizeof(l)) return Error::kInvalidArgument;
+      std::memcpy(&l, v.data(), sizeof(l));
+      s.opt.linger_on = l.l_onoff != 0;
+      s.opt.linger_s = std::max(l.l_linger, 0);
+      if (s.ops->sockopt_changed != nullptr) s.ops->sockopt_changed(s, name);
+      return {};
+    }
     default:
       break;
   }
@@ -78,9 +88,11 @@ Status set_socket_level(Socket& s, int name, ByteSpan v) {
   switch (name) {
     case SO_RCVBUF:
       s.opt.rcvbuf = clamp_buf(x, kMaxRcvbuf, kMinRcvbuf);
+      s.opt.rcvbuf_locked = true;
       break;
     case SO_SNDBUF:
       s.opt.sndbuf = clamp_buf(x, kMaxSndbuf, kMinSndbuf);
+      s.opt.sndbuf_locked = true;
       break;
     case SO_REUSEADDR:
       s.opt.reuseaddr = x != 0;
@@ -97,6 +109,7 @@ Status set_socket_level(Socket& s, int name, ByteSpan v) {
     default:
       break;
   }
+  if (s.ops->sockopt_changed != nullptr) s.ops->sockopt_changed(s, name);
   return {};
 }
 
@@ -134,6 +147,13 @@ OptValue OptValue::of_int(int v) {
   OptValue o;
   std::memcpy(o.bytes.data(), &v, sizeof(v));
   o.len = sizeof(v);
+  return o;
+}
+
+OptValue OptValue::of_bytes(ByteSpan b) {
+  OptValue o;
+  o.len = std::min(b.size(), o.bytes.size());
+  std::memcpy(o.bytes.data(), b.data(), o.len);
   return o;
 }
 
@@ -183,7 +203,11 @@ Result<OptValue> sock_getsockopt(Socket& sock, int level, int name) {
       case SO_PROTOCOL:
         return OptValue::of_int(sock.protocol);
       case SO_ACCEPTCONN:
-        return OptValue::of_int(0);
+        return OptValue::of_int(sock.listening ? 1 : 0);
+      case SO_LINGER: {
+        linger l{sock.opt.linger_on ? 1 : 0, sock.opt.linger_s};
+        return OptValue::of_bytes(ByteSpan(reinterpret_cast<const std::byte*>(&l), sizeof(l)));
+      }
       case SO_RCVTIMEO:
         return OptValue::of_timeval(sock.opt.rcvtimeo);
       case SO_SNDTIMEO:
@@ -213,11 +237,7 @@ Result<OptValue> sock_getsockopt(Socket& sock, int level, int name) {
         return Error::kNoProtocolOption;
     }
   }
-  if (sock.ops->getsockopt != nullptr) {
-    auto v = sock.ops->getsockopt(sock, level, name);
-    if (!v) return v.error();
-    return OptValue::of_int(*v);
-  }
+  if (sock.ops->getsockopt != nullptr) return sock.ops->getsockopt(sock, level, name);
   // Linux do_ip_getsockopt answers a level it does not know with EOPNOTSUPP (setsockopt
   // says ENOPROTOOPT for the same mistake).
   return Error::kOperationNotSupported;

@@ -12,7 +12,9 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -61,6 +63,10 @@ struct SockOptions {
   std::uint8_t tos = 0;  // IP_TOS
   PmtuMode pmtu = PmtuMode::kWant;
   bool recverr = false;  // IP_RECVERR
+  bool linger_on = false;  // SO_LINGER
+  int linger_s = 0;
+  bool rcvbuf_locked = false;  // SO_RCVBUF was set: no autotuning (Linux SOCK_RCVBUF_LOCK)
+  bool sndbuf_locked = false;
 };
 
 // Readiness, as poll(2) bits.
@@ -100,6 +106,7 @@ class Socket {
   SockAddr local;   // bound address; port 0 until bound (explicitly or automatically)
   SockAddr remote;  // connected peer; family AF_UNSPEC when not connected
   bool bound_explicitly = false;
+  bool listening = false;  // SO_ACCEPTCONN
   bool connected() const noexcept { return remote.family != AF_UNSPEC; }
 
   // Takes the pending error, as sock_error() does.
@@ -135,6 +142,16 @@ struct RecvMsg {
   }
 };
 
+// An option value as getsockopt returns it: an int, a struct timeval, a name
+// (TCP_CONGESTION) or a struct (TCP_INFO).
+struct OptValue {
+  std::array<std::byte, 256> bytes{};
+  std::size_t len = 0;
+  static OptValue of_int(int v);
+  static OptValue of_timeval(Duration d);
+  static OptValue of_bytes(ByteSpan b);
+};
+
 // The per-family/type operations (Linux struct proto_ops). A null entry means the
 // operation is not supported by this socket type (EOPNOTSUPP).
 struct ProtoOps {
@@ -146,9 +163,20 @@ struct ProtoOps {
   Status (*shutdown)(Socket& sock, int how);
   // Protocol-level options (levels other than SOL_SOCKET and IPPROTO_IP); may be null.
   Status (*setsockopt)(Socket& sock, int level, int name, ByteSpan value);
-  Result<int> (*getsockopt)(Socket& sock, int level, int name);
+  Result<OptValue> (*getsockopt)(Socket& sock, int level, int name);
   PollMask (*poll)(Socket& sock);
-  void (*release)(Socket& sock);  // unhash from the protocol tables before the socket dies
+  // close(): the protocol takes the socket. It may end it at once or keep it until its
+  // connection has ended (TCP's FIN handshake and TIME_WAIT outlive the descriptor).
+  void (*release)(std::unique_ptr<Socket> sock);
+  // Connection-oriented types only (null elsewhere: EOPNOTSUPP).
+  Status (*listen)(Socket& sock, int backlog);
+  // A connection from the accept queue, or kWouldBlock.
+  Result<std::unique_ptr<Socket>> (*accept)(Socket& sock);
+  // FIONREAD/SIOCINQ, SIOCOUTQ, SIOCOUTQNSD: a byte count.
+  Result<int> (*ioctl)(Socket& sock, unsigned long request);
+  // A setsockopt() of SOL_SOCKET that the protocol must see (SO_RCVBUF locks autotuning,
+  // SO_KEEPALIVE arms a timer, SO_LINGER); may be null.
+  void (*sockopt_changed)(Socket& sock, int name);
 };
 
 }  // namespace usnet

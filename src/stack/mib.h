@@ -26,6 +26,17 @@ namespace usnet {
       X(UdpInDatagrams) X(UdpNoPorts) X(UdpInErrors) X(UdpOutDatagrams) X(UdpRcvbufErrors)         \
           X(UdpSndbufErrors) X(UdpInCsumErrors) X(                                                 \
               UdpIgnoredMulti) /* ARP and Ethernet (Linux keeps these per device or not at all) */ \
+      /* TCP (RFC 4022) and Linux's TcpExt */                                                     \
+      X(TcpActiveOpens) X(TcpPassiveOpens) X(TcpAttemptFails) X(TcpEstabResets) X(TcpCurrEstab)    \
+      X(TcpInSegs) X(TcpOutSegs) X(TcpRetransSegs) X(TcpInErrs) X(TcpOutRsts) X(TcpInCsumErrors)   \
+      X(TcpExtSyncookiesSent) X(TcpExtSyncookiesRecv) X(TcpExtSyncookiesFailed)                    \
+      X(TcpExtListenOverflows) X(TcpExtListenDrops) X(TcpExtTCPChallengeACK)                       \
+      X(TcpExtTCPSYNChallenge) X(TcpExtPAWSEstab) X(TcpExtTCPTimeouts) X(TcpExtTCPFastRetrans)     \
+      X(TcpExtTCPSackRecovery) X(TcpExtTCPRenoRecovery) X(TcpExtTCPAbortOnData)                    \
+      X(TcpExtTCPAbortOnClose) X(TcpExtTCPAbortOnTimeout) X(TcpExtTCPAbortOnLinger) X(TcpExtTW)    \
+      X(TcpExtTWRecycled) X(TcpExtTCPOFOQueue) X(TcpExtTCPOFODrop) X(TcpExtDelayedACKs)            \
+      X(TcpExtOutOfWindowIcmps) X(UsnetTcpOutOfWindow) X(UsnetTcpBeyondWindow)                     \
+      X(UsnetTcpKeepaliveProbes)                                                                   \
       X(UsnetEthInFrames) X(UsnetEthInErrors) X(UsnetEthInOtherHost) X(UsnetEthInUnknownType)      \
           X(UsnetEthOutFrames) X(UsnetArpInRequests) X(UsnetArpInReplies) X(UsnetArpInErrors)      \
               X(UsnetArpOutRequests) X(UsnetArpOutReplies) X(UsnetArpResolveFails)                 \

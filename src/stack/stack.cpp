@@ -8,6 +8,7 @@
 #include "net/route.h"
 #include "socket/fd_table.h"
 #include "transport/ping.h"
+#include "transport/tcp/tcp.h"
 #include "transport/udp.h"
 #include "wire/ethernet.h"
 
@@ -21,9 +22,11 @@ Stack::Stack(StackConfig config)
       ipv4_(std::make_unique<Ipv4>(*this)),
       icmp_(std::make_unique<Icmp>(*this)),
       udp_(std::make_unique<Udp>(*this)),
+      tcp_(std::make_unique<Tcp>(*this)),
       ping_(std::make_unique<Ping>(*this)),
       sockets_(std::make_unique<SocketTable>()) {
   ipv4_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kUdp), udp_.get());
+  ipv4_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kTcp), tcp_.get());
   icmp_->set_echo_listener(ping_.get());
   auto lo = std::make_unique<Interface>();
   lo->index = kLoopbackIndex;
@@ -41,8 +44,9 @@ Stack::~Stack() {
       if (fd < 0) fd = s.fd;
     });
     auto s = sockets_->remove(fd);
-    s->ops->release(*s);
+    s->ops->release(std::move(s));
   }
+  tcp_.reset();  // orphaned connections end silently with the stack
 }
 
 Result<std::uint32_t> Stack::add_interface(std::string name, Device& dev, MacAddress mac,
@@ -202,6 +206,8 @@ Instant Stack::poll(Instant now) {
     tracer_.end();
   }
 
+  timers_.advance(now_);
+  tcp_->reap();
   arp_->tick(now_);
   for (auto& expired : ipv4_->reassembly().tick(now_)) {
     mib_.IpReasmTimeout++;
@@ -226,6 +232,7 @@ Instant Stack::poll(Instant now) {
 Instant Stack::next_deadline() const noexcept {
   if (has_pending_work()) return now_;
   Instant next = earliest(arp_->next_deadline(), ipv4_->reassembly().next_deadline());
+  next = earliest(next, timers_.next_deadline());
   for (const auto& ifc : ifs_) {
     if (ifc->dev != nullptr) next = earliest(next, ifc->dev->next_deadline());
   }

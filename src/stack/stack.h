@@ -18,6 +18,7 @@
 #include "base/result.h"
 #include "base/rng.h"
 #include "base/time.h"
+#include "base/timer_wheel.h"
 #include "base/trace.h"
 #include "link/interface.h"
 #include "stack/mib.h"
@@ -29,6 +30,7 @@ class Arp;
 class Ipv4;
 class Icmp;
 class Udp;
+class Tcp;
 class Ping;
 class RouteTable;
 class SocketTable;
@@ -102,6 +104,8 @@ class Stack {
   Ipv4& ipv4() noexcept { return *ipv4_; }
   Icmp& icmp() noexcept { return *icmp_; }
   Udp& udp() noexcept { return *udp_; }
+  Tcp& tcp() noexcept { return *tcp_; }
+  TimerWheel& timers() noexcept { return timers_; }
   Ping& ping() noexcept { return *ping_; }
   SocketTable& sockets() noexcept { return *sockets_; }
 
@@ -118,6 +122,7 @@ class Stack {
   StackConfig config_;
   Instant now_ = kEpoch;
   MibCounters mib_;
+  TimerWheel timers_;  // before the protocols: their sockets' timers unlink from it
   Tracer tracer_;
   Rng rng_;
   std::vector<std::unique_ptr<Interface>> ifs_;
@@ -126,6 +131,7 @@ class Stack {
   std::unique_ptr<Ipv4> ipv4_;
   std::unique_ptr<Icmp> icmp_;
   std::unique_ptr<Udp> udp_;
+  std::unique_ptr<Tcp> tcp_;
   std::unique_ptr<Ping> ping_;
   std::unique_ptr<SocketTable> sockets_;
   std::deque<Packet> loopback_;

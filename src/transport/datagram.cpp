@@ -3,7 +3,22 @@
 #include <algorithm>
 #include <cstring>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 namespace usnet {
+
+Result<int> dgram_ioctl(const DgramQueue& q, unsigned long request) {
+  switch (request) {
+    case FIONREAD:
+      return q.empty() ? 0 : static_cast<int>(q.front().data.size());
+    case SIOCOUTQ:
+      return 0;
+    default:
+      return Error::kBadIoctl;
+  }
+}
+
 
 bool DgramQueue::enqueue(Datagram d, int rcvbuf) {
   if (mem_ > static_cast<std::size_t>(rcvbuf)) return false;

@@ -41,6 +41,10 @@ class DgramQueue {
 // MSG_DONTWAIT (which the front end sets for O_NONBLOCK sockets).
 Result<RecvResult> dgram_recvmsg(Socket& sock, DgramQueue& q, const RecvMsg& msg, int flags);
 
+// FIONREAD/SIOCINQ: the size of the next datagram (udp(7)); SIOCOUTQ: 0, since a datagram
+// leaves the socket when sent.
+Result<int> dgram_ioctl(const DgramQueue& q, unsigned long request);
+
 // Gathers the iovecs of a message into one contiguous payload after `headroom` bytes.
 Packet gather(const SendMsg& msg, std::size_t headroom);
 

@@ -92,7 +92,12 @@ PollMask ping_poll(Socket& sock) {
   return m;
 }
 
-void ping_release(Socket& sock) {
+Result<int> ping_ioctl(Socket& sock, unsigned long request) {
+  return dgram_ioctl(ping_sk(sock).rx, request);
+}
+
+void ping_release(std::unique_ptr<Socket> owned) {
+  Socket& sock = *owned;
   sock.stack.ping().idents().unbind(sock);
   ping_sk(sock).rx.clear();
 }
@@ -110,6 +115,10 @@ const ProtoOps kPingOps = {
     .getsockopt = nullptr,
     .poll = ping_poll,
     .release = ping_release,
+    .listen = nullptr,
+    .accept = nullptr,
+    .ioctl = ping_ioctl,
+    .sockopt_changed = nullptr,
 };
 
 Ping::Ping(Stack& stack) : stack_(stack), idents_(udp_bind_conflict) {}

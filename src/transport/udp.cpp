@@ -129,7 +129,12 @@ PollMask udp_poll(Socket& sock) {
   return m;
 }
 
-void udp_release(Socket& sock) {
+Result<int> udp_ioctl(Socket& sock, unsigned long request) {
+  return dgram_ioctl(udp_sk(sock).rx, request);
+}
+
+void udp_release(std::unique_ptr<Socket> owned) {
+  Socket& sock = *owned;
   sock.stack.tracer().step("udp_lib_unhash");
   sock.stack.udp().ports().unbind(sock);
   udp_sk(sock).rx.clear();
@@ -148,6 +153,10 @@ const ProtoOps kUdpOps = {
     .getsockopt = nullptr,
     .poll = udp_poll,
     .release = udp_release,
+    .listen = nullptr,
+    .accept = nullptr,
+    .ioctl = udp_ioctl,
+    .sockopt_changed = nullptr,
 };
 
 Udp::Udp(Stack& stack) : stack_(stack), ports_(udp_bind_conflict) {}

@@ -50,6 +50,8 @@ TEST(ErrnoMap, EveryErrorHasItsLinuxErrno) {
       {Error::kNoDevice, ENODEV},
       {Error::kNotSupported, ENOSYS},
       {Error::kOutOfDomain, EDOM},
+      {Error::kBadIoctl, ENOTTY},
+      {Error::kNoEntry, ENOENT},
   };
   std::set<Error> seen;
   for (auto [e, errnum] : expected) {
@@ -57,7 +59,7 @@ TEST(ErrnoMap, EveryErrorHasItsLinuxErrno) {
     seen.insert(e);
   }
   // Every enumerator is listed above (the enum is dense from 0).
-  EXPECT_EQ(seen.size(), static_cast<std::size_t>(Error::kOutOfDomain) + 1);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(Error::kNoEntry) + 1);
 }
 
 }  // namespace

@@ -53,6 +53,9 @@ struct SimNet {
     EXPECT_TRUE(ia && ib);
     EXPECT_TRUE(a->add_address(*ia, *Ipv4Cidr::parse("198.18.0.1/24")));
     EXPECT_TRUE(b->add_address(*ib, *Ipv4Cidr::parse("198.18.0.2/24")));
+    // Socket calls act at the time of the last poll: start both clocks now.
+    a->poll(now);
+    b->poll(now);
   }
 
   // Advances virtual time through every event until `done` holds or `limit` passes.

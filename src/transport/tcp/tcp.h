@@ -1,0 +1,146 @@
+// TCP (RFC 9293) for one stack: its tables (bound ports, listeners, connections by
+// 4-tuple), the sockets it owns once the user has closed them, its secrets and rate limits.
+// The connection machine itself lives in the files beside this one, one concern each:
+//   tcp_state.cpp    set_state() and connection teardown
+//   tcp_input.cpp    segment arrival (RFC 9293 3.10.7), ACK processing, recovery
+//   tcp_output.cpp   segment construction, the send loop, ACKs and RSTs
+//   tcp_timer.cpp    retransmission (RFC 6298), persist, delayed ACK, keepalive, TIME_WAIT
+//   tcp_listen.cpp   listen/accept, the SYN and accept queues, SYN cookies (RFC 4987)
+//   tcp_ops.cpp      the socket calls (ProtoOps)
+//   tcp_option.cpp   TCP-level socket options, TCP_INFO, ioctls
+//   tcp_cong.cpp     NewReno and CUBIC congestion control
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/siphash.h"
+#include "stack/registration.h"
+#include "transport/port_table.h"
+#include "transport/tcp/tcp_sock.h"
+#include "wire/tcp.h"
+
+namespace usnet {
+
+class Stack;
+
+struct FourTuple {
+  Ipv4Address laddr;
+  std::uint16_t lport = 0;
+  Ipv4Address raddr;
+  std::uint16_t rport = 0;
+  friend bool operator==(const FourTuple&, const FourTuple&) = default;
+};
+
+struct FourTupleHash {
+  std::size_t operator()(const FourTuple& t) const noexcept {
+    std::uint64_t h = (std::uint64_t{t.laddr.value} << 32) | t.raddr.value;
+    h ^= (std::uint64_t{t.lport} << 16 | t.rport) * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+    return static_cast<std::size_t>(h * 0xbf58476d1ce4e5b9ULL);
+  }
+};
+
+// A received segment, parsed.
+struct TcpSegment {
+  wire::TcpHeader h;
+  SeqNum seq;
+  SeqNum ack;
+  ByteSpan payload;
+  Ipv4Address src;
+  Ipv4Address dst;
+  std::uint8_t tos = 0;
+  // Sequence space the segment occupies (RFC 9293 SEG.LEN: data, SYN and FIN).
+  std::uint32_t len() const noexcept {
+    return static_cast<std::uint32_t>(payload.size()) + (h.has(wire::kTcpSyn) ? 1 : 0) +
+           (h.has(wire::kTcpFin) ? 1 : 0);
+  }
+};
+
+// Linux defaults that a user would notice.
+inline constexpr int kSomaxconn = 4096;                    // net.core.somaxconn
+inline constexpr Duration kTcpMsl2 = std::chrono::seconds(60);  // TCP_TIMEWAIT_LEN
+inline constexpr Duration kTcpFinTimeout = std::chrono::seconds(60);
+inline constexpr Duration kTcpRtoMin = std::chrono::milliseconds(200);
+inline constexpr Duration kTcpRtoMax = std::chrono::seconds(120);
+inline constexpr Duration kTcpTimeoutInit = std::chrono::seconds(1);  // RFC 6298 2.1
+inline constexpr Duration kTcpDelackMax = std::chrono::milliseconds(40);
+inline constexpr int kTcpRetries2 = 15;
+inline constexpr int kTcpSynackRetries = 5;
+inline constexpr std::uint32_t kTcpInitCwndSegs = 10;  // RFC 6928
+inline constexpr int kTcpDefaultRcvbuf = 131072;        // tcp_rmem[1]
+inline constexpr int kTcpDefaultSndbuf = 16384;         // tcp_wmem[1]
+inline constexpr std::size_t kTcpRmemMax = 6291456;     // tcp_rmem[2]
+inline constexpr std::size_t kTcpWmemMax = 4194304;     // tcp_wmem[2]
+inline constexpr std::uint32_t kChallengeAckLimit = 1000;  // per second per stack
+inline constexpr std::size_t kMaxScoreboard = 64;
+
+class Tcp : public TransportProtocol {
+ public:
+  explicit Tcp(Stack& stack);
+  ~Tcp() override;
+  Tcp(const Tcp&) = delete;
+  Tcp& operator=(const Tcp&) = delete;
+
+  std::unique_ptr<Socket> tcp_init_sock();  // inet_create's TCP branch
+
+  void rcv(Packet pkt, const wire::Ipv4Header& ip) override;  // tcp_v4_rcv
+  void err(const IcmpError& icmp, ByteSpan quoted) override;  // tcp_v4_err
+
+  Stack& stack() noexcept { return stack_; }
+  PortTable& ports() noexcept { return ports_; }
+
+  // The connection table (ehash): every socket with a 4-tuple, in any state but LISTEN
+  // and CLOSED.
+  void hash(TcpSock& sk);
+  void unhash(TcpSock& sk);
+  TcpSock* lookup(const FourTuple& t) const;
+  TcpSock* lookup_listener(Ipv4Address daddr, std::uint16_t dport) const;
+  std::size_t connections() const noexcept { return ehash_.size(); }
+
+  // RFC 6528: ISN = M + F(4-tuple, secret), M a 4-microsecond clock.
+  SeqNum isn(const FourTuple& t) const;
+  // A 32-bit keyed hash of a 4-tuple and extra words (SYN cookies, timestamp offsets).
+  std::uint32_t keyed_hash(const FourTuple& t, std::uint32_t a, std::uint32_t b) const;
+
+  // Takes a socket the user closed; it lives on until its connection ends.
+  void adopt_orphan(std::unique_ptr<TcpSock> sk);
+  // A socket that is not the user's has reached CLOSED: destroy it after this poll.
+  void bury(TcpSock& sk);
+  // Frees buried sockets. Called by the stack at the end of each poll.
+  void reap();
+  std::size_t orphans() const noexcept { return orphans_.size(); }
+
+  // RFC 5961 7: challenge ACKs are rate-limited per stack.
+  bool challenge_ack_allowed();
+
+  // Calls fn for every TCP socket the stack has: the user's, listeners' children, orphans.
+  void for_each(const std::function<void(const TcpSock&)>& fn) const;
+
+ private:
+  Stack& stack_;
+  PortTable ports_;
+  std::unordered_map<FourTuple, TcpSock*, FourTupleHash> ehash_;
+  std::unordered_map<const TcpSock*, std::unique_ptr<TcpSock>> orphans_;
+  std::vector<std::unique_ptr<TcpSock>> graveyard_;
+  SipKey isn_key_;
+  Instant challenge_window_ = kEpoch;
+  std::uint32_t challenge_count_ = 0;
+};
+
+// The `ss -tni`-like table of a stack's TCP sockets.
+std::string tcp_dump_sockets(Stack& stack);
+
+// The operations of TCP sockets (Linux inet_stream_ops with tcp_prot).
+extern const ProtoOps kTcpOps;
+
+// The bind-conflict rule of TCP (inet_csk_bind_conflict): overlapping addresses conflict
+// unless both sockets set SO_REUSEADDR and the bound one is not listening, or both set
+// SO_REUSEPORT.
+bool tcp_bind_conflict(const Socket& a, Ipv4Address a_addr, const Socket& b);
+
+}  // namespace usnet

@@ -1,0 +1,560 @@
+// Segment arrival, transcribed from RFC 9293 3.10.7 (SYN-SENT: 3.10.7.3; other states:
+// 3.10.7.4, "first check sequence number" ... "eighth, check the FIN bit"), with RFC 5961's
+// defences, RFC 7323's PAWS, SACK (RFC 2018/6675) and NewReno recovery (RFC 6582).
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "stack/stack.h"
+#include "transport/tcp/tcp_internal.h"
+
+namespace usnet {
+namespace {
+
+using wire::kTcpAck;
+using wire::kTcpFin;
+using wire::kTcpRst;
+using wire::kTcpSyn;
+
+std::uint32_t rcv_wnd(const TcpSock& sk) {
+  const std::int32_t w = sk.rcv_adv - sk.rcv_nxt;
+  return w > 0 ? static_cast<std::uint32_t>(w) : 0;
+}
+
+// RFC 7323 5.3: PAWS rejects a segment whose timestamp is older than TS.Recent, unless
+// TS.Recent is over 24 days old (5.5) or the segment is a RST.
+bool paws_reject(const TcpSock& sk, const TcpSegment& seg) {
+  if (!sk.ts_ok || !seg.h.options.ts_val || seg.h.has(kTcpRst)) return false;
+  if (static_cast<std::int32_t>(*seg.h.options.ts_val - sk.ts_recent) >= 0) return false;
+  if (sk.stack.now() - sk.ts_recent_stamp > std::chrono::hours(24 * 24)) return false;
+  return true;
+}
+
+// RFC 9293 3.10.7.4, first: the four acceptability cases. A segment starting exactly at
+// RCV.NXT is taken even into a zero window so that its ACK and FIN are processed (Linux
+// does the same; its data is trimmed away).
+bool seq_acceptable(const TcpSock& sk, const TcpSegment& seg) {
+  const std::uint32_t len = seg.len();
+  const std::uint32_t wnd = rcv_wnd(sk);
+  const SeqNum lo = sk.rcv_nxt;
+  const SeqNum hi = sk.rcv_nxt + wnd;
+  if (seg.seq == lo) return true;
+  if (len == 0) return wnd != 0 && seg.seq.in_window(lo, hi);
+  if (wnd == 0) return false;
+  return seg.seq.in_window(lo, hi) || (seg.seq + len - 1).in_window(lo, hi);
+}
+
+void ack_out_of_window(TcpSock& sk) {
+  // RFC 9293 says to ACK an unacceptable segment; Linux limits these to one per 500 ms per
+  // socket so that a blind injector cannot start an ACK storm.
+  const Instant now = sk.stack.now();
+  if (sk.last_oow_ack != kEpoch && now - sk.last_oow_ack < std::chrono::milliseconds(500)) return;
+  sk.last_oow_ack = now;
+  tcp_send_ack(sk);
+}
+
+// The FIN has arrived in order (eighth step).
+void tcp_fin(TcpSock& sk) {
+  sk.rcv_fin = true;
+  switch (sk.state) {
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+      tcp_set_state(sk, TcpState::kCloseWait);
+      break;
+    case TcpState::kFinWait1:
+      // Our FIN not yet acknowledged: both ends closed at once (CLOSING).
+      if (sk.snd_una == sk.fin_seq() + 1) {
+        tcp_time_wait(sk);
+      } else {
+        tcp_set_state(sk, TcpState::kClosing);
+      }
+      break;
+    case TcpState::kFinWait2:
+      tcp_time_wait(sk);
+      break;
+    default:
+      break;
+  }
+  tcp_send_ack(sk);
+}
+
+// Seventh and eighth steps: queue data in order, keep out-of-order data (bounded), take the
+// FIN when everything before it has arrived.
+void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
+  MibCounters& mib = sk.stack.mib();
+  SeqNum seq = seg.seq;
+  ByteSpan data = seg.payload;
+  bool fin = seg.h.has(kTcpFin);
+  if (seg.h.has(kTcpSyn)) seq += 1;  // data on a SYN starts after it
+
+  // Trim what we already have.
+  if (seq < sk.rcv_nxt) {
+    const auto dup = static_cast<std::uint32_t>(sk.rcv_nxt - seq);
+    if (dup >= data.size()) {
+      if (dup > data.size()) fin = false;  // the FIN is old too
+      data = {};
+    } else {
+      data = data.subspan(dup);
+    }
+    seq = sk.rcv_nxt;
+    if (data.empty() && !fin) {
+      // A pure duplicate: ACK at once so the sender learns what arrived (RFC 5681 4.2).
+      tcp_schedule_ack(sk, true);
+      return;
+    }
+  }
+  // Trim to the window we offered: a peer cannot make us buffer more than that.
+  const SeqNum wnd_end = sk.rcv_adv;
+  if (seq + static_cast<std::uint32_t>(data.size()) > wnd_end) {
+    const std::int32_t room = wnd_end - seq;
+    data = data.first(room > 0 ? static_cast<std::size_t>(room) : 0);
+    fin = false;
+    mib.UsnetTcpBeyondWindow++;
+  }
+  if (data.empty() && !fin) {
+    tcp_schedule_ack(sk, true);
+    return;
+  }
+
+  if (seq == sk.rcv_nxt) {
+    const bool filled_hole = !sk.ooo.empty();
+    sk.rcvq.append(data);
+    sk.rcv_nxt += static_cast<std::uint32_t>(data.size());
+    sk.rcv_nxt_off += data.size();
+    sk.bytes_received += data.size();
+    bool fin_now = fin;
+    // Pull in what was waiting for this hole.
+    while (!fin_now && !sk.ooo.empty() && sk.ooo.begin()->first <= sk.rcv_nxt_off) {
+      auto node = sk.ooo.extract(sk.ooo.begin());
+      const std::uint64_t off = node.key();
+      OooSegment& o = node.mapped();
+      sk.ooo_bytes -= o.data.size();
+      const std::uint64_t end = off + o.data.size();
+      if (end > sk.rcv_nxt_off) {
+        const auto skip = static_cast<std::size_t>(sk.rcv_nxt_off - off);
+        const ByteSpan rest = ByteSpan(o.data).subspan(skip);
+        sk.rcvq.append(rest);
+        sk.rcv_nxt += static_cast<std::uint32_t>(rest.size());
+        sk.rcv_nxt_off += rest.size();
+        sk.bytes_received += rest.size();
+      }
+      if (o.fin && end == sk.rcv_nxt_off) fin_now = true;
+    }
+    if (fin_now) {
+      sk.ooo.clear();
+      sk.ooo_bytes = 0;
+      sk.rcv_nxt += 1;
+      tcp_fin(sk);
+      return;
+    }
+    if (filled_hole) {
+      tcp_schedule_ack(sk, true);  // RFC 5681 4.2: ACK at once when a hole is filled
+      return;
+    }
+    // RFC 1122 4.2.3.2 / RFC 9293 3.8.6.3: an ACK for at least every second full-sized
+    // segment; otherwise within the delayed-ACK time.
+    if (data.size() >= sk.advmss / 2U) sk.segs_unacked++;
+    tcp_schedule_ack(sk, sk.segs_unacked >= 2);
+    return;
+  }
+
+  // Out of order: keep it, within the receive space, and ACK at once (with SACK blocks)
+  // so the sender's fast retransmit can start (RFC 5681 4.2).
+  const std::uint64_t off = sk.rcv_nxt_off + static_cast<std::uint32_t>(seq - sk.rcv_nxt);
+  if (sk.ooo_bytes + data.size() > sk.rcv_space_max() || sk.ooo.size() >= 8192) {
+    mib.TcpExtTCPOFODrop++;
+  } else {
+    auto it = sk.ooo.find(off);
+    if (it == sk.ooo.end() || it->second.data.size() < data.size()) {
+      if (it != sk.ooo.end()) sk.ooo_bytes -= it->second.data.size();
+      OooSegment& o = sk.ooo[off];
+      o.data.assign(data.begin(), data.end());
+      o.fin = fin;
+      sk.ooo_bytes += data.size();
+      mib.TcpExtTCPOFOQueue++;
+    }
+    sk.last_rcvd_seg = seq;
+    sk.last_rcvd_seg_end = seq + static_cast<std::uint32_t>(data.size());
+  }
+  tcp_schedule_ack(sk, true);
+}
+
+// RFC 2018 / RFC 6675: record the peer's SACK blocks in the scoreboard.
+void tcp_sacktag(TcpSock& sk, const TcpSegment& seg) {
+  const auto& o = seg.h.options;
+  for (std::size_t i = 0; i < o.sack_count; ++i) {
+    SeqNum l(o.sack[i].left);
+    SeqNum r(o.sack[i].right);
+    // Only blocks inside what we sent and above SND.UNA count (D-SACKs and forged blocks
+    // are ignored).
+    if (r <= l || l < sk.snd_una || r > sk.snd_max) continue;
+    auto& sb = sk.scoreboard;
+    auto it = std::lower_bound(sb.begin(), sb.end(), l,
+                               [](const SackRange& a, SeqNum v) { return a.right < v; });
+    // Merge every range overlapping or touching [l, r).
+    while (it != sb.end() && it->left <= r) {
+      l = seq_min(l, it->left);
+      r = seq_max(r, it->right);
+      it = sb.erase(it);
+    }
+    if (sb.size() >= kMaxScoreboard) continue;
+    sb.insert(it, SackRange{l, r});
+  }
+  std::uint32_t total = 0;
+  for (const auto& rg : sk.scoreboard)
+    total += static_cast<std::uint32_t>(rg.right - rg.left);
+  sk.sacked_bytes = total;
+}
+
+void prune_scoreboard(TcpSock& sk) {
+  auto& sb = sk.scoreboard;
+  std::uint32_t total = 0;
+  std::erase_if(sb, [&](const SackRange& r) { return r.right <= sk.snd_una; });
+  for (auto& r : sb) {
+    if (r.left < sk.snd_una) r.left = sk.snd_una;
+    total += static_cast<std::uint32_t>(r.right - r.left);
+  }
+  sk.sacked_bytes = total;
+}
+
+void enter_recovery(TcpSock& sk) {
+  MibCounters& mib = sk.stack.mib();
+  if (sk.sack_ok) {
+    mib.TcpExtTCPSackRecovery++;
+  } else {
+    mib.TcpExtTCPRenoRecovery++;
+  }
+  mib.TcpExtTCPFastRetrans++;
+  sk.ssthresh = sk.cc->ssthresh(sk, sk.stack.now());
+  sk.recover = sk.snd_max;
+  sk.in_recovery = true;
+  sk.high_rxt = sk.snd_una;
+  sk.rtt_seq_valid = false;
+  // RFC 6582 3.2 step 2 / RFC 6675 5 step 4.2: retransmit the first unacknowledged segment.
+  const std::uint32_t sent = tcp_retransmit(sk, sk.snd_una, sk.mss);
+  sk.high_rxt = sk.snd_una + sent;
+  sk.cwnd = sk.sack_ok ? sk.ssthresh : sk.ssthresh + 3 * sk.mss;
+}
+
+// The ACK field of an acceptable segment (fifth step, "ESTABLISHED STATE" rules).
+void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
+  const SeqNum ack = seg.ack;
+  const Instant now = sk.stack.now();
+  bool window_changed = false;
+  const std::uint32_t wnd = static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
+  // RFC 9293: update the send window only from a segment no older than the last update.
+  if (sk.snd_wl1 < seg.seq || (sk.snd_wl1 == seg.seq && sk.snd_wl2 <= ack)) {
+    window_changed = wnd != sk.snd_wnd;
+    sk.snd_wnd = wnd;
+    sk.snd_wl1 = seg.seq;
+    sk.snd_wl2 = ack;
+    sk.max_snd_wnd = std::max(sk.max_snd_wnd, wnd);
+  }
+  const std::uint32_t sacked_before = sk.sacked_bytes;
+  if (sk.sack_ok && seg.h.options.sack_count != 0) tcp_sacktag(sk, seg);
+
+  if (ack > sk.snd_una) {
+    const auto acked = static_cast<std::uint32_t>(ack - sk.snd_una);
+    // Bytes of the send queue now acknowledged (the FIN's sequence number carries none).
+    const auto data_acked = std::min<std::uint32_t>(
+        acked, static_cast<std::uint32_t>(sk.sndq.size()));
+    sk.sndq.pop(data_acked);
+    sk.bytes_acked += data_acked;
+    sk.snd_una = ack;
+    if (sk.snd_nxt < sk.snd_una) sk.snd_nxt = sk.snd_una;
+    prune_scoreboard(sk);
+
+    // RTT (RFC 6298 with RFC 7323 4.1 timestamps; Karn's rule without them).
+    if (sk.ts_ok && seg.h.options.ts_ecr && *seg.h.options.ts_ecr != 0) {
+      const auto ms = static_cast<std::int32_t>(tcp_now_ts(sk) - *seg.h.options.ts_ecr);
+      if (ms >= 0 && ms < 600000) tcp_rtt_sample(sk, std::chrono::milliseconds(std::max(ms, 1)));
+    } else if (sk.rtt_seq_valid && ack > sk.rtt_seq) {
+      tcp_rtt_sample(sk, now - sk.rtt_time);
+      sk.rtt_seq_valid = false;
+    }
+    sk.backoff = 0;
+    sk.retrans_out = 0;
+    sk.probes = 0;
+
+    if (sk.in_recovery) {
+      if (ack >= sk.recover) {
+        // RFC 6582 3.2 step 3 (full acknowledgment): deflate to ssthresh.
+        sk.in_recovery = false;
+        sk.dupacks = 0;
+        sk.cwnd = std::min(sk.ssthresh, std::max(sk.flight(), static_cast<std::uint32_t>(sk.mss)) + sk.mss);
+      } else {
+        // Partial acknowledgment (step 4): the next hole is lost too.
+        sk.high_rxt = seq_max(sk.high_rxt, sk.snd_una);
+        if (!sk.sack_ok) {
+          (void)tcp_retransmit(sk, sk.snd_una, sk.mss);
+          sk.cwnd = sk.cwnd > acked ? sk.cwnd - acked : sk.mss;
+          if (acked >= sk.mss) sk.cwnd += sk.mss;
+        }
+      }
+    } else {
+      sk.dupacks = 0;
+      sk.cc->on_ack(sk, acked, now);
+    }
+    // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
+    if (sk.snd_una == sk.snd_max) {
+      if (!sk.persist) sk.stack.timers().cancel(sk.rto_timer);
+    } else {
+      tcp_arm_rto(sk);
+      sk.retrans_stamp = now;
+    }
+  } else if (ack == sk.snd_una && sk.snd_max != sk.snd_una) {
+    // RFC 5681 2 (duplicate ACK): no data, no window change, data outstanding. With SACK a
+    // segment that reports new SACKed data counts too (RFC 6675 5).
+    const bool new_sack = sk.sacked_bytes > sacked_before;
+    if (seg.payload.empty() && !seg.h.has(kTcpFin) && (!window_changed || new_sack)) {
+      sk.dupacks++;
+      if (sk.in_recovery) {
+        if (!sk.sack_ok) sk.cwnd += sk.mss;  // RFC 6582 3.2 step 3: inflate
+      } else if (sk.dupacks >= 3 || (sk.sack_ok && sk.sacked_bytes > 2U * sk.mss)) {
+        enter_recovery(sk);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void tcp_rtt_sample(TcpSock& sk, Duration r) {
+  // RFC 6298 2.2 and 2.3 (alpha 1/8, beta 1/4, K 4, G 1 ms), bounded as Linux: 200 ms to 120 s.
+  if (sk.srtt.count() == 0) {
+    sk.srtt = r;
+    sk.rttvar = r / 2;
+  } else {
+    const Duration diff = sk.srtt > r ? sk.srtt - r : r - sk.srtt;
+    sk.rttvar = (3 * sk.rttvar + diff) / 4;
+    sk.srtt = (7 * sk.srtt + r) / 8;
+  }
+  if (sk.min_rtt.count() == 0 || r < sk.min_rtt) sk.min_rtt = r;
+  Duration rto = sk.srtt + std::max<Duration>(std::chrono::milliseconds(1), 4 * sk.rttvar);
+  sk.rto = std::clamp<Duration>(rto, kTcpRtoMin, kTcpRtoMax);
+}
+
+void tcp_rcv_synsent(TcpSock& sk, const TcpSegment& seg) {
+  // RFC 9293 3.10.7.3. First, the ACK bit.
+  const bool has_ack = seg.h.has(kTcpAck);
+  if (has_ack && (seg.ack <= sk.iss || seg.ack > sk.snd_max)) {
+    sk.stack.tracer().step("unacceptable ack");
+    if (!seg.h.has(kTcpRst)) tcp_send_reset(sk.stack, seg);
+    return;
+  }
+  // Second, the RST bit: with an acceptable ACK the peer refused the connection.
+  if (seg.h.has(kTcpRst)) {
+    if (has_ack) {
+      sk.stack.mib().TcpAttemptFails++;
+      tcp_abort(sk, Error::kConnectionRefused);
+    }
+    return;
+  }
+  // Fourth, the SYN bit.
+  if (!seg.h.has(kTcpSyn)) return;
+  sk.irs = seg.seq;
+  sk.rcv_nxt = seg.seq + 1;
+  sk.rcv_nxt_off = 0;
+  sk.rcv_adv = sk.rcv_nxt;
+  sk.last_recv = sk.stack.now();
+  if (has_ack) {
+    sk.snd_una = seg.ack;
+    if (sk.snd_nxt < sk.snd_una) sk.snd_nxt = sk.snd_una;
+    // The SYN's round trip, unless it was retransmitted (Karn).
+    if (sk.syn_retries == 0) tcp_rtt_sample(sk, sk.stack.now() - sk.rtt_time);
+    tcp_finish_connect(sk, seg);
+    sk.stack.timers().cancel(sk.rto_timer);
+    sk.backoff = 0;
+    if (!seg.payload.empty() || seg.h.has(kTcpFin)) {
+      tcp_data_queue(sk, seg);
+    } else {
+      tcp_send_ack(sk);
+    }
+    tcp_write_xmit(sk);
+    return;
+  }
+  // Simultaneous open (RFC 9293 figure 8): SYN_RECEIVED, answer with SYN,ACK.
+  tcp_negotiate(sk, seg.h.options);
+  sk.snd_wnd = seg.h.window;
+  sk.snd_wl1 = seg.seq;
+  tcp_set_state(sk, TcpState::kSynReceived);
+  sk.stack.timers().cancel(sk.rto_timer);
+  tcp_send_synack(sk);
+  tcp_arm_rto(sk);
+}
+
+void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
+  Stack& stack = sk.stack;
+  MibCounters& mib = stack.mib();
+  sk.last_recv = stack.now();
+  sk.ka_probes = 0;
+
+  // RFC 7323 5.3: PAWS, before the sequence check.
+  if (paws_reject(sk, seg)) {
+    mib.TcpExtPAWSEstab++;
+    stack.tracer().step("drop: PAWS");
+    ack_out_of_window(sk);
+    return;
+  }
+  // First, check the sequence number.
+  if (!seq_acceptable(sk, seg)) {
+    mib.UsnetTcpOutOfWindow++;
+    stack.tracer().step("drop: out of window");
+    if (!seg.h.has(kTcpRst)) ack_out_of_window(sk);
+    return;
+  }
+  // RFC 7323 4.3: remember the peer's timestamp from a segment covering Last.ACK.sent.
+  if (sk.ts_ok && seg.h.options.ts_val && seg.seq <= sk.last_ack_sent &&
+      static_cast<std::int32_t>(*seg.h.options.ts_val - sk.ts_recent) >= 0) {
+    sk.ts_recent = *seg.h.options.ts_val;
+    sk.ts_recent_stamp = stack.now();
+  }
+
+  // Second, check the RST bit (RFC 5961 3.2: only an exact match resets).
+  if (seg.h.has(kTcpRst)) {
+    if (seg.seq != sk.rcv_nxt) {
+      stack.tracer().step("rst in window: challenge ack");
+      tcp_send_challenge_ack(sk);
+      return;
+    }
+    stack.tracer().step("tcp_reset");
+    switch (sk.state) {
+      case TcpState::kSynReceived:
+        mib.TcpAttemptFails++;
+        if (sk.owner == TcpSock::Owner::kListener) {
+          tcp_done(sk);  // a passive open goes back to the listener's care
+        } else {
+          tcp_abort(sk, Error::kConnectionRefused);
+        }
+        return;
+      case TcpState::kEstablished:
+      case TcpState::kFinWait1:
+      case TcpState::kFinWait2:
+        tcp_abort(sk, Error::kConnectionReset);
+        return;
+      case TcpState::kCloseWait:
+        tcp_abort(sk, Error::kBrokenPipe);  // Linux reports EPIPE once the peer had closed
+        return;
+      default:
+        sk.done_flag = true;
+        tcp_done(sk);
+        return;
+    }
+  }
+
+  // Fourth, check the SYN bit (RFC 5961 4.2: a SYN in a synchronized state draws a
+  // challenge ACK, never a reset).
+  if (seg.h.has(kTcpSyn)) {
+    if (sk.state == TcpState::kSynReceived && seg.seq == sk.irs) {
+      tcp_send_synack(sk);  // our SYN,ACK was lost: the peer repeats its SYN
+      return;
+    }
+    mib.TcpExtTCPSYNChallenge++;
+    tcp_send_challenge_ack(sk);
+    return;
+  }
+
+  // Fifth, check the ACK field.
+  if (!seg.h.has(kTcpAck)) return;
+  if (sk.state == TcpState::kSynReceived) {
+    if (!(seg.ack > sk.snd_una && seg.ack <= sk.snd_max)) {
+      tcp_send_reset(stack, seg);
+      return;
+    }
+    if (sk.parent != nullptr &&
+        sk.parent->accept_queue.size() > static_cast<std::size_t>(sk.parent->backlog)) {
+      // The accept queue is full: ignore the ACK; the peer retransmits (Linux
+      // ListenOverflows; tcp_abort_on_overflow is off by default).
+      mib.TcpExtListenOverflows++;
+      mib.TcpExtListenDrops++;
+      return;
+    }
+    sk.snd_una = sk.iss + 1;
+    sk.snd_wnd = static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
+    sk.max_snd_wnd = std::max(sk.max_snd_wnd, sk.snd_wnd);
+    sk.snd_wl1 = seg.seq;
+    sk.snd_wl2 = seg.ack;
+    if (sk.syn_retries == 0 && sk.rtt_time != kEpoch) tcp_rtt_sample(sk, stack.now() - sk.rtt_time);
+    sk.syn_retries = 0;
+    sk.backoff = 0;
+    stack.timers().cancel(sk.rto_timer);
+    sk.established_at = stack.now();
+    tcp_set_state(sk, TcpState::kEstablished);
+    tcp_arm_keepalive(sk);
+    if (sk.owner == TcpSock::Owner::kListener) tcp_child_established(sk);
+  } else {
+    if (seg.ack > sk.snd_max) {
+      // RFC 9293: an ACK for something not yet sent: ACK and drop.
+      stack.tracer().step("ack of unsent data");
+      ack_out_of_window(sk);
+      return;
+    }
+    // RFC 5961 5.2: an ACK too old to be from this connection's peer.
+    const std::uint32_t allowance = std::max<std::uint32_t>(sk.max_snd_wnd, 65535);
+    if (seg.ack < sk.snd_una - allowance) {
+      tcp_send_challenge_ack(sk);
+      return;
+    }
+  }
+  tcp_ack(sk, seg);
+
+  const bool fin_acked = sk.fin_queued && sk.snd_una == sk.fin_seq() + 1;
+  switch (sk.state) {
+    case TcpState::kFinWait1:
+      if (fin_acked) {
+        tcp_set_state(sk, TcpState::kFinWait2);
+        // An orphan does not wait forever for the peer's FIN (Linux tcp_fin_timeout).
+        if (sk.owner == TcpSock::Owner::kOrphan) {
+          stack.timers().arm(sk.keep_timer, stack.now() + kTcpFinTimeout);
+        }
+      }
+      break;
+    case TcpState::kClosing:
+      if (fin_acked) tcp_time_wait(sk);
+      return;
+    case TcpState::kLastAck:
+      if (fin_acked) {
+        sk.done_flag = true;
+        tcp_done(sk);
+      }
+      return;
+    case TcpState::kTimeWait:
+      // Only a retransmitted FIN can arrive: ACK it and restart the 2*MSL timer.
+      if (seg.h.has(kTcpFin)) {
+        tcp_send_ack(sk);
+        tcp_time_wait(sk);
+      }
+      return;
+    default:
+      break;
+  }
+
+  // Sixth, the URG bit: urgent data is delivered in line with the rest (RFC 6093 advises
+  // against relying on it); the pointer is ignored.
+  // Seventh and eighth: segment text and FIN.
+  const bool has_text = !seg.payload.empty() || seg.h.has(kTcpFin);
+  if (has_text) {
+    switch (sk.state) {
+      case TcpState::kEstablished:
+      case TcpState::kFinWait1:
+      case TcpState::kFinWait2:
+        if (sk.owner == TcpSock::Owner::kOrphan && !seg.payload.empty() &&
+            seg.seq + static_cast<std::uint32_t>(seg.payload.size()) > sk.rcv_nxt) {
+          // Data for a socket the user has closed cannot be read: reset (Linux
+          // TCPAbortOnData).
+          mib.TcpExtTCPAbortOnData++;
+          tcp_send_active_reset(sk);
+          tcp_done(sk);
+          return;
+        }
+        tcp_data_queue(sk, seg);
+        break;
+      default:
+        // CLOSE_WAIT, CLOSING, LAST_ACK: the peer's FIN has come; nothing more should.
+        break;
+    }
+  }
+  if (sk.state != TcpState::kClosed) tcp_write_xmit(sk);
+}
+
+}  // namespace usnet

@@ -1,0 +1,73 @@
+// The functions the TCP files call across each other. Not part of any public interface:
+// the socket layer reaches TCP only through kTcpOps.
+#pragma once
+
+#include "transport/tcp/tcp.h"
+
+namespace usnet {
+
+inline TcpSock& tcp_sk(Socket& s) {
+  return static_cast<TcpSock&>(s);
+}
+
+// --- tcp_state.cpp ---
+// The one place a connection changes state (STYLE habit 8); traced.
+void tcp_set_state(TcpSock& sk, TcpState st);
+// Moves to CLOSED: cancels timers, leaves the tables, frees the socket if it is not the
+// user's (tcp_done).
+void tcp_done(TcpSock& sk);
+// Ends the connection with `err` reported to the user (ECONNRESET, ETIMEDOUT, ...).
+void tcp_abort(TcpSock& sk, Error err);
+// Fills in the parts of a new connection that depend on the route: MSS, window scale.
+Status tcp_init_connection(TcpSock& sk);
+// A child socket for a connection request arriving on `listener`.
+std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& syn);
+// Enters TIME_WAIT (or restarts its 2*MSL timer).
+void tcp_time_wait(TcpSock& sk);
+void tcp_finish_connect(TcpSock& sk, const TcpSegment& seg);
+// Applies the options both ends agreed on in the SYN exchange; sets the MSS and cwnd.
+void tcp_negotiate(TcpSock& sk, const wire::TcpOptions& o);
+
+// --- tcp_output.cpp ---
+std::uint32_t tcp_now_ts(const TcpSock& sk);
+// Sends what the windows allow: new data, FIN, and (in recovery) retransmissions.
+void tcp_write_xmit(TcpSock& sk);
+void tcp_send_syn(TcpSock& sk);
+void tcp_send_synack(TcpSock& sk);
+void tcp_send_ack(TcpSock& sk);
+// An ACK now, or within 40 ms (RFC 1122 4.2.3.2; RFC 9293 3.8.6.3).
+void tcp_schedule_ack(TcpSock& sk, bool now);
+void tcp_send_challenge_ack(TcpSock& sk);
+// A RST for the connection (abort, close with unread data, zero linger).
+void tcp_send_active_reset(TcpSock& sk);
+// RFC 9293 3.10.7.1: the reset answering a segment that has no connection.
+void tcp_send_reset(Stack& stack, const TcpSegment& seg);
+// Retransmits the segment starting at `seq` (at most one MSS). Returns bytes sent.
+std::uint32_t tcp_retransmit(TcpSock& sk, SeqNum seq, std::uint32_t max_len);
+// One zero-window probe or keepalive.
+void tcp_send_probe(TcpSock& sk, bool keepalive);
+// The window to advertise now (bytes, before scaling); updates rcv_adv.
+std::uint32_t tcp_select_window(TcpSock& sk);
+// Sends a window update if reading opened the window enough (tcp_cleanup_rbuf).
+void tcp_rcv_space_update(TcpSock& sk);
+
+// --- tcp_input.cpp ---
+void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg);
+void tcp_rcv_synsent(TcpSock& sk, const TcpSegment& seg);
+void tcp_rtt_sample(TcpSock& sk, Duration rtt);
+
+// --- tcp_listen.cpp ---
+void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg);
+// A child finished its handshake: move it to the listener's accept queue.
+void tcp_child_established(TcpSock& child);
+
+// --- tcp_timer.cpp ---
+void tcp_init_timers(TcpSock& sk);
+void tcp_cancel_timers(TcpSock& sk);
+// (Re)starts the retransmission timer for the current RTO and backoff.
+void tcp_arm_rto(TcpSock& sk);
+void tcp_arm_persist(TcpSock& sk);
+void tcp_arm_keepalive(TcpSock& sk);
+Duration tcp_current_rto(const TcpSock& sk);
+
+}  // namespace usnet

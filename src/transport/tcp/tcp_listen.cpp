@@ -1,0 +1,171 @@
+// The passive side: a listener's SYN queue (children in SYN_RECEIVED) and accept queue
+// (children ESTABLISHED, waiting for accept()), both bounded by listen()'s backlog as in
+// Linux, and SYN cookies (RFC 4987 3.6) once the SYN queue is full, so that a SYN flood
+// costs no memory.
+#include <array>
+
+#include "stack/stack.h"
+#include "transport/tcp/tcp_internal.h"
+
+namespace usnet {
+namespace {
+
+using wire::kTcpAck;
+using wire::kTcpRst;
+using wire::kTcpSyn;
+
+// MSS values a cookie can carry (2 bits), the common ones as in Linux's msstab.
+constexpr std::array<std::uint16_t, 4> kCookieMss = {536, 1300, 1440, 1460};
+constexpr Duration kCookiePeriod = std::chrono::seconds(64);
+
+std::uint32_t cookie_count(Instant now) {
+  return static_cast<std::uint32_t>(now.time_since_epoch() / kCookiePeriod);
+}
+
+FourTuple tuple_of(const TcpSegment& seg) {
+  return FourTuple{seg.dst, seg.h.dst_port, seg.src, seg.h.src_port};
+}
+
+// Cookie layout: 6 bits of the 64-second counter, 2 bits of MSS index, 24 bits of a keyed
+// hash over the 4-tuple, the counter, the MSS index and the peer's ISN.
+std::uint32_t make_cookie(const Tcp& tcp, const TcpSegment& syn, std::uint32_t count,
+                          std::uint32_t mss_idx) {
+  const std::uint32_t h =
+      tcp.keyed_hash(tuple_of(syn), count * 4 + mss_idx, syn.seq.raw()) & 0x00ffffffU;
+  return ((count & 0x3fU) << 26) | (mss_idx << 24) | h;
+}
+
+// The MSS index a valid cookie (the ACK's ack - 1) carries, or -1.
+int check_cookie(const Tcp& tcp, const TcpSegment& ack, Instant now) {
+  const std::uint32_t cookie = (ack.ack - 1).raw();
+  const std::uint32_t mss_idx = (cookie >> 24) & 3U;
+  TcpSegment syn = ack;
+  syn.seq = ack.seq - 1;  // the peer's ISN
+  const std::uint32_t count = cookie_count(now);
+  for (std::uint32_t c : {count, count - 1}) {
+    if ((c & 0x3fU) != cookie >> 26) continue;
+    if (make_cookie(tcp, syn, c, mss_idx) == cookie) return static_cast<int>(mss_idx);
+  }
+  return -1;
+}
+
+void send_cookie_synack(TcpSock& listener, const TcpSegment& syn) {
+  Stack& stack = listener.stack;
+  auto tmp = tcp_create_child(listener, syn);
+  if (!tmp) return;
+  const std::uint16_t peer_mss = syn.h.options.mss.value_or(536);
+  std::uint32_t idx = 0;
+  for (std::uint32_t i = 0; i < kCookieMss.size(); ++i) {
+    if (kCookieMss[i] <= peer_mss) idx = i;
+  }
+  tmp->iss = SeqNum(make_cookie(listener.tcp(), syn, cookie_count(stack.now()), idx));
+  // Nothing is remembered, so no option that needs remembering is offered.
+  tmp->wscale_ok = false;
+  tmp->sack_ok = false;
+  tmp->ts_ok = false;
+  tmp->rcv_wscale = 0;
+  tmp->advmss = std::min(tmp->advmss, kCookieMss[idx]);
+  tmp->rcv_adv = tmp->rcv_nxt;
+  tcp_send_synack(*tmp);
+  stack.mib().TcpExtSyncookiesSent++;
+  tmp->owner = TcpSock::Owner::kDead;
+}
+
+void cookie_ack(TcpSock& listener, const TcpSegment& seg) {
+  Stack& stack = listener.stack;
+  const int idx = check_cookie(listener.tcp(), seg, stack.now());
+  if (idx < 0) {
+    stack.mib().TcpExtSyncookiesFailed++;
+    tcp_send_reset(stack, seg);  // RFC 9293 3.10.7.2: an ACK to a listener draws a reset
+    return;
+  }
+  if (listener.accept_queue.size() > static_cast<std::size_t>(listener.backlog)) {
+    stack.mib().TcpExtListenOverflows++;
+    stack.mib().TcpExtListenDrops++;
+    return;
+  }
+  stack.mib().TcpExtSyncookiesRecv++;
+  TcpSegment syn = seg;
+  syn.seq = seg.seq - 1;
+  syn.h.options = {};
+  syn.h.options.mss = kCookieMss[static_cast<std::size_t>(idx)];
+  auto child = tcp_create_child(listener, syn);
+  if (!child) return;
+  TcpSock& c = *child;
+  c.iss = seg.ack - 1;
+  c.snd_una = seg.ack;
+  c.snd_nxt = seg.ack;
+  c.snd_max = seg.ack;
+  c.rcv_wscale = 0;
+  c.rcv_adv = c.rcv_nxt;
+  c.snd_wnd = seg.h.window;
+  c.max_snd_wnd = c.snd_wnd;
+  c.snd_wl1 = seg.seq;
+  c.snd_wl2 = seg.ack;
+  c.established_at = stack.now();
+  listener.tcp().hash(c);
+  tcp_set_state(c, TcpState::kEstablished);
+  stack.mib().TcpPassiveOpens++;
+  listener.accept_queue.push_back(std::move(child));
+  // The ACK may carry data already.
+  if (!seg.payload.empty()) tcp_rcv_state_process(*listener.accept_queue.back(), seg);
+}
+
+}  // namespace
+
+void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg) {
+  Stack& stack = listener.stack;
+  MibCounters& mib = stack.mib();
+  // RFC 9293 3.10.7.2: first check for a RST (ignore), then an ACK (reset, unless it
+  // completes a SYN cookie), then a SYN.
+  if (seg.h.has(kTcpRst)) return;
+  if (seg.h.has(kTcpAck)) {
+    if (seg.h.has(kTcpSyn)) {
+      tcp_send_reset(stack, seg);
+      return;
+    }
+    cookie_ack(listener, seg);
+    return;
+  }
+  if (!seg.h.has(kTcpSyn)) return;
+  const auto backlog = static_cast<std::size_t>(listener.backlog);
+  if (listener.accept_queue.size() > backlog) {
+    // Linux drops SYNs while the accept queue is full (the peer retries).
+    mib.TcpExtListenOverflows++;
+    mib.TcpExtListenDrops++;
+    stack.tracer().step("drop: accept queue full");
+    return;
+  }
+  if (listener.syn_queue.size() >= std::max<std::size_t>(backlog, 1)) {
+    stack.tracer().step("tcp_syn_flood: syn cookie");
+    send_cookie_synack(listener, seg);
+    return;
+  }
+  auto child = tcp_create_child(listener, seg);
+  if (!child) {
+    mib.TcpExtListenDrops++;
+    return;
+  }
+  TcpSock& c = *child;
+  c.rcv_adv = c.rcv_nxt;
+  listener.tcp().hash(c);
+  tcp_set_state(c, TcpState::kSynReceived);
+  listener.syn_queue.push_back(std::move(child));
+  tcp_send_synack(c);
+  tcp_arm_rto(c);
+}
+
+void tcp_child_established(TcpSock& child) {
+  TcpSock* parent = child.parent;
+  if (parent == nullptr) return;
+  child.stack.mib().TcpPassiveOpens++;
+  for (auto it = parent->syn_queue.begin(); it != parent->syn_queue.end(); ++it) {
+    if (it->get() == &child) {
+      parent->accept_queue.push_back(std::move(*it));
+      parent->syn_queue.erase(it);
+      return;
+    }
+  }
+}
+
+}  // namespace usnet

@@ -1,0 +1,380 @@
+// The socket calls on TCP sockets (Linux inet_stream_ops / tcp_prot): bind, listen, accept,
+// connect, sendmsg, recvmsg, shutdown, close and poll.
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+
+#include <algorithm>
+
+#include "socket/af_inet.h"
+#include "stack/stack.h"
+#include "transport/tcp/tcp_internal.h"
+
+namespace usnet {
+namespace {
+
+constexpr bool synchronized(TcpState s) {
+  return s != TcpState::kClosed && s != TcpState::kListen && s != TcpState::kSynSent &&
+         s != TcpState::kSynReceived;
+}
+
+Status tcp_bind(Socket& sock, const SockAddr& addr) {
+  sock.stack.tracer().step("inet_bind");
+  if (auto st = inet_check_bind_addr(sock, addr); !st) return st;
+  // Linux: a TCP socket may not bind to a broadcast or multicast address.
+  if (sock.stack.is_broadcast_address(addr.addr) || addr.addr.is_multicast()) {
+    return Error::kAddressNotAvailable;
+  }
+  if (tcp_sk(sock).state != TcpState::kClosed) return Error::kInvalidArgument;
+  sock.stack.tracer().step("inet_csk_get_port");
+  if (auto st = sock.stack.tcp().ports().bind(sock, addr.addr, addr.port, sock.stack.rng()); !st) {
+    return st;
+  }
+  sock.bound_explicitly = true;
+  return {};
+}
+
+Status tcp_listen(Socket& sock, int backlog) {
+  TcpSock& sk = tcp_sk(sock);
+  sock.stack.tracer().step("inet_listen");
+  if (sk.state != TcpState::kClosed && sk.state != TcpState::kListen) {
+    return Error::kInvalidArgument;
+  }
+  // Linux: a backlog above somaxconn (or negative, as unsigned) becomes somaxconn.
+  if (backlog < 0 || backlog > kSomaxconn) backlog = kSomaxconn;
+  sk.backlog = backlog;
+  if (sk.state == TcpState::kListen) return {};
+  Tcp& tcp = sock.stack.tcp();
+  if (sk.local.port == 0) {
+    if (auto st = tcp.ports().bind(sock, Ipv4Address{}, 0, sock.stack.rng()); !st) {
+      return Error::kAddressInUse;
+    }
+  } else {
+    // inet_csk_get_port again: two SO_REUSEADDR sockets may share a port, but only one
+    // may listen on it (unless both set SO_REUSEPORT).
+    for (Socket* other : tcp.ports().on_port(sk.local.port)) {
+      if (other == &sock || tcp_sk(*other).state != TcpState::kListen) continue;
+      const bool overlap = other->local.addr.is_any() || sk.local.addr.is_any() ||
+                           other->local.addr == sk.local.addr;
+      if (overlap && !(other->opt.reuseport && sk.opt.reuseport)) return Error::kAddressInUse;
+    }
+  }
+  sock.stack.tracer().step("inet_csk_listen_start");
+  tcp_set_state(sk, TcpState::kListen);
+  sock.listening = true;
+  return {};
+}
+
+Result<std::unique_ptr<Socket>> tcp_accept(Socket& sock) {
+  TcpSock& sk = tcp_sk(sock);
+  sock.stack.tracer().step("inet_csk_accept");
+  if (sk.state != TcpState::kListen) return Error::kInvalidArgument;
+  if (sk.accept_queue.empty()) return Error::kWouldBlock;
+  std::unique_ptr<TcpSock> child = std::move(sk.accept_queue.front());
+  sk.accept_queue.pop_front();
+  child->owner = TcpSock::Owner::kUser;
+  child->parent = nullptr;
+  return std::unique_ptr<Socket>(std::move(child));
+}
+
+Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
+  TcpSock& sk = tcp_sk(sock);
+  Stack& stack = sock.stack;
+  Tcp& tcp = stack.tcp();
+  stack.tracer().step("inet_stream_connect");
+  if (addr_in.family == AF_UNSPEC) {
+    // tcp_disconnect: an open connection is aborted with a reset.
+    if (synchronized(sk.state) || sk.state == TcpState::kSynReceived) tcp_send_active_reset(sk);
+    if (sk.state != TcpState::kClosed) tcp_done(sk);
+    sk.remote = {};
+    sock.listening = false;
+    return {};
+  }
+  if (addr_in.family != AF_INET) return Error::kAddressFamilyNotSupported;
+  switch (sk.state) {
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived:
+      return Error::kAlreadyInProgress;
+    case TcpState::kClosed:
+      break;
+    default:
+      return Error::kAlreadyConnected;
+  }
+  SockAddr addr = addr_in;
+  // connect(0.0.0.0) means this host (Linux maps INADDR_ANY to the loopback address).
+  if (addr.addr.is_any()) addr.addr = Ipv4Address::from_octets(127, 0, 0, 1);
+  if (addr.addr.is_multicast() || addr.addr.is_broadcast() ||
+      stack.is_broadcast_address(addr.addr)) {
+    return Error::kNetworkUnreachable;
+  }
+  stack.tracer().step("tcp_v4_connect");
+  sk.remote = addr;
+  const SockAddr saved_local = sk.local;
+  if (auto st = tcp_init_connection(sk); !st) {
+    sk.remote = {};
+    sk.local = saved_local;
+    return st;
+  }
+  if (sk.local.port == 0) {
+    const Ipv4Address src = sk.local.addr;
+    if (auto st = tcp.ports().bind(sock, Ipv4Address{}, 0, stack.rng()); !st) {
+      sk.remote = {};
+      sk.local = saved_local;
+      return Error::kAddressNotAvailable;  // Linux: EADDRNOTAVAIL when no port is free
+    }
+    sk.local.addr = src;
+  }
+  const FourTuple t{sk.local.addr, sk.local.port, sk.remote.addr, sk.remote.port};
+  if (tcp.lookup(t) != nullptr) {
+    sk.remote = {};
+    return Error::kAddressNotAvailable;
+  }
+  // ts_offset depends on the port chosen above: recompute it.
+  sk.ts_offset = tcp.keyed_hash(t, 1, 0);
+  sk.iss = tcp.isn(t);
+  sk.snd_una = sk.iss;
+  sk.snd_nxt = sk.iss;
+  sk.snd_max = sk.iss;
+  sk.syn_retries = 0;
+  sk.backoff = 0;
+  tcp.hash(sk);
+  tcp_set_state(sk, TcpState::kSynSent);
+  stack.mib().TcpActiveOpens++;
+  tcp_send_syn(sk);
+  tcp_arm_rto(sk);
+  return Error::kInProgress;  // the front end waits, or reports EINPROGRESS
+}
+
+Result<std::size_t> tcp_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
+  TcpSock& sk = tcp_sk(sock);
+  sock.stack.tracer().step("tcp_sendmsg");
+  if (msg.dest != nullptr && sk.state == TcpState::kClosed && !sk.done_flag) {
+    // sendto() with an address on an unconnected stream socket (no TCP Fast Open here).
+    return Error::kBrokenPipe;
+  }
+  if (auto e = sk.take_error()) return *e;
+  if (sk.shut_wr || sk.fin_queued) return Error::kBrokenPipe;
+  switch (sk.state) {
+    case TcpState::kEstablished:
+    case TcpState::kCloseWait:
+      break;
+    case TcpState::kSynSent:
+    case TcpState::kSynReceived:
+      return Error::kWouldBlock;  // sk_stream_wait_connect
+    default:
+      return Error::kBrokenPipe;  // Linux: EPIPE on a socket that is not connected
+  }
+  const std::size_t total = msg.total();
+  if (total == 0) return std::size_t{0};
+  const std::size_t limit = sk.snd_space_max();
+  if (sk.sndq.size() >= limit) return Error::kWouldBlock;
+  std::size_t room = limit - sk.sndq.size();
+  std::size_t copied = 0;
+  for (ByteSpan b : msg.iov) {
+    if (room == 0) break;
+    const std::size_t n = std::min(room, b.size());
+    sk.sndq.append(b.first(n));
+    copied += n;
+    room -= n;
+  }
+  sk.more = (flags & MSG_MORE) != 0;
+  tcp_write_xmit(sk);
+  return copied;
+}
+
+Result<RecvResult> tcp_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
+  TcpSock& sk = tcp_sk(sock);
+  sock.stack.tracer().step("tcp_recvmsg");
+  if (sk.state == TcpState::kListen) return Error::kNotConnected;
+  if ((flags & MSG_OOB) != 0) return Error::kInvalidArgument;  // no urgent data is kept
+  RecvResult r;
+  if (sk.rcvq.empty()) {
+    if (auto e = sk.take_error()) return *e;
+    if (sk.rcv_fin || sk.shut_rd || sk.done_flag) return r;  // end of stream: 0
+    if (sk.state == TcpState::kClosed) return Error::kNotConnected;
+    return Error::kWouldBlock;
+  }
+  const std::size_t want = std::min(msg.capacity(), sk.rcvq.size());
+  if ((flags & MSG_TRUNC) == 0) {
+    std::size_t off = 0;
+    for (MutableByteSpan b : msg.iov) {
+      if (off >= want) break;
+      off += sk.rcvq.copy_out(off, b.first(std::min(b.size(), want - off)));
+    }
+  }
+  r.copied = want;
+  r.full_len = want;
+  if ((flags & MSG_PEEK) == 0) {
+    sk.rcvq.pop(want);
+    tcp_rcv_space_update(sk);
+  }
+  return r;
+}
+
+Status tcp_shutdown(Socket& sock, int how) {
+  TcpSock& sk = tcp_sk(sock);
+  sock.stack.tracer().step("inet_shutdown");
+  if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Error::kInvalidArgument;
+  switch (sk.state) {
+    case TcpState::kClosed:
+      return Error::kNotConnected;
+    case TcpState::kListen:
+      if (how == SHUT_WR) return {};
+      [[fallthrough]];
+    case TcpState::kSynSent:
+      // Linux tcp_disconnect: the attempt (or the listener) ends.
+      (void)tcp_connect(sock, SockAddr{}, 0);
+      sk.shut_rd = how != SHUT_WR;
+      sk.shut_wr = how != SHUT_RD;
+      return {};
+    default:
+      break;
+  }
+  if (how != SHUT_WR) sk.shut_rd = true;
+  if (how != SHUT_RD && !sk.shut_wr) {
+    sk.shut_wr = true;
+    sock.stack.tracer().step("tcp_shutdown: tcp_send_fin");
+    sk.queue_fin();
+    if (sk.state == TcpState::kEstablished || sk.state == TcpState::kSynReceived) {
+      tcp_set_state(sk, TcpState::kFinWait1);
+    } else if (sk.state == TcpState::kCloseWait) {
+      tcp_set_state(sk, TcpState::kLastAck);
+    }
+    tcp_write_xmit(sk);
+  }
+  return {};
+}
+
+PollMask tcp_poll(Socket& sock) {
+  TcpSock& sk = tcp_sk(sock);
+  if (sk.state == TcpState::kListen) {
+    return sk.accept_queue.empty() ? 0 : POLLIN | POLLRDNORM;
+  }
+  PollMask m = 0;
+  if (sk.pending_error) m |= POLLERR;
+  const bool rcv_shutdown = sk.rcv_fin || sk.shut_rd;
+  if ((sk.shut_rd && sk.shut_wr) || sk.state == TcpState::kClosed) m |= POLLHUP;
+  if (rcv_shutdown) m |= POLLIN | POLLRDNORM | POLLRDHUP;
+  if (sk.state == TcpState::kSynSent || sk.state == TcpState::kSynReceived) return m;
+  if (!sk.rcvq.empty()) m |= POLLIN | POLLRDNORM;
+  if (sk.shut_wr || sk.state == TcpState::kClosed) {
+    m |= POLLOUT | POLLWRNORM;  // writes fail at once (EPIPE), so they do not block
+  } else if (sk.sndq.size() < sk.snd_space_max()) {
+    m |= POLLOUT | POLLWRNORM;
+  }
+  return m;
+}
+
+void tcp_close_listener(TcpSock& sk) {
+  // inet_csk_listen_stop: connections not yet accepted are reset.
+  for (auto& c : sk.accept_queue) {
+    tcp_send_active_reset(*c);
+    c->owner = TcpSock::Owner::kDead;
+    tcp_done(*c);
+  }
+  sk.accept_queue.clear();
+  for (auto& c : sk.syn_queue) {
+    c->owner = TcpSock::Owner::kDead;
+    tcp_done(*c);
+  }
+  sk.syn_queue.clear();
+  sk.listening = false;
+}
+
+void tcp_release(std::unique_ptr<Socket> owned) {
+  auto& sk = tcp_sk(*owned);
+  Stack& stack = sk.stack;
+  stack.tracer().step("tcp_close");
+  sk.shut_rd = true;
+  sk.shut_wr = true;
+  switch (sk.state) {
+    case TcpState::kListen:
+      tcp_close_listener(sk);
+      tcp_done(sk);
+      return;
+    case TcpState::kClosed:
+    case TcpState::kSynSent:
+      tcp_done(sk);
+      return;
+    case TcpState::kTimeWait:
+    case TcpState::kFinWait2:
+    case TcpState::kClosing:
+    case TcpState::kLastAck:
+      break;
+    default:
+      break;
+  }
+  const bool unread = !sk.rcvq.empty();
+  const bool zero_linger = sk.opt.linger_on && sk.opt.linger_s == 0;
+  if (unread || zero_linger) {
+    // RFC 2525 2.17 / Linux: closing with unread data resets the connection; so does
+    // SO_LINGER with a zero timeout (the abortive close).
+    stack.mib().*(unread ? &MibCounters::TcpExtTCPAbortOnClose : &MibCounters::TcpExtTCPAbortOnLinger) += 1;
+    if (sk.state != TcpState::kTimeWait) tcp_send_active_reset(sk);
+    tcp_done(sk);
+    return;
+  }
+  if (!sk.fin_queued && sk.state != TcpState::kTimeWait) {
+    sk.queue_fin();
+    if (sk.state == TcpState::kEstablished || sk.state == TcpState::kSynReceived) {
+      tcp_set_state(sk, TcpState::kFinWait1);
+    } else if (sk.state == TcpState::kCloseWait) {
+      tcp_set_state(sk, TcpState::kLastAck);
+    }
+  }
+  if (sk.state == TcpState::kFinWait2) {
+    stack.timers().arm(sk.keep_timer, stack.now() + kTcpFinTimeout);
+  }
+  auto* raw = static_cast<TcpSock*>(owned.release());
+  stack.tcp().adopt_orphan(std::unique_ptr<TcpSock>(raw));
+  tcp_write_xmit(*raw);
+}
+
+Result<int> tcp_ioctl(Socket& sock, unsigned long request) {
+  TcpSock& sk = tcp_sk(sock);
+  switch (request) {
+    case FIONREAD:  // == SIOCINQ
+      if (sk.state == TcpState::kListen) return Error::kInvalidArgument;
+      return static_cast<int>(std::min<std::size_t>(sk.rcvq.size(), INT32_MAX));
+    case SIOCOUTQ:
+      if (sk.state == TcpState::kListen) return Error::kInvalidArgument;
+      return static_cast<int>(std::min<std::size_t>(sk.sndq.size(), INT32_MAX));
+    case SIOCOUTQNSD: {
+      if (sk.state == TcpState::kListen) return Error::kInvalidArgument;
+      const SeqNum end = sk.write_seq();
+      return sk.snd_nxt < end ? static_cast<int>(end - sk.snd_nxt) : 0;
+    }
+    default:
+      return Error::kBadIoctl;
+  }
+}
+
+void tcp_sockopt_changed(Socket& sock, int name) {
+  TcpSock& sk = tcp_sk(sock);
+  if (name == SO_KEEPALIVE) tcp_arm_keepalive(sk);
+}
+
+}  // namespace
+
+Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value);
+Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name);
+
+const ProtoOps kTcpOps = {
+    .name = "inet_stream_ops",
+    .bind = tcp_bind,
+    .connect = tcp_connect,
+    .sendmsg = tcp_sendmsg,
+    .recvmsg = tcp_recvmsg,
+    .shutdown = tcp_shutdown,
+    .setsockopt = tcp_setsockopt,
+    .getsockopt = tcp_getsockopt,
+    .poll = tcp_poll,
+    .release = tcp_release,
+    .listen = tcp_listen,
+    .accept = tcp_accept,
+    .ioctl = tcp_ioctl,
+    .sockopt_changed = tcp_sockopt_changed,
+};
+
+}  // namespace usnet

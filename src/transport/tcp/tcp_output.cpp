@@ -1,0 +1,370 @@
+// Segment output: building a segment with its options, the send loop with its window,
+// congestion, Nagle and silly-window rules, ACKs and resets.
+#include <algorithm>
+
+#include "net/ipv4.h"
+#include "stack/stack.h"
+#include "transport/tcp/tcp_internal.h"
+
+namespace usnet {
+namespace {
+
+constexpr std::uint8_t kProtoTcp = static_cast<std::uint8_t>(wire::IpProtocol::kTcp);
+
+bool can_send_data(TcpState s) {
+  return s == TcpState::kEstablished || s == TcpState::kCloseWait || s == TcpState::kFinWait1 ||
+         s == TcpState::kClosing || s == TcpState::kLastAck;
+}
+
+// SACK blocks for an outgoing segment (RFC 2018 4): the block holding the most recently
+// received segment first, then the others, as many as fit.
+void fill_sack_blocks(const TcpSock& sk, wire::TcpOptions& o, std::size_t max_blocks) {
+  if (!sk.sack_ok || sk.ooo.empty()) return;
+  // Merge the out-of-order segments into contiguous ranges of the sequence space.
+  std::vector<wire::SackBlock> ranges;
+  for (const auto& [off, seg] : sk.ooo) {
+    const SeqNum left = sk.rcv_nxt + static_cast<std::uint32_t>(off - sk.rcv_nxt_off);
+    const SeqNum right = left + static_cast<std::uint32_t>(seg.data.size() + (seg.fin ? 1 : 0));
+    if (!ranges.empty() && SeqNum(ranges.back().right) >= left) {
+      if (right > SeqNum(ranges.back().right)) ranges.back().right = right.raw();
+    } else {
+      ranges.push_back({left.raw(), right.raw()});
+    }
+  }
+  std::size_t first = ranges.size();
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    if (sk.last_rcvd_seg.in_window(SeqNum(ranges[i].left), SeqNum(ranges[i].right))) first = i;
+  }
+  if (first < ranges.size()) o.sack[o.sack_count++] = ranges[first];
+  for (std::size_t i = ranges.size(); i-- > 0 && o.sack_count < max_blocks;) {
+    if (i != first) o.sack[o.sack_count++] = ranges[i];
+  }
+}
+
+// Builds and sends one segment of `len` bytes from the send queue at `seq`.
+void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len) {
+  Stack& stack = sk.stack;
+  Packet p(len + wire::TcpHeader::kMaxSize);
+  if (len > 0) {
+    auto d = p.append(len);
+    const auto off = static_cast<std::size_t>(seq - sk.data_start());
+    sk.sndq.copy_out(off, d);
+  }
+  wire::TcpHeader h;
+  h.src_port = sk.local.port;
+  h.dst_port = sk.remote.port;
+  h.seq = seq.raw();
+  h.flags = flags;
+  const bool syn = (flags & wire::kTcpSyn) != 0;
+  if ((flags & wire::kTcpAck) != 0) h.ack = sk.rcv_nxt.raw();
+  const std::uint32_t wnd = (flags & wire::kTcpRst) != 0 ? 0 : tcp_select_window(sk);
+  if (syn) {
+    // RFC 7323 2.2: the window of a SYN is never scaled.
+    h.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd, 65535));
+    h.options.mss = sk.advmss;
+    const bool active = (flags & wire::kTcpAck) == 0;
+    if (active || sk.wscale_ok) h.options.window_scale = sk.rcv_wscale;
+    h.options.sack_permitted = active || sk.sack_ok;
+    if (active || sk.ts_ok) {
+      h.options.ts_val = tcp_now_ts(sk);
+      h.options.ts_ecr = active ? 0 : sk.ts_recent;
+    }
+  } else {
+    h.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd >> sk.rcv_wscale, 65535));
+    if (sk.ts_ok && (flags & wire::kTcpRst) == 0) {
+      h.options.ts_val = tcp_now_ts(sk);
+      h.options.ts_ecr = sk.ts_recent;
+    }
+    if ((flags & wire::kTcpRst) == 0) fill_sack_blocks(sk, h.options, sk.ts_ok ? 3 : 4);
+  }
+  h.emit(p.push(h.size()));
+  wire::TcpHeader::finish_checksum(p.data(), sk.local.addr, sk.remote.addr);
+  const IpOutParams ip = sk.ip_out_params(sk.local.addr, sk.remote.addr, kProtoTcp);
+  (void)stack.ipv4().ip_output(std::move(p), ip);
+  stack.mib().TcpOutSegs++;
+  sk.segs_out++;
+  sk.last_send = stack.now();
+  if ((flags & wire::kTcpAck) != 0) {
+    sk.last_ack_sent = sk.rcv_nxt;
+    sk.ack_pending = false;
+    sk.segs_unacked = 0;
+    stack.timers().cancel(sk.delack_timer);
+  }
+}
+
+// RFC 6675 "pipe": bytes believed in the network. Holes below the highest SACKed byte
+// count as lost until retransmitted (a simplification of IsLost() that treats any hole
+// under a SACK block as lost once recovery has begun).
+std::uint32_t tcp_pipe(const TcpSock& sk) {
+  const std::uint32_t outstanding = sk.flight();
+  if (sk.scoreboard.empty()) return outstanding;
+  const SeqNum high_sacked = sk.scoreboard.back().right;
+  SeqNum pos = seq_max(sk.high_rxt, sk.snd_una);
+  std::uint32_t lost = 0;
+  for (const auto& r : sk.scoreboard) {
+    if (r.right <= pos) continue;
+    if (r.left > pos) lost += static_cast<std::uint32_t>(r.left - pos);
+    pos = seq_max(pos, r.right);
+  }
+  (void)high_sacked;
+  const std::uint32_t gone = sk.sacked_bytes + lost;
+  return outstanding > gone ? outstanding - gone : 0;
+}
+
+// RFC 6675 NextSeg() rule 1: the first unSACKed byte at or after HighRxt below the highest
+// SACKed byte. Sets len to the length of that hole.
+bool next_hole(const TcpSock& sk, SeqNum& seq, std::uint32_t& len) {
+  SeqNum pos = seq_max(sk.high_rxt, sk.snd_una);
+  for (const auto& r : sk.scoreboard) {
+    if (r.right <= pos) continue;
+    if (r.left > pos) {
+      seq = pos;
+      len = static_cast<std::uint32_t>(r.left - pos);
+      return true;
+    }
+    pos = r.right;
+  }
+  return false;
+}
+
+// After an RTO the send loop resends from SND.UNA; what the peer has SACKed is skipped.
+SeqNum skip_sacked(const TcpSock& sk, SeqNum seq) {
+  for (const auto& r : sk.scoreboard) {
+    if (seq.in_window(r.left, r.right)) seq = r.right;
+  }
+  return seq;
+}
+
+}  // namespace
+
+std::uint32_t tcp_now_ts(const TcpSock& sk) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      sk.stack.now().time_since_epoch());
+  return static_cast<std::uint32_t>(ms.count()) + sk.ts_offset;
+}
+
+std::uint32_t tcp_select_window(TcpSock& sk) {
+  const std::size_t space = sk.rcv_space_max();
+  const std::size_t used = sk.rcvq.size() + sk.ooo_bytes;
+  const std::uint32_t free =
+      used >= space ? 0 : static_cast<std::uint32_t>(std::min<std::size_t>(space - used, 0x3fffffff));
+  const std::int32_t adv = sk.rcv_adv - sk.rcv_nxt;
+  const std::uint32_t cur = adv > 0 ? static_cast<std::uint32_t>(adv) : 0;
+  std::uint32_t wnd = free;
+  // RFC 9293 3.8.6.2.2 (receiver SWS avoidance): move the right edge only by at least
+  // min(half the buffer, one MSS); never shrink the window already offered (3.8.6).
+  if (free <= cur) {
+    wnd = cur;
+  } else if (free - cur < std::min<std::uint32_t>(static_cast<std::uint32_t>(space / 2), sk.advmss)) {
+    wnd = cur;
+  }
+  const std::uint32_t max_wnd = 65535U << sk.rcv_wscale;
+  wnd = std::min(wnd, max_wnd);
+  // Round up to the scale unit so the advertised edge is not below what we accept.
+  const std::uint32_t unit = 1U << sk.rcv_wscale;
+  wnd = std::min(max_wnd, (wnd + unit - 1) & ~(unit - 1));
+  sk.rcv_adv = sk.rcv_nxt + wnd;
+  return wnd;
+}
+
+void tcp_send_syn(TcpSock& sk) {
+  if (sk.syn_retries == 0) sk.rtt_time = sk.stack.now();
+  tcp_transmit(sk, sk.iss, wire::kTcpSyn, 0);
+  sk.snd_nxt = sk.iss + 1;
+  sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
+}
+
+void tcp_send_synack(TcpSock& sk) {
+  if (sk.syn_retries == 0) sk.rtt_time = sk.stack.now();
+  tcp_transmit(sk, sk.iss, wire::kTcpSyn | wire::kTcpAck, 0);
+  sk.snd_nxt = sk.iss + 1;
+  sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
+}
+
+void tcp_send_ack(TcpSock& sk) {
+  if (sk.state == TcpState::kClosed || sk.state == TcpState::kListen) return;
+  tcp_transmit(sk, sk.snd_nxt, wire::kTcpAck, 0);
+}
+
+void tcp_schedule_ack(TcpSock& sk, bool now) {
+  if (now || sk.quickacks > 0) {
+    if (sk.quickacks > 0) --sk.quickacks;
+    tcp_send_ack(sk);
+    return;
+  }
+  sk.ack_pending = true;
+  if (!sk.delack_timer.armed()) {
+    sk.stack.timers().arm(sk.delack_timer, sk.stack.now() + kTcpDelackMax);
+  }
+}
+
+void tcp_send_challenge_ack(TcpSock& sk) {
+  if (!sk.tcp().challenge_ack_allowed()) return;
+  sk.stack.mib().TcpExtTCPChallengeACK++;
+  tcp_send_ack(sk);
+}
+
+void tcp_send_active_reset(TcpSock& sk) {
+  sk.stack.mib().TcpOutRsts++;
+  tcp_transmit(sk, sk.snd_nxt, wire::kTcpRst | wire::kTcpAck, 0);
+}
+
+void tcp_send_reset(Stack& stack, const TcpSegment& seg) {
+  // RFC 9293 3.10.7.1: never answer a reset with a reset.
+  if (seg.h.has(wire::kTcpRst)) return;
+  wire::TcpHeader h;
+  h.src_port = seg.h.dst_port;
+  h.dst_port = seg.h.src_port;
+  if (seg.h.has(wire::kTcpAck)) {
+    h.seq = seg.ack.raw();
+    h.flags = wire::kTcpRst;
+  } else {
+    h.seq = 0;
+    h.ack = (seg.seq + seg.len()).raw();
+    h.flags = wire::kTcpRst | wire::kTcpAck;
+  }
+  Packet p(wire::TcpHeader::kMaxSize);
+  h.emit(p.push(h.size()));
+  wire::TcpHeader::finish_checksum(p.data(), seg.dst, seg.src);
+  IpOutParams ip;
+  ip.src = seg.dst;
+  ip.dst = seg.src;
+  ip.protocol = kProtoTcp;
+  ip.ttl = stack.config().default_ttl;
+  stack.tracer().step("tcp_v4_send_reset");
+  (void)stack.ipv4().ip_output(std::move(p), ip);
+  stack.mib().TcpOutSegs++;
+  stack.mib().TcpOutRsts++;
+}
+
+std::uint32_t tcp_retransmit(TcpSock& sk, SeqNum seq, std::uint32_t max_len) {
+  const SeqNum end = sk.write_seq();
+  std::uint32_t len = 0;
+  if (seq < end) len = std::min<std::uint32_t>({max_len, sk.mss, static_cast<std::uint32_t>(end - seq)});
+  const bool fin = sk.fin_queued && seq + len == sk.fin_seq() && sk.snd_max > sk.fin_seq();
+  if (len == 0 && !fin) return 0;
+  std::uint8_t flags = wire::kTcpAck;
+  if (fin) flags |= wire::kTcpFin;
+  if (len > 0 && seq + len == end) flags |= wire::kTcpPsh;
+  tcp_transmit(sk, seq, flags, len);
+  sk.total_retrans++;
+  sk.retrans_out++;
+  sk.stack.mib().TcpRetransSegs++;
+  // Karn's rule (RFC 6298 3): a retransmitted segment is never timed.
+  if (sk.rtt_seq_valid && sk.rtt_seq.in_window(seq, seq + len + (fin ? 1 : 0))) sk.rtt_seq_valid = false;
+  if (!sk.rto_timer.armed()) tcp_arm_rto(sk);
+  return len + (fin ? 1 : 0);
+}
+
+void tcp_send_probe(TcpSock& sk, bool keepalive) {
+  // An ACK with a sequence number the peer has already seen: it answers with an ACK that
+  // carries its current window (RFC 9293 3.8.6.1, RFC 1122 4.2.3.6).
+  if (keepalive) sk.stack.mib().UsnetTcpKeepaliveProbes++;
+  tcp_transmit(sk, sk.snd_una - 1, wire::kTcpAck, 0);
+}
+
+void tcp_write_xmit(TcpSock& sk) {
+  if (!can_send_data(sk.state)) return;
+  const Instant now = sk.stack.now();
+  // RFC 5681 4.1 / RFC 7661: after an idle period longer than the RTO, restart from at most
+  // the initial window rather than bursting a stale cwnd.
+  if (sk.flight() == 0 && sk.last_send != kEpoch && now - sk.last_send > sk.rto) {
+    sk.cwnd = std::min(sk.cwnd, kTcpInitCwndSegs * sk.mss);
+  }
+
+  // RFC 6675 5 (step 4): in SACK recovery, first the holes, while the pipe has room.
+  if (sk.in_recovery && sk.sack_ok) {
+    for (;;) {
+      const std::uint32_t pipe = tcp_pipe(sk);
+      if (pipe + sk.mss > sk.cwnd) break;
+      SeqNum seq;
+      std::uint32_t hole = 0;
+      if (!next_hole(sk, seq, hole)) break;
+      const std::uint32_t sent = tcp_retransmit(sk, seq, hole);
+      if (sent == 0) break;
+      sk.high_rxt = seq + sent;
+    }
+  }
+
+  for (;;) {
+    SeqNum seq = sk.snd_nxt;
+    if (seq < sk.snd_max) {
+      seq = skip_sacked(sk, seq);
+      sk.snd_nxt = seq_min(seq, sk.snd_max);
+      seq = sk.snd_nxt;
+    }
+    const SeqNum end = sk.write_seq();
+    const std::uint32_t unsent = seq < end ? static_cast<std::uint32_t>(end - seq) : 0;
+    const bool fin_pending = sk.fin_queued && seq <= sk.fin_seq();
+    if (unsent == 0 && !fin_pending) break;
+
+    const SeqNum wnd_end = sk.snd_una + sk.snd_wnd;
+    const std::uint32_t wnd_room = wnd_end > seq ? static_cast<std::uint32_t>(wnd_end - seq) : 0;
+    const std::uint32_t in_flight =
+        (sk.in_recovery && sk.sack_ok) ? tcp_pipe(sk) : static_cast<std::uint32_t>(seq - sk.snd_una);
+    const std::uint32_t cwnd_room = sk.cwnd > in_flight ? sk.cwnd - in_flight : 0;
+    std::uint32_t len = std::min<std::uint32_t>({sk.mss, unsent, wnd_room, cwnd_room});
+
+    if (len < unsent) {
+      // Window- or congestion-limited. RFC 9293 3.8.6.2.1 (sender SWS avoidance): send a
+      // short segment only when it is at least half the largest window the peer offered.
+      if (len == 0) {
+        if (wnd_room == 0 && sk.flight() == 0 && !sk.rto_timer.armed()) tcp_arm_persist(sk);
+        break;
+      }
+      if (len < sk.mss && len < sk.max_snd_wnd / 2 && sk.flight() != 0) break;
+    } else if (len < sk.mss && !fin_pending && seq >= sk.snd_max) {
+      // The tail of the queue, shorter than a segment. Nagle (RFC 9293 3.7.4): hold it while
+      // data is unacknowledged, unless TCP_NODELAY; TCP_CORK and MSG_MORE hold it too.
+      const bool outstanding = sk.snd_max != sk.snd_una;
+      if ((sk.cork || sk.more) && outstanding) break;
+      if (!sk.nodelay && outstanding) break;
+    }
+    const bool fin = fin_pending && seq + len == sk.fin_seq();
+    if (len == 0 && !fin) break;
+    std::uint8_t flags = wire::kTcpAck;
+    if (fin) flags |= wire::kTcpFin;
+    if (len > 0 && seq + len == end) flags |= wire::kTcpPsh;
+    const bool retrans = seq < sk.snd_max;
+    if (sk.flight() == 0) sk.retrans_stamp = now;
+    tcp_transmit(sk, seq, flags, len);
+    if (retrans) {
+      sk.total_retrans++;
+      sk.retrans_out++;
+      sk.stack.mib().TcpRetransSegs++;
+    } else if (!sk.ts_ok && !sk.rtt_seq_valid && len > 0) {
+      sk.rtt_seq = seq;
+      sk.rtt_time = now;
+      sk.rtt_seq_valid = true;
+    }
+    sk.snd_nxt = seq + len + (fin ? 1 : 0);
+    sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
+    if (!sk.rto_timer.armed() || sk.persist) {
+      sk.persist = false;
+      sk.probes = 0;
+      tcp_arm_rto(sk);
+    }
+    if (fin) break;
+  }
+}
+
+void tcp_rcv_space_update(TcpSock& sk) {
+  if (sk.state != TcpState::kEstablished && sk.state != TcpState::kFinWait1 &&
+      sk.state != TcpState::kFinWait2) {
+    return;
+  }
+  const std::size_t space = sk.rcv_space_max();
+  const std::size_t used = sk.rcvq.size() + sk.ooo_bytes;
+  const std::size_t free = used >= space ? 0 : space - used;
+  const std::int32_t adv = sk.rcv_adv - sk.rcv_nxt;
+  const std::size_t cur = adv > 0 ? static_cast<std::size_t>(adv) : 0;
+  if (free <= cur) return;
+  const std::size_t gain = free - cur;
+  // Tell the peer when the window grew by two segments, half the buffer, or reopened from
+  // below one segment (RFC 1122 4.2.3.3).
+  if (gain >= 2U * sk.advmss || gain >= space / 2 || (cur < sk.advmss && free >= sk.advmss)) {
+    tcp_send_ack(sk);
+  }
+}
+
+}  // namespace usnet

@@ -1,0 +1,210 @@
+// A TCP connection's state: the Transmission Control Block of RFC 9293 3.3.1 with Linux's
+// additions (timestamps, SACK, congestion control, the listener's queues), held in TcpSock,
+// the TCP part of a Socket (as tcp_sock embeds inet_connection_sock embeds sock).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "base/byte_queue.h"
+#include "base/timer_wheel.h"
+#include "socket/socket.h"
+#include "transport/tcp/seq.h"
+
+namespace usnet {
+
+class Tcp;
+struct TcpSock;
+
+// RFC 9293 figure 5.
+enum class TcpState : std::uint8_t {
+  kClosed,
+  kListen,
+  kSynSent,
+  kSynReceived,
+  kEstablished,
+  kFinWait1,
+  kFinWait2,
+  kCloseWait,
+  kClosing,
+  kLastAck,
+  kTimeWait,
+};
+
+std::string_view tcp_state_name(TcpState s) noexcept;
+// Linux's numbering (TCP_ESTABLISHED = 1, ...), as tcp_info.tcpi_state and `ss` report it.
+std::uint8_t tcp_state_linux(TcpState s) noexcept;
+
+// A congestion controller (Linux struct tcp_congestion_ops), chosen per socket with
+// TCP_CONGESTION. Windows are in bytes.
+class CongestionControl {
+ public:
+  virtual ~CongestionControl() = default;
+  virtual std::string_view name() const noexcept = 0;
+  // New data was cumulatively acknowledged outside loss recovery (RFC 5681 3.1).
+  virtual void on_ack(TcpSock& sk, std::uint32_t acked, Instant now) = 0;
+  // Loss was detected (fast retransmit or RTO): the new ssthresh.
+  virtual std::uint32_t ssthresh(TcpSock& sk, Instant now) = 0;
+  // The retransmission timer expired (after ssthresh()).
+  virtual void on_rto(TcpSock& /*sk*/) {}
+};
+
+// "reno" (NewReno, RFC 5681/6582) and "cubic" (RFC 9438); nullptr for other names.
+std::unique_ptr<CongestionControl> make_congestion_control(std::string_view name);
+
+// Out-of-order data waiting for the hole before it (RFC 9293 3.10.7.4 "seventh").
+struct OooSegment {
+  std::vector<std::byte> data;
+  bool fin = false;
+};
+
+// A SACKed range of the send sequence space, [left, right).
+struct SackRange {
+  SeqNum left;
+  SeqNum right;
+};
+
+struct TcpSock : Socket {
+  TcpSock(Stack& s, const ProtoOps& o);
+  ~TcpSock() override;
+
+  TcpState state = TcpState::kClosed;
+  enum class Owner : std::uint8_t { kUser, kListener, kOrphan, kDead };
+  Owner owner = Owner::kUser;
+
+  // --- send sequence space (RFC 9293 3.3.1) ---
+  SeqNum iss;
+  SeqNum snd_una;
+  SeqNum snd_nxt;
+  SeqNum snd_max;  // highest sequence number sent + 1 (snd_nxt can go back on RTO)
+  std::uint32_t snd_wnd = 0;      // peer's window, scaled to bytes
+  std::uint32_t max_snd_wnd = 0;  // largest window the peer offered (RFC 1122 SWS, RFC 5961)
+  SeqNum snd_wl1;
+  SeqNum snd_wl2;
+  // Bytes from snd_una on: sent-but-unacknowledged, then unsent. SYN and FIN take no bytes.
+  ByteQueue sndq;
+  bool fin_queued = false;  // the user is done sending: FIN follows the last byte
+  bool syn_acked() const noexcept { return state != TcpState::kSynSent && state != TcpState::kSynReceived; }
+  // Sequence number of the first byte in sndq.
+  SeqNum data_start() const noexcept { return syn_acked() ? snd_una : snd_una + 1; }
+  SeqNum write_seq() const noexcept {
+    return data_start() + static_cast<std::uint32_t>(sndq.size());
+  }
+  // Sequence number of our FIN (valid when fin_queued; fixed when queued, since nothing
+  // can be written after it).
+  SeqNum fin_seq() const noexcept { return fin_seq_; }
+  void queue_fin() noexcept {
+    if (fin_queued) return;
+    fin_queued = true;
+    fin_seq_ = write_seq();
+  }
+
+  // --- receive sequence space ---
+  SeqNum irs;
+  SeqNum rcv_nxt;
+  SeqNum rcv_adv;  // right edge of the window last advertised (rcv_nxt + window)
+  ByteQueue rcvq;  // in-order data not yet read
+  bool rcv_fin = false;  // the peer's FIN has been received in order
+  std::map<std::uint64_t, OooSegment> ooo;  // keyed by offset from irs + 1 (no wrap)
+  std::size_t ooo_bytes = 0;
+  std::uint64_t rcv_nxt_off = 0;  // rcv_nxt as an offset from irs + 1
+  SeqNum last_rcvd_seg;           // first SACK block: the most recently received segment
+  SeqNum last_rcvd_seg_end;
+
+  // --- options ---
+  std::uint16_t mss = 536;      // effective send MSS (data bytes per segment, no options)
+  std::uint16_t advmss = 1460;  // what we advertise
+  std::uint16_t user_mss = 0;   // TCP_MAXSEG
+  std::uint8_t snd_wscale = 0;  // shift for windows the peer sends
+  std::uint8_t rcv_wscale = 0;  // shift for windows we send
+  bool wscale_ok = false;
+  bool sack_ok = false;
+  bool ts_ok = false;
+  std::uint32_t ts_recent = 0;     // RFC 7323 TS.Recent
+  Instant ts_recent_stamp = kEpoch;
+  std::uint32_t ts_offset = 0;     // per-connection random offset of our TSval
+  SeqNum last_ack_sent;            // RFC 7323 Last.ACK.sent
+
+  // --- retransmission (RFC 6298) and recovery ---
+  Duration srtt{0};
+  Duration rttvar{0};
+  Duration rto = std::chrono::seconds(1);
+  Duration min_rtt{0};
+  bool rtt_seq_valid = false;  // Karn: one timed segment at a time, without timestamps
+  SeqNum rtt_seq;
+  Instant rtt_time = kEpoch;
+  int backoff = 0;              // consecutive RTO expiries (icsk_backoff)
+  int syn_retries = 0;
+  int probes = 0;               // zero-window probes without an answer
+  int ka_probes = 0;            // keepalive probes without an answer
+  bool persist = false;         // rto_timer is the persist timer (zero window)
+  bool done_flag = false;       // the connection existed and has ended (Linux SOCK_DONE)
+  Instant last_oow_ack = kEpoch;  // rate limit for ACKs to out-of-window segments
+  Instant retrans_stamp = kEpoch;  // when the oldest unacknowledged segment was first sent
+  std::uint32_t cwnd = 0;
+  std::uint32_t ssthresh = 0x7fffffff;
+  std::uint32_t dupacks = 0;
+  bool in_recovery = false;
+  SeqNum recover;      // RFC 6582 "recover"
+  SeqNum high_rxt;     // RFC 6675 HighRxt: retransmitted up to here in this recovery
+  std::vector<SackRange> scoreboard;  // sorted, disjoint, within (snd_una, snd_max]
+  std::uint32_t sacked_bytes = 0;
+  std::unique_ptr<CongestionControl> cc;
+  Instant last_send = kEpoch;   // for congestion window validation after idle (RFC 7661)
+  Instant last_recv = kEpoch;   // keepalive idle time
+
+  // --- ACK generation ---
+  int segs_unacked = 0;  // full-sized segments received since the last ACK we sent
+  bool ack_pending = false;
+  int quickacks = 0;     // segments still to ACK at once (start of a connection)
+
+  // --- user options ---
+  bool nodelay = false;
+  bool cork = false;
+  bool more = false;  // MSG_MORE on the last send
+  int keepidle_s = 7200;
+  int keepintvl_s = 75;
+  int keepcnt = 9;
+  Duration user_timeout{0};
+  int syn_count = 6;  // TCP_SYNCNT (net.ipv4.tcp_syn_retries)
+
+  // --- statistics (tcp_info) ---
+  std::uint32_t total_retrans = 0;
+  std::uint32_t retrans_out = 0;  // segments retransmitted and not yet acknowledged
+  std::uint64_t bytes_acked = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint32_t segs_out = 0;
+  std::uint32_t segs_in = 0;
+  Instant established_at = kEpoch;
+
+  // --- timers ---
+  Timer rto_timer;     // retransmission, SYN retries, zero-window probes
+  Timer delack_timer;  // delayed ACK
+  Timer keep_timer;    // keepalive, FIN_WAIT_2 and TIME_WAIT
+
+  // --- listener (state LISTEN) ---
+  int backlog = 0;
+  std::list<std::unique_ptr<TcpSock>> syn_queue;     // children in SYN_RECEIVED
+  std::deque<std::unique_ptr<TcpSock>> accept_queue;  // children ESTABLISHED, not accepted
+  TcpSock* parent = nullptr;  // for a child: its listener, until accepted
+
+  // Limits a peer cannot push past (SO_RCVBUF/SO_SNDBUF, or Linux's autotuning maxima).
+  std::size_t rcv_space_max() const noexcept;
+  std::size_t snd_space_max() const noexcept;
+  // Flight size: bytes sent and not yet acknowledged (RFC 5681).
+  std::uint32_t flight() const noexcept {
+    return static_cast<std::uint32_t>(snd_max - snd_una);
+  }
+  Tcp& tcp() const noexcept { return *tcp_; }
+
+ private:
+  Tcp* tcp_;  // not stack.tcp(): valid while the stack tears its Tcp down
+  SeqNum fin_seq_;
+};
+
+}  // namespace usnet

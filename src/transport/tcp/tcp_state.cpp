@@ -1,0 +1,241 @@
+// Connection state: set_state(), the start and the end of a connection.
+#include <netinet/in.h>
+
+#include <fmt/format.h>
+
+#include "net/ipv4.h"
+#include "net/route.h"
+#include "stack/stack.h"
+#include "transport/tcp/tcp_internal.h"
+
+namespace usnet {
+
+std::string_view tcp_state_name(TcpState s) noexcept {
+  switch (s) {
+    case TcpState::kClosed:
+      return "CLOSED";
+    case TcpState::kListen:
+      return "LISTEN";
+    case TcpState::kSynSent:
+      return "SYN_SENT";
+    case TcpState::kSynReceived:
+      return "SYN_RECEIVED";
+    case TcpState::kEstablished:
+      return "ESTABLISHED";
+    case TcpState::kFinWait1:
+      return "FIN_WAIT_1";
+    case TcpState::kFinWait2:
+      return "FIN_WAIT_2";
+    case TcpState::kCloseWait:
+      return "CLOSE_WAIT";
+    case TcpState::kClosing:
+      return "CLOSING";
+    case TcpState::kLastAck:
+      return "LAST_ACK";
+    case TcpState::kTimeWait:
+      return "TIME_WAIT";
+  }
+  return "?";
+}
+
+std::uint8_t tcp_state_linux(TcpState s) noexcept {
+  switch (s) {
+    case TcpState::kEstablished:
+      return 1;
+    case TcpState::kSynSent:
+      return 2;
+    case TcpState::kSynReceived:
+      return 3;
+    case TcpState::kFinWait1:
+      return 4;
+    case TcpState::kFinWait2:
+      return 5;
+    case TcpState::kTimeWait:
+      return 6;
+    case TcpState::kClosed:
+      return 7;
+    case TcpState::kCloseWait:
+      return 8;
+    case TcpState::kLastAck:
+      return 9;
+    case TcpState::kListen:
+      return 10;
+    case TcpState::kClosing:
+      return 11;
+  }
+  return 7;
+}
+
+TcpSock::TcpSock(Stack& s, const ProtoOps& o)
+    : Socket(s, AF_INET, SOCK_STREAM, IPPROTO_TCP, o), tcp_(&s.tcp()) {
+  opt.rcvbuf = kTcpDefaultRcvbuf;
+  opt.sndbuf = kTcpDefaultSndbuf;
+  opt.pmtu = PmtuMode::kWant;
+  cc = make_congestion_control("cubic");  // Linux's default
+}
+
+TcpSock::~TcpSock() {
+  // Every path out of the tables goes through tcp_done(); this is the backstop for a
+  // stack torn down with connections open.
+  tcp().unhash(*this);
+  if (owner != Owner::kListener && local.port != 0) tcp().ports().unbind(*this);
+}
+
+std::size_t TcpSock::rcv_space_max() const noexcept {
+  return opt.rcvbuf_locked ? static_cast<std::size_t>(opt.rcvbuf) : kTcpRmemMax;
+}
+
+std::size_t TcpSock::snd_space_max() const noexcept {
+  return opt.sndbuf_locked ? static_cast<std::size_t>(opt.sndbuf) : kTcpWmemMax;
+}
+
+void tcp_set_state(TcpSock& sk, TcpState st) {
+  const TcpState old = sk.state;
+  if (old == st) return;
+  MibCounters& mib = sk.stack.mib();
+  const auto counted = [](TcpState s) {
+    return s == TcpState::kEstablished || s == TcpState::kCloseWait;
+  };
+  if (counted(old) && !counted(st)) {
+    mib.TcpCurrEstab--;
+    if (st == TcpState::kClosed) mib.TcpEstabResets++;
+  }
+  if (!counted(old) && counted(st)) mib.TcpCurrEstab++;
+  sk.state = st;
+  sk.stack.tracer().event(fmt::format("tcp_set_state {}:{} {} -> {}", sk.local.addr.to_string(),
+                                      sk.local.port, tcp_state_name(old), tcp_state_name(st)));
+}
+
+void tcp_done(TcpSock& sk) {
+  // Linux SOCK_DONE: a connection that was synchronized has ended; reads now return 0.
+  if (sk.state != TcpState::kSynSent && sk.state != TcpState::kListen &&
+      sk.state != TcpState::kClosed) {
+    sk.done_flag = true;
+  }
+  tcp_set_state(sk, TcpState::kClosed);
+  tcp_cancel_timers(sk);
+  Tcp& tcp = sk.tcp();
+  tcp.unhash(sk);
+  sk.ooo.clear();
+  sk.ooo_bytes = 0;
+  sk.scoreboard.clear();
+  if (sk.owner == TcpSock::Owner::kUser) {
+    // inet_put_port: a port the connection picked for itself is given back at CLOSE; an
+    // explicitly bound one stays until close().
+    if (!sk.bound_explicitly && sk.local.port != 0) tcp.ports().unbind(sk);
+    return;
+  }
+  if (sk.owner == TcpSock::Owner::kOrphan && sk.local.port != 0) tcp.ports().unbind(sk);
+  tcp.bury(sk);
+}
+
+void tcp_abort(TcpSock& sk, Error err) {
+  sk.pending_error = err;
+  sk.shut_rd = true;
+  sk.shut_wr = true;
+  sk.sndq.clear();
+  tcp_done(sk);
+}
+
+Status tcp_init_connection(TcpSock& sk) {
+  auto rt = sk.stack.ipv4().route_output(sk.remote.addr, sk.local.addr);
+  if (!rt) return rt.error();
+  if (sk.local.addr.is_any()) sk.local.addr = rt->src;
+  // RFC 9293 3.7.1 / RFC 6691: MSS is the interface MTU less fixed IP and TCP headers.
+  const std::size_t mtu = rt->ifc != nullptr ? rt->ifc->mtu : 65536;
+  auto mss = static_cast<std::uint32_t>(std::min<std::size_t>(mtu - 40, 65495));
+  if (sk.user_mss != 0) mss = std::min<std::uint32_t>(mss, sk.user_mss);
+  sk.advmss = static_cast<std::uint16_t>(mss);
+  // RFC 7323 2.3: the smallest shift that lets the largest receive space be advertised.
+  std::uint8_t ws = 0;
+  while (ws < wire::TcpHeader::kMaxWindowScale && (sk.rcv_space_max() >> ws) > 65535)
+    ++ws;
+  sk.rcv_wscale = ws;
+  sk.rto = kTcpTimeoutInit;
+  sk.ts_offset = sk.tcp().keyed_hash(
+      FourTuple{sk.local.addr, sk.local.port, sk.remote.addr, sk.remote.port}, 1, 0);
+  return {};
+}
+
+// The effective send MSS once options are known (tcp_sync_mss): the peer's MSS (536 when it
+// sent none, RFC 9293 3.7.1), our path's, less the timestamp option carried on every segment.
+static void tcp_sync_mss(TcpSock& sk, std::optional<std::uint16_t> peer_mss) {
+  std::uint32_t m = peer_mss.value_or(536);
+  m = std::min<std::uint32_t>(m, sk.advmss);
+  if (sk.user_mss != 0) m = std::min<std::uint32_t>(m, sk.user_mss);
+  if (sk.ts_ok) m -= 12;
+  sk.mss = static_cast<std::uint16_t>(std::max<std::uint32_t>(m, 64));
+  sk.cwnd = kTcpInitCwndSegs * sk.mss;
+}
+
+// Options both ends agreed on in the SYN exchange (RFC 7323 2.2 and 3.2, RFC 2018 2).
+void tcp_negotiate(TcpSock& sk, const wire::TcpOptions& o) {
+  sk.wscale_ok = o.window_scale.has_value();
+  sk.snd_wscale = sk.wscale_ok ? *o.window_scale : 0;
+  if (!sk.wscale_ok) sk.rcv_wscale = 0;
+  sk.sack_ok = o.sack_permitted;
+  sk.ts_ok = o.ts_val.has_value();
+  if (sk.ts_ok) {
+    sk.ts_recent = *o.ts_val;
+    sk.ts_recent_stamp = sk.stack.now();
+  }
+  tcp_sync_mss(sk, o.mss);
+}
+
+std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& syn) {
+  Tcp& tcp = listener.tcp();
+  auto base = tcp.tcp_init_sock();
+  std::unique_ptr<TcpSock> child(static_cast<TcpSock*>(base.release()));
+  TcpSock& c = *child;
+  c.opt = listener.opt;
+  c.nodelay = listener.nodelay;
+  c.cork = listener.cork;
+  c.user_mss = listener.user_mss;
+  c.keepidle_s = listener.keepidle_s;
+  c.keepintvl_s = listener.keepintvl_s;
+  c.keepcnt = listener.keepcnt;
+  c.user_timeout = listener.user_timeout;
+  c.cc = make_congestion_control(listener.cc->name());
+  c.local = SockAddr::inet(syn.dst, syn.h.dst_port);
+  c.remote = SockAddr::inet(syn.src, syn.h.src_port);
+  c.owner = TcpSock::Owner::kListener;
+  c.parent = &listener;
+  if (!tcp_init_connection(c)) return nullptr;
+  c.irs = syn.seq;
+  c.rcv_nxt = syn.seq + 1;
+  c.rcv_nxt_off = 0;
+  c.iss = tcp.isn(FourTuple{c.local.addr, c.local.port, c.remote.addr, c.remote.port});
+  c.snd_una = c.iss;
+  c.snd_nxt = c.iss;
+  c.snd_max = c.iss;
+  // RFC 9293 3.10.7.2: SND.WND from the SYN, never scaled (RFC 7323 2.2).
+  c.snd_wnd = syn.h.window;
+  c.max_snd_wnd = c.snd_wnd;
+  c.snd_wl1 = syn.seq;
+  tcp_negotiate(c, syn.h.options);
+  c.last_recv = c.stack.now();
+  return child;
+}
+
+void tcp_finish_connect(TcpSock& sk, const TcpSegment& seg) {
+  tcp_negotiate(sk, seg.h.options);
+  sk.snd_wnd = seg.h.window;  // a SYN's window is never scaled
+  sk.max_snd_wnd = sk.snd_wnd;
+  sk.snd_wl1 = seg.seq;
+  sk.snd_wl2 = seg.ack;
+  sk.established_at = sk.stack.now();
+  sk.quickacks = 16;
+  tcp_set_state(sk, TcpState::kEstablished);
+  tcp_arm_keepalive(sk);
+}
+
+void tcp_time_wait(TcpSock& sk) {
+  tcp_set_state(sk, TcpState::kTimeWait);
+  sk.stack.timers().cancel(sk.rto_timer);
+  sk.stack.timers().cancel(sk.delack_timer);
+  sk.stack.mib().TcpExtTW++;
+  // RFC 9293 3.10.7.4: TIME_WAIT lasts 2*MSL (Linux: 60 s) and restarts on a repeated FIN.
+  sk.stack.timers().arm(sk.keep_timer, sk.stack.now() + kTcpMsl2);
+}
+
+}  // namespace usnet

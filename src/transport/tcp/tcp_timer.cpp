@@ -1,0 +1,199 @@
+// TCP's timers, three per connection as in Linux: retransmission (also SYN retries and the
+// persist timer of a zero window), delayed ACK, and keepalive (also FIN_WAIT_2 and
+// TIME_WAIT). All live in the stack's timer wheel: O(1) to arm and cancel.
+#include <fmt/format.h>
+
+#include "stack/stack.h"
+#include "transport/tcp/tcp_internal.h"
+
+namespace usnet {
+namespace {
+
+void tcp_retransmit_timer(TcpSock& sk) {
+  Stack& stack = sk.stack;
+  MibCounters& mib = stack.mib();
+  const Instant now = stack.now();
+  stack.tracer().event(fmt::format("tcp_retransmit_timer {}:{} {}", sk.local.addr.to_string(),
+                                   sk.local.port, tcp_state_name(sk.state)));
+  switch (sk.state) {
+    case TcpState::kSynSent:
+      // Linux tcp_syn_retries (6): 1, 2, 4, ... 64 s, then ETIMEDOUT.
+      if (sk.syn_retries >= sk.syn_count) {
+        mib.TcpAttemptFails++;
+        mib.TcpExtTCPAbortOnTimeout++;
+        tcp_abort(sk, Error::kTimedOut);
+        return;
+      }
+      sk.syn_retries++;
+      sk.backoff++;
+      mib.TcpRetransSegs++;
+      sk.total_retrans++;
+      tcp_send_syn(sk);
+      tcp_arm_rto(sk);
+      return;
+    case TcpState::kSynReceived:
+      if (sk.syn_retries >= kTcpSynackRetries) {
+        mib.TcpAttemptFails++;
+        tcp_done(sk);
+        return;
+      }
+      sk.syn_retries++;
+      sk.backoff++;
+      mib.TcpRetransSegs++;
+      sk.total_retrans++;
+      tcp_send_synack(sk);
+      tcp_arm_rto(sk);
+      return;
+    case TcpState::kClosed:
+    case TcpState::kListen:
+    case TcpState::kTimeWait:
+      return;
+    default:
+      break;
+  }
+  const bool user_timed_out =
+      sk.user_timeout.count() > 0 && now - sk.retrans_stamp >= sk.user_timeout;
+  if (sk.persist) {
+    // RFC 9293 3.8.6.1: probe a zero window, backing off like the RTO; give up only after
+    // as many unanswered probes as retransmissions allow (tcp_retries2).
+    if (sk.snd_wnd != 0 || sk.sndq.empty()) {
+      sk.persist = false;
+      sk.probes = 0;
+      tcp_write_xmit(sk);
+      return;
+    }
+    if (user_timed_out || sk.probes >= kTcpRetries2) {
+      mib.TcpExtTCPAbortOnTimeout++;
+      tcp_abort(sk, Error::kTimedOut);
+      return;
+    }
+    sk.probes++;
+    sk.backoff++;
+    tcp_send_probe(sk, false);
+    tcp_arm_persist(sk);
+    return;
+  }
+  if (sk.snd_una == sk.snd_max) return;
+  // RFC 6298 5.4-5.7 and RFC 5681 3.1: a retransmission timeout.
+  if (user_timed_out || sk.backoff >= kTcpRetries2) {
+    mib.TcpExtTCPAbortOnTimeout++;
+    tcp_abort(sk, Error::kTimedOut);
+    return;
+  }
+  mib.TcpExtTCPTimeouts++;
+  sk.ssthresh = sk.cc->ssthresh(sk, now);
+  sk.cc->on_rto(sk);
+  sk.cwnd = sk.mss;  // the loss window
+  sk.in_recovery = false;
+  sk.dupacks = 0;
+  sk.recover = sk.snd_max;
+  sk.high_rxt = sk.snd_una;
+  sk.rtt_seq_valid = false;
+  sk.backoff++;
+  // Go back to SND.UNA; the send loop resends from there, skipping what was SACKed.
+  sk.snd_nxt = sk.snd_una;
+  tcp_write_xmit(sk);
+  if (!sk.rto_timer.armed()) tcp_arm_rto(sk);
+}
+
+void tcp_delack_timer(TcpSock& sk) {
+  if (!sk.ack_pending || sk.state == TcpState::kClosed) return;
+  sk.stack.mib().TcpExtDelayedACKs++;
+  tcp_send_ack(sk);
+}
+
+void tcp_keepalive_timer(TcpSock& sk) {
+  Stack& stack = sk.stack;
+  const Instant now = stack.now();
+  switch (sk.state) {
+    case TcpState::kTimeWait:
+      sk.done_flag = true;
+      tcp_done(sk);
+      return;
+    case TcpState::kFinWait2:
+      if (sk.owner == TcpSock::Owner::kOrphan) {
+        sk.done_flag = true;
+        tcp_done(sk);
+        return;
+      }
+      break;
+    case TcpState::kEstablished:
+    case TcpState::kCloseWait:
+    case TcpState::kFinWait1:
+      break;
+    default:
+      return;
+  }
+  if (!sk.opt.keepalive) return;
+  const Duration idle = now - sk.last_recv;
+  const Duration keepidle = std::chrono::seconds(sk.keepidle_s);
+  if (idle < keepidle && sk.ka_probes == 0) {
+    stack.timers().arm(sk.keep_timer, sk.last_recv + keepidle);
+    return;
+  }
+  // RFC 1122 4.2.3.6; Linux: TCP_KEEPCNT unanswered probes (or TCP_USER_TIMEOUT) end it.
+  const bool user_timed_out = sk.user_timeout.count() > 0 && idle >= sk.user_timeout;
+  if (sk.ka_probes >= sk.keepcnt || user_timed_out) {
+    stack.mib().TcpExtTCPAbortOnTimeout++;
+    tcp_abort(sk, Error::kTimedOut);
+    return;
+  }
+  sk.ka_probes++;
+  tcp_send_probe(sk, true);
+  stack.timers().arm(sk.keep_timer, now + std::chrono::seconds(sk.keepintvl_s));
+}
+
+}  // namespace
+
+void tcp_init_timers(TcpSock& sk) {
+  sk.rto_timer.set_callback([&sk] { tcp_retransmit_timer(sk); });
+  sk.delack_timer.set_callback([&sk] { tcp_delack_timer(sk); });
+  sk.keep_timer.set_callback([&sk] { tcp_keepalive_timer(sk); });
+}
+
+void tcp_cancel_timers(TcpSock& sk) {
+  TimerWheel& w = sk.stack.timers();
+  w.cancel(sk.rto_timer);
+  w.cancel(sk.delack_timer);
+  w.cancel(sk.keep_timer);
+  sk.persist = false;
+}
+
+Duration tcp_current_rto(const TcpSock& sk) {
+  Duration rto = sk.rto;
+  for (int i = 0; i < sk.backoff && rto < kTcpRtoMax; ++i)
+    rto *= 2;
+  return std::min(rto, kTcpRtoMax);
+}
+
+void tcp_arm_rto(TcpSock& sk) {
+  sk.persist = false;
+  sk.stack.timers().arm(sk.rto_timer, sk.stack.now() + tcp_current_rto(sk));
+}
+
+void tcp_arm_persist(TcpSock& sk) {
+  sk.persist = true;
+  const Duration d = std::max(tcp_current_rto(sk), kTcpRtoMin);
+  sk.stack.timers().arm(sk.rto_timer, sk.stack.now() + d);
+}
+
+void tcp_arm_keepalive(TcpSock& sk) {
+  if (!sk.opt.keepalive) {
+    if (sk.state != TcpState::kTimeWait && sk.state != TcpState::kFinWait2) {
+      sk.stack.timers().cancel(sk.keep_timer);
+    }
+    return;
+  }
+  switch (sk.state) {
+    case TcpState::kEstablished:
+    case TcpState::kCloseWait:
+    case TcpState::kFinWait1:
+    case TcpState::kFinWait2:
+      sk.stack.timers().arm(sk.keep_timer, sk.stack.now() + std::chrono::seconds(sk.keepidle_s));
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace usnet
