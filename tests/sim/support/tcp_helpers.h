@@ -65,18 +65,27 @@ struct Transfer {
   Digest tx_digest;
   Digest rx_digest;
   std::vector<std::byte> buf = std::vector<std::byte>(256 * 1024);
+  std::vector<std::byte> pending;
+  std::size_t pending_off = 0;
 
   // One step: write what fits, read what is there. True when the receiver saw EOF.
   bool step() {
     while (tx != nullptr && sent < total) {
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), total - sent));
-      for (std::size_t i = 0; i < n; ++i)
-        buf[i] = pattern_byte(sent + i, seed);
-      const ByteSpan iov[] = {ByteSpan(buf.data(), n)};
+      if (pending_off == pending.size()) {
+        // The next piece of the pattern, generated once however often the send is retried.
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(64 * 1024, total - sent));
+        pending.resize(n);
+        for (std::size_t i = 0; i < n; ++i)
+          pending[i] = pattern_byte(sent + i, seed);
+        pending_off = 0;
+      }
+      const ByteSpan iov[] = {ByteSpan(pending).subspan(pending_off)};
       auto r = sock_sendmsg(*tx, SendMsg{iov, nullptr}, MSG_DONTWAIT);
-      if (!r) break;
-      tx_digest.add(ByteSpan(buf.data(), *r));
+      if (!r || *r == 0) break;
+      tx_digest.add(iov[0].first(*r));
       sent += *r;
+      pending_off += *r;
     }
     if (tx != nullptr && sent == total && close_when_sent && !closed) {
       closed = true;
