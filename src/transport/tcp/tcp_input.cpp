@@ -396,6 +396,14 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
     ack_out_of_window(sk);
     return;
   }
+  // TIME_WAIT (RFC 9293 3.10.7.4): the only thing that can arrive is a retransmission of
+  // the peer's FIN (below RCV.NXT, so it fails the window test): ACK it, restart 2*MSL.
+  if (sk.state == TcpState::kTimeWait && seg.h.has(kTcpFin) && !seg.h.has(kTcpRst) &&
+      seg.seq + seg.len() == sk.rcv_nxt) {
+    tcp_send_ack(sk);
+    tcp_time_wait(sk);
+    return;
+  }
   // First, check the sequence number.
   if (!seq_acceptable(sk, seg)) {
     mib.UsnetTcpOutOfWindow++;

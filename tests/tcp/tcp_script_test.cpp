@@ -1,0 +1,462 @@
+// Scripted segment tests: every transition of RFC 9293 figure 5, resets and challenge
+// ACKs (RFC 5961), PAWS (RFC 7323), zero window and persist, window scaling, SACK
+// generation, delayed ACKs, retransmission timing and backoff.
+#include "support/script.h"
+
+namespace usnet::script {
+namespace {
+
+using wire::kTcpAck;
+using wire::kTcpFin;
+using wire::kTcpPsh;
+using wire::kTcpRst;
+using wire::kTcpSyn;
+
+constexpr std::uint32_t kPeerIsn = 1000;
+
+wire::TcpOptions syn_options(bool ts = true, std::uint32_t tsval = 500) {
+  wire::TcpOptions o;
+  o.mss = 1460;
+  o.window_scale = 7;
+  o.sack_permitted = true;
+  if (ts) {
+    o.ts_val = tsval;
+    o.ts_ecr = 0;
+  }
+  return o;
+}
+
+// Passive open on a listener; returns the accepted socket and our ISN.
+struct Passive {
+  Socket* listener = nullptr;
+  Socket* sock = nullptr;
+  std::uint32_t iss = 0;
+};
+
+class Tcp : public TcpScript {
+ protected:
+  // LISTEN -> SYN_RECEIVED -> ESTABLISHED, without timestamps unless asked (simpler seqs).
+  Passive open_passive(bool ts = false, bool sack = false) {
+    Passive p;
+    p.listener = listener();
+    wire::TcpOptions o = syn_options(ts);
+    o.sack_permitted = sack;
+    inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = o});
+    auto synack = expect(kTcpSyn | kTcpAck, next_sent_seq(), kPeerIsn + 1);
+    p.iss = synack.seq;
+    wire::TcpOptions ack_opts;
+    if (ts) {
+      ack_opts.ts_val = 501;
+      ack_opts.ts_ecr = *synack.options.ts_val;
+    }
+    inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 512,
+            .options = ack_opts});
+    auto a = sock_accept(*p.listener, 0);
+    EXPECT_TRUE(a);
+    if (a) p.sock = *a;
+    return p;
+  }
+  // The seq of the next segment, peeked (for a SYN,ACK whose ISN is not known yet).
+  std::uint32_t next_sent_seq() {
+    stack->poll(now);
+    answer_arp();
+    for (auto& f : dev.sent) {
+      auto eth = wire::EthernetHeader::parse(f.data());
+      if (!eth || eth->ethertype != 0x0800) continue;
+      auto ip = wire::Ipv4Header::parse(ByteSpan(f.data()).subspan(14));
+      if (!ip) continue;
+      return load_be<std::uint32_t>(ByteSpan(f.data()), 14 + ip->header_length + 4);
+    }
+    return 0;
+  }
+  std::size_t send(Socket* s, std::string_view text) {
+    const ByteSpan iov[] = {as_bytes(text)};
+    auto r = sock_sendmsg(*s, SendMsg{iov, nullptr}, MSG_DONTWAIT);
+    EXPECT_TRUE(r);
+    return r ? *r : 0;
+  }
+  std::string recv(Socket* s, int flags = MSG_DONTWAIT) {
+    std::string out(4096, '\0');
+    const MutableByteSpan iov[] = {MutableByteSpan(reinterpret_cast<std::byte*>(out.data()), out.size())};
+    auto r = sock_recvmsg(*s, RecvMsg{iov}, flags);
+    if (!r) return "<" + std::string(error_name(r.error())) + ">";
+    out.resize(r->copied);
+    return out;
+  }
+};
+
+TEST_F(Tcp, PassiveOpenListenSynReceivedEstablished) {
+  Socket* l = listener();
+  EXPECT_EQ(state(l), TcpState::kListen);
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options()});
+  auto synack = expect(kTcpSyn | kTcpAck, next_sent_seq(), kPeerIsn + 1);
+  // Our SYN,ACK answers each option the peer offered: MSS from the MTU, window scale 7
+  // (6 MiB receive space), SACK-permitted, timestamps echoing the peer's.
+  EXPECT_EQ(synack.options.mss, 1460);
+  EXPECT_EQ(synack.options.window_scale, 7);
+  EXPECT_TRUE(synack.options.sack_permitted);
+  EXPECT_EQ(synack.options.ts_ecr, 500U);
+  EXPECT_EQ(stack->tcp().connections(), 1U);
+  EXPECT_FALSE(sock_accept(*l, 0));  // SYN_RECEIVED is not yet acceptable
+  wire::TcpOptions o;
+  o.ts_val = 501;
+  o.ts_ecr = *synack.options.ts_val;
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = synack.seq + 1, .options = o});
+  auto a = sock_accept(*l, 0);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(state(*a), TcpState::kEstablished);
+  EXPECT_EQ((*a)->remote, SockAddr::inet(kPeer, kPeerPort));
+  expect_nothing();
+  EXPECT_EQ(stack->mib().TcpPassiveOpens, 1U);
+}
+
+TEST_F(Tcp, ActiveOpenSynSentEstablished) {
+  Socket* s = tcp_socket();
+  auto st = sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
+  ASSERT_EQ(st.error(), Error::kInProgress);
+  EXPECT_EQ(state(s), TcpState::kSynSent);
+  auto syn = expect(kTcpSyn, next_sent_seq(), 0);
+  EXPECT_EQ(syn.options.mss, 1460);
+  EXPECT_EQ(syn.options.window_scale, 7);
+  EXPECT_TRUE(syn.options.sack_permitted);
+  EXPECT_TRUE(syn.options.ts_val.has_value());
+  inject({.flags = kTcpSyn | kTcpAck, .seq = kPeerIsn, .ack = syn.seq + 1,
+          .options = syn_options(false), .sport = kPeerPort, .dport = s->local.port});
+  EXPECT_EQ(state(s), TcpState::kEstablished);
+  expect(kTcpAck, syn.seq + 1, kPeerIsn + 1);
+  EXPECT_EQ(static_cast<TcpSock*>(s)->mss, 1460);  // no timestamps: the full MSS
+}
+
+TEST_F(Tcp, SynSentRstIsConnectionRefused) {
+  Socket* s = tcp_socket();
+  (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
+  auto syn = expect(kTcpSyn, next_sent_seq(), 0);
+  // A RST whose ACK does not acknowledge our SYN is ignored (RFC 9293 3.10.7.3).
+  inject({.flags = kTcpRst | kTcpAck, .seq = 0, .ack = syn.seq + 7, .sport = kPeerPort,
+          .dport = s->local.port});
+  EXPECT_EQ(state(s), TcpState::kSynSent);
+  inject({.flags = kTcpRst | kTcpAck, .seq = 0, .ack = syn.seq + 1, .sport = kPeerPort,
+          .dport = s->local.port});
+  EXPECT_EQ(state(s), TcpState::kClosed);
+  EXPECT_EQ(s->take_error(), Error::kConnectionRefused);
+}
+
+TEST_F(Tcp, SynRetriesBackOffThenTimeOut) {
+  Socket* s = tcp_socket();
+  (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
+  auto syn = expect(kTcpSyn, next_sent_seq(), 0);
+  // Linux: six retries after 1, 2, 4, 8, 16, 32 s, then ETIMEDOUT 64 s later.
+  for (int i = 0; i < 6; ++i) {
+    advance(std::chrono::milliseconds((1000 << i) - 1));
+    expect_nothing();
+    advance(std::chrono::milliseconds(1));
+    expect(kTcpSyn, syn.seq, 0);
+  }
+  advance(std::chrono::seconds(64));
+  EXPECT_EQ(state(s), TcpState::kClosed);
+  EXPECT_EQ(s->take_error(), Error::kTimedOut);
+}
+
+TEST_F(Tcp, SimultaneousOpen) {
+  Socket* s = tcp_socket();
+  ASSERT_TRUE(sock_bind(*s, SockAddr::inet({}, kPort)));
+  (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
+  auto syn = expect(kTcpSyn, next_sent_seq(), 0);
+  // The peer's SYN crosses ours: SYN_SENT -> SYN_RECEIVED, answered by SYN,ACK.
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+  EXPECT_EQ(state(s), TcpState::kSynReceived);
+  expect(kTcpSyn | kTcpAck, syn.seq, kPeerIsn + 1);
+  inject({.flags = kTcpSyn | kTcpAck, .seq = kPeerIsn, .ack = syn.seq + 1});
+  // A SYN,ACK repeating the peer's SYN in SYN_RECEIVED draws our SYN,ACK again...
+  auto again = next_sent();
+  ASSERT_TRUE(again.has_value());
+  // ...and its ACK completes the open.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = syn.seq + 1});
+  EXPECT_EQ(state(s), TcpState::kEstablished);
+}
+
+TEST_F(Tcp, ActiveCloseFinWait1FinWait2TimeWaitClosed) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  ASSERT_TRUE(sock_shutdown(*p.sock, SHUT_WR));
+  EXPECT_EQ(state(p.sock), TcpState::kFinWait1);
+  expect(kTcpFin | kTcpAck, p.iss + 1, kPeerIsn + 1);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 2});
+  EXPECT_EQ(state(p.sock), TcpState::kFinWait2);
+  inject({.flags = kTcpFin | kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 2});
+  EXPECT_EQ(state(p.sock), TcpState::kTimeWait);
+  expect(kTcpAck, p.iss + 2, kPeerIsn + 2);
+  // A repeated FIN in TIME_WAIT is ACKed again and restarts 2*MSL.
+  advance(std::chrono::seconds(30));
+  inject({.flags = kTcpFin | kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 2});
+  expect(kTcpAck, p.iss + 2, kPeerIsn + 2);
+  advance(std::chrono::seconds(59));
+  EXPECT_EQ(state(p.sock), TcpState::kTimeWait);
+  advance(std::chrono::seconds(2));
+  EXPECT_EQ(state(p.sock), TcpState::kClosed);
+  EXPECT_EQ(recv(p.sock), "");  // end of stream
+}
+
+TEST_F(Tcp, SimultaneousCloseThroughClosing) {
+  Passive p = open_passive();
+  ASSERT_TRUE(sock_shutdown(*p.sock, SHUT_WR));
+  expect(kTcpFin | kTcpAck, p.iss + 1, kPeerIsn + 1);
+  // The peer's FIN crosses ours without acknowledging it: CLOSING.
+  inject({.flags = kTcpFin | kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1});
+  EXPECT_EQ(state(p.sock), TcpState::kClosing);
+  expect(kTcpAck, p.iss + 2, kPeerIsn + 2);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 2, .ack = p.iss + 2});
+  EXPECT_EQ(state(p.sock), TcpState::kTimeWait);
+}
+
+TEST_F(Tcp, FinWait1ToTimeWaitWhenFinAndAckArriveTogether) {
+  Passive p = open_passive();
+  ASSERT_TRUE(sock_shutdown(*p.sock, SHUT_WR));
+  expect(kTcpFin | kTcpAck, p.iss + 1, kPeerIsn + 1);
+  inject({.flags = kTcpFin | kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 2});
+  EXPECT_EQ(state(p.sock), TcpState::kTimeWait);
+  expect(kTcpAck, p.iss + 2, kPeerIsn + 2);
+}
+
+TEST_F(Tcp, PassiveCloseCloseWaitLastAckClosed) {
+  Passive p = open_passive();
+  inject({.flags = kTcpFin | kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1});
+  EXPECT_EQ(state(p.sock), TcpState::kCloseWait);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 2);
+  EXPECT_EQ(recv(p.sock), "");
+  // Half-close: we may still send after the peer's FIN.
+  EXPECT_EQ(send(p.sock, "late"), 4U);
+  std::vector<std::byte> data;
+  expect(kTcpPsh | kTcpAck, p.iss + 1, kPeerIsn + 2, &data);
+  EXPECT_EQ(data, bytes("late"));
+  const int fd = p.sock->fd;
+  ASSERT_TRUE(sock_close(*stack, fd));
+  expect(kTcpFin | kTcpAck, p.iss + 5, kPeerIsn + 2);
+  EXPECT_EQ(stack->tcp().orphans(), 1U);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 2, .ack = p.iss + 6});
+  stack->poll(now);
+  EXPECT_EQ(stack->tcp().orphans(), 0U);
+  EXPECT_EQ(stack->tcp().connections(), 0U);
+}
+
+TEST_F(Tcp, SynReceivedRstReturnsToListen) {
+  Socket* l = listener();
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0});
+  auto synack = expect(kTcpSyn | kTcpAck, next_sent_seq(), kPeerIsn + 1);
+  inject({.flags = kTcpRst, .seq = kPeerIsn + 1, .ack = 0});
+  stack->poll(now);
+  EXPECT_EQ(stack->tcp().connections(), 0U);
+  EXPECT_EQ(state(l), TcpState::kListen);
+  EXPECT_FALSE(sock_accept(*l, 0));
+  (void)synack;
+}
+
+TEST_F(Tcp, ClosedPortAnswersWithRst) {
+  // No listener: RFC 9293 3.10.7.1 resets.
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0});
+  expect(kTcpRst | kTcpAck, 0, kPeerIsn + 1);
+  inject({.flags = kTcpAck, .seq = kPeerIsn, .ack = 777});
+  expect(kTcpRst, 777, 0);
+  inject({.flags = kTcpRst, .seq = kPeerIsn, .ack = 0});
+  expect_nothing();  // never a reset for a reset
+}
+
+TEST_F(Tcp, RstMustMatchExactlyElseChallengeAck) {
+  Passive p = open_passive();
+  // RFC 5961 3.2: a RST inside the window but not at RCV.NXT draws a challenge ACK.
+  inject({.flags = kTcpRst, .seq = kPeerIsn + 100, .ack = 0});
+  EXPECT_EQ(state(p.sock), TcpState::kEstablished);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  EXPECT_EQ(stack->mib().TcpExtTCPChallengeACK, 1U);
+  // Outside the window it is dropped silently.
+  inject({.flags = kTcpRst, .seq = kPeerIsn - 100000, .ack = 0});
+  expect_nothing();
+  // At RCV.NXT it resets the connection.
+  inject({.flags = kTcpRst, .seq = kPeerIsn + 1, .ack = 0});
+  EXPECT_EQ(state(p.sock), TcpState::kClosed);
+  EXPECT_EQ(recv(p.sock), "<connection reset>");
+  EXPECT_EQ(stack->mib().TcpEstabResets, 1U);
+}
+
+TEST_F(Tcp, SynInEstablishedDrawsChallengeAck) {
+  Passive p = open_passive();
+  inject({.flags = kTcpSyn, .seq = kPeerIsn + 50, .ack = 0});
+  EXPECT_EQ(state(p.sock), TcpState::kEstablished);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  EXPECT_EQ(stack->mib().TcpExtTCPSYNChallenge, 1U);
+}
+
+TEST_F(Tcp, AckOfUnsentDataIsAnsweredAndDropped) {
+  Passive p = open_passive();
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 5000});
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+}
+
+TEST_F(Tcp, PawsDropsOldTimestamps) {
+  Passive p = open_passive(true);
+  wire::TcpOptions o;
+  o.ts_val = 600;
+  o.ts_ecr = 0;
+  inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = p.iss + 1,
+          .data = bytes("new"), .options = o});
+  advance(std::chrono::milliseconds(50));
+  auto ack = next_sent();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->ack, kPeerIsn + 4);
+  EXPECT_EQ(ack->options.ts_ecr, 600U);
+  // A segment with an older timestamp (a wrapped-around duplicate) is dropped and ACKed.
+  o.ts_val = 550;
+  inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 4, .ack = p.iss + 1,
+          .data = bytes("old"), .options = o});
+  EXPECT_EQ(stack->mib().TcpExtPAWSEstab, 1U);
+  auto dup = next_sent();
+  ASSERT_TRUE(dup);
+  EXPECT_EQ(dup->ack, kPeerIsn + 4);
+  EXPECT_EQ(recv(p.sock), "new");
+}
+
+TEST_F(Tcp, DelayedAckAtMost40msAndEverySecondSegment) {
+  Passive p = open_passive();
+  auto* sk = static_cast<TcpSock*>(p.sock);
+  sk->quickacks = 0;
+  inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = p.iss + 1, .data = bytes("a")});
+  expect_nothing();
+  advance(std::chrono::milliseconds(39));
+  expect_nothing();
+  advance(std::chrono::milliseconds(1));
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 2);
+  // Two full-sized segments: the second is ACKed at once.
+  std::vector<std::byte> full(1460, std::byte{'x'});
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 2, .ack = p.iss + 1, .data = full});
+  expect_nothing();
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 2 + 1460, .ack = p.iss + 1, .data = full});
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 2 + 2920);
+}
+
+TEST_F(Tcp, OutOfOrderDataIsSackedAtOnce) {
+  Passive p = open_passive(false, true);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 101, .ack = p.iss + 1,
+          .data = std::vector<std::byte>(100, std::byte{'b'})});
+  auto dup = expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  ASSERT_EQ(dup.options.sack_count, 1);
+  EXPECT_EQ(dup.options.sack[0].left, kPeerIsn + 101);
+  EXPECT_EQ(dup.options.sack[0].right, kPeerIsn + 201);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 301, .ack = p.iss + 1,
+          .data = std::vector<std::byte>(50, std::byte{'d'})});
+  auto dup2 = expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  ASSERT_EQ(dup2.options.sack_count, 2);
+  EXPECT_EQ(dup2.options.sack[0].left, kPeerIsn + 301);  // the newest block first
+  EXPECT_EQ(dup2.options.sack[1].left, kPeerIsn + 101);
+  // Filling the hole is ACKed at once, through everything that was waiting.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1,
+          .data = std::vector<std::byte>(100, std::byte{'a'})});
+  auto full = expect(kTcpAck, p.iss + 1, kPeerIsn + 201);
+  EXPECT_EQ(full.options.sack_count, 1);
+  EXPECT_EQ(recv(p.sock).size(), 200U);
+}
+
+TEST_F(Tcp, WindowScaleAppliesToThePeersWindow) {
+  // The peer offers scale 7 and a window field of 2: 256 bytes may be sent.
+  Socket* l = listener();
+  wire::TcpOptions o = syn_options(false);
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = o});
+  auto synack = expect(kTcpSyn | kTcpAck, next_sent_seq(), kPeerIsn + 1);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = synack.seq + 1, .window = 2});
+  auto a = sock_accept(*l, 0);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(static_cast<TcpSock*>(*a)->snd_wnd, 256U);
+  static_cast<TcpSock*>(*a)->nodelay = true;
+  std::string big(1000, 'z');
+  EXPECT_EQ(send(*a, big), 1000U);
+  std::vector<std::byte> data;
+  expect(kTcpAck, synack.seq + 1, kPeerIsn + 1, &data);
+  EXPECT_EQ(data.size(), 256U);
+  expect_nothing();
+  // Our own window field is scaled by 7 too.
+  auto h = next_sent();
+  EXPECT_FALSE(h);
+}
+
+TEST_F(Tcp, ZeroWindowIsProbedWithBackoff) {
+  Passive p = open_passive();
+  auto* sk = static_cast<TcpSock*>(p.sock);
+  sk->nodelay = true;
+  // The peer closes its window.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 0});
+  EXPECT_EQ(send(p.sock, "data"), 4U);
+  expect_nothing();
+  // Persist timer: probes (an ACK below SND.UNA) at the RTO, doubling.
+  const Duration rto = tcp_current_rto(*sk);
+  advance(rto);
+  expect(kTcpAck, p.iss, kPeerIsn + 1);
+  advance(2 * rto - std::chrono::milliseconds(1));
+  expect_nothing();
+  advance(std::chrono::milliseconds(1));
+  expect(kTcpAck, p.iss, kPeerIsn + 1);
+  // The window opens: the data goes.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 1000});
+  std::vector<std::byte> data;
+  expect(kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1, &data);
+  EXPECT_EQ(data, bytes("data"));
+}
+
+TEST_F(Tcp, RetransmissionTimerBacksOffAndGivesUp) {
+  Passive p = open_passive();
+  auto* sk = static_cast<TcpSock*>(p.sock);
+  EXPECT_EQ(send(p.sock, "hello"), 5U);
+  expect(kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1);
+  Duration rto = tcp_current_rto(*sk);
+  EXPECT_GE(rto, kTcpRtoMin);
+  // RFC 6298 5.5: each expiry doubles the RTO (to 120 s at most).
+  Duration total{0};
+  for (int i = 0; i < 15; ++i) {
+    advance(rto - std::chrono::milliseconds(1));
+    expect_nothing();
+    advance(std::chrono::milliseconds(1));
+    expect(kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1);
+    total += rto;
+    rto = std::min<Duration>(rto * 2, kTcpRtoMax);
+    EXPECT_EQ(tcp_current_rto(*sk), rto);
+  }
+  EXPECT_EQ(stack->mib().TcpRetransSegs, 15U);
+  advance(rto);
+  EXPECT_EQ(state(p.sock), TcpState::kClosed);
+  EXPECT_EQ(recv(p.sock), "<timed out>");
+}
+
+TEST_F(Tcp, CloseWithUnreadDataSendsRst) {
+  Passive p = open_passive();
+  inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = p.iss + 1, .data = bytes("unread")});
+  (void)next_sent();
+  ASSERT_TRUE(sock_close(*stack, p.sock->fd));
+  expect(kTcpRst | kTcpAck, p.iss + 1, kPeerIsn + 7);
+  EXPECT_EQ(stack->mib().TcpExtTCPAbortOnClose, 1U);
+}
+
+TEST_F(Tcp, SynFloodUsesCookiesAndCostsNoMemory) {
+  Socket* l = listener(4);
+  // Fill the SYN queue (backlog 4), then every further SYN gets a cookie.
+  for (std::uint16_t i = 0; i < 100; ++i) {
+    inject({.flags = kTcpSyn, .seq = kPeerIsn + i * 1000U, .ack = 0, .options = syn_options(false),
+            .sport = static_cast<std::uint16_t>(20000 + i)});
+  }
+  EXPECT_EQ(static_cast<TcpSock*>(l)->syn_queue.size(), 4U);
+  EXPECT_EQ(stack->mib().TcpExtSyncookiesSent, 96U);
+  EXPECT_EQ(stack->tcp().connections(), 4U);
+  // The ACK of a cookie SYN,ACK creates the connection.
+  std::optional<wire::TcpHeader> last;
+  while (auto h = next_sent()) last = h;
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->dst_port, 20099);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 99000 + 1, .ack = last->seq + 1, .sport = 20099});
+  EXPECT_EQ(stack->mib().TcpExtSyncookiesRecv, 1U);
+  auto a = sock_accept(*l, 0);
+  ASSERT_TRUE(a);
+  EXPECT_EQ((*a)->remote.port, 20099);
+  // A forged cookie is refused with a reset.
+  inject({.flags = kTcpAck, .seq = 5, .ack = 12345, .sport = 30000});
+  EXPECT_EQ(stack->mib().TcpExtSyncookiesFailed, 1U);
+}
+
+}  // namespace
+}  // namespace usnet::script
