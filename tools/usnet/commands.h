@@ -9,5 +9,9 @@ namespace usnet::tool {
 void register_demo(CLI::App& app);
 void register_ping(CLI::App& app);
 void register_udp_echo(CLI::App& app);
+void register_tcp_echo(CLI::App& app);
+void register_httpd(CLI::App& app);
+void register_get(CLI::App& app);
+void register_tcp_send(CLI::App& app);
 
 }  // namespace usnet::tool

@@ -13,6 +13,10 @@ int main(int argc, char** argv) {
     usnet::tool::register_demo(app);
     usnet::tool::register_ping(app);
     usnet::tool::register_udp_echo(app);
+    usnet::tool::register_tcp_echo(app);
+    usnet::tool::register_httpd(app);
+    usnet::tool::register_get(app);
+    usnet::tool::register_tcp_send(app);
     try {
       app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {

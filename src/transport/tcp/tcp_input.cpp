@@ -251,6 +251,9 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     sk.max_snd_wnd = std::max(sk.max_snd_wnd, wnd);
   }
   const std::uint32_t sacked_before = sk.sacked_bytes;
+  // Linux tcp_is_cwnd_limited: grow cwnd only while the flight actually uses it, so an
+  // application-limited sender does not build up a window it never tested (RFC 7661).
+  const bool cwnd_limited = 2U * sk.flight() >= sk.cwnd;
   if (sk.sack_ok && seg.h.options.sack_count != 0) tcp_sacktag(sk, seg);
 
   if (ack > sk.snd_una) {
@@ -293,7 +296,7 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
       }
     } else {
       sk.dupacks = 0;
-      sk.cc->on_ack(sk, acked, now);
+      if (cwnd_limited) sk.cc->on_ack(sk, acked, now);
     }
     // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
     if (sk.snd_una == sk.snd_max) {
@@ -518,12 +521,18 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
       }
       break;
     case TcpState::kClosing:
-      if (fin_acked) tcp_time_wait(sk);
+      if (fin_acked) {
+        tcp_time_wait(sk);
+      } else {
+        tcp_write_xmit(sk);  // data queued before the FIN still goes out as ACKs come
+      }
       return;
     case TcpState::kLastAck:
       if (fin_acked) {
         sk.done_flag = true;
         tcp_done(sk);
+      } else {
+        tcp_write_xmit(sk);
       }
       return;
     case TcpState::kTimeWait:

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -104,8 +105,81 @@ class NetnsFixture : public ::testing::Test {
 
   void TearDown() override {
     stop_tool();
+    for (pid_t pid : bg_) {
+      ::kill(pid, SIGKILL);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+    bg_.clear();
     if (created_) run({"ip", "netns", "del", ns_});
   }
+
+  // The tool's arguments for the TAP in this test's namespace.
+  std::vector<std::string> tool_argv(std::vector<std::string> args) const {
+    args.insert(args.begin(), USNET_TOOL_PATH);
+    for (const char* a : {"--netns", ns_.c_str(), "--tap", "ut0", "--addr", "198.18.3.2/24",
+                          "--peer-addr", "198.18.3.1/24"}) {
+      args.emplace_back(a);
+    }
+    return args;
+  }
+
+  // Runs a `usnet` subcommand to completion (a client), with its stdout in *out.
+  int run_tool(const std::vector<std::string>& args, std::string* out = nullptr,
+               int timeout_s = 120) {
+    return run(tool_argv(args), out, timeout_s);
+  }
+
+  // Starts a kernel-side program in the namespace in the background; it is killed (by
+  // pid) in TearDown unless waited for with wait_bg.
+  pid_t spawn_in_ns(const std::vector<std::string>& argv) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      std::vector<std::string> full = {"ip", "netns", "exec", ns_};
+      full.insert(full.end(), argv.begin(), argv.end());
+      std::vector<char*> args;
+      for (auto& a : full)
+        args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execvp(args[0], args.data());
+      _exit(127);
+    }
+    if (pid > 0) bg_.push_back(pid);
+    return pid;
+  }
+
+  // Waits up to timeout_s for a background program; its exit status, or -1.
+  int wait_bg(pid_t pid, int timeout_s) {
+    int status = 0;
+    for (int i = 0; i < timeout_s * 10; ++i) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        std::erase(bg_, pid);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      ::usleep(100'000);
+    }
+    return -1;
+  }
+
+  // Stops the tool and returns what it printed after becoming ready (counters, sockets).
+  std::string stop_tool_and_read() {
+    std::string rest;
+    if (tool_pid_ > 0) {
+      ::kill(tool_pid_, SIGTERM);
+      char buf[4096];
+      for (int i = 0; i < 100; ++i) {
+        pollfd p{tool_out_, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        const ssize_t n = ::read(tool_out_, buf, sizeof(buf));
+        if (n <= 0) break;
+        rest.append(buf, static_cast<std::size_t>(n));
+      }
+    }
+    stop_tool();
+    return rest;
+  }
+
+  std::vector<pid_t> bg_;
 
   // Starts `usnet <args...> --netns NS --tap ut0 --addr .2/24 --peer-addr .1/24` and waits
   // until it prints a line containing `ready_marker`.

@@ -1,0 +1,67 @@
+#include "tcp_io.h"
+
+#include <arpa/inet.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "usnet/usnet.h"
+
+namespace usnet::tool {
+
+bool send_all(int fd, const void* buf, std::size_t len) {
+  const auto* p = static_cast<const char*>(buf);
+  while (len > 0) {
+    const ssize_t n = usnet_send(fd, p, len, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return false;
+    }
+    p += n;
+    len -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool make_addr(const std::string& ip, int port, sockaddr_in& addr) {
+  addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  return inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) == 1;
+}
+
+int tcp_listen_on(const std::string& bind_addr, int port, const char* who) {
+  sockaddr_in addr{};
+  if (!make_addr(bind_addr, port, addr)) {
+    std::cerr << who << ": bad --bind address " << bind_addr << "\n";
+    return -1;
+  }
+  const int fd = usnet_socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    std::cerr << who << ": socket: " << std::strerror(errno) << "\n";
+    return -1;
+  }
+  const int one = 1;
+  usnet_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (usnet_bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0 ||
+      usnet_listen(fd, 128) < 0) {
+    std::cerr << who << ": bind/listen: " << std::strerror(errno) << "\n";
+    usnet_close(fd);
+    return -1;
+  }
+  timeval tv{0, 200'000};
+  usnet_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+void Fnv64::add(const void* p, std::size_t n) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= b[i];
+    h *= 0x100000001b3ULL;
+  }
+}
+
+}  // namespace usnet::tool

@@ -1,0 +1,29 @@
+// Stream helpers the TCP subcommands share: whole writes, a listening socket, addresses.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace usnet::tool {
+
+// Writes all of buf (usnet_send loops on partial writes); false on error (errno set).
+bool send_all(int fd, const void* buf, std::size_t len);
+// A bound, listening usnet TCP socket with SO_REUSEADDR and a short SO_RCVTIMEO (so that
+// an accept loop notices Ctrl-C); -1 after printing the reason.
+int tcp_listen_on(const std::string& bind_addr, int port, const char* who);
+// Parses an IPv4 literal and port into addr; false if it is not one.
+bool make_addr(const std::string& ip, int port, sockaddr_in& addr);
+// 64-bit FNV-1a, to compare bodies without extra dependencies.
+struct Fnv64 {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  void add(const void* p, std::size_t n);
+};
+// The generated body byte at offset i (for `usnet httpd`'s /bytes/N and checks).
+inline unsigned char body_byte(std::uint64_t i) {
+  return static_cast<unsigned char>((i * 7 + i / 4096) & 0xff);
+}
+
+}  // namespace usnet::tool
