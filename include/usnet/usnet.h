@@ -60,7 +60,7 @@ int usnet_is_socket(int fd);
 
 /* ---- runtimes and stacks ---- */
 typedef struct usnet_runtime usnet_runtime; /* NOLINT(modernize-use-using): C */
-typedef struct usnet_stack usnet_stack; /* NOLINT(modernize-use-using): C */
+typedef struct usnet_stack usnet_stack;     /* NOLINT(modernize-use-using): C */
 
 /* A runtime drives stacks with the real clock. Returns NULL with errno on failure. */
 usnet_runtime* usnet_runtime_new(void);

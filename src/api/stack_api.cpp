@@ -9,11 +9,11 @@
 #include <fmt/format.h>
 
 #include "api/errno_out.h"
-#include "transport/tcp/tcp.h"
 #include "api/handles.h"
 #include "base/errno_map.h"
 #include "socket/fd_table.h"
 #include "socket/sock_calls.h"
+#include "transport/tcp/tcp.h"
 #include "usnet/usnet.h"
 
 using namespace usnet;       // NOLINT(google-build-using-namespace): the C edge

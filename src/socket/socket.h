@@ -62,7 +62,7 @@ struct SockOptions {
   int ttl = -1;          // IP_TTL; -1: the stack's default
   std::uint8_t tos = 0;  // IP_TOS
   PmtuMode pmtu = PmtuMode::kWant;
-  bool recverr = false;  // IP_RECVERR
+  bool recverr = false;    // IP_RECVERR
   bool linger_on = false;  // SO_LINGER
   int linger_s = 0;
   bool rcvbuf_locked = false;  // SO_RCVBUF was set: no autotuning (Linux SOCK_RCVBUF_LOCK)

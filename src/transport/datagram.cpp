@@ -19,7 +19,6 @@ Result<int> dgram_ioctl(const DgramQueue& q, unsigned long request) {
   }
 }
 
-
 bool DgramQueue::enqueue(Datagram d, int rcvbuf) {
   if (mem_ > static_cast<std::size_t>(rcvbuf)) return false;
   mem_ += d.data.size() + kDatagramOverhead;

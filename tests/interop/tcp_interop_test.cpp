@@ -71,8 +71,8 @@ class TcpKernel : public NetnsFixture {
     }
     std::string expert;
     ASSERT_EQ(run({"tshark", "-r", pcap, "-q", "-o", "tcp.check_checksum:TRUE", "-o",
-                   "tcp.desegment_tcp_streams:FALSE", "-o",
-                   "ip.check_checksum:TRUE", "-z", "expert,warn"},
+                   "tcp.desegment_tcp_streams:FALSE", "-o", "ip.check_checksum:TRUE", "-z",
+                   "expert,warn"},
                   &expert, 300),
               0);
     for (const char* bad : {"Malformed", "Bad checksum", "Errors (", "Warnings ("}) {
@@ -99,11 +99,12 @@ TEST_F(TcpKernel, CurlDownloads100MiBFromUsnetHttpd) {
   EXPECT_TRUE(file_is_body(body, 104857600, &why)) << why;
   std::remove(body.c_str());
   const std::string counters = stop_tool_and_read();
-  std::printf("kernel curl <- usnet httpd: 100 MiB in %.2f s (%.0f Mbit/s), usnet "
-              "TcpRetransSegs %llu, TcpOutSegs %llu\n",
-              secs, 104857600 * 8 / secs / 1e6,
-              static_cast<unsigned long long>(counter(counters, "TcpRetransSegs")),
-              static_cast<unsigned long long>(counter(counters, "TcpOutSegs")));
+  std::printf(
+      "kernel curl <- usnet httpd: 100 MiB in %.2f s (%.0f Mbit/s), usnet "
+      "TcpRetransSegs %llu, TcpOutSegs %llu\n",
+      secs, 104857600 * 8 / secs / 1e6,
+      static_cast<unsigned long long>(counter(counters, "TcpRetransSegs")),
+      static_cast<unsigned long long>(counter(counters, "TcpOutSegs")));
   expect_clean_pcap(pcap);
 }
 
@@ -116,8 +117,8 @@ TEST_F(TcpKernel, UsnetGetDownloadsFromPythonHttpServer) {
   stop_tool();
   const std::string pcap = tmp("get.pcap");
   const std::string saved = tmp("saved.bin");
-  const pid_t server = spawn_in_ns({"python3", "-m", "http.server", "8000", "--bind", "0.0.0.0",
-                                    "--directory", dir});
+  const pid_t server = spawn_in_ns(
+      {"python3", "-m", "http.server", "8000", "--bind", "0.0.0.0", "--directory", dir});
   ASSERT_GT(server, 0);
   std::string out;
   int rc = -1;
@@ -197,8 +198,7 @@ TEST_F(TcpKernel, FiveThousandSequentialConnectionsUsnetToKernel) {
       "  c.close(); n+=1\n"
       "print(n,total)\n";
   const std::string result = tmp("seq-out.txt");
-  const pid_t server =
-      spawn_in_ns({"sh", "-c", "exec python3 -c \"$0\" > " + result, script});
+  const pid_t server = spawn_in_ns({"sh", "-c", "exec python3 -c \"$0\" > " + result, script});
   ASSERT_GT(server, 0);
   ::usleep(500'000);
   const std::string pcap = tmp("seq-out.pcap");
@@ -221,8 +221,8 @@ TEST_F(TcpKernel, KernelClientKilledMidTransferThenServerCarriesOn) {
   const std::string pcap = tmp("killed.pcap");
   start_tool({"httpd", "-p", "80", "--counters", "--pcap", pcap}, "listening");
   // curl, slowed down so it is surely mid-transfer, is killed: the kernel resets.
-  const pid_t curl = spawn_in_ns({"curl", "-s", "--limit-rate", "2M", "-o", "/dev/null",
-                                  "http://198.18.3.2/bytes/104857600"});
+  const pid_t curl = spawn_in_ns(
+      {"curl", "-s", "--limit-rate", "2M", "-o", "/dev/null", "http://198.18.3.2/bytes/104857600"});
   ASSERT_GT(curl, 0);
   ::sleep(1);
   ::kill(curl, SIGKILL);

@@ -55,7 +55,8 @@ TEST(TcpSim, HandshakeTransferAndClose) {
   EXPECT_TRUE(sock_shutdown(*c.server, SHUT_WR));
   ASSERT_TRUE(net.run_until([&] {
     return state_of(*c.client) == TcpState::kTimeWait && state_of(*c.server) == TcpState::kClosed;
-  })) << tcp_state_name(state_of(*c.client)) << " " << tcp_state_name(state_of(*c.server));
+  })) << tcp_state_name(state_of(*c.client))
+      << " " << tcp_state_name(state_of(*c.server));
   net.run_for(std::chrono::seconds(61));
   EXPECT_EQ(state_of(*c.client), TcpState::kClosed);
   EXPECT_EQ(net.a->mib().TcpRetransSegs, 0U);
@@ -171,9 +172,10 @@ class TcpSeedSweep : public ::testing::TestWithParam<std::uint64_t> {};
 
 TEST_P(TcpSeedSweep, SixteenMiBArriveOnceInOrder) {
   if (kSeedsPerShard < 10) {
-    std::printf("NOTE: sanitizer build: %llu of 10 seeds in this shard (all 200 run in the "
-                "debug preset)\n",
-                static_cast<unsigned long long>(kSeedsPerShard));
+    std::printf(
+        "NOTE: sanitizer build: %llu of 10 seeds in this shard (all 200 run in the "
+        "debug preset)\n",
+        static_cast<unsigned long long>(kSeedsPerShard));
   }
   for (std::uint64_t i = 0; i < kSeedsPerShard; ++i) {
     const std::uint64_t seed = GetParam() * 10 + i + 1;

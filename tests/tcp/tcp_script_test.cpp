@@ -49,7 +49,10 @@ class Tcp : public TcpScript {
       ack_opts.ts_val = 501;
       ack_opts.ts_ecr = *synack.options.ts_val;
     }
-    inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 512,
+    inject({.flags = kTcpAck,
+            .seq = kPeerIsn + 1,
+            .ack = p.iss + 1,
+            .window = 512,
             .options = ack_opts});
     auto a = sock_accept(*p.listener, 0);
     EXPECT_TRUE(a);
@@ -77,7 +80,8 @@ class Tcp : public TcpScript {
   }
   std::string recv(Socket* s, int flags = MSG_DONTWAIT) {
     std::string out(4096, '\0');
-    const MutableByteSpan iov[] = {MutableByteSpan(reinterpret_cast<std::byte*>(out.data()), out.size())};
+    const MutableByteSpan iov[] = {
+        MutableByteSpan(reinterpret_cast<std::byte*>(out.data()), out.size())};
     auto r = sock_recvmsg(*s, RecvMsg{iov}, flags);
     if (!r) return "<" + std::string(error_name(r.error())) + ">";
     out.resize(r->copied);
@@ -120,8 +124,12 @@ TEST_F(Tcp, ActiveOpenSynSentEstablished) {
   EXPECT_EQ(syn.options.window_scale, 7);
   EXPECT_TRUE(syn.options.sack_permitted);
   EXPECT_TRUE(syn.options.ts_val.has_value());
-  inject({.flags = kTcpSyn | kTcpAck, .seq = kPeerIsn, .ack = syn.seq + 1,
-          .options = syn_options(false), .sport = kPeerPort, .dport = s->local.port});
+  inject({.flags = kTcpSyn | kTcpAck,
+          .seq = kPeerIsn,
+          .ack = syn.seq + 1,
+          .options = syn_options(false),
+          .sport = kPeerPort,
+          .dport = s->local.port});
   EXPECT_EQ(state(s), TcpState::kEstablished);
   expect(kTcpAck, syn.seq + 1, kPeerIsn + 1);
   EXPECT_EQ(static_cast<TcpSock*>(s)->mss, 1460);  // no timestamps: the full MSS
@@ -132,10 +140,16 @@ TEST_F(Tcp, SynSentRstIsConnectionRefused) {
   (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
   auto syn = expect(kTcpSyn, next_sent_seq(), 0);
   // A RST whose ACK does not acknowledge our SYN is ignored (RFC 9293 3.10.7.3).
-  inject({.flags = kTcpRst | kTcpAck, .seq = 0, .ack = syn.seq + 7, .sport = kPeerPort,
+  inject({.flags = kTcpRst | kTcpAck,
+          .seq = 0,
+          .ack = syn.seq + 7,
+          .sport = kPeerPort,
           .dport = s->local.port});
   EXPECT_EQ(state(s), TcpState::kSynSent);
-  inject({.flags = kTcpRst | kTcpAck, .seq = 0, .ack = syn.seq + 1, .sport = kPeerPort,
+  inject({.flags = kTcpRst | kTcpAck,
+          .seq = 0,
+          .ack = syn.seq + 1,
+          .sport = kPeerPort,
           .dport = s->local.port});
   EXPECT_EQ(state(s), TcpState::kClosed);
   EXPECT_EQ(s->take_error(), Error::kConnectionRefused);
@@ -297,8 +311,11 @@ TEST_F(Tcp, PawsDropsOldTimestamps) {
   wire::TcpOptions o;
   o.ts_val = 600;
   o.ts_ecr = 0;
-  inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = p.iss + 1,
-          .data = bytes("new"), .options = o});
+  inject({.flags = kTcpAck | kTcpPsh,
+          .seq = kPeerIsn + 1,
+          .ack = p.iss + 1,
+          .data = bytes("new"),
+          .options = o});
   advance(std::chrono::milliseconds(50));
   auto ack = next_sent();
   ASSERT_TRUE(ack);
@@ -306,8 +323,11 @@ TEST_F(Tcp, PawsDropsOldTimestamps) {
   EXPECT_EQ(ack->options.ts_ecr, 600U);
   // A segment with an older timestamp (a wrapped-around duplicate) is dropped and ACKed.
   o.ts_val = 550;
-  inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 4, .ack = p.iss + 1,
-          .data = bytes("old"), .options = o});
+  inject({.flags = kTcpAck | kTcpPsh,
+          .seq = kPeerIsn + 4,
+          .ack = p.iss + 1,
+          .data = bytes("old"),
+          .options = o});
   EXPECT_EQ(stack->mib().TcpExtPAWSEstab, 1U);
   auto dup = next_sent();
   ASSERT_TRUE(dup);
@@ -335,20 +355,26 @@ TEST_F(Tcp, DelayedAckAtMost40msAndEverySecondSegment) {
 
 TEST_F(Tcp, OutOfOrderDataIsSackedAtOnce) {
   Passive p = open_passive(false, true);
-  inject({.flags = kTcpAck, .seq = kPeerIsn + 101, .ack = p.iss + 1,
+  inject({.flags = kTcpAck,
+          .seq = kPeerIsn + 101,
+          .ack = p.iss + 1,
           .data = std::vector<std::byte>(100, std::byte{'b'})});
   auto dup = expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
   ASSERT_EQ(dup.options.sack_count, 1);
   EXPECT_EQ(dup.options.sack[0].left, kPeerIsn + 101);
   EXPECT_EQ(dup.options.sack[0].right, kPeerIsn + 201);
-  inject({.flags = kTcpAck, .seq = kPeerIsn + 301, .ack = p.iss + 1,
+  inject({.flags = kTcpAck,
+          .seq = kPeerIsn + 301,
+          .ack = p.iss + 1,
           .data = std::vector<std::byte>(50, std::byte{'d'})});
   auto dup2 = expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
   ASSERT_EQ(dup2.options.sack_count, 2);
   EXPECT_EQ(dup2.options.sack[0].left, kPeerIsn + 301);  // the newest block first
   EXPECT_EQ(dup2.options.sack[1].left, kPeerIsn + 101);
   // Filling the hole is ACKed at once, through everything that was waiting.
-  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1,
+  inject({.flags = kTcpAck,
+          .seq = kPeerIsn + 1,
+          .ack = p.iss + 1,
           .data = std::vector<std::byte>(100, std::byte{'a'})});
   auto full = expect(kTcpAck, p.iss + 1, kPeerIsn + 201);
   EXPECT_EQ(full.options.sack_count, 1);
@@ -426,7 +452,8 @@ TEST_F(Tcp, RetransmissionTimerBacksOffAndGivesUp) {
 
 TEST_F(Tcp, CloseWithUnreadDataSendsRst) {
   Passive p = open_passive();
-  inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = p.iss + 1, .data = bytes("unread")});
+  inject(
+      {.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = p.iss + 1, .data = bytes("unread")});
   (void)next_sent();
   ASSERT_TRUE(sock_close(*stack, p.sock->fd));
   expect(kTcpRst | kTcpAck, p.iss + 1, kPeerIsn + 7);
@@ -437,7 +464,10 @@ TEST_F(Tcp, SynFloodUsesCookiesAndCostsNoMemory) {
   Socket* l = listener(4);
   // Fill the SYN queue (backlog 4), then every further SYN gets a cookie.
   for (std::uint16_t i = 0; i < 100; ++i) {
-    inject({.flags = kTcpSyn, .seq = kPeerIsn + i * 1000U, .ack = 0, .options = syn_options(false),
+    inject({.flags = kTcpSyn,
+            .seq = kPeerIsn + i * 1000U,
+            .ack = 0,
+            .options = syn_options(false),
             .sport = static_cast<std::uint16_t>(20000 + i)});
   }
   EXPECT_EQ(static_cast<TcpSock*>(l)->syn_queue.size(), 4U);
@@ -445,7 +475,8 @@ TEST_F(Tcp, SynFloodUsesCookiesAndCostsNoMemory) {
   EXPECT_EQ(stack->tcp().connections(), 4U);
   // The ACK of a cookie SYN,ACK creates the connection.
   std::optional<wire::TcpHeader> last;
-  while (auto h = next_sent()) last = h;
+  while (auto h = next_sent())
+    last = h;
   ASSERT_TRUE(last);
   EXPECT_EQ(last->dst_port, 20099);
   inject({.flags = kTcpAck, .seq = kPeerIsn + 99000 + 1, .ack = last->seq + 1, .sport = 20099});

@@ -1,9 +1,9 @@
 // `usnet demo`: the main job of the README.
-//   1. Two usnet hosts in this process, joined by a memory wire: ping and UDP between them,
-//      with the trace of every call and packet and a pcap of the wire.
+//   1. Two usnet hosts in this process, joined by a memory wire: ping, UDP and a TCP
+//      exchange between them, with the trace of every call and packet and a pcap of the wire.
 //   2. As root with /dev/net/tun: a usnet host on a TAP inside a network namespace the demo
-//      creates, answering the Linux kernel's own `ping` and `nc -u`; everything it created
-//      is removed at the end, also on Ctrl-C.
+//      creates, answering the Linux kernel's own `ping`, `nc -u` and `curl`; everything it
+//      created is removed at the end, also on Ctrl-C.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -51,6 +51,47 @@ void set_timeout(int fd, int ms) {
 
 void banner(const std::string& s) {
   std::cout << "\n=== " << s << " ===\n" << std::flush;
+}
+
+bool tcp_exchange(usnet_stack* alice, usnet_stack* bob) {
+  usnet_stack_use(bob);
+  const int l = usnet_socket(AF_INET, SOCK_STREAM, 0);
+  const sockaddr_in bob_http = inet("198.18.0.2", 8080);
+  if (usnet_bind(l, sa(bob_http), sizeof(bob_http)) < 0 || usnet_listen(l, 16) < 0) {
+    std::cout << "bob cannot listen: " << std::strerror(errno) << "\n";
+    return false;
+  }
+  set_timeout(l, 2000);
+  usnet_stack_use(alice);
+  const int c = usnet_socket(AF_INET, SOCK_STREAM, 0);
+  set_timeout(c, 2000);
+  // A blocking connect runs both stacks until the handshake is done.
+  if (usnet_connect(c, sa(bob_http), sizeof(bob_http)) < 0) {
+    std::cout << "alice cannot connect: " << std::strerror(errno) << "\n";
+    return false;
+  }
+  const int s = usnet_accept(l, nullptr, nullptr);
+  if (s < 0) {
+    std::cout << "bob accepted nothing: " << std::strerror(errno) << "\n";
+    return false;
+  }
+  const std::string_view req = "GET /hello HTTP/1.1\r\nHost: bob\r\n\r\n";
+  usnet_send(c, req.data(), req.size(), 0);
+  char buf[512] = {};
+  ssize_t n = usnet_recv(s, buf, sizeof(buf), 0);
+  std::cout << fmt::format("bob read {} bytes: {}\n", n,
+                           n > 0 ? std::string(buf, static_cast<std::size_t>(n)).substr(0, 16) : "");
+  const std::string_view rep = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello alice\n";
+  usnet_send(s, rep.data(), rep.size(), 0);
+  usnet_shutdown(s, SHUT_WR);
+  std::string got;
+  while ((n = usnet_recv(c, buf, sizeof(buf), 0)) > 0)
+    got.append(buf, static_cast<std::size_t>(n));
+  std::cout << fmt::format("alice read {} bytes, then end of stream\n", got.size());
+  usnet_close(c);  // alice closes second: bob's end goes through TIME_WAIT
+  usnet_close(s);
+  usnet_close(l);
+  return got == rep;
 }
 
 bool in_process(const DemoOptions& o) {
@@ -130,11 +171,56 @@ bool in_process(const DemoOptions& o) {
   }
   usnet_close(a);
   usnet_close(b);
+
+  // TCP: bob listens, alice connects, a request and a reply, then both close.
+  std::cout << "\n--- TCP: alice -> bob:8080, request and reply ---\n" << std::flush;
+  ok = tcp_exchange(alice, bob) && ok;
+  std::cout << "\n--- alice's TCP sockets (as ss -tni) ---\n" << std::flush;
+  usnet_stack_dump_sockets(alice, STDOUT_FILENO);
   std::cout << "\n--- alice's counters (nstat names) ---\n" << std::flush;
   usnet_stack_dump_counters(alice, STDOUT_FILENO);
   if (!o.pcap.empty()) std::cout << "\nEvery frame on the wire is in " << o.pcap << "\n";
   usnet_runtime_free(rt);
   return ok;
+}
+
+// Serves one HTTP request from the kernel's curl, without blocking, while waiting for it.
+bool serve_curl(Host& host, const std::string& ns_name) {
+  const int l = usnet_socket(AF_INET, SOCK_STREAM, 0);
+  const sockaddr_in me = inet("198.18.1.2", 80);
+  if (usnet_bind(l, sa(me), sizeof(me)) < 0 || usnet_listen(l, 16) < 0) {
+    std::cout << "cannot listen: " << std::strerror(errno) << "\n";
+    return false;
+  }
+  usnet_fcntl(l, F_SETFL, O_NONBLOCK);
+  Child curl = spawn({"ip", "netns", "exec", ns_name, "curl", "-s", "-S", "--max-time", "5",
+                      "http://198.18.1.2/hello"},
+                     true);
+  int conn = -1;
+  std::string req;
+  bool answered = false;
+  std::string out;
+  wait_child(
+      host.rt, curl, std::chrono::seconds(10),
+      [&] {
+        if (answered) return;
+        if (conn < 0) conn = usnet_accept4(l, nullptr, nullptr, SOCK_NONBLOCK);
+        if (conn < 0) return;
+        char buf[2048];
+        const ssize_t n = usnet_recv(conn, buf, sizeof(buf), 0);
+        if (n > 0) req.append(buf, static_cast<std::size_t>(n));
+        if (req.find("\r\n\r\n") == std::string::npos) return;
+        const std::string_view rep =
+            "HTTP/1.1 200 OK\r\nContent-Length: 26\r\nConnection: close\r\n\r\n"
+            "hello from usnet over TCP\n";
+        usnet_send(conn, rep.data(), rep.size(), 0);
+        usnet_close(conn);  // the FIN follows the reply
+        answered = true;
+      },
+      &out);
+  std::cout << "curl printed: " << out;
+  usnet_close(l);
+  return out.find("hello from usnet over TCP") != std::string::npos;
 }
 
 bool with_kernel(const DemoOptions& o) {
@@ -203,6 +289,10 @@ bool with_kernel(const DemoOptions& o) {
     if (out.find("hello from the kernel") == std::string::npos) ok = false;
     usnet_close(fd);
     std::cout << fmt::format("usnet echoed {} datagram(s)\n", echoed);
+
+    if (stop_requested()) return false;
+    std::cout << "\n--- the kernel's curl -> usnet HTTP on port 80 ---\n" << std::flush;
+    ok = serve_curl(host, ns_name) && ok;
   }
   std::cout << "removed network namespace " << ns_name << " and its TAP\n";
   return ok;

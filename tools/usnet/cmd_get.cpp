@@ -48,7 +48,8 @@ std::optional<Url> parse_url(const std::string& s) {
   const std::size_t colon = authority.find(':');
   if (colon != std::string::npos) {
     const std::string p = authority.substr(colon + 1);
-    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit)) return std::nullopt;
+    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit))
+      return std::nullopt;
     u.port = std::stoi(p);
     if (u.port < 1 || u.port > 65535) return std::nullopt;
     authority = authority.substr(0, colon);
@@ -156,7 +157,9 @@ int run_get(const GetOptions& o) {
     if (out_name.empty()) out_name = "index.html";
   }
   Sink sink;
-  sink.out = out_name == "-" ? 1 : ::open(out_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  sink.out = out_name == "-"
+                 ? 1
+                 : ::open(out_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (sink.out < 0) {
     std::cerr << "usnet get: cannot write " << out_name << ": " << std::strerror(errno) << "\n";
     usnet_close(fd);
@@ -183,8 +186,8 @@ int run_get(const GetOptions& o) {
     ok = sink.write(in.data(), first);
     left -= first;
     while (ok && left > 0) {
-      const ssize_t n = usnet_recv(fd, buf.data(),
-                                   static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), left)), 0);
+      const ssize_t n = usnet_recv(
+          fd, buf.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), left)), 0);
       if (n < 0) return fail_net("reading the body");
       if (n == 0) break;
       ok = sink.write(buf.data(), static_cast<std::size_t>(n));
@@ -211,7 +214,8 @@ void register_get(CLI::App& app) {
   auto opts = std::make_shared<GetOptions>();
   CLI::App* cmd = app.add_subcommand("get", "Download a URL over HTTP/1.1 and save the body");
   cmd->add_option("url", opts->url, "http://IPv4[:port]/path")->required();
-  cmd->add_option("-o,--output", opts->output, "File to write (- for stdout; default: the path's last part)");
+  cmd->add_option("-o,--output", opts->output,
+                  "File to write (- for stdout; default: the path's last part)");
   cmd->add_option("--timeout", opts->timeout_s, "Seconds a connect, send or receive may wait")
       ->check(CLI::Range(1, 3600));
   cmd->add_flag("--counters", opts->counters, "Print the stack's counters (stderr)");

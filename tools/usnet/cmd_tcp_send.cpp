@@ -101,7 +101,8 @@ void register_tcp_send(CLI::App& app) {
   cmd->add_option("--bytes", opts->bytes, "Bytes to send on each connection");
   cmd->add_option("--repeat", opts->repeat, "Connections, one after another")
       ->check(CLI::Range(1L, 1000000L));
-  cmd->add_option("--timeout", opts->timeout_s, "Seconds a call may wait")->check(CLI::Range(1, 3600));
+  cmd->add_option("--timeout", opts->timeout_s, "Seconds a call may wait")
+      ->check(CLI::Range(1, 3600));
   cmd->add_flag("--counters", opts->counters, "Print the stack's counters on exit");
   cmd->add_flag("--sockets", opts->sockets, "Print the stack's TCP sockets on exit");
   add_net_options(*cmd, opts->net);

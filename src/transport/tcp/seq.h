@@ -30,7 +30,9 @@ class SeqNum {
   friend constexpr bool operator>=(SeqNum a, SeqNum b) noexcept { return (a - b) >= 0; }
 
   // lo <= *this < hi
-  constexpr bool in_window(SeqNum lo, SeqNum hi) const noexcept { return lo <= *this && *this < hi; }
+  constexpr bool in_window(SeqNum lo, SeqNum hi) const noexcept {
+    return lo <= *this && *this < hi;
+  }
 
  private:
   std::uint32_t v_ = 0;

@@ -234,8 +234,8 @@ void Tcp::err(const IcmpError& icmp, ByteSpan quoted) {
   }
   if (icmp.mtu != 0) {
     // Fragmentation needed (RFC 1191): shrink the MSS, and resend what was lost.
-    const auto new_mss = static_cast<std::uint16_t>(
-        std::max<int>(icmp.mtu - 40 - (sk->ts_ok ? 12 : 0), 88));
+    const auto new_mss =
+        static_cast<std::uint16_t>(std::max<int>(icmp.mtu - 40 - (sk->ts_ok ? 12 : 0), 88));
     if (new_mss < sk->mss) {
       sk->mss = new_mss;
       sk->snd_nxt = sk->snd_una;

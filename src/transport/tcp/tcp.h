@@ -62,7 +62,7 @@ struct TcpSegment {
 };
 
 // Linux defaults that a user would notice.
-inline constexpr int kSomaxconn = 4096;                    // net.core.somaxconn
+inline constexpr int kSomaxconn = 4096;                         // net.core.somaxconn
 inline constexpr Duration kTcpMsl2 = std::chrono::seconds(60);  // TCP_TIMEWAIT_LEN
 inline constexpr Duration kTcpFinTimeout = std::chrono::seconds(60);
 inline constexpr Duration kTcpRtoMin = std::chrono::milliseconds(200);
@@ -71,11 +71,11 @@ inline constexpr Duration kTcpTimeoutInit = std::chrono::seconds(1);  // RFC 629
 inline constexpr Duration kTcpDelackMax = std::chrono::milliseconds(40);
 inline constexpr int kTcpRetries2 = 15;
 inline constexpr int kTcpSynackRetries = 5;
-inline constexpr std::uint32_t kTcpInitCwndSegs = 10;  // RFC 6928
-inline constexpr int kTcpDefaultRcvbuf = 131072;        // tcp_rmem[1]
-inline constexpr int kTcpDefaultSndbuf = 16384;         // tcp_wmem[1]
-inline constexpr std::size_t kTcpRmemMax = 6291456;     // tcp_rmem[2]
-inline constexpr std::size_t kTcpWmemMax = 4194304;     // tcp_wmem[2]
+inline constexpr std::uint32_t kTcpInitCwndSegs = 10;      // RFC 6928
+inline constexpr int kTcpDefaultRcvbuf = 131072;           // tcp_rmem[1]
+inline constexpr int kTcpDefaultSndbuf = 16384;            // tcp_wmem[1]
+inline constexpr std::size_t kTcpRmemMax = 6291456;        // tcp_rmem[2]
+inline constexpr std::size_t kTcpWmemMax = 4194304;        // tcp_wmem[2]
 inline constexpr std::uint32_t kChallengeAckLimit = 1000;  // per second per stack
 inline constexpr std::size_t kMaxScoreboard = 64;
 

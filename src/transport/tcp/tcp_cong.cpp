@@ -66,7 +66,8 @@ class Cubic final : public CongestionControl {
       }
       w_est_ = cwnd;
     }
-    const double rtt = std::chrono::duration<double>(sk.srtt.count() > 0 ? sk.srtt : sk.rto).count();
+    const double rtt =
+        std::chrono::duration<double>(sk.srtt.count() > 0 ? sk.srtt : sk.rto).count();
     const double t = std::chrono::duration<double>(now - epoch_start_).count() + rtt;
     // RFC 9438 4.2 (1): W_cubic(t) = C (t - K)^3 + W_max, the target one RTT ahead, bounded
     // to [cwnd, 1.5 cwnd] (4.4).

@@ -259,8 +259,8 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
   if (ack > sk.snd_una) {
     const auto acked = static_cast<std::uint32_t>(ack - sk.snd_una);
     // Bytes of the send queue now acknowledged (the FIN's sequence number carries none).
-    const auto data_acked = std::min<std::uint32_t>(
-        acked, static_cast<std::uint32_t>(sk.sndq.size()));
+    const auto data_acked =
+        std::min<std::uint32_t>(acked, static_cast<std::uint32_t>(sk.sndq.size()));
     sk.sndq.pop(data_acked);
     sk.bytes_acked += data_acked;
     sk.snd_una = ack;
@@ -284,7 +284,8 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
         // RFC 6582 3.2 step 3 (full acknowledgment): deflate to ssthresh.
         sk.in_recovery = false;
         sk.dupacks = 0;
-        sk.cwnd = std::min(sk.ssthresh, std::max(sk.flight(), static_cast<std::uint32_t>(sk.mss)) + sk.mss);
+        sk.cwnd = std::min(sk.ssthresh,
+                           std::max(sk.flight(), static_cast<std::uint32_t>(sk.mss)) + sk.mss);
       } else {
         // Partial acknowledgment (step 4): the next hole is lost too.
         sk.high_rxt = seq_max(sk.high_rxt, sk.snd_una);

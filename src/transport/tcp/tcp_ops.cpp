@@ -310,7 +310,8 @@ void tcp_release(std::unique_ptr<Socket> owned) {
   if (unread || zero_linger) {
     // RFC 2525 2.17 / Linux: closing with unread data resets the connection; so does
     // SO_LINGER with a zero timeout (the abortive close).
-    stack.mib().*(unread ? &MibCounters::TcpExtTCPAbortOnClose : &MibCounters::TcpExtTCPAbortOnLinger) += 1;
+    stack.mib().*
+        (unread ? &MibCounters::TcpExtTCPAbortOnClose : &MibCounters::TcpExtTCPAbortOnLinger) += 1;
     if (sk.state != TcpState::kTimeWait) tcp_send_active_reset(sk);
     tcp_done(sk);
     return;

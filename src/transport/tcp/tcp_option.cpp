@@ -21,12 +21,14 @@ constexpr int kMaxTcpSyncnt = 127;
 constexpr std::size_t kTcpCaNameMax = 16;
 
 std::uint32_t to_us(Duration d) {
-  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+  return static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
 
 std::uint32_t ms_since(Instant now, Instant then) {
   if (then == kEpoch) return 0;
-  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now - then).count());
+  return static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - then).count());
 }
 
 tcp_info fill_tcp_info(const TcpSock& sk) {
@@ -190,12 +192,10 @@ std::string tcp_dump_sockets(Stack& stack) {
     const std::size_t recvq = listen ? sk.accept_queue.size() : sk.rcvq.size();
     const std::size_t sendq = listen ? static_cast<std::size_t>(sk.backlog) : sk.sndq.size();
     const std::string peer = sk.connected() ? sk.remote.to_string() : "*:*";
-    out += fmt::format("{:<13} {:>8} {:>8} {:<21} {:<21}\n", tcp_state_name(sk.state), recvq,
-                       sendq, sk.local.to_string(), peer);
+    out += fmt::format("{:<13} {:>8} {:>8} {:<21} {:<21}\n", tcp_state_name(sk.state), recvq, sendq,
+                       sk.local.to_string(), peer);
     if (listen || sk.state == TcpState::kClosed) return;
-    const auto ms = [](Duration d) {
-      return std::chrono::duration<double, std::milli>(d).count();
-    };
+    const auto ms = [](Duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
     out += fmt::format(
         "\t {}{}{} wscale:{},{} rto:{:.0f} rtt:{:.3f}/{:.3f} mss:{} cwnd:{} ssthresh:{} "
         "bytes_acked:{} bytes_received:{} segs_out:{} segs_in:{} retrans:{}/{}\n",

@@ -138,8 +138,8 @@ SeqNum skip_sacked(const TcpSock& sk, SeqNum seq) {
 }  // namespace
 
 std::uint32_t tcp_now_ts(const TcpSock& sk) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      sk.stack.now().time_since_epoch());
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(sk.stack.now().time_since_epoch());
   return static_cast<std::uint32_t>(ms.count()) + sk.ts_offset;
 }
 
@@ -147,7 +147,8 @@ std::uint32_t tcp_select_window(TcpSock& sk) {
   const std::size_t space = sk.rcv_space_max();
   const std::size_t used = sk.rcvq.size() + sk.ooo_bytes;
   const std::uint32_t free =
-      used >= space ? 0 : static_cast<std::uint32_t>(std::min<std::size_t>(space - used, 0x3fffffff));
+      used >= space ? 0
+                    : static_cast<std::uint32_t>(std::min<std::size_t>(space - used, 0x3fffffff));
   const std::int32_t adv = sk.rcv_adv - sk.rcv_nxt;
   const std::uint32_t cur = adv > 0 ? static_cast<std::uint32_t>(adv) : 0;
   std::uint32_t wnd = free;
@@ -155,7 +156,8 @@ std::uint32_t tcp_select_window(TcpSock& sk) {
   // min(half the buffer, one MSS); never shrink the window already offered (3.8.6).
   if (free <= cur) {
     wnd = cur;
-  } else if (free - cur < std::min<std::uint32_t>(static_cast<std::uint32_t>(space / 2), sk.advmss)) {
+  } else if (free - cur <
+             std::min<std::uint32_t>(static_cast<std::uint32_t>(space / 2), sk.advmss)) {
     wnd = cur;
   }
   const std::uint32_t max_wnd = 65535U << sk.rcv_wscale;
@@ -240,7 +242,8 @@ void tcp_send_reset(Stack& stack, const TcpSegment& seg) {
 std::uint32_t tcp_retransmit(TcpSock& sk, SeqNum seq, std::uint32_t max_len) {
   const SeqNum end = sk.write_seq();
   std::uint32_t len = 0;
-  if (seq < end) len = std::min<std::uint32_t>({max_len, sk.mss, static_cast<std::uint32_t>(end - seq)});
+  if (seq < end)
+    len = std::min<std::uint32_t>({max_len, sk.mss, static_cast<std::uint32_t>(end - seq)});
   const bool fin = sk.fin_queued && seq + len == sk.fin_seq() && sk.snd_max > sk.fin_seq();
   if (len == 0 && !fin) return 0;
   std::uint8_t flags = wire::kTcpAck;
@@ -251,7 +254,8 @@ std::uint32_t tcp_retransmit(TcpSock& sk, SeqNum seq, std::uint32_t max_len) {
   sk.retrans_out++;
   sk.stack.mib().TcpRetransSegs++;
   // Karn's rule (RFC 6298 3): a retransmitted segment is never timed.
-  if (sk.rtt_seq_valid && sk.rtt_seq.in_window(seq, seq + len + (fin ? 1 : 0))) sk.rtt_seq_valid = false;
+  if (sk.rtt_seq_valid && sk.rtt_seq.in_window(seq, seq + len + (fin ? 1 : 0)))
+    sk.rtt_seq_valid = false;
   if (!sk.rto_timer.armed()) tcp_arm_rto(sk);
   return len + (fin ? 1 : 0);
 }
@@ -300,8 +304,9 @@ void tcp_write_xmit(TcpSock& sk) {
 
     const SeqNum wnd_end = sk.snd_una + sk.snd_wnd;
     const std::uint32_t wnd_room = wnd_end > seq ? static_cast<std::uint32_t>(wnd_end - seq) : 0;
-    const std::uint32_t in_flight =
-        (sk.in_recovery && sk.sack_ok) ? tcp_pipe(sk) : static_cast<std::uint32_t>(seq - sk.snd_una);
+    const std::uint32_t in_flight = (sk.in_recovery && sk.sack_ok)
+                                        ? tcp_pipe(sk)
+                                        : static_cast<std::uint32_t>(seq - sk.snd_una);
     const std::uint32_t cwnd_room = sk.cwnd > in_flight ? sk.cwnd - in_flight : 0;
     std::uint32_t len = std::min<std::uint32_t>({sk.mss, unsent, wnd_room, cwnd_room});
 

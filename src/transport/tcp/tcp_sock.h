@@ -81,7 +81,7 @@ struct TcpSock : Socket {
   SeqNum iss;
   SeqNum snd_una;
   SeqNum snd_nxt;
-  SeqNum snd_max;  // highest sequence number sent + 1 (snd_nxt can go back on RTO)
+  SeqNum snd_max;                 // highest sequence number sent + 1 (snd_nxt can go back on RTO)
   std::uint32_t snd_wnd = 0;      // peer's window, scaled to bytes
   std::uint32_t max_snd_wnd = 0;  // largest window the peer offered (RFC 1122 SWS, RFC 5961)
   SeqNum snd_wl1;
@@ -89,7 +89,9 @@ struct TcpSock : Socket {
   // Bytes from snd_una on: sent-but-unacknowledged, then unsent. SYN and FIN take no bytes.
   ByteQueue sndq;
   bool fin_queued = false;  // the user is done sending: FIN follows the last byte
-  bool syn_acked() const noexcept { return state != TcpState::kSynSent && state != TcpState::kSynReceived; }
+  bool syn_acked() const noexcept {
+    return state != TcpState::kSynSent && state != TcpState::kSynReceived;
+  }
   // Sequence number of the first byte in sndq.
   SeqNum data_start() const noexcept { return syn_acked() ? snd_una : snd_una + 1; }
   SeqNum write_seq() const noexcept {
@@ -107,8 +109,8 @@ struct TcpSock : Socket {
   // --- receive sequence space ---
   SeqNum irs;
   SeqNum rcv_nxt;
-  SeqNum rcv_adv;  // right edge of the window last advertised (rcv_nxt + window)
-  ByteQueue rcvq;  // in-order data not yet read
+  SeqNum rcv_adv;        // right edge of the window last advertised (rcv_nxt + window)
+  ByteQueue rcvq;        // in-order data not yet read
   bool rcv_fin = false;  // the peer's FIN has been received in order
   std::map<std::uint64_t, OooSegment> ooo;  // keyed by offset from irs + 1 (no wrap)
   std::size_t ooo_bytes = 0;
@@ -125,10 +127,10 @@ struct TcpSock : Socket {
   bool wscale_ok = false;
   bool sack_ok = false;
   bool ts_ok = false;
-  std::uint32_t ts_recent = 0;     // RFC 7323 TS.Recent
+  std::uint32_t ts_recent = 0;  // RFC 7323 TS.Recent
   Instant ts_recent_stamp = kEpoch;
-  std::uint32_t ts_offset = 0;     // per-connection random offset of our TSval
-  SeqNum last_ack_sent;            // RFC 7323 Last.ACK.sent
+  std::uint32_t ts_offset = 0;  // per-connection random offset of our TSval
+  SeqNum last_ack_sent;         // RFC 7323 Last.ACK.sent
 
   // --- retransmission (RFC 6298) and recovery ---
   Duration srtt{0};
@@ -138,30 +140,30 @@ struct TcpSock : Socket {
   bool rtt_seq_valid = false;  // Karn: one timed segment at a time, without timestamps
   SeqNum rtt_seq;
   Instant rtt_time = kEpoch;
-  int backoff = 0;              // consecutive RTO expiries (icsk_backoff)
+  int backoff = 0;  // consecutive RTO expiries (icsk_backoff)
   int syn_retries = 0;
-  int probes = 0;               // zero-window probes without an answer
-  int ka_probes = 0;            // keepalive probes without an answer
-  bool persist = false;         // rto_timer is the persist timer (zero window)
-  bool done_flag = false;       // the connection existed and has ended (Linux SOCK_DONE)
-  Instant last_oow_ack = kEpoch;  // rate limit for ACKs to out-of-window segments
+  int probes = 0;                  // zero-window probes without an answer
+  int ka_probes = 0;               // keepalive probes without an answer
+  bool persist = false;            // rto_timer is the persist timer (zero window)
+  bool done_flag = false;          // the connection existed and has ended (Linux SOCK_DONE)
+  Instant last_oow_ack = kEpoch;   // rate limit for ACKs to out-of-window segments
   Instant retrans_stamp = kEpoch;  // when the oldest unacknowledged segment was first sent
   std::uint32_t cwnd = 0;
   std::uint32_t ssthresh = 0x7fffffff;
   std::uint32_t dupacks = 0;
   bool in_recovery = false;
-  SeqNum recover;      // RFC 6582 "recover"
-  SeqNum high_rxt;     // RFC 6675 HighRxt: retransmitted up to here in this recovery
+  SeqNum recover;                     // RFC 6582 "recover"
+  SeqNum high_rxt;                    // RFC 6675 HighRxt: retransmitted up to here in this recovery
   std::vector<SackRange> scoreboard;  // sorted, disjoint, within (snd_una, snd_max]
   std::uint32_t sacked_bytes = 0;
   std::unique_ptr<CongestionControl> cc;
-  Instant last_send = kEpoch;   // for congestion window validation after idle (RFC 7661)
-  Instant last_recv = kEpoch;   // keepalive idle time
+  Instant last_send = kEpoch;  // for congestion window validation after idle (RFC 7661)
+  Instant last_recv = kEpoch;  // keepalive idle time
 
   // --- ACK generation ---
   int segs_unacked = 0;  // full-sized segments received since the last ACK we sent
   bool ack_pending = false;
-  int quickacks = 0;     // segments still to ACK at once (start of a connection)
+  int quickacks = 0;  // segments still to ACK at once (start of a connection)
 
   // --- user options ---
   bool nodelay = false;
@@ -189,17 +191,15 @@ struct TcpSock : Socket {
 
   // --- listener (state LISTEN) ---
   int backlog = 0;
-  std::list<std::unique_ptr<TcpSock>> syn_queue;     // children in SYN_RECEIVED
+  std::list<std::unique_ptr<TcpSock>> syn_queue;      // children in SYN_RECEIVED
   std::deque<std::unique_ptr<TcpSock>> accept_queue;  // children ESTABLISHED, not accepted
-  TcpSock* parent = nullptr;  // for a child: its listener, until accepted
+  TcpSock* parent = nullptr;                          // for a child: its listener, until accepted
 
   // Limits a peer cannot push past (SO_RCVBUF/SO_SNDBUF, or Linux's autotuning maxima).
   std::size_t rcv_space_max() const noexcept;
   std::size_t snd_space_max() const noexcept;
   // Flight size: bytes sent and not yet acknowledged (RFC 5681).
-  std::uint32_t flight() const noexcept {
-    return static_cast<std::uint32_t>(snd_max - snd_una);
-  }
+  std::uint32_t flight() const noexcept { return static_cast<std::uint32_t>(snd_max - snd_una); }
   Tcp& tcp() const noexcept { return *tcp_; }
 
  private:
