@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -48,6 +49,8 @@ struct Ops {
   int (*shutdown)(int, int);
   int (*fcntl3)(int, int, int);
   int (*close)(int);
+  int (*listen)(int, int);
+  int (*accept4)(int, sockaddr*, socklen_t*, int);
 };
 
 int kernel_fcntl(int fd, int cmd, int arg) {
@@ -60,12 +63,12 @@ int usnet_fcntl3(int fd, int cmd, int arg) {
 const Ops kKernel = {"kernel",      ::socket,      ::bind,       ::connect,    ::sendto,
                      ::recvfrom,    ::sendmsg,     ::recvmsg,    ::send,       ::recv,
                      ::getsockname, ::getpeername, ::setsockopt, ::getsockopt, ::shutdown,
-                     kernel_fcntl,  ::close};
+                     kernel_fcntl,  ::close,       ::listen,     ::accept4};
 const Ops kUsnet = {"usnet",          usnet_socket,     usnet_bind,        usnet_connect,
                     usnet_sendto,     usnet_recvfrom,   usnet_sendmsg,     usnet_recvmsg,
                     usnet_send,       usnet_recv,       usnet_getsockname, usnet_getpeername,
                     usnet_setsockopt, usnet_getsockopt, usnet_shutdown,    usnet_fcntl3,
-                    usnet_close};
+                    usnet_close,      usnet_listen,     usnet_accept4};
 
 // What a case observed: the last call's return value and errno, and a value it read.
 struct Outcome {
@@ -109,6 +112,28 @@ struct Fds {
   int udp(int type = SOCK_DGRAM) {
     const int fd = o.socket(AF_INET, type, 0);
     if (fd >= 0) fds.push_back(fd);
+    return fd;
+  }
+  int tcp() { return udp(SOCK_STREAM); }
+  // A TCP listener on 127.0.0.1 and an ephemeral port, returned in *port.
+  int listener(std::uint16_t* port) {
+    const int fd = tcp();
+    const auto a = addr("127.0.0.1", 0);
+    o.bind(fd, sa(a), sizeof(a));
+    o.listen(fd, 8);
+    sockaddr_in got{};
+    socklen_t len = sizeof(got);
+    o.getsockname(fd, reinterpret_cast<sockaddr*>(&got), &len);
+    *port = ntohs(got.sin_port);
+    return fd;
+  }
+  // A TCP client connected (blocking) to a fresh listener.
+  int connected() {
+    std::uint16_t port = 0;
+    listener(&port);
+    const int fd = tcp();
+    const auto a = addr("127.0.0.1", port);
+    o.connect(fd, sa(a), sizeof(a));
     return fd;
   }
   int bound(const char* ip, std::uint16_t port) {
@@ -662,6 +687,275 @@ const std::vector<Case>& cases() {
          ::close(p[0]);
          ::close(p[1]);
          return r;
+       }},
+      // ---- TCP (SOCK_STREAM) ----
+      {"tcp send unconnected is EPIPE",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(o.send(f.tcp(), "x", 1, MSG_NOSIGNAL));
+       }},
+      {"tcp recv unconnected is ENOTCONN",
+       [](const Ops& o) {
+         Fds f{o};
+         char b[4];
+         return outcome(o.recv(f.tcp(), b, sizeof(b), MSG_DONTWAIT));
+       }},
+      {"tcp shutdown unconnected",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(o.shutdown(f.tcp(), SHUT_WR));
+       }},
+      {"tcp getpeername unconnected",
+       [](const Ops& o) {
+         Fds f{o};
+         sockaddr_in a{};
+         socklen_t len = sizeof(a);
+         return outcome(o.getpeername(f.tcp(), reinterpret_cast<sockaddr*>(&a), &len));
+       }},
+      {"tcp accept without listen",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(o.accept4(f.tcp(), nullptr, nullptr, 0));
+       }},
+      {"tcp accept4 bad flags",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         return outcome(o.accept4(f.listener(&port), nullptr, nullptr, 0x40000000));
+       }},
+      {"tcp accept nonblocking empty queue",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         const int l = f.listener(&port);
+         o.fcntl3(l, F_SETFL, O_NONBLOCK);
+         return outcome(o.accept4(l, nullptr, nullptr, 0));
+       }},
+      {"udp listen",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(o.listen(f.udp(), 5));
+       }},
+      {"udp accept",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(o.accept4(f.udp(), nullptr, nullptr, 0));
+       }},
+      {"tcp listen on a connected socket",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(o.listen(f.connected(), 5));
+       }},
+      {"tcp connect twice",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         f.listener(&port);
+         const int fd = f.tcp();
+         const auto a = addr("127.0.0.1", port);
+         o.connect(fd, sa(a), sizeof(a));
+         return outcome(o.connect(fd, sa(a), sizeof(a)));
+       }},
+      {"tcp connect a listening socket",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         const int l = f.listener(&port);
+         const auto a = addr("127.0.0.1", port);
+         return outcome(o.connect(l, sa(a), sizeof(a)));
+       }},
+      {"tcp connect to a closed port",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 1);
+         return outcome(o.connect(f.tcp(), sa(a), sizeof(a)));
+       }},
+      {"tcp connect again after refused",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.tcp();
+         const auto a = addr("127.0.0.1", 1);
+         o.connect(fd, sa(a), sizeof(a));
+         return outcome(o.connect(fd, sa(a), sizeof(a)));
+       }},
+      {"tcp nonblocking connect is EINPROGRESS",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         f.listener(&port);
+         const int fd = f.tcp();
+         o.fcntl3(fd, F_SETFL, O_NONBLOCK);
+         const auto a = addr("127.0.0.1", port);
+         return outcome(o.connect(fd, sa(a), sizeof(a)));
+       }},
+      {"tcp connect to broadcast",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("255.255.255.255", 80);
+         return outcome(o.connect(f.tcp(), sa(a), sizeof(a)));
+       }},
+      {"tcp send on a listener",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         return outcome(o.send(f.listener(&port), "x", 1, MSG_NOSIGNAL));
+       }},
+      {"tcp recv on a listener",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         char b[4];
+         return outcome(o.recv(f.listener(&port), b, sizeof(b), MSG_DONTWAIT));
+       }},
+      {"tcp bind after connect",
+       [](const Ops& o) {
+         Fds f{o};
+         const auto a = addr("127.0.0.1", 0);
+         return outcome(o.bind(f.connected(), sa(a), sizeof(a)));
+       }},
+      {"tcp two binds of one port",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         f.listener(&port);
+         const auto a = addr("127.0.0.1", port);
+         return outcome(o.bind(f.tcp(), sa(a), sizeof(a)));
+       }},
+      {"tcp reuseaddr binds, second listen",
+       [](const Ops& o) {
+         Fds f{o};
+         const int a1 = f.tcp();
+         const int a2 = f.tcp();
+         set_int(o, a1, SOL_SOCKET, SO_REUSEADDR, 1);
+         set_int(o, a2, SOL_SOCKET, SO_REUSEADDR, 1);
+         const auto a = addr("127.0.0.1", 0);
+         o.bind(a1, sa(a), sizeof(a));
+         sockaddr_in got{};
+         socklen_t len = sizeof(got);
+         o.getsockname(a1, reinterpret_cast<sockaddr*>(&got), &len);
+         if (o.bind(a2, reinterpret_cast<sockaddr*>(&got), sizeof(got)) != 0) return outcome(-2);
+         o.listen(a1, 5);
+         return outcome(o.listen(a2, 5));
+       }},
+      {"tcp listen twice keeps listening",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         const int l = f.listener(&port);
+         return outcome(o.listen(l, 100));
+       }},
+      {"tcp SO_ACCEPTCONN after listen",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         const int l = f.listener(&port);
+         int v = -1;
+         socklen_t len = sizeof(v);
+         const int r = o.getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &v, &len);
+         return outcome(r, v);
+       }},
+      {"tcp default SO_SNDBUF",
+       [](const Ops& o) {
+         Fds f{o};
+         int v = -1;
+         socklen_t len = sizeof(v);
+         const int r = o.getsockopt(f.tcp(), SOL_SOCKET, SO_SNDBUF, &v, &len);
+         return outcome(r, v);
+       }},
+      {"tcp default SO_RCVBUF",
+       [](const Ops& o) {
+         Fds f{o};
+         int v = -1;
+         socklen_t len = sizeof(v);
+         const int r = o.getsockopt(f.tcp(), SOL_SOCKET, SO_RCVBUF, &v, &len);
+         return outcome(r, v);
+       }},
+      {"tcp TCP_MAXSEG before connect",
+       [](const Ops& o) {
+         Fds f{o};
+         int v = -1;
+         socklen_t len = sizeof(v);
+         const int r = o.getsockopt(f.tcp(), IPPROTO_TCP, TCP_MAXSEG, &v, &len);
+         return outcome(r, v);
+       }},
+      {"tcp TCP_MAXSEG too small",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.tcp(), IPPROTO_TCP, TCP_MAXSEG, 10));
+       }},
+      {"tcp TCP_KEEPCNT zero",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.tcp(), IPPROTO_TCP, TCP_KEEPCNT, 0));
+       }},
+      {"tcp TCP_KEEPIDLE too large",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.tcp(), IPPROTO_TCP, TCP_KEEPIDLE, 40000));
+       }},
+      {"tcp TCP_USER_TIMEOUT negative",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.tcp(), IPPROTO_TCP, TCP_USER_TIMEOUT, -1));
+       }},
+      {"tcp TCP_CONGESTION unknown",
+       [](const Ops& o) {
+         Fds f{o};
+         const char name[] = "no-such-cc";
+         return outcome(o.setsockopt(f.tcp(), IPPROTO_TCP, TCP_CONGESTION, name, sizeof(name)));
+       }},
+      {"tcp TCP_NODELAY short option",
+       [](const Ops& o) {
+         Fds f{o};
+         const char one = 1;
+         return outcome(o.setsockopt(f.tcp(), IPPROTO_TCP, TCP_NODELAY, &one, 1));
+       }},
+      {"tcp unknown TCP option",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.tcp(), IPPROTO_TCP, 9999, 1));
+       }},
+      {"tcp data then peer close reads 0",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         const int l = f.listener(&port);
+         const int c = f.tcp();
+         const auto a = addr("127.0.0.1", port);
+         o.connect(c, sa(a), sizeof(a));
+         const int s = o.accept4(l, nullptr, nullptr, 0);
+         if (s < 0) return outcome(-3);
+         f.fds.push_back(s);
+         o.send(c, "abc", 3, 0);
+         o.shutdown(c, SHUT_WR);
+         char b[16];
+         const ssize_t n1 = o.recv(s, b, sizeof(b), MSG_WAITALL);
+         const ssize_t n2 = o.recv(s, b, sizeof(b), 0);
+         return outcome(n2, n1);
+       }},
+      {"tcp send after peer reset",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         const int l = f.listener(&port);
+         const int c = f.tcp();
+         const auto a = addr("127.0.0.1", port);
+         o.connect(c, sa(a), sizeof(a));
+         const int s = o.accept4(l, nullptr, nullptr, 0);
+         if (s < 0) return outcome(-3);
+         const linger lg{1, 0};
+         o.setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+         o.close(s);  // zero linger: RST
+         char b[4];
+         // The reset arrives; the first read reports it.
+         o.fcntl3(c, F_SETFL, O_NONBLOCK);
+         ssize_t r = -1;
+         for (int i = 0; i < 100; ++i) {
+           r = o.recv(c, b, sizeof(b), 0);
+           if (!(r < 0 && errno == EAGAIN)) break;
+           ::usleep(1000);
+         }
+         return outcome(r);
        }},
       {"getsockopt on descriptor -1",
        [](const Ops& o) {
