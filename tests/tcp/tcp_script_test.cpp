@@ -1,6 +1,13 @@
 // Scripted segment tests: every transition of RFC 9293 figure 5, resets and challenge
 // ACKs (RFC 5961), PAWS (RFC 7323), zero window and persist, window scaling, SACK
 // generation, delayed ACKs, retransmission timing and backoff.
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+
+#include <cstring>
+
 #include "support/script.h"
 
 namespace usnet::script {
@@ -487,6 +494,128 @@ TEST_F(Tcp, SynFloodUsesCookiesAndCostsNoMemory) {
   // A forged cookie is refused with a reset.
   inject({.flags = kTcpAck, .seq = 5, .ack = 12345, .sport = 30000});
   EXPECT_EQ(stack->mib().TcpExtSyncookiesFailed, 1U);
+}
+
+}  // namespace
+}  // namespace usnet::script
+
+namespace usnet::script {
+namespace {
+
+class TcpMore : public Tcp {};
+
+TEST_F(TcpMore, KeepaliveProbesThenTimesOut) {
+  Passive p = open_passive();
+  const int one = 1;
+  ASSERT_TRUE(sock_setsockopt(*p.sock, SOL_SOCKET, SO_KEEPALIVE,
+                              ByteSpan(reinterpret_cast<const std::byte*>(&one), sizeof(one))));
+  auto set = [&](int name, int v) {
+    return sock_setsockopt(*p.sock, IPPROTO_TCP, name,
+                           ByteSpan(reinterpret_cast<const std::byte*>(&v), sizeof(v)));
+  };
+  ASSERT_TRUE(set(TCP_KEEPIDLE, 10));
+  ASSERT_TRUE(set(TCP_KEEPINTVL, 2));
+  ASSERT_TRUE(set(TCP_KEEPCNT, 3));
+  advance(std::chrono::milliseconds(9999));
+  expect_nothing();
+  advance(std::chrono::milliseconds(1));
+  expect(kTcpAck, p.iss, kPeerIsn + 1);  // a keepalive: SND.UNA - 1, no data
+  // An answer resets the count; silence after it ends the connection after 3 probes.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1});
+  advance(std::chrono::seconds(10));
+  expect(kTcpAck, p.iss, kPeerIsn + 1);
+  advance(std::chrono::seconds(2));
+  expect(kTcpAck, p.iss, kPeerIsn + 1);
+  advance(std::chrono::seconds(2));
+  expect(kTcpAck, p.iss, kPeerIsn + 1);
+  EXPECT_EQ(state(p.sock), TcpState::kEstablished);
+  advance(std::chrono::seconds(2));
+  EXPECT_EQ(state(p.sock), TcpState::kClosed);
+  EXPECT_EQ(recv(p.sock), "<timed out>");
+}
+
+TEST_F(TcpMore, UserTimeoutEndsRetransmissionEarly) {
+  Passive p = open_passive();
+  const int ms = 3000;
+  ASSERT_TRUE(sock_setsockopt(*p.sock, IPPROTO_TCP, TCP_USER_TIMEOUT,
+                              ByteSpan(reinterpret_cast<const std::byte*>(&ms), sizeof(ms))));
+  EXPECT_EQ(send(p.sock, "x"), 1U);
+  (void)next_sent();
+  advance(std::chrono::seconds(2));
+  EXPECT_EQ(state(p.sock), TcpState::kEstablished);
+  advance(std::chrono::seconds(5));
+  EXPECT_EQ(state(p.sock), TcpState::kClosed);
+  EXPECT_EQ(recv(p.sock), "<timed out>");
+}
+
+TEST_F(TcpMore, NewerSynReopensTimeWait) {
+  // The server closes first, so its end waits in TIME_WAIT...
+  Passive p = open_passive(true);
+  ASSERT_TRUE(sock_shutdown(*p.sock, SHUT_WR));
+  auto fin = expect(kTcpFin | kTcpAck, p.iss + 1, kPeerIsn + 1);
+  wire::TcpOptions o;
+  o.ts_val = 600;
+  o.ts_ecr = *fin.options.ts_val;
+  inject({.flags = kTcpFin | kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 2, .options = o});
+  ASSERT_EQ(state(p.sock), TcpState::kTimeWait);
+  (void)next_sent();
+  // ...and a new SYN on the same 4-tuple with a newer timestamp is a new connection
+  // (RFC 6191), answered by a SYN,ACK from the listener.
+  wire::TcpOptions syn = syn_options(true, 700);
+  inject({.flags = kTcpSyn, .seq = kPeerIsn + 100000, .ack = 0, .options = syn});
+  EXPECT_EQ(state(p.sock), TcpState::kClosed);
+  auto synack = next_sent();
+  ASSERT_TRUE(synack);
+  EXPECT_EQ(synack->flags, kTcpSyn | kTcpAck);
+  EXPECT_EQ(synack->ack, kPeerIsn + 100001);
+  EXPECT_EQ(stack->mib().TcpExtTWRecycled, 1U);
+}
+
+TEST_F(TcpMore, TcpInfoAndQueueIoctls) {
+  Passive p = open_passive(true, true);
+  auto v = sock_getsockopt(*p.sock, IPPROTO_TCP, TCP_INFO);
+  ASSERT_TRUE(v);
+  tcp_info ti{};
+  std::memcpy(&ti, v->bytes.data(), std::min(sizeof(ti), v->len));
+  EXPECT_EQ(ti.tcpi_state, 1);  // TCP_ESTABLISHED
+  EXPECT_EQ(ti.tcpi_snd_mss, 1448U);
+  EXPECT_EQ(ti.tcpi_options & (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE),
+            TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 10U);  // RFC 6928 initial window
+  EXPECT_GE(ti.tcpi_rto, 200000U);
+  inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = p.iss + 1, .data = bytes("12345")});
+  EXPECT_EQ(sock_ioctl(*p.sock, FIONREAD).value(), 5);
+  static_cast<TcpSock*>(p.sock)->nodelay = true;
+  EXPECT_EQ(send(p.sock, "abc"), 3U);
+  EXPECT_EQ(sock_ioctl(*p.sock, SIOCOUTQ).value(), 3);
+  auto cc = sock_getsockopt(*p.sock, IPPROTO_TCP, TCP_CONGESTION);
+  ASSERT_TRUE(cc);
+  EXPECT_STREQ(reinterpret_cast<const char*>(cc->bytes.data()), "cubic");
+  const char reno[] = "reno";
+  EXPECT_TRUE(sock_setsockopt(*p.sock, IPPROTO_TCP, TCP_CONGESTION,
+                              ByteSpan(reinterpret_cast<const std::byte*>(reno), sizeof(reno))));
+  EXPECT_EQ(static_cast<TcpSock*>(p.sock)->cc->name(), "reno");
+}
+
+TEST_F(TcpMore, QueuedDataDrainsInLastAck) {
+  Passive p = open_passive();
+  inject({.flags = kTcpFin | kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 2});
+  (void)next_sent();
+  // The peer's window (2 << 7 = 256 bytes) holds back most of 1000 bytes; close anyway.
+  EXPECT_EQ(send(p.sock, std::string(1000, 'q')), 1000U);
+  std::vector<std::byte> d;
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 2, &d);
+  EXPECT_EQ(d.size(), 256U);
+  ASSERT_TRUE(sock_close(*stack, p.sock->fd));
+  expect_nothing();
+  // Each window opening lets more out, and the FIN follows the last byte.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 2, .ack = p.iss + 257, .window = 100});
+  auto h = expect(kTcpAck | kTcpPsh | kTcpFin, p.iss + 257, kPeerIsn + 2, &d);
+  EXPECT_EQ(d.size(), 744U);
+  (void)h;
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 2, .ack = p.iss + 1002});
+  stack->poll(now);
+  EXPECT_EQ(stack->tcp().connections(), 0U);
 }
 
 }  // namespace
