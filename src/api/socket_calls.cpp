@@ -143,6 +143,20 @@ Status import_iovec(const msghdr& msg, std::vector<SpanT>& out) {
   return {};
 }
 
+// The buffers of `iov` past its first `skip` bytes (what a partial send or read left).
+template <typename SpanT>
+void iov_after(const std::vector<SpanT>& iov, std::size_t skip, std::vector<SpanT>& out) {
+  out.clear();
+  for (SpanT b : iov) {
+    if (skip >= b.size()) {
+      skip -= b.size();
+      continue;
+    }
+    out.push_back(b.subspan(skip));
+    skip = 0;
+  }
+}
+
 ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   Target t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
@@ -179,16 +193,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   Status last;
   std::vector<ByteSpan> rest;
   do {
-    rest.clear();
-    std::size_t skip = sent;
-    for (ByteSpan b : iov) {
-      if (skip >= b.size()) {
-        skip -= b.size();
-        continue;
-      }
-      rest.push_back(b.subspan(skip));
-      skip = 0;
-    }
+    iov_after(iov, sent, rest);
     SendMsg part{rest, m.dest};
     auto r = run_blocking(t, nonblock, sock->opt.sndtimeo,
                           [&] { return sock_sendmsg(*sock, part, flags); });
@@ -231,16 +236,7 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
     std::size_t got = r->copied;
     std::vector<MutableByteSpan> rest;
     while (got < cap && r->copied > 0) {
-      rest.clear();
-      std::size_t skip = got;
-      for (MutableByteSpan b : iov) {
-        if (skip >= b.size()) {
-          skip -= b.size();
-          continue;
-        }
-        rest.push_back(b.subspan(skip));
-        skip = 0;
-      }
+      iov_after(iov, got, rest);
       RecvMsg part{rest};
       auto more = run_blocking(t, false, sock->opt.rcvtimeo,
                                [&] { return sock_recvmsg(*sock, part, flags); });

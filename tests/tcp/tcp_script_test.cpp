@@ -583,7 +583,8 @@ TEST_F(TcpMore, TcpInfoAndQueueIoctls) {
             TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE);
   EXPECT_EQ(ti.tcpi_snd_cwnd, 10U);  // RFC 6928 initial window
   EXPECT_GE(ti.tcpi_rto, 200000U);
-  inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = p.iss + 1, .data = bytes("12345")});
+  inject(
+      {.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = p.iss + 1, .data = bytes("12345")});
   EXPECT_EQ(sock_ioctl(*p.sock, FIONREAD).value(), 5);
   static_cast<TcpSock*>(p.sock)->nodelay = true;
   EXPECT_EQ(send(p.sock, "abc"), 3U);

@@ -79,8 +79,9 @@ bool tcp_exchange(usnet_stack* alice, usnet_stack* bob) {
   usnet_send(c, req.data(), req.size(), 0);
   char buf[512] = {};
   ssize_t n = usnet_recv(s, buf, sizeof(buf), 0);
-  std::cout << fmt::format("bob read {} bytes: {}\n", n,
-                           n > 0 ? std::string(buf, static_cast<std::size_t>(n)).substr(0, 16) : "");
+  std::cout << fmt::format(
+      "bob read {} bytes: {}\n", n,
+      n > 0 ? std::string(buf, static_cast<std::size_t>(n)).substr(0, 16) : "");
   const std::string_view rep = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello alice\n";
   usnet_send(s, rep.data(), rep.size(), 0);
   usnet_shutdown(s, SHUT_WR);

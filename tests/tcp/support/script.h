@@ -114,14 +114,19 @@ class TcpScript : public ::testing::Test {
     ip.total_length = static_cast<std::uint16_t>(p.size() + 20);
     ip.dont_fragment = true;
     ip.emit(p.push(20));
+    deliver(std::move(p), 0x0800);
+    answer_arp();
+  }
+
+  // Puts an Ethernet header from the peer in front and hands the frame to the stack.
+  void deliver(Packet p, std::uint16_t ethertype) {
     wire::EthernetHeader eth;
     eth.dst = kUsMac;
     eth.src = kPeerMac;
-    eth.ethertype = 0x0800;
+    eth.ethertype = ethertype;
     eth.emit(p.push(14));
     dev.in.push_back(std::move(p));
     stack->poll(now);
-    answer_arp();
   }
 
   // The next TCP segment the stack sent, or nullopt.
@@ -191,6 +196,8 @@ class TcpScript : public ::testing::Test {
 
   // Answers the stack's ARP requests for the peer (and drops every ARP frame it sent).
   void answer_arp() {
+    // Take the ARP frames out first: answering polls the stack, which may send more.
+    bool asked = false;
     for (auto it = dev.sent.begin(); it != dev.sent.end();) {
       auto eth = wire::EthernetHeader::parse(it->data());
       if (!eth || eth->ethertype != 0x0806) {
@@ -198,24 +205,20 @@ class TcpScript : public ::testing::Test {
         continue;
       }
       auto req = wire::ArpPacket::parse(ByteSpan(it->data()).subspan(eth->size()));
+      if (req && req->op == wire::ArpOp::kRequest && req->target_ip == kPeer) asked = true;
       it = dev.sent.erase(it);
-      if (!req || req->op != wire::ArpOp::kRequest || req->target_ip != kPeer) continue;
-      wire::ArpPacket rep;
-      rep.op = wire::ArpOp::kReply;
-      rep.sender_mac = kPeerMac;
-      rep.sender_ip = kPeer;
-      rep.target_mac = kUsMac;
-      rep.target_ip = kUs;
-      Packet p(wire::ArpPacket::kSize);
-      rep.emit(p.append(wire::ArpPacket::kSize));
-      wire::EthernetHeader e;
-      e.dst = kUsMac;
-      e.src = kPeerMac;
-      e.ethertype = 0x0806;
-      e.emit(p.push(14));
-      dev.in.push_back(std::move(p));
-      stack->poll(now);
     }
+    if (!asked) return;
+    wire::ArpPacket rep;
+    rep.op = wire::ArpOp::kReply;
+    rep.sender_mac = kPeerMac;
+    rep.sender_ip = kPeer;
+    rep.target_mac = kUsMac;
+    rep.target_ip = kUs;
+    Packet p(wire::ArpPacket::kSize);
+    rep.emit(p.append(wire::ArpPacket::kSize));
+    deliver(std::move(p), 0x0806);
+    answer_arp();  // the stack does not ask again once answered; this ends at once
   }
 };
 
