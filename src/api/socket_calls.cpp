@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 
 #include <csignal>
@@ -321,7 +322,9 @@ int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
       return Error::kWouldBlock;
     });
     if (!done) return static_cast<int>(trace.ret(fail(EINPROGRESS)));
-    if (auto e = sock->take_error()) return static_cast<int>(trace.ret(fail(*e)));
+    // The same call finishes the connect: its outcome is reported here, and only here.
+    auto fin = sock_connect(*sock, *a, 0);
+    if (!fin) return static_cast<int>(trace.ret(fail(fin.error())));
     return static_cast<int>(trace.ret(0));
   }
   if (!st) return static_cast<int>(trace.ret(fail(st.error())));
@@ -564,6 +567,21 @@ int usnet_close(int fd) {
   if (h == nullptr) return ::close(fd);  // not a usnet socket: close(2) as usual
   CallTrace trace(*h->stack, fmt::format("close({})", fd));
   Target t = lookup(fd);
+  Socket* sock = t.sock;
+  if (sock != nullptr && sock->type == SOCK_STREAM && sock->opt.linger_on &&
+      sock->opt.linger_s > 0 && !sock->nonblocking) {
+    // SO_LINGER with a timeout: a blocking close() sends the FIN after the data and waits
+    // until everything is acknowledged or the time is up (socket(7)). With unread data the
+    // close is a reset instead, which does not wait.
+    auto unread = sock_ioctl(*sock, FIONREAD);
+    if (unread && *unread == 0 && sock_shutdown(*sock, SHUT_WR)) {
+      (void)run_blocking(t, false, std::chrono::seconds(sock->opt.linger_s), [&]() -> Status {
+        auto outq = sock_ioctl(*sock, SIOCOUTQ);
+        if (!outq || *outq == 0) return {};
+        return Error::kWouldBlock;
+      });
+    }
+  }
   (void)sock_close(*h->stack, fd);
   fd_map().release(fd);
   pump(t);

@@ -97,8 +97,18 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
     case TcpState::kSynReceived:
       return Error::kAlreadyInProgress;
     case TcpState::kClosed:
+      if (sk.ss_connecting) {
+        // __inet_stream_connect: the attempt ended (RST, timeout): report how, once.
+        sk.ss_connecting = false;
+        if (auto e = sk.take_error()) return *e;
+        return Error::kConnectionAborted;
+      }
       break;
     default:
+      if (sk.ss_connecting) {
+        sk.ss_connecting = false;  // the handshake finished since: this call reports it
+        return {};
+      }
       return Error::kAlreadyConnected;
   }
   SockAddr addr = addr_in;
@@ -140,6 +150,7 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
   sk.backoff = 0;
   tcp.hash(sk);
   tcp_set_state(sk, TcpState::kSynSent);
+  sk.ss_connecting = true;
   stack.mib().TcpActiveOpens++;
   tcp_send_syn(sk);
   tcp_arm_rto(sk);

@@ -146,6 +146,9 @@ struct TcpSock : Socket {
   int ka_probes = 0;               // keepalive probes without an answer
   bool persist = false;            // rto_timer is the persist timer (zero window)
   bool done_flag = false;          // the connection existed and has ended (Linux SOCK_DONE)
+  // connect() started and its outcome not yet reported by a connect() call (Linux's
+  // SS_CONNECTING): the next connect() reports it (0, or the error) instead of starting over.
+  bool ss_connecting = false;
   Instant last_oow_ack = kEpoch;   // rate limit for ACKs to out-of-window segments
   Instant retrans_stamp = kEpoch;  // when the oldest unacknowledged segment was first sent
   std::uint32_t cwnd = 0;
