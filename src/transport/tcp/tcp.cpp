@@ -202,7 +202,9 @@ void Tcp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
   if (sk == nullptr) {
     TcpSock* listener = lookup_listener(ip.dst, seg.h.dst_port);
     if (listener != nullptr) {
-      stack_.tracer().step(fmt::format("tcp_v4_do_rcv listener fd {}", listener->fd));
+      if (stack_.tracer().enabled()) {
+        stack_.tracer().step(fmt::format("tcp_v4_do_rcv listener fd {}", listener->fd));
+      }
       tcp_listen_rcv(*listener, seg);
       return;
     }
@@ -210,7 +212,9 @@ void Tcp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
     tcp_send_reset(stack_, seg);
     return;
   }
-  stack_.tracer().step(fmt::format("tcp_v4_do_rcv {}", tcp_state_name(sk->state)));
+  if (stack_.tracer().enabled()) {
+    stack_.tracer().step(fmt::format("tcp_v4_do_rcv {}", tcp_state_name(sk->state)));
+  }
   sk->segs_in++;
   if (sk->state == TcpState::kSynSent) {
     tcp_rcv_synsent(*sk, seg);

@@ -197,12 +197,14 @@ std::string tcp_dump_sockets(Stack& stack) {
     if (listen || sk.state == TcpState::kClosed) return;
     const auto ms = [](Duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
     out += fmt::format(
-        "\t {}{}{} wscale:{},{} rto:{:.0f} rtt:{:.3f}/{:.3f} mss:{} cwnd:{} ssthresh:{} "
+        "\t {}{}{} wscale:{},{} rto:{:.0f} rtt:{:.3f}/{:.3f} mss:{} cwnd:{}{} "
         "bytes_acked:{} bytes_received:{} segs_out:{} segs_in:{} retrans:{}/{}\n",
         sk.cc->name(), sk.ts_ok ? " ts" : "", sk.sack_ok ? " sack" : "", sk.snd_wscale,
         sk.rcv_wscale, ms(tcp_current_rto(sk)), ms(sk.srtt), ms(sk.rttvar), sk.mss,
         sk.cwnd / std::max<std::uint32_t>(sk.mss, 1),
-        sk.ssthresh >= 0x7fffffff ? 0U : sk.ssthresh / std::max<std::uint32_t>(sk.mss, 1),
+        sk.ssthresh >= 0x7fffffff
+            ? std::string()
+            : fmt::format(" ssthresh:{}", sk.ssthresh / std::max<std::uint32_t>(sk.mss, 1)),
         sk.bytes_acked, sk.bytes_received, sk.segs_out, sk.segs_in, sk.retrans_out,
         sk.total_retrans);
   });

@@ -102,8 +102,10 @@ void tcp_set_state(TcpSock& sk, TcpState st) {
   }
   if (!counted(old) && counted(st)) mib.TcpCurrEstab++;
   sk.state = st;
-  sk.stack.tracer().event(fmt::format("tcp_set_state {}:{} {} -> {}", sk.local.addr.to_string(),
-                                      sk.local.port, tcp_state_name(old), tcp_state_name(st)));
+  if (sk.stack.tracer().enabled()) {
+    sk.stack.tracer().event(fmt::format("tcp_set_state {}:{} {} -> {}", sk.local.addr.to_string(),
+                                        sk.local.port, tcp_state_name(old), tcp_state_name(st)));
+  }
 }
 
 void tcp_done(TcpSock& sk) {

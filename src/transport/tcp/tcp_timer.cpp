@@ -13,8 +13,10 @@ void tcp_retransmit_timer(TcpSock& sk) {
   Stack& stack = sk.stack;
   MibCounters& mib = stack.mib();
   const Instant now = stack.now();
-  stack.tracer().event(fmt::format("tcp_retransmit_timer {}:{} {}", sk.local.addr.to_string(),
-                                   sk.local.port, tcp_state_name(sk.state)));
+  if (stack.tracer().enabled()) {
+    stack.tracer().event(fmt::format("tcp_retransmit_timer {}:{} {}", sk.local.addr.to_string(),
+                                     sk.local.port, tcp_state_name(sk.state)));
+  }
   switch (sk.state) {
     case TcpState::kSynSent:
       // Linux tcp_syn_retries (6): 1, 2, 4, ... 64 s, then ETIMEDOUT.
