@@ -1,5 +1,7 @@
 #include "net/arp.h"
 
+#include "net/icmp.h"
+
 #include <fmt/format.h>
 
 #include "link/ethernet.h"
@@ -188,6 +190,7 @@ void Arp::neigh_output(Interface& ifc, Ipv4Address next_hop, Packet pkt) {
 }
 
 void Arp::tick(Instant now) {
+  std::vector<Packet> unreachable;  // reported after the walk: a transport may send again
   for (auto it = table_.begin(); it != table_.end();) {
     Neighbour& n = it->second;
     bool erase = false;
@@ -204,6 +207,8 @@ void Arp::tick(Instant now) {
         stack_.mib().UsnetArpQueueDrops += n.queue.size();
         stack_.tracer().note(fmt::format("arp: {} unreachable, dropped {} queued", n.ip.to_string(),
                                          n.queue.size()));
+        for (auto& p : n.queue)
+          unreachable.push_back(std::move(p));
         erase = true;
       } else {
         n.probes++;
@@ -214,6 +219,13 @@ void Arp::tick(Instant now) {
       }
     }
     it = erase ? table_.erase(it) : std::next(it);
+  }
+  // RFC 1122 2.3.2.2 / Linux arp_error_report: the senders hear that the host is
+  // unreachable (a connect() in progress fails with EHOSTUNREACH).
+  for (const Packet& p : unreachable) {
+    stack_.icmp().icmp_local_error(p.data(),
+                                   static_cast<std::uint8_t>(wire::IcmpType::kDestUnreachable),
+                                   static_cast<std::uint8_t>(wire::UnreachCode::kHost));
   }
 }
 

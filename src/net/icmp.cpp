@@ -136,29 +136,39 @@ void Icmp::icmp_echo(Interface& /*ifc*/, Packet pkt, const wire::Ipv4Header& ip,
 void Icmp::icmp_unreach(Packet pkt, const wire::IcmpHeader& h) {
   // The quoted datagram: its IP header and at least 8 bytes of its transport header.
   pkt.pull(wire::IcmpHeader::kSize);
+  deliver_error(pkt.data(), h.type, h.code, h.next_hop_mtu());
+}
+
+void Icmp::icmp_local_error(ByteSpan datagram, std::uint8_t type, std::uint8_t code) {
+  stack_.tracer().begin("icmp_local_error");
+  deliver_error(datagram, type, code, 0);
+  stack_.tracer().end();
+}
+
+void Icmp::deliver_error(ByteSpan quote, std::uint8_t type, std::uint8_t code, std::uint16_t mtu) {
   // Read the quoted header leniently: it is truncated by design (its total length describes
   // the original) and its checksum may have been rewritten on the way; only the fixed
   // fields that identify the flow matter.
   wire::Ipv4Header q;
-  const std::size_t hl = static_cast<std::size_t>(load_u8(pkt.data(), 0) & 0x0f) * 4;
-  if ((load_u8(pkt.data(), 0) >> 4) != 4 || hl < 20 || pkt.size() < hl + 8) {
+  const std::size_t hl = quote.empty() ? 0 : static_cast<std::size_t>(load_u8(quote, 0) & 0x0f) * 4;
+  if (quote.empty() || (load_u8(quote, 0) >> 4) != 4 || hl < 20 || quote.size() < hl + 8) {
     stack_.mib().IcmpInErrors++;
     stack_.tracer().step("drop: short quote");
     return;
   }
   q.header_length = static_cast<std::uint8_t>(hl);
-  q.protocol = load_u8(pkt.data(), 9);
-  q.src.value = load_be<std::uint32_t>(pkt.data(), 12);
-  q.dst.value = load_be<std::uint32_t>(pkt.data(), 16);
-  q.total_length = load_be<std::uint16_t>(pkt.data(), 2);
-  IcmpError err = icmp_error_for(h.type, h.code);
-  err.mtu = h.next_hop_mtu();
+  q.protocol = load_u8(quote, 9);
+  q.src.value = load_be<std::uint32_t>(quote, 12);
+  q.dst.value = load_be<std::uint32_t>(quote, 16);
+  q.total_length = load_be<std::uint16_t>(quote, 2);
+  IcmpError err = icmp_error_for(type, code);
+  err.mtu = mtu;
   err.quoted = q;
   // RFC 1122 3.2.2.1: only errors about datagrams we sent are ours to act on.
   if (!stack_.is_local_address(q.src)) return;
   if (TransportProtocol* t = stack_.ipv4().protocol(q.protocol)) {
     stack_.tracer().step("err_handler");
-    t->err(err, pkt.data().subspan(hl));
+    t->err(err, quote.subspan(hl));
   }
 }
 

@@ -52,11 +52,18 @@ class Icmp {
   void icmp_send(ByteSpan offending, const wire::Ipv4Header& ip, std::uint8_t type,
                  std::uint8_t code, std::uint16_t info);
 
+  // A datagram this host sent could not leave (its next hop did not answer ARP): the
+  // transport hears of it as of an ICMP error coming back (Linux arp_error_report).
+  // `datagram` starts at its IP header.
+  void icmp_local_error(ByteSpan datagram, std::uint8_t type, std::uint8_t code);
+
   void set_echo_listener(IcmpEchoListener* l) noexcept { echo_listener_ = l; }
 
  private:
   void icmp_echo(Interface& ifc, Packet pkt, const wire::Ipv4Header& ip, const wire::IcmpHeader& h);
   void icmp_unreach(Packet pkt, const wire::IcmpHeader& h);
+  // Hands the error about a quoted datagram (IP header on) to its transport.
+  void deliver_error(ByteSpan quote, std::uint8_t type, std::uint8_t code, std::uint16_t mtu);
   bool rate_allow(Ipv4Address dst);
 
   struct Bucket {

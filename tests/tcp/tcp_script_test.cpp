@@ -621,3 +621,22 @@ TEST_F(TcpMore, QueuedDataDrainsInLastAck) {
 
 }  // namespace
 }  // namespace usnet::script
+
+namespace usnet::script {
+namespace {
+
+TEST_F(TcpMore, ConnectToSilentHostFailsWithHostUnreachable) {
+  // 198.18.0.3 never answers ARP: after the ARP retries the attempt ends with EHOSTUNREACH
+  // (Linux: arp_error_report, then tcp_v4_err in SYN_SENT), not after 127 s of SYNs.
+  Socket* s = tcp_socket();
+  const auto silent = Ipv4Address::from_octets(198, 18, 0, 3);
+  ASSERT_EQ(sock_connect(*s, SockAddr::inet(silent, 80), 0).error(), Error::kInProgress);
+  advance(std::chrono::seconds(2));
+  EXPECT_EQ(state(s), TcpState::kSynSent);
+  advance(std::chrono::seconds(3));
+  EXPECT_EQ(state(s), TcpState::kClosed);
+  EXPECT_EQ(s->take_error(), Error::kHostUnreachable);
+}
+
+}  // namespace
+}  // namespace usnet::script

@@ -247,13 +247,16 @@ void Tcp::err(const IcmpError& icmp, ByteSpan quoted) {
     }
     return;
   }
-  // RFC 1122 4.2.3.9: soft errors during a connection are remembered, not fatal; during
-  // the handshake a hard error (port unreachable, ...) ends the attempt.
-  if (sk->state == TcpState::kSynSent && icmp.fatal) {
+  // During the handshake an ICMP error ends the attempt (Linux tcp_v4_err: a connect() to
+  // an unreachable host fails with EHOSTUNREACH rather than after six SYN retries).
+  if (sk->state == TcpState::kSynSent || sk->state == TcpState::kSynReceived) {
     stack_.mib().TcpAttemptFails++;
     tcp_abort(*sk, icmp.error);
     return;
   }
+  // RFC 1122 4.2.3.9: on an open connection it is only remembered (reported instead of
+  // ETIMEDOUT if the connection times out), unless IP_RECVERR asks for it at once.
+  sk->soft_error = icmp.error;
   if (sk->opt.recverr) sk->pending_error = icmp.error;
 }
 

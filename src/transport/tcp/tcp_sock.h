@@ -8,6 +8,7 @@
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -142,15 +143,16 @@ struct TcpSock : Socket {
   Instant rtt_time = kEpoch;
   int backoff = 0;  // consecutive RTO expiries (icsk_backoff)
   int syn_retries = 0;
-  int probes = 0;                  // zero-window probes without an answer
-  int ka_probes = 0;               // keepalive probes without an answer
-  bool persist = false;            // rto_timer is the persist timer (zero window)
-  bool done_flag = false;          // the connection existed and has ended (Linux SOCK_DONE)
+  int probes = 0;          // zero-window probes without an answer
+  int ka_probes = 0;       // keepalive probes without an answer
+  bool persist = false;    // rto_timer is the persist timer (zero window)
+  bool done_flag = false;  // the connection existed and has ended (Linux SOCK_DONE)
   // connect() started and its outcome not yet reported by a connect() call (Linux's
   // SS_CONNECTING): the next connect() reports it (0, or the error) instead of starting over.
   bool ss_connecting = false;
-  Instant last_oow_ack = kEpoch;   // rate limit for ACKs to out-of-window segments
-  Instant retrans_stamp = kEpoch;  // when the oldest unacknowledged segment was first sent
+  std::optional<Error> soft_error;  // the last ICMP error (Linux sk_err_soft)
+  Instant last_oow_ack = kEpoch;    // rate limit for ACKs to out-of-window segments
+  Instant retrans_stamp = kEpoch;   // when the oldest unacknowledged segment was first sent
   std::uint32_t cwnd = 0;
   std::uint32_t ssthresh = 0x7fffffff;
   std::uint32_t dupacks = 0;

@@ -23,7 +23,7 @@ void tcp_retransmit_timer(TcpSock& sk) {
       if (sk.syn_retries >= sk.syn_count) {
         mib.TcpAttemptFails++;
         mib.TcpExtTCPAbortOnTimeout++;
-        tcp_abort(sk, Error::kTimedOut);
+        tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
         return;
       }
       sk.syn_retries++;
@@ -66,7 +66,7 @@ void tcp_retransmit_timer(TcpSock& sk) {
     }
     if (user_timed_out || sk.probes >= kTcpRetries2) {
       mib.TcpExtTCPAbortOnTimeout++;
-      tcp_abort(sk, Error::kTimedOut);
+      tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
       return;
     }
     sk.probes++;
@@ -79,7 +79,7 @@ void tcp_retransmit_timer(TcpSock& sk) {
   // RFC 6298 5.4-5.7 and RFC 5681 3.1: a retransmission timeout.
   if (user_timed_out || sk.backoff >= kTcpRetries2) {
     mib.TcpExtTCPAbortOnTimeout++;
-    tcp_abort(sk, Error::kTimedOut);
+    tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
     return;
   }
   mib.TcpExtTCPTimeouts++;
@@ -137,7 +137,7 @@ void tcp_keepalive_timer(TcpSock& sk) {
   const bool user_timed_out = sk.user_timeout.count() > 0 && idle >= sk.user_timeout;
   if (sk.ka_probes >= sk.keepcnt || user_timed_out) {
     stack.mib().TcpExtTCPAbortOnTimeout++;
-    tcp_abort(sk, Error::kTimedOut);
+    tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
     return;
   }
   sk.ka_probes++;
