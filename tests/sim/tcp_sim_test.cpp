@@ -14,16 +14,29 @@ struct Conn {
   Socket* server = nullptr;
 };
 
-// a connects to a listener on b:port; returns both ends once accepted.
+// a connects to a listener on b:port; returns both ends once accepted. On a lossy link a
+// connect() can fail as it would for any program (ARP unanswered three times is
+// EHOSTUNREACH, as on Linux): like a program, try again, a few times.
 Conn connect_pair(SimNet& net, std::uint16_t port) {
   Conn c;
   Socket* l = tcp_listener(*net.b, port);
-  c.client = tcp_socket(*net.a);
-  auto st = sock_connect(*c.client, SockAddr::inet(kAddrB, port), 0);
-  EXPECT_FALSE(st);
-  EXPECT_EQ(st.error(), Error::kInProgress);
-  EXPECT_TRUE(net.run_until([&] { return state_of(*c.client) == TcpState::kEstablished; },
-                            std::chrono::seconds(10)));
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    c.client = tcp_socket(*net.a);
+    auto st = sock_connect(*c.client, SockAddr::inet(kAddrB, port), 0);
+    EXPECT_EQ(st.error(), Error::kInProgress);
+    net.run_until([&] { return state_of(*c.client) != TcpState::kSynSent; },
+                  std::chrono::seconds(200));
+    if (state_of(*c.client) == TcpState::kEstablished) break;
+    std::printf(
+        "connect attempt %d failed: %s\n", attempt + 1,
+        c.client->pending_error ? std::string(error_name(*c.client->pending_error)).c_str() : "?");
+    EXPECT_TRUE(sock_close(*net.a, c.client->fd));
+    c.client = nullptr;
+  }
+  if (c.client == nullptr) {
+    ADD_FAILURE() << "no connection after 5 attempts";
+    return c;
+  }
   Socket* accepted = nullptr;
   EXPECT_TRUE(net.run_until([&] {
     auto r = sock_accept(*l, 0);

@@ -92,32 +92,47 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   }
 }
 
-// RFC 6675 "pipe": bytes believed in the network. Holes below the highest SACKed byte
-// count as lost until retransmitted (a simplification of IsLost() that treats any hole
-// under a SACK block as lost once recovery has begun).
+// Bytes SACKed above `seq`.
+std::uint32_t sacked_above(const TcpSock& sk, SeqNum seq) {
+  std::uint32_t n = 0;
+  for (const auto& r : sk.scoreboard) {
+    if (r.right <= seq) continue;
+    n += static_cast<std::uint32_t>(r.right - seq_max(r.left, seq));
+  }
+  return n;
+}
+
+// RFC 6675 IsLost(): a hole is presumed lost once more than (DupThresh - 1) * SMSS bytes
+// above it have been SACKed; a hole with less above it may only be reordered.
+bool is_lost(const TcpSock& sk, SeqNum seq) {
+  return sacked_above(sk, seq) > 2U * sk.mss;
+}
+
+// RFC 6675 "pipe": bytes believed in the network: outstanding bytes that are neither
+// SACKed nor presumed lost (unless retransmitted since, below HighRxt).
 std::uint32_t tcp_pipe(const TcpSock& sk) {
   const std::uint32_t outstanding = sk.flight();
   if (sk.scoreboard.empty()) return outstanding;
-  const SeqNum high_sacked = sk.scoreboard.back().right;
   SeqNum pos = seq_max(sk.high_rxt, sk.snd_una);
   std::uint32_t lost = 0;
   for (const auto& r : sk.scoreboard) {
     if (r.right <= pos) continue;
-    if (r.left > pos) lost += static_cast<std::uint32_t>(r.left - pos);
+    if (r.left > pos && is_lost(sk, pos)) lost += static_cast<std::uint32_t>(r.left - pos);
     pos = seq_max(pos, r.right);
   }
-  (void)high_sacked;
   const std::uint32_t gone = sk.sacked_bytes + lost;
   return outstanding > gone ? outstanding - gone : 0;
 }
 
-// RFC 6675 NextSeg() rule 1: the first unSACKed byte at or after HighRxt below the highest
-// SACKed byte. Sets len to the length of that hole.
+// RFC 6675 NextSeg() rule 1: the first unSACKed byte at or after HighRxt that IsLost()
+// says is lost. Sets len to the length of that hole.
 bool next_hole(const TcpSock& sk, SeqNum& seq, std::uint32_t& len) {
   SeqNum pos = seq_max(sk.high_rxt, sk.snd_una);
   for (const auto& r : sk.scoreboard) {
     if (r.right <= pos) continue;
     if (r.left > pos) {
+      // Holes further up have less SACKed above them: if this one is not lost, none is.
+      if (!is_lost(sk, pos)) return false;
       seq = pos;
       len = static_cast<std::uint32_t>(r.left - pos);
       return true;
