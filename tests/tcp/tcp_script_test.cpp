@@ -640,3 +640,33 @@ TEST_F(TcpMore, ConnectToSilentHostFailsWithHostUnreachable) {
 
 }  // namespace
 }  // namespace usnet::script
+
+namespace usnet::script {
+namespace {
+
+TEST_F(TcpMore, CorkHoldsPartialSegmentsAtMost200ms) {
+  Passive p = open_passive();
+  const int one = 1;
+  ASSERT_TRUE(sock_setsockopt(*p.sock, IPPROTO_TCP, TCP_CORK,
+                              ByteSpan(reinterpret_cast<const std::byte*>(&one), sizeof(one))));
+  EXPECT_EQ(send(p.sock, "head"), 4U);
+  expect_nothing();  // corked, even with nothing in flight
+  advance(std::chrono::milliseconds(199));
+  expect_nothing();
+  advance(std::chrono::milliseconds(1));
+  std::vector<std::byte> d;
+  expect(kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1, &d);
+  EXPECT_EQ(d, bytes("head"));
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 5});
+  // Uncorking sends at once.
+  EXPECT_EQ(send(p.sock, "tail"), 4U);
+  expect_nothing();
+  const int zero = 0;
+  ASSERT_TRUE(sock_setsockopt(*p.sock, IPPROTO_TCP, TCP_CORK,
+                              ByteSpan(reinterpret_cast<const std::byte*>(&zero), sizeof(zero))));
+  expect(kTcpAck | kTcpPsh, p.iss + 5, kPeerIsn + 1, &d);
+  EXPECT_EQ(d, bytes("tail"));
+}
+
+}  // namespace
+}  // namespace usnet::script

@@ -69,6 +69,7 @@ inline constexpr Duration kTcpRtoMin = std::chrono::milliseconds(200);
 inline constexpr Duration kTcpRtoMax = std::chrono::seconds(120);
 inline constexpr Duration kTcpTimeoutInit = std::chrono::seconds(1);  // RFC 6298 2.1
 inline constexpr Duration kTcpDelackMax = std::chrono::milliseconds(40);
+inline constexpr Duration kTcpCorkMax = std::chrono::milliseconds(200);  // tcp(7) TCP_CORK
 inline constexpr int kTcpRetries2 = 15;
 inline constexpr int kTcpSynackRetries = 5;
 inline constexpr std::uint32_t kTcpInitCwndSegs = 10;      // RFC 6928

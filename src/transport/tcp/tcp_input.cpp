@@ -314,7 +314,10 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
       sk.dupacks++;
       if (sk.in_recovery) {
         if (!sk.sack_ok) sk.cwnd += sk.mss;  // RFC 6582 3.2 step 3: inflate
-      } else if (sk.dupacks >= 3 || (sk.sack_ok && sk.sacked_bytes > 2U * sk.mss)) {
+      } else if ((sk.dupacks >= 3 || (sk.sack_ok && sk.sacked_bytes > 2U * sk.mss)) &&
+                 sk.snd_una > sk.recover) {
+        // RFC 6582 3.2 step 1: not for duplicates of data sent before the last loss event
+        // (after an RTO, "recover" is the highest sequence number then outstanding).
         enter_recovery(sk);
       }
     }

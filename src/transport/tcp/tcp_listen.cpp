@@ -93,6 +93,7 @@ void cookie_ack(TcpSock& listener, const TcpSegment& seg) {
   if (!child) return;
   TcpSock& c = *child;
   c.iss = seg.ack - 1;
+  c.recover = c.iss;
   c.snd_una = seg.ack;
   c.snd_nxt = seg.ack;
   c.snd_max = seg.ack;

@@ -143,6 +143,7 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
   // ts_offset depends on the port chosen above: recompute it.
   sk.ts_offset = tcp.keyed_hash(t, 1, 0);
   sk.iss = tcp.isn(t);
+  sk.recover = sk.iss;
   sk.snd_una = sk.iss;
   sk.snd_nxt = sk.iss;
   sk.snd_max = sk.iss;
@@ -190,6 +191,7 @@ Result<std::size_t> tcp_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
     room -= n;
   }
   sk.more = (flags & MSG_MORE) != 0;
+  if (!sk.more && !sk.cork) sock.stack.timers().cancel(sk.cork_timer);
   tcp_write_xmit(sk);
   return copied;
 }

@@ -106,7 +106,11 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
       return {};
     case TCP_CORK:
       sk.cork = v != 0;
-      if (!sk.cork) tcp_write_xmit(sk);
+      if (!sk.cork) {
+        // Uncorking sends what was held at once (tcp(7)).
+        sk.stack.timers().cancel(sk.cork_timer);
+        tcp_write_xmit(sk);
+      }
       return {};
     case TCP_MAXSEG:
       if (v != 0 && (v < kTcpMinMss || v > kMaxTcpWindow)) return Error::kInvalidArgument;

@@ -334,10 +334,16 @@ void tcp_write_xmit(TcpSock& sk) {
       }
       if (len < sk.mss && len < sk.max_snd_wnd / 2 && sk.flight() != 0) break;
     } else if (len < sk.mss && !fin_pending && seq >= sk.snd_max) {
-      // The tail of the queue, shorter than a segment. Nagle (RFC 9293 3.7.4): hold it while
-      // data is unacknowledged, unless TCP_NODELAY; TCP_CORK and MSG_MORE hold it too.
+      // The tail of the queue, shorter than a segment. TCP_CORK and MSG_MORE hold it for
+      // more data, at most 200 ms (tcp(7)); Nagle (RFC 9293 3.7.4) holds it while data is
+      // unacknowledged, unless TCP_NODELAY.
       const bool outstanding = sk.snd_max != sk.snd_una;
-      if ((sk.cork || sk.more) && outstanding) break;
+      if ((sk.cork || sk.more) && !sk.cork_expired) {
+        if (!sk.cork_timer.armed()) {
+          sk.stack.timers().arm(sk.cork_timer, sk.stack.now() + kTcpCorkMax);
+        }
+        break;
+      }
       if (!sk.nodelay && outstanding) break;
     }
     const bool fin = fin_pending && seq + len == sk.fin_seq();

@@ -190,9 +190,11 @@ struct TcpSock : Socket {
   Instant established_at = kEpoch;
 
   // --- timers ---
-  Timer rto_timer;     // retransmission, SYN retries, zero-window probes
-  Timer delack_timer;  // delayed ACK
-  Timer keep_timer;    // keepalive, FIN_WAIT_2 and TIME_WAIT
+  Timer rto_timer;            // retransmission, SYN retries, zero-window probes
+  Timer delack_timer;         // delayed ACK
+  Timer keep_timer;           // keepalive, FIN_WAIT_2 and TIME_WAIT
+  Timer cork_timer;           // the 200 ms ceiling of TCP_CORK / MSG_MORE
+  bool cork_expired = false;  // set while the cork timer pushes what was held
 
   // --- listener (state LISTEN) ---
   int backlog = 0;

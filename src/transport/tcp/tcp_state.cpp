@@ -207,6 +207,7 @@ std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& s
   c.rcv_nxt = syn.seq + 1;
   c.rcv_nxt_off = 0;
   c.iss = tcp.isn(FourTuple{c.local.addr, c.local.port, c.remote.addr, c.remote.port});
+  c.recover = c.iss;
   c.snd_una = c.iss;
   c.snd_nxt = c.iss;
   c.snd_max = c.iss;

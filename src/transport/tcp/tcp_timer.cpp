@@ -151,6 +151,11 @@ void tcp_init_timers(TcpSock& sk) {
   sk.rto_timer.set_callback([&sk] { tcp_retransmit_timer(sk); });
   sk.delack_timer.set_callback([&sk] { tcp_delack_timer(sk); });
   sk.keep_timer.set_callback([&sk] { tcp_keepalive_timer(sk); });
+  sk.cork_timer.set_callback([&sk] {
+    sk.cork_expired = true;
+    tcp_write_xmit(sk);
+    sk.cork_expired = false;
+  });
 }
 
 void tcp_cancel_timers(TcpSock& sk) {
@@ -158,6 +163,7 @@ void tcp_cancel_timers(TcpSock& sk) {
   w.cancel(sk.rto_timer);
   w.cancel(sk.delack_timer);
   w.cancel(sk.keep_timer);
+  w.cancel(sk.cork_timer);
   sk.persist = false;
 }
 
