@@ -14,12 +14,12 @@ namespace usnet {
   X(IpInReceives)                                                                                                                        \
   X(IpInHdrErrors)                                                                                                                       \
   X(IpInAddrErrors)                                                                                                                      \
-  X(IpInUnknownProtos) X(IpInDiscards) X(IpInDelivers) X(IpOutRequests) X(IpOutDiscards)                                                 \
-      X(IpOutNoRoutes) X(IpReasmTimeout) X(IpReasmReqds) X(IpReasmOKs) X(IpReasmFails)                                                   \
-          X(IpFragOKs) X(IpFragFails) X(IpFragCreates) X(IpExtInTruncatedPkts)                                                           \
-              X(IpExtInCsumErrors) X(IpExtInBcastPkts) X(IpExtOutBcastPkts) X(IpExtInOctets)                                             \
-                  X(IpExtOutOctets) X(UsnetIpReasmOverlaps)                                                                              \
-                      X(UsnetIpReasmMemoryDrops) /* ICMPv4 */                                                                            \
+  X(IpInUnknownProtos)                                                                                                                   \
+  X(IpInDiscards) X(IpInDelivers) X(IpOutRequests) X(IpOutDiscards) X(IpOutNoRoutes)                                                     \
+      X(IpReasmTimeout) X(IpReasmReqds) X(IpReasmOKs) X(IpReasmFails) X(IpFragOKs) X(IpFragFails)                                        \
+          X(IpFragCreates) X(IpExtInTruncatedPkts) X(IpExtInCsumErrors) X(IpExtInBcastPkts)                                              \
+              X(IpExtOutBcastPkts) X(IpExtInOctets) X(IpExtOutOctets) X(UsnetIpReasmOverlaps)                                            \
+                  X(UsnetIpReasmMemoryDrops) /* ICMPv4 */                                                                                \
       X(IcmpInMsgs) X(IcmpInErrors) X(IcmpInCsumErrors) X(IcmpInDestUnreachs) X(IcmpInTimeExcds)                                         \
           X(IcmpInParmProbs) X(IcmpInEchos) X(IcmpInEchoReps) X(IcmpOutMsgs) X(IcmpOutErrors)                                            \
               X(IcmpOutRateLimitGlobal) X(IcmpOutRateLimitHost) X(IcmpOutDestUnreachs)                                                   \
@@ -38,14 +38,15 @@ namespace usnet {
                               X(TcpExtTCPOFOQueue) X(TcpExtTCPOFODrop) X(TcpExtDelayedACKs)                                              \
                                   X(TcpExtOutOfWindowIcmps) X(UsnetTcpOutOfWindow)                                                       \
                                       X(UsnetTcpBeyondWindow) X(UsnetTcpKeepaliveProbes)                                                 \
-                                          X(UsnetEthInFrames) X(UsnetEthInErrors)                                                        \
-                                              X(UsnetEthInOtherHost) X(UsnetEthInUnknownType)                                            \
-                                                  X(UsnetEthOutFrames) X(UsnetArpInRequests)                                             \
-                                                      X(UsnetArpInReplies) X(UsnetArpInErrors)                                           \
-                                                          X(UsnetArpOutRequests)                                                         \
-                                                              X(UsnetArpOutReplies)                                                      \
-                                                                  X(UsnetArpResolveFails)                                                \
-                                                                      X(UsnetArpQueueDrops)
+                                          X(TcpExtTCPTimeWaitOverflow) X(TcpExtTCPAbortOnMemory)                                         \
+                                              X(UsnetEthInFrames) X(UsnetEthInErrors)                                                    \
+                                                  X(UsnetEthInOtherHost) X(UsnetEthInUnknownType)                                        \
+                                                      X(UsnetEthOutFrames) X(UsnetArpInRequests)                                         \
+                                                          X(UsnetArpInReplies) X(UsnetArpInErrors)                                       \
+                                                              X(UsnetArpOutRequests)                                                     \
+                                                                  X(UsnetArpOutReplies)                                                  \
+                                                                      X(UsnetArpResolveFails)                                            \
+                                                                          X(UsnetArpQueueDrops)
 
 struct MibCounters {
 #define USNET_MIB_FIELD(name) std::uint64_t name = 0;

@@ -41,6 +41,11 @@ struct StackConfig {
   // same bytes on the wire.
   std::uint64_t seed = 1;
   std::uint8_t default_ttl = 64;  // net.ipv4.ip_default_ttl
+  // Bounds on TCP connections the user no longer holds (net.ipv4.tcp_max_tw_buckets and
+  // tcp_max_orphans, at values for a small machine): past them, closing connections end at
+  // once (no TIME_WAIT; a reset) instead of being kept.
+  std::size_t tcp_max_tw_buckets = 32768;
+  std::size_t tcp_max_orphans = 16384;
 };
 
 class Stack {

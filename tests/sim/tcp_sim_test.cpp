@@ -309,3 +309,45 @@ TEST(TcpSim, TenThousandConcurrentConnections) {
 
 }  // namespace
 }  // namespace usnet::sim
+
+namespace usnet::sim {
+namespace {
+
+TEST(TcpSim, ClosedConnectionsAreBoundedByTheOrphanAndTimeWaitLimits) {
+  StackConfig cfg;
+  cfg.tcp_max_tw_buckets = 5;
+  cfg.tcp_max_orphans = 8;
+  SimNet net(Impairments{}, 3, {}, cfg);
+  Socket* l = tcp_listener(*net.b, 7000, 64);
+  std::vector<Socket*> clients;
+  std::vector<Socket*> servers;
+  for (int i = 0; i < 20; ++i) {
+    Socket* c = tcp_socket(*net.a);
+    ASSERT_EQ(sock_connect(*c, SockAddr::inet(kAddrB, 7000), 0).error(), Error::kInProgress);
+    clients.push_back(c);
+  }
+  ASSERT_TRUE(net.run_until([&] {
+    while (auto r = sock_accept(*l, 0))
+      servers.push_back(*r);
+    return servers.size() == clients.size();
+  }));
+  // The peers keep their ends open, so each closed end must live on (FIN_WAIT) as an
+  // orphan: the first eight are kept, the other twelve are reset.
+  for (Socket* c : clients)
+    ASSERT_TRUE(sock_close(*net.a, c->fd));
+  EXPECT_EQ(net.a->tcp().orphans(), 8U);
+  EXPECT_EQ(net.a->mib().TcpExtTCPAbortOnMemory, 12U);
+  net.run_for(std::chrono::seconds(1));
+  // The peers close too: at most five of the orphans may wait in TIME_WAIT.
+  for (Socket* s : servers)
+    ASSERT_TRUE(sock_close(*net.b, s->fd));
+  net.run_for(std::chrono::seconds(1));
+  EXPECT_EQ(net.a->tcp().time_waits(), 5U);
+  EXPECT_EQ(net.a->mib().TcpExtTCPTimeWaitOverflow, 3U);
+  net.run_for(std::chrono::seconds(61));
+  EXPECT_EQ(net.a->tcp().time_waits(), 0U);
+  EXPECT_EQ(net.a->tcp().orphans(), 0U);
+}
+
+}  // namespace
+}  // namespace usnet::sim

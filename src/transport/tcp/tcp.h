@@ -115,6 +115,9 @@ class Tcp : public TransportProtocol {
   // Frees buried sockets. Called by the stack at the end of each poll.
   void reap();
   std::size_t orphans() const noexcept { return orphans_.size(); }
+  // Connections in TIME_WAIT; tcp_set_state reports each entry and exit.
+  std::size_t time_waits() const noexcept { return tw_count_; }
+  void time_wait_changed(bool entered) noexcept { entered ? ++tw_count_ : --tw_count_; }
 
   // RFC 5961 7: challenge ACKs are rate-limited per stack.
   bool challenge_ack_allowed();
@@ -131,6 +134,7 @@ class Tcp : public TransportProtocol {
   SipKey isn_key_;
   Instant challenge_window_ = kEpoch;
   std::uint32_t challenge_count_ = 0;
+  std::size_t tw_count_ = 0;
 };
 
 // The `ss -tni`-like table of a stack's TCP sockets.

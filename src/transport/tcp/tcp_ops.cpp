@@ -340,6 +340,13 @@ void tcp_release(std::unique_ptr<Socket> owned) {
   if (sk.state == TcpState::kFinWait2) {
     stack.timers().arm(sk.keep_timer, stack.now() + kTcpFinTimeout);
   }
+  if (stack.tcp().orphans() >= stack.config().tcp_max_orphans) {
+    // Linux tcp_too_many_orphans: the connection is reset instead of kept.
+    stack.mib().TcpExtTCPAbortOnMemory++;
+    if (sk.state != TcpState::kTimeWait) tcp_send_active_reset(sk);
+    tcp_done(sk);
+    return;
+  }
   auto* raw = static_cast<TcpSock*>(owned.release());
   stack.tcp().adopt_orphan(std::unique_ptr<TcpSock>(raw));
   tcp_write_xmit(*raw);

@@ -101,6 +101,8 @@ void tcp_set_state(TcpSock& sk, TcpState st) {
     if (st == TcpState::kClosed) mib.TcpEstabResets++;
   }
   if (!counted(old) && counted(st)) mib.TcpCurrEstab++;
+  if (old == TcpState::kTimeWait) sk.tcp().time_wait_changed(false);
+  if (st == TcpState::kTimeWait) sk.tcp().time_wait_changed(true);
   sk.state = st;
   if (sk.stack.tracer().enabled()) {
     sk.stack.tracer().event(fmt::format("tcp_set_state {}:{} {} -> {}", sk.local.addr.to_string(),
@@ -233,6 +235,14 @@ void tcp_finish_connect(TcpSock& sk, const TcpSegment& seg) {
 }
 
 void tcp_time_wait(TcpSock& sk) {
+  if (sk.state != TcpState::kTimeWait && sk.tcp().time_waits() >= sk.stack.config().tcp_max_tw_buckets) {
+    // Linux tcp_max_tw_buckets: past the limit the connection ends without TIME_WAIT
+    // ("time wait bucket table overflow"), so closed connections cannot exhaust memory.
+    sk.stack.mib().TcpExtTCPTimeWaitOverflow++;
+    sk.done_flag = true;
+    tcp_done(sk);
+    return;
+  }
   tcp_set_state(sk, TcpState::kTimeWait);
   sk.stack.timers().cancel(sk.rto_timer);
   sk.stack.timers().cancel(sk.delack_timer);

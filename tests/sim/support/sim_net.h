@@ -28,12 +28,14 @@ inline MacAddress mac(std::uint8_t last) {
 
 struct SimNet {
   // a: 198.18.0.1/24, b: 198.18.0.2/24. The pcap (if named) records a's side of the wire.
-  explicit SimNet(Impairments imp = {}, std::uint64_t seed = 1, const std::string& pcap = {})
+  // `base` is the configuration both stacks start from (name and seed are set here).
+  explicit SimNet(Impairments imp = {}, std::uint64_t seed = 1, const std::string& pcap = {},
+                  const StackConfig& base = {})
       : wire(imp, imp, seed) {
-    StackConfig ca;
+    StackConfig ca = base;
     ca.name = "a";
     ca.seed = seed * 2 + 1;
-    StackConfig cb;
+    StackConfig cb = base;
     cb.name = "b";
     cb.seed = seed * 2 + 2;
     a = std::make_unique<Stack>(ca);
