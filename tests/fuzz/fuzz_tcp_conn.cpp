@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "../support/frames.h"
 #include "base/bytes.h"
 #include "dev/device.h"
 #include "socket/fd_table.h"
@@ -107,21 +108,7 @@ void inject(Stack& stack, FuzzDevice& dev, Reader& r, std::uint16_t client_port)
     }
   }
   const ByteSpan payload = r.bytes(r.u8() * 8U);
-  Packet p = Packet::copy_of(payload);
-  h.emit(p.push(h.size()));
-  wire::TcpHeader::finish_checksum(p.data(), kPeer, kUs);
-  wire::Ipv4Header ip;
-  ip.protocol = 6;
-  ip.src = kPeer;
-  ip.dst = kUs;
-  ip.total_length = static_cast<std::uint16_t>(p.size() + 20);
-  ip.emit(p.push(20));
-  wire::EthernetHeader eth;
-  eth.dst = kUsMac;
-  eth.src = kPeerMac;
-  eth.ethertype = 0x0800;
-  eth.emit(p.push(14));
-  dev.push(std::move(p));
+  dev.push(usnet::frames::tcp_frame(h, payload, kPeer, kUs, kPeerMac, kUsMac));
 }
 
 void check_bounds(Stack& stack) {
@@ -157,11 +144,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     req.target_ip = kUs;
     Packet p(wire::ArpPacket::kSize);
     req.emit(p.append(wire::ArpPacket::kSize));
-    wire::EthernetHeader eth;
-    eth.dst = MacAddress{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
-    eth.src = kPeerMac;
-    eth.ethertype = 0x0806;
-    eth.emit(p.push(14));
+    usnet::frames::push_ethernet(p, kPeerMac, MacAddress{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+                                 0x0806);
     dev.push(std::move(p));
     stack.poll(now);
   }

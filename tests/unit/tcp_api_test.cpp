@@ -17,20 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "support/loopback.h"
 #include "usnet/usnet.h"
 
 namespace {
 
-sockaddr_in loop(std::uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-const sockaddr* sa(const sockaddr_in& a) {
-  return reinterpret_cast<const sockaddr*>(&a);
-}
+using usnet::test::loop;
+using usnet::test::sa;
 
 class TcpApi : public ::testing::Test {
  protected:

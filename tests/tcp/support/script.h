@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../../support/frames.h"
 #include "base/packet.h"
 #include "dev/device.h"
 #include "socket/fd_table.h"
@@ -104,27 +105,14 @@ class TcpScript : public ::testing::Test {
     h.flags = s.flags;
     h.window = s.window;
     h.options = s.options;
-    Packet p = Packet::copy_of(s.data);
-    h.emit(p.push(h.size()));
-    wire::TcpHeader::finish_checksum(p.data(), kPeer, kUs);
-    wire::Ipv4Header ip;
-    ip.protocol = 6;
-    ip.src = kPeer;
-    ip.dst = kUs;
-    ip.total_length = static_cast<std::uint16_t>(p.size() + 20);
-    ip.dont_fragment = true;
-    ip.emit(p.push(20));
-    deliver(std::move(p), 0x0800);
+    dev.in.push_back(frames::tcp_frame(h, s.data, kPeer, kUs, kPeerMac, kUsMac));
+    stack->poll(now);
     answer_arp();
   }
 
   // Puts an Ethernet header from the peer in front and hands the frame to the stack.
   void deliver(Packet p, std::uint16_t ethertype) {
-    wire::EthernetHeader eth;
-    eth.dst = kUsMac;
-    eth.src = kPeerMac;
-    eth.ethertype = ethertype;
-    eth.emit(p.push(14));
+    frames::push_ethernet(p, kPeerMac, kUsMac, ethertype);
     dev.in.push_back(std::move(p));
     stack->poll(now);
   }
