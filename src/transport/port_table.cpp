@@ -44,6 +44,11 @@ Status PortTable::bind(Socket& s, Ipv4Address addr, std::uint16_t port, Rng& rng
   return {};
 }
 
+void PortTable::attach(Socket& s) {
+  ports_[s.local.port].push_back(&s);
+  ++count_;
+}
+
 void PortTable::unbind(Socket& s) {
   auto it = ports_.find(s.local.port);
   if (it == ports_.end()) return;

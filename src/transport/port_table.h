@@ -29,6 +29,9 @@ class PortTable {
   // (Linux says EADDRINUSE for both, and EAGAIN for autobind — the caller maps that).
   Status bind(Socket& s, Ipv4Address addr, std::uint16_t port, Rng& rng);
   void unbind(Socket& s);
+  // Records that `s` holds its port (s.local) without the conflict check: a connection a
+  // listener accepted shares the listener's port, as Linux puts it in the bind bucket.
+  void attach(Socket& s);
 
   // Sockets bound to `port` (empty if none).
   const std::vector<Socket*>& on_port(std::uint16_t port) const;

@@ -837,6 +837,43 @@ const std::vector<Case>& cases() {
          o.listen(a1, 5);
          return outcome(o.listen(a2, 5));
        }},
+      {"tcp bind to a closed listener's port held by an accepted connection",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         const int l = f.listener(&port);
+         const int c = f.tcp();
+         const auto a = addr("127.0.0.1", port);
+         o.connect(c, sa(a), sizeof(a));
+         const int s = o.accept4(l, nullptr, nullptr, 0);
+         if (s < 0) return outcome(-3);
+         f.fds.push_back(s);
+         std::erase(f.fds, l);
+         o.close(l);
+         return outcome(o.bind(f.tcp(), sa(a), sizeof(a)));
+       }},
+      {"tcp rebind with SO_REUSEADDR while an accepted connection lives",
+       [](const Ops& o) {
+         Fds f{o};
+         const int l = f.tcp();
+         set_int(o, l, SOL_SOCKET, SO_REUSEADDR, 1);
+         const auto any = addr("127.0.0.1", 0);
+         o.bind(l, sa(any), sizeof(any));
+         o.listen(l, 8);
+         sockaddr_in got{};
+         socklen_t len = sizeof(got);
+         o.getsockname(l, reinterpret_cast<sockaddr*>(&got), &len);
+         const int c = f.tcp();
+         o.connect(c, reinterpret_cast<sockaddr*>(&got), sizeof(got));
+         const int s = o.accept4(l, nullptr, nullptr, 0);
+         if (s < 0) return outcome(-3);
+         f.fds.push_back(s);
+         std::erase(f.fds, l);
+         o.close(l);
+         const int n = f.tcp();
+         set_int(o, n, SOL_SOCKET, SO_REUSEADDR, 1);
+         return outcome(o.bind(n, reinterpret_cast<sockaddr*>(&got), sizeof(got)));
+       }},
       {"tcp listen twice keeps listening",
        [](const Ops& o) {
          Fds f{o};

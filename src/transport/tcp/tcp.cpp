@@ -52,18 +52,25 @@ TcpSock* Tcp::lookup(const FourTuple& t) const {
 }
 
 TcpSock* Tcp::lookup_listener(Ipv4Address daddr, std::uint16_t dport) const {
+  auto it = listeners_.find(dport);
+  if (it == listeners_.end()) return nullptr;
   // A listener bound to the address beats one bound to the wildcard.
   TcpSock* best = nullptr;
-  for (Socket* s : ports_.on_port(dport)) {
-    auto& t = tcp_sk(*s);
-    if (t.state != TcpState::kListen) continue;
-    if (!s->local.addr.is_any()) {
-      if (s->local.addr == daddr) return &t;
+  for (TcpSock* t : it->second) {
+    if (!t->local.addr.is_any()) {
+      if (t->local.addr == daddr) return t;
       continue;
     }
-    if (best == nullptr) best = &t;
+    if (best == nullptr) best = t;
   }
   return best;
+}
+
+void Tcp::listener_changed(TcpSock& sk, bool listening) {
+  auto& v = listeners_[sk.local.port];
+  std::erase(v, &sk);
+  if (listening) v.push_back(&sk);
+  if (v.empty()) listeners_.erase(sk.local.port);
 }
 
 std::uint32_t Tcp::keyed_hash(const FourTuple& t, std::uint32_t a, std::uint32_t b) const {

@@ -101,6 +101,9 @@ class Tcp : public TransportProtocol {
   void unhash(TcpSock& sk);
   TcpSock* lookup(const FourTuple& t) const;
   TcpSock* lookup_listener(Ipv4Address daddr, std::uint16_t dport) const;
+  // The listening hash, kept apart from the bind table (which also holds every accepted
+  // connection on the port): tcp_set_state adds and removes.
+  void listener_changed(TcpSock& sk, bool listening);
   std::size_t connections() const noexcept { return ehash_.size(); }
 
   // RFC 6528: ISN = M + F(4-tuple, secret), M a 4-microsecond clock.
@@ -129,6 +132,7 @@ class Tcp : public TransportProtocol {
   Stack& stack_;
   PortTable ports_;
   std::unordered_map<FourTuple, TcpSock*, FourTupleHash> ehash_;
+  std::unordered_map<std::uint16_t, std::vector<TcpSock*>> listeners_;
   std::unordered_map<const TcpSock*, std::unique_ptr<TcpSock>> orphans_;
   std::vector<std::unique_ptr<TcpSock>> graveyard_;
   SipKey isn_key_;

@@ -78,7 +78,8 @@ TcpSock::~TcpSock() {
   // Every path out of the tables goes through tcp_done(); this is the backstop for a
   // stack torn down with connections open.
   tcp().unhash(*this);
-  if (owner != Owner::kListener && local.port != 0) tcp().ports().unbind(*this);
+  if (state == TcpState::kListen) tcp().listener_changed(*this, false);
+  if (local.port != 0) tcp().ports().unbind(*this);
 }
 
 std::size_t TcpSock::rcv_space_max() const noexcept {
@@ -101,6 +102,8 @@ void tcp_set_state(TcpSock& sk, TcpState st) {
     if (st == TcpState::kClosed) mib.TcpEstabResets++;
   }
   if (!counted(old) && counted(st)) mib.TcpCurrEstab++;
+  if (old == TcpState::kListen) sk.tcp().listener_changed(sk, false);
+  if (st == TcpState::kListen) sk.tcp().listener_changed(sk, true);
   if (old == TcpState::kTimeWait) sk.tcp().time_wait_changed(false);
   if (st == TcpState::kTimeWait) sk.tcp().time_wait_changed(true);
   sk.state = st;
@@ -205,6 +208,7 @@ std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& s
   c.owner = TcpSock::Owner::kListener;
   c.parent = &listener;
   if (!tcp_init_connection(c)) return nullptr;
+  tcp.ports().attach(c);
   c.irs = syn.seq;
   c.rcv_nxt = syn.seq + 1;
   c.rcv_nxt_off = 0;
@@ -235,7 +239,8 @@ void tcp_finish_connect(TcpSock& sk, const TcpSegment& seg) {
 }
 
 void tcp_time_wait(TcpSock& sk) {
-  if (sk.state != TcpState::kTimeWait && sk.tcp().time_waits() >= sk.stack.config().tcp_max_tw_buckets) {
+  if (sk.state != TcpState::kTimeWait &&
+      sk.tcp().time_waits() >= sk.stack.config().tcp_max_tw_buckets) {
     // Linux tcp_max_tw_buckets: past the limit the connection ends without TIME_WAIT
     // ("time wait bucket table overflow"), so closed connections cannot exhaust memory.
     sk.stack.mib().TcpExtTCPTimeWaitOverflow++;
