@@ -12,14 +12,19 @@
  * usnet_stack_use); with none chosen, on a process-wide default stack that has only the
  * loopback interface (127.0.0.1).
  *
- * This runtime is single-threaded: a blocking call runs the stacks of its runtime (devices,
- * timers) on the calling thread until the call can complete or its timeout passes. Use one
- * runtime from one thread at a time.
+ * Each runtime runs its stacks (devices, timers) on a network thread of its own, driven by
+ * the real clock. Any number of threads may call these functions at once, on any sockets; a
+ * blocking call sleeps until it can complete, its SO_RCVTIMEO/SO_SNDTIMEO passes, or a
+ * shutdown() from another thread ends it. As on Linux, close() from another thread does not
+ * wake a call blocked on the socket: the socket lives until that call returns.
  */
 #ifndef USNET_USNET_H
 #define USNET_USNET_H
 
+#include <poll.h>
 #include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -58,6 +63,20 @@ int usnet_close(int fd);
 /* 1 if fd is a usnet socket, else 0. */
 int usnet_is_socket(int fd);
 
+/* ---- readiness: poll(2), select(2), epoll(7) ----
+ * The descriptor sets may mix usnet sockets with the process's own kernel descriptors.
+ * A usnet epoll instance is itself a kernel descriptor that is readable while it has
+ * events, so it can be waited on in the kernel's poll/epoll beside kernel descriptors, and
+ * kernel descriptors can be added to it. Semantics follow Linux: level- and edge-triggered,
+ * EPOLLONESHOT, EPOLLEXCLUSIVE, EPOLLRDHUP; a socket leaves every epoll set when closed. */
+int usnet_poll(struct pollfd* fds, nfds_t nfds, int timeout_ms);
+int usnet_select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
+                 struct timeval* timeout);
+int usnet_epoll_create(int size);
+int usnet_epoll_create1(int flags);
+int usnet_epoll_ctl(int epfd, int op, int fd, struct epoll_event* event);
+int usnet_epoll_wait(int epfd, struct epoll_event* events, int maxevents, int timeout_ms);
+
 /* ---- runtimes and stacks ---- */
 typedef struct usnet_runtime usnet_runtime; /* NOLINT(modernize-use-using): C */
 typedef struct usnet_stack usnet_stack;     /* NOLINT(modernize-use-using): C */
@@ -66,7 +85,8 @@ typedef struct usnet_stack usnet_stack;     /* NOLINT(modernize-use-using): C */
 usnet_runtime* usnet_runtime_new(void);
 /* Closes every socket of its stacks, then frees the stacks, devices and the runtime. */
 void usnet_runtime_free(usnet_runtime* rt);
-/* Runs the runtime's stacks for up to timeout_ms (0: one pass without waiting). */
+/* Runs one pass over the runtime's stacks on the calling thread, then waits up to
+ * timeout_ms (0: not at all) for the network thread to take in a packet. */
 int usnet_runtime_poll(usnet_runtime* rt, int timeout_ms);
 
 /* A new stack (host) in the runtime; seed 0 draws one from the kernel. */

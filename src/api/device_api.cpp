@@ -35,6 +35,7 @@ extern "C" {
 
 int usnet_stack_add_tap(usnet_stack* stack, const char* tap_name, const char* mac, int mtu) {
   if (stack == nullptr || mtu < 68 || mtu > 65535) return fail(EINVAL);
+  std::lock_guard lock(stack->runtime->rt.mutex());
   MacAddress m;
   if (mac != nullptr) {
     auto parsed = MacAddress::parse(mac);
@@ -50,17 +51,20 @@ int usnet_stack_add_tap(usnet_stack* stack, const char* tap_name, const char* ma
   auto idx = stack->stack->add_interface(kernel_name, dev, m, static_cast<std::size_t>(mtu));
   if (!idx) return fail(idx.error());
   stack->tap_names[static_cast<int>(*idx)] = kernel_name;
+  stack->runtime->rt.devices_changed();
   return static_cast<int>(*idx);
 }
 
 const char* usnet_stack_tap_name(usnet_stack* stack, int ifindex) {
   if (stack == nullptr) return nullptr;
+  std::lock_guard lock(stack->runtime->rt.mutex());
   auto it = stack->tap_names.find(ifindex);
   return it == stack->tap_names.end() ? nullptr : it->second.c_str();
 }
 
 int usnet_stack_capture(usnet_stack* stack, int ifindex, const char* pcap_path) {
   if (stack == nullptr || pcap_path == nullptr || ifindex <= 0) return fail(EINVAL);
+  std::lock_guard lock(stack->runtime->rt.mutex());
   Interface* ifc = stack->stack->interface(static_cast<std::uint32_t>(ifindex));
   if (ifc == nullptr || ifc->dev == nullptr) return fail(ENODEV);
   auto writer = PcapWriter::open(pcap_path);
@@ -71,6 +75,7 @@ int usnet_stack_capture(usnet_stack* stack, int ifindex, const char* pcap_path) 
   if (auto st = stack->stack->replace_device(static_cast<std::uint32_t>(ifindex), dev); !st) {
     return fail(st.error());
   }
+  rt.devices_changed();
   return 0;
 }
 
@@ -94,6 +99,7 @@ int usnet_wire_connect(usnet_stack* a, const char* a_cidr, usnet_stack* b, const
     im.rate_bps = imp->rate_bps;
   }
   Runtime& rt = a->runtime->rt;
+  std::lock_guard lock(rt.mutex());
   const std::uint64_t seed = a->stack->rng().next();
   auto& wire = rt.keep(std::make_unique<MemoryWire>(im, im, seed));
   Device* dev_a = &wire.end_a();
@@ -111,7 +117,8 @@ int usnet_wire_connect(usnet_stack* a, const char* a_cidr, usnet_stack* b, const
   if (!ib) return fail(ib.error());
   if (auto st = a->stack->add_address(*ia, *ca); !st) return fail(st.error());
   if (auto st = b->stack->add_address(*ib, *cb); !st) return fail(st.error());
-  rt.run_once(kEpoch);
+  rt.devices_changed();
+  rt.after_call();
   return 0;
 }
 

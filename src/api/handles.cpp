@@ -32,7 +32,7 @@ int FdMap::reserve() {
 
 void FdMap::bind(int fd, usnet_stack* stack) {
   std::lock_guard lock(mu_);
-  map_[fd] = FdEntry{stack};
+  map_[fd] = FdEntry{stack, nullptr};
 }
 
 void FdMap::release(int fd) {
@@ -49,11 +49,31 @@ usnet_stack* FdMap::find(int fd) const {
   return it == map_.end() ? nullptr : it->second.stack;
 }
 
+void FdMap::bind_file(int fd, std::shared_ptr<ApiFile> file) {
+  std::lock_guard lock(mu_);
+  map_[fd] = FdEntry{nullptr, std::move(file)};
+}
+
+std::shared_ptr<ApiFile> FdMap::forget_file(int fd) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(fd);
+  if (it == map_.end() || !it->second.file) return nullptr;
+  auto f = std::move(it->second.file);
+  map_.erase(it);
+  return f;
+}
+
+std::shared_ptr<ApiFile> FdMap::find_file(int fd) const {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(fd);
+  return it == map_.end() ? nullptr : it->second.file;
+}
+
 std::vector<int> FdMap::fds_of(const usnet_runtime* rt) const {
   std::lock_guard lock(mu_);
   std::vector<int> out;
   for (const auto& [fd, e] : map_) {
-    if (e.stack->runtime == rt) out.push_back(fd);
+    if (e.stack != nullptr && e.stack->runtime == rt) out.push_back(fd);
   }
   return out;
 }
@@ -88,6 +108,7 @@ usnet_stack* current_stack() {
     StackConfig cfg;
     cfg.name = "default";
     cfg.seed = random_seed();
+    std::lock_guard lock(rt->rt.mutex());
     Stack& s = rt->rt.add_stack(cfg);
     apply_trace_env(s);
     rt->stacks.push_back(rt->adopt(s));

@@ -13,7 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "api/runtime.h"
+#include "runtime/file_object.h"
+#include "runtime/runtime.h"
 #include "usnet/usnet.h"
 
 struct usnet_stack {
@@ -30,8 +31,12 @@ struct usnet_runtime {
 
 namespace usnet::api {
 
+// A descriptor that is not a socket: an epoll instance or a completion ring.
+using ApiFile = FileObject;
+
 struct FdEntry {
-  usnet_stack* stack = nullptr;
+  usnet_stack* stack = nullptr;   // a socket on this stack
+  std::shared_ptr<ApiFile> file;  // or another usnet object
 };
 
 class FdMap {
@@ -39,9 +44,13 @@ class FdMap {
   // Reserves a kernel descriptor for a new socket; -1 with errno (EMFILE) on failure.
   int reserve();
   void bind(int fd, usnet_stack* stack);
+  void bind_file(int fd, std::shared_ptr<ApiFile> file);
   // Forgets fd and closes its kernel descriptor.
   void release(int fd);
+  // Forgets fd, leaving its kernel descriptor to the object (which closes it when freed).
+  std::shared_ptr<ApiFile> forget_file(int fd);
   usnet_stack* find(int fd) const;
+  std::shared_ptr<ApiFile> find_file(int fd) const;
   std::vector<int> fds_of(const usnet_runtime* rt) const;
 
  private:

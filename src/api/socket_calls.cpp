@@ -18,6 +18,7 @@
 
 #include "api/errno_out.h"
 #include "api/handles.h"
+#include "api/sock_ref.h"
 #include "api/sockaddr.h"
 #include "base/errno_map.h"
 #include "socket/fd_table.h"
@@ -71,19 +72,9 @@ int not_ours(int fd) {
   return fail(EBADF);
 }
 
-// The socket behind fd, with its stack and runtime.
-struct Target {
-  usnet_stack* handle = nullptr;
-  Socket* sock = nullptr;
-  Stack& stack() const { return *handle->stack; }
-  Runtime& rt() const { return handle->runtime->rt; }
-};
-
-Target lookup(int fd) {
-  Target t;
-  t.handle = fd_map().find(fd);
-  if (t.handle != nullptr) t.sock = t.handle->stack->sockets().get(fd);
-  return t;
+// The socket behind fd, locked and referenced for the length of the call.
+SockRef lookup(int fd) {
+  return SockRef::get(fd);
 }
 
 // Traces a call: opens a path named for the call and closes it with its result.
@@ -105,24 +96,31 @@ class CallTrace {
   std::string tail_;
 };
 
-// Runs one pass of the runtime without waiting: takes in what has arrived and sends what
-// is queued, so non-blocking callers make progress too.
-void pump(Target& t) {
-  t.rt().run_pending();
+// Sends what a call queued and takes in what that caused, so non-blocking callers see the
+// effect at once (the network thread would do it a moment later).
+void pump(SockRef& t) {
+  t.pump();
 }
 
-// Retries `op` while it would block and the call may wait, running the runtime between
-// tries, until `timeout` (0: forever). Linux reports an expired SO_RCVTIMEO/SO_SNDTIMEO as
-// EAGAIN.
+// Retries `op` while it would block and the call may wait, sleeping on the socket's wait
+// queue between tries, until `timeout` (0: forever). Linux reports an expired
+// SO_RCVTIMEO/SO_SNDTIMEO as EAGAIN.
 template <typename Op>
-auto run_blocking(Target& t, bool nonblock, Duration timeout, Op op) -> decltype(op()) {
-  Runtime& rt = t.rt();
-  const Instant deadline = timeout.count() > 0 ? rt.now() + timeout : kNever;
+auto run_blocking(SockRef& t, bool nonblock, Duration timeout, Op op) -> decltype(op()) {
+  const Instant deadline = timeout.count() > 0 ? t.rt().now() + timeout : kNever;
+  bool pumped = false;
   for (;;) {
     auto r = op();
     if (r || r.error() != Error::kWouldBlock || nonblock) return r;
-    if (rt.now() >= deadline) return r;
-    rt.run_once(deadline);
+    if (!pumped) {
+      // What the attempt queued (a window update) goes out, and what that brings back is
+      // looked at, before we sleep: a wake-up raised while we pump finds nobody waiting.
+      t.pump();
+      pumped = true;
+      continue;
+    }
+    pumped = false;
+    if (!t.wait(deadline)) return op();
   }
 }
 
@@ -159,7 +157,7 @@ void iov_after(const std::vector<SpanT>& iov, std::size_t skip, std::vector<Span
 }
 
 ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("{}({}, ...)", call, fd));
   if (msg == nullptr) return trace.ret(fail(EFAULT));
@@ -212,7 +210,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
 }
 
 ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("{}({}, ...)", call, fd));
   if (msg == nullptr) return trace.ret(fail(EFAULT));
@@ -287,7 +285,7 @@ int usnet_socket(int domain, int type, int protocol) {
 }
 
 int usnet_bind(int fd, const sockaddr* addr, socklen_t addrlen) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("bind({}, ...)", fd));
   auto a = sockaddr_in_from_user(addr, addrlen);
@@ -298,7 +296,7 @@ int usnet_bind(int fd, const sockaddr* addr, socklen_t addrlen) {
 }
 
 int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("connect({}, ...)", fd));
   auto a = sockaddr_in_from_user(addr, addrlen);
@@ -332,7 +330,7 @@ int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
 }
 
 int usnet_listen(int fd, int backlog) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("listen({}, {})", fd, backlog));
   if (auto st = sock_listen(*t.sock, backlog); !st) {
@@ -342,7 +340,7 @@ int usnet_listen(int fd, int backlog) {
 }
 
 int usnet_accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("accept4({}, ..., {:#x})", fd, flags));
   if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
@@ -385,7 +383,7 @@ int usnet_accept(int fd, sockaddr* addr, socklen_t* addrlen) {
 }
 
 int usnet_ioctl(int fd, unsigned long request, ...) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   va_list ap;
   va_start(ap, request);
@@ -411,7 +409,7 @@ ssize_t usnet_sendmsg(int fd, const msghdr* msg, int flags) {
 ssize_t usnet_sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* dest_addr,
                      socklen_t addrlen) {
   // send, sendto and write all funnel into sendmsg (STYLE habit 10).
-  if (len > 0 && buf == nullptr && lookup(fd).sock != nullptr) return fail(EFAULT);
+  if (len > 0 && buf == nullptr && fd_map().find(fd) != nullptr) return fail(EFAULT);
   iovec v{const_cast<void*>(buf), len};  // NOLINT: iovec is not const-correct
   msghdr m{};
   m.msg_iov = &v;
@@ -437,8 +435,7 @@ ssize_t usnet_recvmsg(int fd, msghdr* msg, int flags) {
 
 ssize_t usnet_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* src_addr,
                        socklen_t* addrlen) {
-  Target t = lookup(fd);
-  if (t.sock == nullptr) return not_ours(fd);
+  if (fd_map().find(fd) == nullptr) return not_ours(fd);
   if (len > 0 && buf == nullptr) return fail(EFAULT);
   if (src_addr != nullptr && addrlen == nullptr) return fail(EFAULT);
   if (src_addr != nullptr && static_cast<int>(*addrlen) < 0) return fail(EINVAL);
@@ -464,7 +461,7 @@ ssize_t usnet_read(int fd, void* buf, size_t len) {
 }
 
 static int getname(int fd, sockaddr* addr, socklen_t* addrlen, bool peer) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("{}({}, ...)", peer ? "getpeername" : "getsockname", fd));
   if (addrlen == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
@@ -486,7 +483,7 @@ int usnet_getpeername(int fd, sockaddr* addr, socklen_t* addrlen) {
 }
 
 int usnet_setsockopt(int fd, int level, int optname, const void* optval, socklen_t optlen) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("setsockopt({}, {}, {}, ...)", fd, level, optname));
   if (static_cast<int>(optlen) < 0) return static_cast<int>(trace.ret(fail(EINVAL)));
@@ -499,7 +496,7 @@ int usnet_setsockopt(int fd, int level, int optname, const void* optval, socklen
 }
 
 int usnet_getsockopt(int fd, int level, int optname, void* optval, socklen_t* optlen) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("getsockopt({}, {}, {}, ...)", fd, level, optname));
   if (optlen == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
@@ -527,7 +524,7 @@ int usnet_getsockopt(int fd, int level, int optname, void* optval, socklen_t* op
 }
 
 int usnet_shutdown(int fd, int how) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("shutdown({}, {})", fd, how));
   if (auto st = sock_shutdown(*t.sock, how); !st) {
@@ -537,7 +534,7 @@ int usnet_shutdown(int fd, int how) {
 }
 
 int usnet_fcntl(int fd, int cmd, ...) {
-  Target t = lookup(fd);
+  SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   int arg = 0;
   if (cmd == F_SETFL || cmd == F_SETFD) {
@@ -563,13 +560,16 @@ int usnet_fcntl(int fd, int cmd, ...) {
 }
 
 int usnet_close(int fd) {
-  usnet_stack* h = fd_map().find(fd);
-  if (h == nullptr) return ::close(fd);  // not a usnet socket: close(2) as usual
-  CallTrace trace(*h->stack, fmt::format("close({})", fd));
-  Target t = lookup(fd);
+  if (auto file = fd_map().forget_file(fd)) {  // an epoll instance or a ring
+    file->on_close();
+    return 0;
+  }
+  SockRef t = lookup(fd);
+  if (!t) return ::close(fd);  // not a usnet socket: close(2) as usual
+  CallTrace trace(t.stack(), fmt::format("close({})", fd));
   Socket* sock = t.sock;
-  if (sock != nullptr && sock->type == SOCK_STREAM && sock->opt.linger_on &&
-      sock->opt.linger_s > 0 && !sock->nonblocking) {
+  if (sock->type == SOCK_STREAM && sock->opt.linger_on && sock->opt.linger_s > 0 &&
+      !sock->nonblocking) {
     // SO_LINGER with a timeout: a blocking close() sends the FIN after the data and waits
     // until everything is acknowledged or the time is up (socket(7)). With unread data the
     // close is a reset instead, which does not wait.
@@ -578,13 +578,19 @@ int usnet_close(int fd) {
       (void)run_blocking(t, false, std::chrono::seconds(sock->opt.linger_s), [&]() -> Status {
         auto outq = sock_ioctl(*sock, SIOCOUTQ);
         if (!outq || *outq == 0) return {};
+        sock->nospace = true;  // so the acknowledgement that frees the queue wakes us
         return Error::kWouldBlock;
       });
     }
   }
-  (void)sock_close(*h->stack, fd);
+  // eventpoll_release: the socket leaves every epoll instance watching it.
+  sock->wq.release_all(*sock);
+  t.stack().tracer().step("sock_close");
+  auto owned = t.stack().sockets().remove(fd);
   fd_map().release(fd);
-  pump(t);
+  // Released now, or by the last call still using it (runtime/runtime.h, locking rule 5).
+  sock->fd_closed = true;
+  t.rt().park_closed(std::move(owned));
   return static_cast<int>(trace.ret(0));
 }
 

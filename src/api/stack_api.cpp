@@ -37,11 +37,11 @@ void usnet_runtime_free(usnet_runtime* rt) {
 
 int usnet_runtime_poll(usnet_runtime* rt, int timeout_ms) {
   if (rt == nullptr) return fail(EINVAL);
-  const Instant until =
-      timeout_ms <= 0 ? kEpoch : rt->rt.now() + std::chrono::milliseconds(timeout_ms);
-  do {
-    rt->rt.run_once(until);
-  } while (rt->rt.now() < until);
+  std::unique_lock lock(rt->rt.mutex());
+  rt->rt.after_call();
+  if (timeout_ms > 0) {
+    rt->rt.wait_activity(lock, rt->rt.now() + std::chrono::milliseconds(timeout_ms));
+  }
   return 0;
 }
 
@@ -50,6 +50,7 @@ usnet_stack* usnet_stack_new(usnet_runtime* rt, const char* name, uint64_t seed)
     errno = EINVAL;
     return nullptr;
   }
+  std::lock_guard lock(rt->rt.mutex());
   StackConfig cfg;
   cfg.name = name != nullptr ? name : fmt::format("stack{}", rt->stacks.size());
   if (seed == 0) {
@@ -79,18 +80,20 @@ usnet_runtime* usnet_stack_runtime(usnet_stack* stack) {
 
 int usnet_stack_add_address(usnet_stack* stack, int ifindex, const char* cidr) {
   if (stack == nullptr || cidr == nullptr || ifindex <= 0) return fail(EINVAL);
+  std::lock_guard lock(stack->runtime->rt.mutex());
   auto c = Ipv4Cidr::parse(cidr);
   if (!c) return fail(EINVAL);
   if (auto st = stack->stack->add_address(static_cast<std::uint32_t>(ifindex), *c); !st) {
     return fail(st.error());
   }
-  stack->runtime->rt.run_once(kEpoch);  // send the gratuitous ARP now
+  stack->runtime->rt.after_call();  // send the gratuitous ARP now
   return 0;
 }
 
 int usnet_stack_add_route(usnet_stack* stack, const char* dst_cidr, const char* gateway,
                           int ifindex) {
   if (stack == nullptr || dst_cidr == nullptr || ifindex < 0) return fail(EINVAL);
+  std::lock_guard lock(stack->runtime->rt.mutex());
   auto dst = Ipv4Cidr::parse(dst_cidr);
   if (!dst) return fail(EINVAL);
   Ipv4Address gw;
@@ -107,6 +110,7 @@ int usnet_stack_add_route(usnet_stack* stack, const char* dst_cidr, const char* 
 
 int usnet_trace(usnet_stack* stack, int enable) {
   if (stack == nullptr) return fail(EINVAL);
+  std::lock_guard lock(stack->runtime->rt.mutex());
   enable_trace(*stack->stack, enable != 0);
   return 0;
 }
@@ -127,14 +131,19 @@ static int write_all(int fd, const std::string& out) {
 int usnet_stack_dump_counters(usnet_stack* stack, int fd) {
   if (stack == nullptr) return fail(EINVAL);
   std::string out;
+  std::unique_lock lock(stack->runtime->rt.mutex());
   stack->stack->mib().for_each(
       [&](std::string_view name, std::uint64_t v) { out += fmt::format("{:<32}{}\n", name, v); });
+  lock.unlock();
   return write_all(fd, out);
 }
 
 int usnet_stack_dump_sockets(usnet_stack* stack, int fd) {
   if (stack == nullptr) return fail(EINVAL);
-  return write_all(fd, usnet::tcp_dump_sockets(*stack->stack));
+  std::unique_lock lock(stack->runtime->rt.mutex());
+  std::string out = usnet::tcp_dump_sockets(*stack->stack);
+  lock.unlock();
+  return write_all(fd, out);
 }
 
 }  // extern "C"

@@ -86,6 +86,14 @@ int to_errno(Error e) noexcept {
       return ENOTTY;
     case Error::kNoEntry:
       return ENOENT;
+    case Error::kAlreadyExists:
+      return EEXIST;
+    case Error::kCanceled:
+      return ECANCELED;
+    case Error::kTimerExpired:
+      return ETIME;
+    case Error::kNoBuffers:
+      return ENOBUFS;
   }
   return EINVAL;
 }

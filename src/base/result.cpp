@@ -84,6 +84,14 @@ std::string_view error_name(Error e) noexcept {
       return "inappropriate ioctl";
     case Error::kNoEntry:
       return "no such entry";
+    case Error::kAlreadyExists:
+      return "already exists";
+    case Error::kCanceled:
+      return "cancelled";
+    case Error::kTimerExpired:
+      return "timer expired";
+    case Error::kNoBuffers:
+      return "no provided buffers";
   }
   return "unknown error";
 }

@@ -53,6 +53,10 @@ enum class Error : std::uint8_t {
   kOutOfDomain,                // EDOM (a timeval with tv_usec out of range)
   kBadIoctl,                   // ENOTTY (an ioctl the socket does not know)
   kNoEntry,                    // ENOENT (TCP_CONGESTION with an unknown name)
+  kAlreadyExists,              // EEXIST (EPOLL_CTL_ADD of a watched descriptor)
+  kCanceled,                   // ECANCELED (a cancelled completion-ring operation)
+  kTimerExpired,               // ETIME (a completion-ring timeout that ran out)
+  kNoBuffers,                  // ENOBUFS from an empty provided-buffer ring (io_uring's)
 };
 
 std::string_view error_name(Error e) noexcept;

@@ -41,7 +41,13 @@ Status sock_connect(Socket& sock, const SockAddr& addr, int flags) {
 
 Result<std::size_t> sock_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
   sock.stack.tracer().step("sock_sendmsg");
-  return sock.ops->sendmsg(sock, msg, flags);
+  auto r = sock.ops->sendmsg(sock, msg, flags);
+  if (!r && r.error() == Error::kWouldBlock) {
+    sock.nospace = true;  // SOCK_NOSPACE: wake this writer when space comes back
+  } else if (r && sock.type != SOCK_STREAM) {
+    sock_wfree(sock);  // the datagram has left the socket
+  }
+  return r;
 }
 
 Result<RecvResult> sock_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
@@ -62,16 +68,23 @@ Result<SockAddr> sock_getname(Socket& sock, bool peer) {
 
 Status sock_shutdown(Socket& sock, int how) {
   sock.stack.tracer().step("sock_shutdown");
-  return sock.ops->shutdown(sock, how);
+  auto st = sock.ops->shutdown(sock, how);
+  // inet_shutdown wakes every waiter, so a call blocked in recv() sees the end at once.
+  if (st) sk_state_change(sock);
+  return st;
 }
 
 Status sock_close(Stack& stack, int fd) {
   stack.tracer().step("sock_close");
   auto sock = stack.sockets().remove(fd);
   if (!sock) return Error::kBadDescriptor;
+  sock_release(std::move(sock));
+  return {};
+}
+
+void sock_release(std::unique_ptr<Socket> sock) {
   const ProtoOps* ops = sock->ops;
   ops->release(std::move(sock));
-  return {};
 }
 
 Status sock_listen(Socket& sock, int backlog) {
@@ -106,7 +119,10 @@ Result<int> sock_ioctl(Socket& sock, unsigned long request) {
 }
 
 PollMask sock_poll(Socket& sock) {
-  return sock.ops->poll(sock);
+  const PollMask m = sock.ops->poll(sock);
+  // tcp_poll: a poller that finds no room is a writer waiting for space (SOCK_NOSPACE).
+  if ((m & POLLOUT) == 0) sock.nospace = true;
+  return m;
 }
 
 }  // namespace usnet

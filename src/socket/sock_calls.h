@@ -43,6 +43,9 @@ Result<Socket*> sock_accept(Socket& sock, int flags, int fd = -1);
 Result<int> sock_ioctl(Socket& sock, unsigned long request);
 // Unhashes the socket from its protocol and frees it.
 Status sock_close(Stack& stack, int fd);
+// The second half of close(): the socket, already out of the descriptor table, goes to its
+// protocol (ops->release), which ends it or keeps it until its connection has ended.
+void sock_release(std::unique_ptr<Socket> sock);
 PollMask sock_poll(Socket& sock);
 
 // SOL_SOCKET and IPPROTO_IP options, then the protocol's own (ops->setsockopt).

@@ -23,6 +23,7 @@
 #include "base/result.h"
 #include "base/time.h"
 #include "net/ipv4.h"
+#include "socket/wait_queue.h"
 #include "wire/addresses.h"
 
 namespace usnet {
@@ -69,8 +70,6 @@ struct SockOptions {
   bool sndbuf_locked = false;
 };
 
-// Readiness, as poll(2) bits.
-using PollMask = std::uint32_t;
 
 // What recvmsg filled in.
 struct RecvResult {
@@ -102,6 +101,16 @@ class Socket {
   std::optional<Error> pending_error;
   bool shut_rd = false;
   bool shut_wr = false;
+
+  // Those waiting for this socket to change (socket/wait_queue.h), and SOCK_NOSPACE: a
+  // writer found the send buffer full, so freed space is worth a wake-up.
+  WaitQueue wq;
+  bool nospace = false;
+  // Calls in progress on this socket from the runtime (the references a struct file holds):
+  // a close() while one is blocked only removes the descriptor; the socket is released when
+  // the last such call returns, as Linux releases a socket at the last fput().
+  std::uint32_t users = 0;
+  bool fd_closed = false;
 
   SockAddr local;   // bound address; port 0 until bound (explicitly or automatically)
   SockAddr remote;  // connected peer; family AF_UNSPEC when not connected

@@ -137,6 +137,7 @@ void Ping::echo_reply(Packet pkt, const wire::Ipv4Header& ip, const wire::IcmpHe
       stack_.tracer().step("drop: receive buffer full");
     } else {
       stack_.tracer().step(fmt::format("sock_queue_rcv fd {}", s->fd));
+      sk_data_ready(*s);
     }
     return;
   }

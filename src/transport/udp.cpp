@@ -199,6 +199,7 @@ void Udp::deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& fro
     return;
   }
   stack_.tracer().step(fmt::format("sock_queue_rcv fd {}", sk.fd));
+  sk_data_ready(sk);
 }
 
 void Udp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
@@ -262,6 +263,7 @@ void Udp::err(const IcmpError& icmp, ByteSpan quoted) {
   if (!sk->opt.recverr && (!icmp.fatal || !sk->connected())) return;
   sk->pending_error = icmp.error;
   stack_.tracer().step(fmt::format("sk_err fd {} = {}", sk->fd, error_name(icmp.error)));
+  sk_error_report(*sk);
 }
 
 }  // namespace usnet

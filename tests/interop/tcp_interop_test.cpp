@@ -63,7 +63,11 @@ class TcpKernel : public NetnsFixture {
   std::string tmp(const std::string& name) const {
     return ::testing::TempDir() + "usnet-" + ns_ + "-" + name;
   }
-  // tshark reads the capture with TCP checksums checked; no expert warning or error.
+  // tshark reads the capture with IP and TCP checksums checked; no expert warning or error.
+  // HTTP is not dissected: with stream reassembly off (a 100 MiB capture would not fit),
+  // every body segment would be read as a new HTTP message, and a random body that happens
+  // to start a segment with CRLF is then reported as malformed HTTP (a flake seen in CI).
+  // The HTTP exchange is checked end to end by the clients and the digests instead.
   void expect_clean_pcap(const std::string& pcap) {
     if (std::system("command -v tshark >/dev/null 2>&1") != 0) {
       std::fprintf(stderr, "\n*** NOT CHECKED: tshark is not installed ***\n\n");
@@ -71,7 +75,8 @@ class TcpKernel : public NetnsFixture {
     }
     std::string expert;
     ASSERT_EQ(run({"tshark", "-r", pcap, "-q", "-o", "tcp.check_checksum:TRUE", "-o",
-                   "tcp.desegment_tcp_streams:FALSE", "-o", "ip.check_checksum:TRUE", "-z",
+                   "tcp.desegment_tcp_streams:FALSE", "-o", "ip.check_checksum:TRUE",
+                   "--disable-protocol", "http", "-z",
                    "expert,warn"},
                   &expert, 300),
               0);

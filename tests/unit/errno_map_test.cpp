@@ -52,6 +52,10 @@ TEST(ErrnoMap, EveryErrorHasItsLinuxErrno) {
       {Error::kOutOfDomain, EDOM},
       {Error::kBadIoctl, ENOTTY},
       {Error::kNoEntry, ENOENT},
+      {Error::kAlreadyExists, EEXIST},
+      {Error::kCanceled, ECANCELED},
+      {Error::kTimerExpired, ETIME},
+      {Error::kNoBuffers, ENOBUFS},
   };
   std::set<Error> seen;
   for (auto [e, errnum] : expected) {
@@ -59,7 +63,7 @@ TEST(ErrnoMap, EveryErrorHasItsLinuxErrno) {
     seen.insert(e);
   }
   // Every enumerator is listed above (the enum is dense from 0).
-  EXPECT_EQ(seen.size(), static_cast<std::size_t>(Error::kNoEntry) + 1);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(Error::kNoBuffers) + 1);
 }
 
 }  // namespace

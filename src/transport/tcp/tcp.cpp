@@ -264,7 +264,10 @@ void Tcp::err(const IcmpError& icmp, ByteSpan quoted) {
   // RFC 1122 4.2.3.9: on an open connection it is only remembered (reported instead of
   // ETIMEDOUT if the connection times out), unless IP_RECVERR asks for it at once.
   sk->soft_error = icmp.error;
-  if (sk->opt.recverr) sk->pending_error = icmp.error;
+  if (sk->opt.recverr) {
+    sk->pending_error = icmp.error;
+    sk_error_report(*sk);
+  }
 }
 
 }  // namespace usnet

@@ -140,6 +140,7 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
       }
       if (o.fin && end == sk.rcv_nxt_off) fin_now = true;
     }
+    if (!sk.rcvq.empty()) sk_data_ready(sk);  // before the FIN's state change, as Linux
     if (fin_now) {
       sk.ooo.clear();
       sk.ooo_bytes = 0;
@@ -262,6 +263,7 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     const auto data_acked =
         std::min<std::uint32_t>(acked, static_cast<std::uint32_t>(sk.sndq.size()));
     sk.sndq.pop(data_acked);
+    if (data_acked > 0 && sk.sndq.size() < sk.snd_space_max()) sk_write_space(sk);
     sk.bytes_acked += data_acked;
     sk.snd_una = ack;
     if (sk.snd_nxt < sk.snd_una) sk.snd_nxt = sk.snd_una;

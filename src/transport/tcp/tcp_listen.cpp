@@ -110,6 +110,7 @@ void cookie_ack(TcpSock& listener, const TcpSegment& seg) {
   listener.accept_queue.push_back(std::move(child));
   // The ACK may carry data already.
   if (!seg.payload.empty()) tcp_rcv_state_process(*listener.accept_queue.back(), seg);
+  sk_data_ready(listener);
 }
 
 }  // namespace
@@ -164,6 +165,7 @@ void tcp_child_established(TcpSock& child) {
     if (it->get() == &child) {
       parent->accept_queue.push_back(std::move(*it));
       parent->syn_queue.erase(it);
+      sk_data_ready(*parent);
       return;
     }
   }

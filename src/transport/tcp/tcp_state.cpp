@@ -107,6 +107,7 @@ void tcp_set_state(TcpSock& sk, TcpState st) {
   if (old == TcpState::kTimeWait) sk.tcp().time_wait_changed(false);
   if (st == TcpState::kTimeWait) sk.tcp().time_wait_changed(true);
   sk.state = st;
+  sk_state_change(sk);
   if (sk.stack.tracer().enabled()) {
     sk.stack.tracer().event(fmt::format("tcp_set_state {}:{} {} -> {}", sk.local.addr.to_string(),
                                         sk.local.port, tcp_state_name(old), tcp_state_name(st)));
@@ -138,6 +139,7 @@ void tcp_done(TcpSock& sk) {
 
 void tcp_abort(TcpSock& sk, Error err) {
   sk.pending_error = err;
+  sk_error_report(sk);
   sk.shut_rd = true;
   sk.shut_wr = true;
   sk.sndq.clear();

@@ -1,0 +1,245 @@
+#include "runtime/eventpoll.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <vector>
+
+#include "base/errno_map.h"
+#include "runtime/runtime.h"
+#include "socket/sock_calls.h"
+#include "socket/socket.h"
+
+namespace usnet {
+namespace {
+
+// EP_PRIVATE_BITS: flags of an item rather than events; an item with nothing else left
+// (a fired EPOLLONESHOT) is disabled.
+constexpr std::uint32_t kPrivateBits = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
+constexpr std::uint64_t kTokenInner = 1;
+constexpr std::uint64_t kTokenReady = 2;
+
+}  // namespace
+
+std::shared_ptr<EventPoll> EventPoll::create(int flags) {
+  std::shared_ptr<EventPoll> ep(new EventPoll());  // NOLINT: private constructor
+  ep->outer_ = ::epoll_create1(flags & EPOLL_CLOEXEC);
+  if (ep->outer_ < 0) return nullptr;
+  ep->inner_ = ::epoll_create1(EPOLL_CLOEXEC);
+  ep->evfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (ep->inner_ < 0 || ep->evfd_ < 0) return nullptr;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kTokenInner;
+  if (::epoll_ctl(ep->outer_, EPOLL_CTL_ADD, ep->inner_, &ev) != 0) return nullptr;
+  ev.data.u64 = kTokenReady;
+  if (::epoll_ctl(ep->outer_, EPOLL_CTL_ADD, ep->evfd_, &ev) != 0) return nullptr;
+  return ep;
+}
+
+EventPoll::~EventPoll() {
+  for (int fd : {evfd_, inner_, outer_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+void EventPoll::signal_locked() {
+  if (signalled_) return;
+  signalled_ = true;
+  const std::uint64_t one = 1;
+  (void)!::write(evfd_, &one, sizeof(one));
+}
+
+void EventPoll::queue_ready_locked(const std::shared_ptr<Item>& it) {
+  if (it->on_ready || it->removed) return;
+  it->on_ready = true;
+  ready_.push_back(it);
+  signal_locked();
+}
+
+bool EventPoll::wake_cb(WaitEntry& e, Socket& /*sock*/, PollMask key) {
+  auto* it = static_cast<Item*>(e.ctx);
+  EventPoll* ep = it->ep;
+  std::lock_guard lock(ep->mu_);
+  const std::uint32_t events = it->events;
+  if ((events & ~kPrivateBits) == 0) return false;  // disabled until EPOLL_CTL_MOD
+  // ep_poll_callback: a wake-up that says what happened reaches only items that want it.
+  if (key != 0 && (key & events) == 0) return false;
+  if (!it->on_ready && !it->removed) {
+    auto found = ep->items_.find(it->fd);
+    if (found != ep->items_.end() && found->second.get() == it) {
+      ep->queue_ready_locked(found->second);
+    }
+  }
+  if ((events & EPOLLEXCLUSIVE) == 0) return true;
+  // An exclusive wake-up counts as taken only by an item that wants its direction.
+  switch (key & (EPOLLIN | EPOLLOUT)) {
+    case EPOLLIN:
+      return (events & EPOLLIN) != 0;
+    case EPOLLOUT:
+      return (events & EPOLLOUT) != 0;
+    case 0:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void EventPoll::release_cb(WaitEntry& e, Socket& /*sock*/) {
+  auto* it = static_cast<Item*>(e.ctx);
+  EventPoll* ep = it->ep;
+  std::lock_guard lock(ep->mu_);
+  it->removed = true;
+  auto found = ep->items_.find(it->fd);
+  if (found != ep->items_.end() && found->second.get() == it) ep->items_.erase(found);
+}
+
+Status EventPoll::ctl_socket(int op, int fd, Runtime& rt, Socket& sock, const epoll_event* ev) {
+  std::lock_guard lock(mu_);
+  if (closed_) return Error::kBadDescriptor;
+  auto found = items_.find(fd);
+  switch (op) {
+    case EPOLL_CTL_ADD: {
+      if (found != items_.end()) return Error::kAlreadyExists;
+      auto it = std::make_shared<Item>();
+      it->ep = this;
+      it->fd = fd;
+      it->rt = &rt;
+      it->sock = &sock;
+      it->events = ev->events | EPOLLERR | EPOLLHUP;
+      it->data = ev->data;
+      it->wait.func = wake_cb;
+      it->wait.release = release_cb;
+      it->wait.ctx = it.get();
+      it->wait.exclusive = (ev->events & EPOLLEXCLUSIVE) != 0;
+      items_.emplace(fd, it);
+      sock.wq.add(it->wait);
+      // ep_insert: an item that is ready already goes on the ready list at once.
+      if ((sock_poll(sock) & it->events) != 0) queue_ready_locked(it);
+      return {};
+    }
+    case EPOLL_CTL_MOD: {
+      if (found == items_.end()) return Error::kNoEntry;
+      auto& it = found->second;
+      if ((it->events & EPOLLEXCLUSIVE) != 0) return Error::kInvalidArgument;
+      it->events = ev->events | EPOLLERR | EPOLLHUP;
+      it->data = ev->data;
+      // ep_modify: re-armed and ready (EPOLLONESHOT's way back) means reported again.
+      if ((sock_poll(sock) & it->events) != 0) queue_ready_locked(it);
+      return {};
+    }
+    case EPOLL_CTL_DEL: {
+      if (found == items_.end()) return Error::kNoEntry;
+      auto it = found->second;
+      sock.wq.remove(it->wait);
+      it->removed = true;
+      items_.erase(found);
+      return {};
+    }
+    default:
+      return Error::kInvalidArgument;
+  }
+}
+
+int EventPoll::ctl_kernel(int op, int fd, epoll_event* ev) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return EBADF;
+  }
+  return ::epoll_ctl(inner_, op, fd, ev) != 0 ? errno : 0;
+}
+
+int EventPoll::send_events(epoll_event* out, int max) {
+  std::deque<std::shared_ptr<Item>> tx;
+  {
+    std::lock_guard lock(mu_);
+    tx.swap(ready_);
+  }
+  int n = 0;
+  std::vector<std::shared_ptr<Item>> again;  // level-triggered items stay ready
+  std::size_t i = 0;
+  for (; i < tx.size() && n < max; ++i) {
+    auto& it = tx[i];
+    // Runtime lock first, then ours (rule 3); `removed` is final once set under both.
+    std::lock_guard rl(it->rt->mutex());
+    std::lock_guard el(mu_);
+    it->on_ready = false;
+    if (it->removed) continue;
+    const std::uint32_t revents = sock_poll(*it->sock) & it->events;
+    if (revents == 0) continue;
+    out[n].events = revents;
+    out[n].data = it->data;
+    ++n;
+    if ((it->events & EPOLLONESHOT) != 0) {
+      it->events &= kPrivateBits;
+    } else if ((it->events & EPOLLET) == 0) {
+      it->on_ready = true;
+      again.push_back(it);
+    }
+  }
+  std::lock_guard lock(mu_);
+  // Items not looked at (the caller's array was full) go back first, in order. Their
+  // on_ready stayed set, so no wake-up queued them meanwhile: they are not on ready_.
+  for (std::size_t j = tx.size(); j > i; --j) {
+    auto& it = tx[j - 1];
+    if (!it->removed) ready_.push_front(it);
+  }
+  for (auto& it : again)
+    ready_.push_back(std::move(it));
+  if (ready_.empty() && signalled_) {
+    std::uint64_t v = 0;
+    (void)!::read(evfd_, &v, sizeof(v));
+    signalled_ = false;
+  } else if (!ready_.empty()) {
+    signal_locked();
+  }
+  return n;
+}
+
+Result<int> EventPoll::wait(epoll_event* out, int max, int timeout_ms) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms > 0 ? timeout_ms : 0);
+  for (;;) {
+    int n = send_events(out, max);
+    if (n < max) {
+      const int k = ::epoll_wait(inner_, out + n, max - n, 0);
+      if (k > 0) n += k;
+    }
+    if (n > 0 || timeout_ms == 0) return n;
+    int wait_ms = -1;
+    if (timeout_ms > 0) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return 0;
+      wait_ms = static_cast<int>(left.count());
+    }
+    std::array<epoll_event, 2> woke{};
+    if (::epoll_wait(outer_, woke.data(), static_cast<int>(woke.size()), wait_ms) < 0 &&
+        errno == EINTR) {
+      return Error::kInterrupted;
+    }
+  }
+}
+
+void EventPoll::on_close() {
+  std::vector<std::shared_ptr<Item>> items;
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    for (auto& [fd, it] : items_)
+      items.push_back(it);
+  }
+  for (auto& it : items) {
+    std::lock_guard rl(it->rt->mutex());
+    std::lock_guard el(mu_);
+    if (it->removed) continue;
+    it->sock->wq.remove(it->wait);
+    it->removed = true;
+  }
+  std::lock_guard lock(mu_);
+  items_.clear();
+  ready_.clear();
+}
+
+}  // namespace usnet

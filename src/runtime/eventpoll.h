@@ -1,0 +1,85 @@
+// An epoll instance (Linux fs/eventpoll.c) over usnet sockets and kernel descriptors.
+//
+// Its descriptor is a real kernel epoll (`outer`), so the kernel's poll/epoll can wait on
+// it beside kernel descriptors. Inside it are two things: `inner`, a kernel epoll holding
+// the kernel descriptors the user added (the kernel keeps their LT/ET/ONESHOT state), and
+// an eventfd that is readable while usnet sockets are on the ready list. usnet sockets are
+// watched through their wait queues: a wake-up whose key the item wants puts the item on
+// the ready list (ep_poll_callback); epoll_wait re-polls each ready item, reports what it
+// finds, and puts level-triggered items back (ep_send_events).
+//
+// Locking (runtime/runtime.h rules 3 and 5): mu_ is taken after a runtime lock, never
+// before. Wake-up callbacks run under the socket's runtime lock and take mu_. Items keep a
+// reference-free pointer to their socket; it is valid while the item is not `removed`,
+// because a socket's close() detaches its items (release_all) under its runtime lock
+// before the socket can go.
+#pragma once
+
+#include <sys/epoll.h>
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "base/result.h"
+#include "runtime/file_object.h"
+#include "socket/wait_queue.h"
+
+namespace usnet {
+
+class Runtime;
+class Socket;
+
+class EventPoll : public FileObject, public std::enable_shared_from_this<EventPoll> {
+ public:
+  // epoll_create1(): flags may hold EPOLL_CLOEXEC only (checked by the caller). Null with
+  // errno (EMFILE, ENFILE, ENOMEM) when the kernel descriptors cannot be had.
+  static std::shared_ptr<EventPoll> create(int flags);
+  ~EventPoll() override;
+
+  int fd() const noexcept { return outer_; }
+
+  // EPOLL_CTL_ADD/MOD/DEL of a usnet socket. The caller holds rt's lock; `ev` is non-null
+  // for ADD and MOD and has passed the checks every target shares.
+  Status ctl_socket(int op, int fd, Runtime& rt, Socket& sock, const epoll_event* ev);
+  // The same for a kernel descriptor (or another epoll instance): the kernel decides, and
+  // its errno (ELOOP, EPERM, ...) is returned as it is; 0 on success.
+  int ctl_kernel(int op, int fd, epoll_event* ev);
+  // epoll_wait(): up to `max` events; timeout_ms < 0 waits forever. Call with no lock held.
+  Result<int> wait(epoll_event* out, int max, int timeout_ms);
+
+  void on_close() override;
+
+ private:
+  EventPoll() = default;
+
+  struct Item {
+    EventPoll* ep = nullptr;
+    int fd = -1;
+    Runtime* rt = nullptr;
+    Socket* sock = nullptr;
+    std::uint32_t events = 0;  // what the user asked for, plus EPOLLERR | EPOLLHUP
+    epoll_data_t data{};
+    WaitEntry wait;
+    bool on_ready = false;  // on ready_ (or being reported by a wait in progress)
+    bool removed = false;
+  };
+
+  static bool wake_cb(WaitEntry& e, Socket& sock, PollMask key);
+  static void release_cb(WaitEntry& e, Socket& sock);
+  void queue_ready_locked(const std::shared_ptr<Item>& it);
+  void signal_locked();
+  int send_events(epoll_event* out, int max);
+
+  std::mutex mu_;
+  std::unordered_map<int, std::shared_ptr<Item>> items_;  // usnet sockets, by descriptor
+  std::deque<std::shared_ptr<Item>> ready_;
+  bool signalled_ = false;  // evfd_ holds a count
+  bool closed_ = false;
+  int outer_ = -1;
+  int inner_ = -1;
+  int evfd_ = -1;
+};
+
+}  // namespace usnet
