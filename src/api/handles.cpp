@@ -79,8 +79,11 @@ std::vector<int> FdMap::fds_of(const usnet_runtime* rt) const {
 }
 
 FdMap& fd_map() {
-  static FdMap map;  // process state of the API edge; see handles.h
-  return map;
+  // Process state of the API edge (see handles.h), deliberately never destroyed: network
+  // threads of runtimes the program did not free still wake epoll instances and rings the
+  // map owns while static destructors run at exit.
+  static FdMap* map = new FdMap;  // NOLINT(cppcoreguidelines-owning-memory)
+  return *map;
 }
 
 void enable_trace(usnet::Stack& s, bool on) {
