@@ -271,6 +271,7 @@ extern "C" {
 
 int usnet_socket(int domain, int type, int protocol) {
   usnet_stack* h = current_stack();
+  std::lock_guard lock(h->runtime->rt.mutex());
   CallTrace trace(
       *h->stack, fmt::format("socket({}, {}, {})", family_name(domain), type_name(type), protocol));
   const int fd = fd_map().reserve();
