@@ -87,8 +87,8 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
         w.handle = t.handle;
         w.sock = t.sock;
         w.sock->users++;
-        w.interest = static_cast<PollMask>(static_cast<unsigned short>(fds[i].events)) |
-                     POLLERR | POLLHUP;
+        w.interest =
+            static_cast<PollMask>(static_cast<unsigned short>(fds[i].events)) | POLLERR | POLLHUP;
         continue;
       }
     }
@@ -109,7 +109,7 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
       wait_ms = -1;
     }
     if (sleep_now) kfds.push_back(pollfd{wake_fd, POLLIN, 0});
-    int k = kfds.empty() ? 0 : ::poll(kfds.data(), kfds.size(), wait_ms);
+    const int k = kfds.empty() ? 0 : ::poll(kfds.data(), kfds.size(), wait_ms);
     if (sleep_now) kfds.pop_back();
     if (k < 0) {
       result = -1;
@@ -120,7 +120,10 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
       std::uint64_t v = 0;
       (void)!::read(wake_fd, &v, sizeof(v));
       ready = poll_sockets(fds, ws);
-      k = kfds.empty() ? 0 : ::poll(kfds.data(), kfds.size(), 0);
+      if (!kfds.empty() && ::poll(kfds.data(), kfds.size(), 0) < 0) {
+        result = -1;
+        break;
+      }
     }
     int kready = 0;
     for (std::size_t j = 0; j < kfds.size(); ++j) {
@@ -160,8 +163,7 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
   return result;
 }
 
-int usnet_select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
-                 timeval* timeout) {
+int usnet_select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds, timeval* timeout) {
   if (nfds < 0) return fail(EINVAL);
   if (timeout != nullptr &&
       (timeout->tv_sec < 0 || timeout->tv_usec < 0 || timeout->tv_usec >= 1'000'000)) {
@@ -212,8 +214,8 @@ int usnet_select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
   if (timeout != nullptr) {
     // Linux writes back the time that was left.
     const auto spent = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-    long long left = static_cast<long long>(timeout->tv_sec) * 1'000'000 + timeout->tv_usec -
-                     spent.count();
+    long long left =
+        static_cast<long long>(timeout->tv_sec) * 1'000'000 + timeout->tv_usec - spent.count();
     if (left < 0 || count == 0) left = 0;
     timeout->tv_sec = static_cast<time_t>(left / 1'000'000);
     timeout->tv_usec = static_cast<suseconds_t>(left % 1'000'000);

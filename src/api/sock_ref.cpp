@@ -17,8 +17,7 @@ SockRef SockRef::get(int fd) {
   return r;
 }
 
-SockRef::SockRef(SockRef&& o) noexcept
-    : handle(o.handle), sock(o.sock), lock_(std::move(o.lock_)) {
+SockRef::SockRef(SockRef&& o) noexcept : handle(o.handle), sock(o.sock), lock_(std::move(o.lock_)) {
   o.sock = nullptr;
   o.handle = nullptr;
 }

@@ -1,9 +1,9 @@
 // The C socket calls: descriptor lookup, sockaddr and flag normalisation, blocking, errno
 // (the front end of Linux net/socket.c), over the sock_* calls of socket/sock_calls.h.
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <linux/sockios.h>
 #include <sys/ioctl.h>
 
 #include <csignal>

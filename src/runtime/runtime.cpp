@@ -129,13 +129,15 @@ void Runtime::sync_device_fds() {
   std::vector<int> fds;
   for (const auto& s : stacks_) {
     for (const auto& ifc : s->interfaces()) {
-      if (ifc->dev != nullptr && ifc->dev->pollable_fd() >= 0) fds.push_back(ifc->dev->pollable_fd());
+      if (ifc->dev != nullptr && ifc->dev->pollable_fd() >= 0)
+        fds.push_back(ifc->dev->pollable_fd());
     }
   }
   std::sort(fds.begin(), fds.end());
   fds.erase(std::unique(fds.begin(), fds.end()), fds.end());
   for (int fd : device_fds_) {
-    if (!std::binary_search(fds.begin(), fds.end(), fd)) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    if (!std::binary_search(fds.begin(), fds.end(), fd))
+      ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
   }
   for (int fd : fds) {
     if (std::binary_search(device_fds_.begin(), device_fds_.end(), fd)) continue;

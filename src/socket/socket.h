@@ -70,7 +70,6 @@ struct SockOptions {
   bool sndbuf_locked = false;
 };
 
-
 // What recvmsg filled in.
 struct RecvResult {
   std::size_t copied = 0;    // bytes placed in the caller's buffers

@@ -24,10 +24,14 @@ void WaitQueue::add(WaitEntry& e) noexcept {
 
 void WaitQueue::remove(WaitEntry& e) noexcept {
   if (!e.queued) return;
-  if (e.prev != nullptr) e.prev->next = e.next;
-  else head_ = e.next;
-  if (e.next != nullptr) e.next->prev = e.prev;
-  else tail_ = e.prev;
+  if (e.prev != nullptr)
+    e.prev->next = e.next;
+  else
+    head_ = e.next;
+  if (e.next != nullptr)
+    e.next->prev = e.prev;
+  else
+    tail_ = e.prev;
   e.prev = e.next = nullptr;
   e.queued = false;
 }
