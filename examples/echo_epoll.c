@@ -59,13 +59,9 @@ static void on_ready(int ep, int fd, uint32_t events) {
 }
 
 static void* serve(void* arg) {
-  usnet_stack_use((usnet_stack*)arg);
-  int l = usnet_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(EXAMPLE_PORT)};
-  if (l < 0 || usnet_bind(l, (struct sockaddr*)&a, sizeof a) != 0 || usnet_listen(l, 128) != 0) {
-    perror("listen");
-    exit(1);
-  }
+  struct example_server* s = (struct example_server*)arg;
+  usnet_stack_use(s->stack); /* this thread's sockets live on the server host */
+  int l = s->listener;
   int ep = usnet_epoll_create1(EPOLL_CLOEXEC);
   watch(ep, l, EPOLLIN, EPOLL_CTL_ADD);
   struct epoll_event events[64];
@@ -92,12 +88,5 @@ static void* serve(void* arg) {
 }
 
 int main(void) {
-  struct example_net net;
-  if (example_net_up(&net) != 0) {
-    perror("network");
-    return 1;
-  }
-  pthread_t server;
-  pthread_create(&server, NULL, serve, net.server);
-  return example_check_echo(&net, 25);
+  return example_run(serve, SOCK_NONBLOCK, 25);
 }

@@ -14,13 +14,9 @@ static void* serve_connection(void* arg) {
 }
 
 static void* serve(void* arg) {
-  usnet_stack_use((usnet_stack*)arg); /* this thread's sockets live on the server host */
-  int l = usnet_socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(EXAMPLE_PORT)};
-  if (l < 0 || usnet_bind(l, (struct sockaddr*)&a, sizeof a) != 0 || usnet_listen(l, 128) != 0) {
-    perror("listen");
-    exit(1);
-  }
+  struct example_server* s = (struct example_server*)arg;
+  usnet_stack_use(s->stack); /* this thread's sockets live on the server host */
+  int l = s->listener;
   for (;;) {
     int c = usnet_accept(l, NULL, NULL);
     if (c < 0) continue;
@@ -32,12 +28,5 @@ static void* serve(void* arg) {
 }
 
 int main(void) {
-  struct example_net net;
-  if (example_net_up(&net) != 0) {
-    perror("network");
-    return 1;
-  }
-  pthread_t server;
-  pthread_create(&server, NULL, serve, net.server);
-  return example_check_echo(&net, 25);
+  return example_run(serve, 0, 25);
 }

@@ -113,4 +113,35 @@ static inline int example_check_echo(struct example_net* n, int connections) {
   return failed ? 1 : 0;
 }
 
+/* What a server thread gets: its host, and a socket already listening there on the
+ * example port (made before the clients start, so none of them is refused). */
+struct example_server {
+  usnet_stack* stack;
+  int listener;
+};
+
+/* Brings the two hosts up, listens on the server host (listen_flags: SOCK_NONBLOCK or 0),
+ * starts `serve` on a thread, and returns the self-check's verdict: what each example's
+ * main() does. */
+static inline int example_run(void* (*serve)(void*), int listen_flags, int connections_per_client) {
+  static struct example_net net;
+  static struct example_server server;
+  if (example_net_up(&net) != 0) {
+    perror("network");
+    return 1;
+  }
+  usnet_stack_use(net.server);
+  server.stack = net.server;
+  server.listener = usnet_socket(AF_INET, SOCK_STREAM | listen_flags, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(EXAMPLE_PORT)};
+  if (server.listener < 0 || usnet_bind(server.listener, (struct sockaddr*)&a, sizeof a) != 0 ||
+      usnet_listen(server.listener, 128) != 0) {
+    perror("listen");
+    return 1;
+  }
+  pthread_t t;
+  pthread_create(&t, NULL, serve, &server);
+  return example_check_echo(&net, connections_per_client);
+}
+
 #endif
