@@ -7,17 +7,19 @@
  * user_data that comes back in its CQE, and every result is a byte count, a descriptor, a
  * mask or -errno. A liburing program ports by renaming:
  *
- *   struct io_uring            -> struct usnet_ring      io_uring_queue_init ->
- * usnet_ring_queue_init struct io_uring_sqe / _cqe -> struct usnet_sqe / _cqe io_uring_get_sqe   ->
- * usnet_ring_get_sqe io_uring_prep_X            -> usnet_prep_X           io_uring_submit     ->
- * usnet_ring_submit io_uring_sqe_set_data      -> usnet_sqe_set_data     io_uring_wait_cqe   ->
- * usnet_ring_wait_cqe io_uring_cqe_get_data      -> usnet_cqe_get_data     io_uring_cqe_seen   ->
- * usnet_ring_cqe_seen io_uring_for_each_cqe      -> usnet_ring_for_each_cqe io_uring_setup_buf_ring
- * -> usnet_ring_setup_buf_ring io_uring_buf_ring_add/_advance/_mask ->
- * usnet_buf_ring_add/_advance/_mask io_uring_register_eventfd  -> usnet_ring_register_eventfd
- *   IORING_OP_X -> USNET_OP_X, IOSQE_X -> USNET_SQE_X, IORING_CQE_F_X -> USNET_CQE_F_X,
- *   IORING_TIMEOUT_X -> USNET_TIMEOUT_X, IORING_ASYNC_CANCEL_ALL -> USNET_ASYNC_CANCEL_ALL,
- *   IORING_ACCEPT_MULTISHOT -> USNET_ACCEPT_MULTISHOT, struct __kernel_timespec -> usnet_timespec
+ *   struct io_uring, io_uring_sqe, io_uring_cqe  -> struct usnet_ring, usnet_sqe, usnet_cqe
+ *   struct __kernel_timespec                     -> struct usnet_timespec
+ *   io_uring_queue_init, _exit, _get_sqe, ...    -> usnet_ring_queue_init, _exit, _get_sqe, ...
+ *   io_uring_submit, _wait_cqe, _cqe_seen, ...   -> usnet_ring_submit, _wait_cqe, _cqe_seen, ...
+ *   io_uring_for_each_cqe                        -> usnet_ring_for_each_cqe
+ *   io_uring_register_eventfd                    -> usnet_ring_register_eventfd
+ *   io_uring_setup_buf_ring, io_uring_free_buf_ring -> usnet_ring_setup_buf_ring, _free_buf_ring
+ *   io_uring_buf_ring_add, _advance, _mask       -> usnet_buf_ring_add, _advance, _mask
+ *   io_uring_prep_X                              -> usnet_prep_X
+ *   io_uring_sqe_set_data, io_uring_cqe_get_data -> usnet_sqe_set_data, usnet_cqe_get_data
+ *   IORING_OP_X, IOSQE_X, IORING_CQE_F_X         -> USNET_OP_X, USNET_SQE_X, USNET_CQE_F_X
+ *   IORING_TIMEOUT_X, IORING_ASYNC_CANCEL_ALL    -> USNET_TIMEOUT_X, USNET_ASYNC_CANCEL_ALL
+ *   IORING_ACCEPT_MULTISHOT                      -> USNET_ACCEPT_MULTISHOT
  * Like liburing, these functions return -errno and leave errno alone.
  *
  * OPERATIONS AND THEIR RESULTS (res)
@@ -69,9 +71,9 @@
  * WHAT DIFFERS FROM IO_URING
  *   - Operations act on usnet sockets only (accept, connect, send, recv, sendmsg, recvmsg,
  *     shutdown, poll); a kernel descriptor gives -ENOTSOCK, a closed one -EBADF. CLOSE closes
- *     usnet sockets and kernel descriptors alike (usnet_close). No fixed files, no registered
- *     buffers, no SQPOLL, no IOSQE_IO_DRAIN, no IOSQE_ASYNC, no CQE_SKIP_SUCCESS, no multishot
- *     recv or poll, no IORING_OP_LINK_TIMEOUT: their SQEs complete with -EINVAL.
+ *     usnet sockets and kernel descriptors alike (usnet_close). There are no fixed files,
+ *     registered buffers, SQPOLL, IOSQE_IO_DRAIN, IOSQE_ASYNC, CQE_SKIP_SUCCESS, multishot
+ *     recv or poll, or LINK_TIMEOUT; an SQE with an unknown opcode or flag completes -EINVAL.
  *   - There is no mmap: the rings live in the process; usnet_ring_submit is the system call.
  *   - Completion work runs as with IORING_SETUP_DEFER_TASKRUN when the network thread cannot
  *     do it: an operation woken outside a pass of the network thread, or a linked successor
@@ -219,7 +221,8 @@ int usnet_ring_queue_init_params(unsigned entries, struct usnet_ring* ring,
 /* Cancels what is pending (no CQEs are posted) and frees the ring. */
 void usnet_ring_queue_exit(struct usnet_ring* ring);
 /* The ring writes 1 to this eventfd (the application's) whenever it posts completions or has
- * work waiting for the application, so a kernel poll/epoll can wait for the ring. */
+ * work waiting for the application, so a kernel poll/epoll can wait for the ring; the
+ * application reads it to reset it. The ring keeps a descriptor of its own for it. */
 int usnet_ring_register_eventfd(struct usnet_ring* ring, int fd);
 int usnet_ring_unregister_eventfd(struct usnet_ring* ring);
 

@@ -3,6 +3,7 @@
 // implements itself in ring_core_ops.cpp.
 #include "runtime/ring.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,6 +53,7 @@ Ring::~Ring() {
     std::lock_guard lock(a.rt->mutex());
     a.rt->remove_post_poll(a.hook);
   }
+  if (eventfd_ >= 0) ::close(eventfd_);
 }
 
 std::shared_ptr<RingOp> Ring::make_op(const usnet_sqe& sqe) {
@@ -253,13 +255,19 @@ void Ring::update_flags_locked() {
 int Ring::register_eventfd(int fd) {
   std::lock_guard lock(mu_);
   if (eventfd_ >= 0) return -EBUSY;
-  eventfd_ = fd;
+  // A descriptor of our own for the same eventfd, as io_uring holds a reference to the
+  // file: the application may close its number (or reuse it) without the ring writing
+  // into something else.
+  const int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) return -errno;
+  eventfd_ = own;
   return 0;
 }
 
 int Ring::unregister_eventfd() {
   std::lock_guard lock(mu_);
   if (eventfd_ < 0) return -ENXIO;
+  ::close(eventfd_);
   eventfd_ = -1;
   return 0;
 }

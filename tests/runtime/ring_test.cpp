@@ -166,6 +166,22 @@ TEST_F(Ring, RecvWokenByAnotherThread) {
   EXPECT_EQ(std::string(buf, 3), "xyz");
 }
 
+// shutdown() raises its wake-up outside any pass of the network thread: the waiting
+// application runs the woken recv itself (the deferred-work path).
+TEST_F(Ring, RecvEndedByShutdownFromAnotherThread) {
+  char buf[8];
+  usnet_prep_recv(sqe_of(ring_, 3), s_, buf, sizeof(buf), 0);
+  ASSERT_EQ(usnet_ring_submit(&ring_), 1);
+  std::thread closer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    usnet_shutdown(s_, SHUT_RD);
+  });
+  const usnet_cqe e = reap(ring_);
+  closer.join();
+  EXPECT_EQ(e.user_data, 3U);
+  EXPECT_EQ(e.res, 0);
+}
+
 TEST_F(Ring, RecvWaitAllGathersTheWholeLength) {
   char buf[10] = {};
   usnet_prep_recv(sqe_of(ring_, 1), s_, buf, sizeof(buf), MSG_WAITALL);
@@ -639,6 +655,57 @@ TEST_F(Ring, ExitWithOperationsPending) {
   // The socket is no longer watched: data goes to the next reader.
   ASSERT_EQ(usnet_send(c_, "z", 1, 0), 1);
   EXPECT_EQ(usnet_recv(s_, b, sizeof(b), 0), 1);
+}
+
+// A chain whose operations live on two runtimes: the successor is started by the
+// application thread, which never holds two runtime locks.
+TEST(RingRuntimes, ChainAcrossTwoRuntimes) {
+  usnet_runtime* rt2 = usnet_runtime_new();
+  ASSERT_NE(rt2, nullptr);
+  usnet_stack* st2 = usnet_stack_new(rt2, "second", 7);
+  ASSERT_NE(st2, nullptr);
+  auto any = loop(0);
+  usnet_stack_use(st2);
+  const int b_rx = usnet_socket(AF_INET, SOCK_DGRAM, 0);
+  const int b_tx = usnet_socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_EQ(usnet_bind(b_rx, sa(any), sizeof(any)), 0);
+  usnet_stack_use(nullptr);
+  const int a_rx = usnet_socket(AF_INET, SOCK_DGRAM, 0);
+  const int a_tx = usnet_socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_EQ(usnet_bind(a_rx, sa(any), sizeof(any)), 0);
+  usnet_ring ring{};
+  ASSERT_EQ(usnet_ring_queue_init(8, &ring, 0), 0);
+
+  char got_a[8] = {};
+  char got_b[8] = {};
+  auto to_b = loop(port_of(b_rx));
+  iovec v{got_a, 5};  // forwards what arrived on a
+  msghdr fwd{};
+  fwd.msg_name = &to_b;
+  fwd.msg_namelen = sizeof(to_b);
+  fwd.msg_iov = &v;
+  fwd.msg_iovlen = 1;
+  usnet_sqe* s = sqe_of(ring, 1);
+  usnet_prep_recv(s, a_rx, got_a, sizeof(got_a), 0);
+  usnet_sqe_set_flags(s, USNET_SQE_IO_LINK);
+  usnet_prep_sendmsg(sqe_of(ring, 2), b_tx, &fwd, 0);
+  usnet_prep_recv(sqe_of(ring, 3), b_rx, got_b, sizeof(got_b), 0);
+  ASSERT_EQ(usnet_ring_submit(&ring), 3);
+  EXPECT_EQ(reap(ring, 30).res, INT32_MIN);
+  auto to_a = loop(port_of(a_rx));
+  ASSERT_EQ(usnet_sendto(a_tx, "hello", 5, 0, sa(to_a), sizeof(to_a)), 5);
+  std::vector<std::uint64_t> order;
+  for (int i = 0; i < 3; ++i) {
+    const usnet_cqe e = reap(ring);
+    EXPECT_EQ(e.res, 5) << e.user_data;
+    order.push_back(e.user_data);
+  }
+  EXPECT_EQ(order, (std::vector<std::uint64_t>{1, 2, 3}));
+  EXPECT_EQ(std::string(got_b, 5), "hello");
+  usnet_ring_queue_exit(&ring);
+  for (int fd : {a_rx, a_tx, b_rx, b_tx})
+    usnet_close(fd);
+  usnet_runtime_free(rt2);
 }
 
 TEST(RingAccept, MultishotAcceptOfAThousandConnections) {
