@@ -72,29 +72,29 @@ std::shared_ptr<RingOp> Ring::make_op(const usnet_sqe& sqe) {
 }
 
 unsigned Ring::submit() {
-  std::vector<std::shared_ptr<RingOp>> heads;
-  unsigned n = 0;
-  {
-    std::lock_guard lock(mu_);
-    std::shared_ptr<RingOp> prev;
-    n = mem_.sq_consume([&](const usnet_sqe& sqe) {
-      auto op = make_op(sqe);
-      op->seq = next_seq_++;
-      live_.emplace(op.get(), op);
-      // io_uring ends a chain at the end of a submission: a link flag on the last SQE of
-      // the batch links to nothing.
-      if (prev && (prev->sqe_flags & kLinkFlags) != 0) {
-        op->state = RingOp::State::kLinked;
-        prev->next = op;
-      } else {
-        heads.push_back(op);
+  std::vector<std::shared_ptr<RingOp>> ops;
+  const unsigned n = mem_.sq_consume([&](const usnet_sqe& sqe) { ops.push_back(make_op(sqe)); });
+  // One chain at a time becomes visible (to cancel) and is issued, in submission order, as
+  // io_uring reads an SQE only after issuing the ones before it. A chain ends at an SQE
+  // without a link flag, or at the end of the submission.
+  for (std::size_t i = 0; i < ops.size();) {
+    std::size_t last = i;
+    while (last + 1 < ops.size() && (ops[last]->sqe_flags & kLinkFlags) != 0)
+      ++last;
+    {
+      std::lock_guard lock(mu_);
+      for (std::size_t k = i; k <= last; ++k) {
+        ops[k]->seq = next_seq_++;
+        live_.emplace(ops[k].get(), ops[k]);
+        if (k > i) {
+          ops[k]->state = RingOp::State::kLinked;
+          ops[k - 1]->next = ops[k];
+        }
       }
-      prev = op;
-    });
-  }
-  for (auto& op : heads) {
-    op->issue(*this);
+    }
+    ops[i]->issue(*this);
     start_pending();
+    i = last + 1;
   }
   return n;
 }

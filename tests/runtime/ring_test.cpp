@@ -373,6 +373,25 @@ TEST_F(Ring, CancelPendingRecv) {
   EXPECT_EQ(usnet_recv(s_, b, sizeof(b), 0), 5);
 }
 
+// As in io_uring, a cancel sees only what was submitted before it, not later SQEs of its
+// own batch.
+TEST_F(Ring, CancelSeesOnlyEarlierSqes) {
+  char b[8];
+  usnet_prep_cancel64(sqe_of(ring_, 51), 50, 0);
+  usnet_prep_recv(sqe_of(ring_, 50), s_, b, sizeof(b), 0);
+  ASSERT_EQ(usnet_ring_submit(&ring_), 2);
+  usnet_cqe e = reap(ring_);
+  EXPECT_EQ(e.user_data, 51U);
+  EXPECT_EQ(e.res, -ENOENT);
+  EXPECT_EQ(reap(ring_, 30).res, INT32_MIN);  // the recv still waits
+  usnet_prep_cancel64(sqe_of(ring_, 52), 50, 0);
+  ASSERT_EQ(usnet_ring_submit(&ring_), 1);
+  e = reap(ring_);
+  EXPECT_EQ(e.user_data, 50U);
+  EXPECT_EQ(e.res, -ECANCELED);
+  EXPECT_EQ(reap(ring_).res, 0);
+}
+
 TEST_F(Ring, CancelAll) {
   char b[3][8];
   for (auto& x : b)
