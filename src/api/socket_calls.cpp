@@ -20,6 +20,7 @@
 #include "api/handles.h"
 #include "api/sock_ref.h"
 #include "api/sockaddr.h"
+#include "api/socket_common.h"
 #include "base/errno_map.h"
 #include "socket/fd_table.h"
 #include "socket/sock_calls.h"
@@ -27,8 +28,6 @@
 
 namespace usnet::api {
 namespace {
-
-constexpr std::size_t kMaxIov = 1024;  // UIO_MAXIOV
 
 std::string family_name(int f) {
   switch (f) {
@@ -68,8 +67,7 @@ std::string type_name(int t) {
 
 // A descriptor that is not ours: ENOTSOCK if the process has it open, else EBADF.
 int not_ours(int fd) {
-  if (fd >= 0 && ::fcntl(fd, F_GETFD) != -1) return fail(ENOTSOCK);
-  return fail(EBADF);
+  return fail(not_ours_errno(fd));
 }
 
 // The socket behind fd, locked and referenced for the length of the call.
@@ -124,38 +122,6 @@ auto run_blocking(SockRef& t, bool nonblock, Duration timeout, Op op) -> decltyp
   }
 }
 
-// Linux import_iovec: at most UIO_MAXIOV entries (EMSGSIZE), no null buffer with a length
-// (EFAULT), and a total that fits in ssize_t (EINVAL).
-template <typename SpanT>
-Status import_iovec(const msghdr& msg, std::vector<SpanT>& out) {
-  if (msg.msg_iovlen > kMaxIov) return Error::kMessageTooLong;
-  if (msg.msg_iovlen > 0 && msg.msg_iov == nullptr) return Error::kFault;
-  out.reserve(msg.msg_iovlen);
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < msg.msg_iovlen; ++i) {
-    const iovec& v = msg.msg_iov[i];
-    if (v.iov_len > 0 && v.iov_base == nullptr) return Error::kFault;
-    if (v.iov_len > static_cast<std::size_t>(SSIZE_MAX) - total) return Error::kInvalidArgument;
-    total += v.iov_len;
-    out.emplace_back(static_cast<typename SpanT::pointer>(v.iov_base), v.iov_len);
-  }
-  return {};
-}
-
-// The buffers of `iov` past its first `skip` bytes (what a partial send or read left).
-template <typename SpanT>
-void iov_after(const std::vector<SpanT>& iov, std::size_t skip, std::vector<SpanT>& out) {
-  out.clear();
-  for (SpanT b : iov) {
-    if (skip >= b.size()) {
-      skip -= b.size();
-      continue;
-    }
-    out.push_back(b.subspan(skip));
-    skip = 0;
-  }
-}
-
 ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
@@ -163,16 +129,9 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   if (msg == nullptr) return trace.ret(fail(EFAULT));
   std::vector<ByteSpan> iov;
   if (auto st = import_iovec(*msg, iov); !st) return trace.ret(fail(st.error()));
-  std::optional<SockAddr> dest;
-  if (msg->msg_name != nullptr) {
-    auto a = sockaddr_in_from_user(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen);
-    if (!a) return trace.ret(fail(a.error()));
-    // udp_sendmsg: a name shorter than sockaddr_in is EINVAL; AF_UNSPEC is taken as AF_INET
-    // for old programs.
-    if (msg->msg_namelen < sizeof(sockaddr_in)) return trace.ret(fail(EINVAL));
-    if (a->family == AF_UNSPEC) a->family = AF_INET;
-    dest = *a;
-  }
+  auto parsed = msg_dest_from_user(*msg);
+  if (!parsed) return trace.ret(fail(parsed.error()));
+  const std::optional<SockAddr> dest = *parsed;
   if ((flags & MSG_OOB) != 0 && t.sock->type == SOCK_DGRAM) return trace.ret(fail(EOPNOTSUPP));
   SendMsg m{iov, dest ? &*dest : nullptr};
   if (t.sock->nonblocking) flags |= MSG_DONTWAIT;  // O_NONBLOCK becomes a per-call flag
@@ -245,18 +204,7 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
     r->copied = got;
     r->full_len = got;
   }
-  msg->msg_flags = r->msg_flags;
-  if (msg->msg_name != nullptr) {
-    if (r->from) {
-      socklen_t len = msg->msg_namelen;
-      if (auto st = sockaddr_to_user(*r->from, static_cast<sockaddr*>(msg->msg_name), &len); !st) {
-        return trace.ret(fail(st.error()));
-      }
-      msg->msg_namelen = len;
-    } else {
-      msg->msg_namelen = 0;
-    }
-  }
+  if (auto st = recv_results_to_user(*r, *msg); !st) return trace.ret(fail(st.error()));
   const std::size_t n = (flags & MSG_TRUNC) != 0 ? r->full_len : r->copied;
   return trace.ret(static_cast<ssize_t>(n));
 }
@@ -300,14 +248,8 @@ int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
   SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("connect({}, ...)", fd));
-  auto a = sockaddr_in_from_user(addr, addrlen);
+  auto a = connect_addr_from_user(addr, addrlen);
   if (!a) return static_cast<int>(trace.ret(fail(a.error())));
-  // inet_dgram_connect: the family must be readable; AF_UNSPEC disconnects; anything else
-  // needs a whole sockaddr_in.
-  if (addrlen < sizeof(sa_family_t)) return static_cast<int>(trace.ret(fail(EINVAL)));
-  if (a->family != AF_UNSPEC && addrlen < sizeof(sockaddr_in)) {
-    return static_cast<int>(trace.ret(fail(EINVAL)));
-  }
   Socket* sock = t.sock;
   const bool nonblock = sock->nonblocking;
   auto st = sock_connect(*sock, *a, nonblock ? MSG_DONTWAIT : 0);
@@ -344,12 +286,8 @@ int usnet_accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
   SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("accept4({}, ..., {:#x})", fd, flags));
-  if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) {
-    return static_cast<int>(trace.ret(fail(EINVAL)));
-  }
-  if (addr != nullptr && addrlen == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
-  if (addr != nullptr && static_cast<int>(*addrlen) < 0) {
-    return static_cast<int>(trace.ret(fail(EINVAL)));
+  if (auto st = accept_args_check(flags, addr, addrlen); !st) {
+    return static_cast<int>(trace.ret(fail(st.error())));
   }
   Socket* sock = t.sock;
   const bool nonblock = sock->nonblocking;
@@ -362,20 +300,8 @@ int usnet_accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
     return Error::kWouldBlock;
   });
   if (!ready) return static_cast<int>(trace.ret(fail(ready.error())));
-  const int nfd = fd_map().reserve();
-  if (nfd < 0) return static_cast<int>(trace.ret(fail(errno == ENFILE ? ENFILE : EMFILE)));
-  auto r = sock_accept(*sock, flags, nfd);
-  if (!r) {
-    ::close(nfd);
-    return static_cast<int>(trace.ret(fail(r.error())));
-  }
-  fd_map().bind(nfd, t.handle);
-  if ((flags & SOCK_CLOEXEC) != 0) ::fcntl(nfd, F_SETFD, FD_CLOEXEC);
-  if (addr != nullptr) {
-    if (auto st = sockaddr_to_user((*r)->remote, addr, addrlen); !st) {
-      return static_cast<int>(trace.ret(fail(st.error())));
-    }
-  }
+  const int nfd = accept_install(t.handle, *sock, flags, addr, addrlen);
+  if (nfd < 0) return static_cast<int>(trace.ret(fail(-nfd)));
   return static_cast<int>(trace.ret(nfd));
 }
 

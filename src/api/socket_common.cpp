@@ -1,0 +1,80 @@
+#include "api/socket_common.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "api/handles.h"
+#include "api/sockaddr.h"
+#include "base/errno_map.h"
+#include "socket/sock_calls.h"
+
+namespace usnet::api {
+
+int not_ours_errno(int fd) {
+  return fd >= 0 && ::fcntl(fd, F_GETFD) != -1 ? ENOTSOCK : EBADF;
+}
+
+Result<std::optional<SockAddr>> msg_dest_from_user(const msghdr& msg) {
+  if (msg.msg_name == nullptr) return std::optional<SockAddr>{};
+  auto a = sockaddr_in_from_user(static_cast<const sockaddr*>(msg.msg_name), msg.msg_namelen);
+  if (!a) return a.error();
+  // udp_sendmsg: a name shorter than sockaddr_in is EINVAL; AF_UNSPEC is taken as AF_INET
+  // for old programs.
+  if (msg.msg_namelen < sizeof(sockaddr_in)) return Error::kInvalidArgument;
+  if (a->family == AF_UNSPEC) a->family = AF_INET;
+  return std::optional<SockAddr>{*a};
+}
+
+Result<SockAddr> connect_addr_from_user(const sockaddr* addr, socklen_t addrlen) {
+  auto a = sockaddr_in_from_user(addr, addrlen);
+  if (!a) return a.error();
+  // inet_dgram_connect: the family must be readable; AF_UNSPEC disconnects; anything else
+  // needs a whole sockaddr_in.
+  if (addrlen < sizeof(sa_family_t)) return Error::kInvalidArgument;
+  if (a->family != AF_UNSPEC && addrlen < sizeof(sockaddr_in)) return Error::kInvalidArgument;
+  return *a;
+}
+
+Status recv_results_to_user(const RecvResult& r, msghdr& msg) {
+  msg.msg_flags = r.msg_flags;
+  if (msg.msg_name == nullptr) return {};
+  if (!r.from) {
+    msg.msg_namelen = 0;
+    return {};
+  }
+  socklen_t len = msg.msg_namelen;
+  if (auto st = sockaddr_to_user(*r.from, static_cast<sockaddr*>(msg.msg_name), &len); !st) {
+    return st;
+  }
+  msg.msg_namelen = len;
+  return {};
+}
+
+Status accept_args_check(int flags, const sockaddr* addr, const socklen_t* addrlen) {
+  if ((flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != 0) return Error::kInvalidArgument;
+  if (addr != nullptr && addrlen == nullptr) return Error::kFault;
+  if (addr != nullptr && static_cast<int>(*addrlen) < 0) return Error::kInvalidArgument;
+  return {};
+}
+
+int accept_install(usnet_stack* h, Socket& listener, int flags, sockaddr* addr,
+                   socklen_t* addrlen) {
+  const int nfd = fd_map().reserve();
+  if (nfd < 0) return -(errno == ENFILE ? ENFILE : EMFILE);
+  auto r = sock_accept(listener, flags, nfd);
+  if (!r) {
+    ::close(nfd);
+    return -to_errno(r.error());
+  }
+  fd_map().bind(nfd, h);
+  if ((flags & SOCK_CLOEXEC) != 0) ::fcntl(nfd, F_SETFD, FD_CLOEXEC);
+  if (addr != nullptr) {
+    if (auto st = sockaddr_to_user((*r)->remote, addr, addrlen); !st) return -to_errno(st.error());
+  }
+  return nfd;
+}
+
+}  // namespace usnet::api
