@@ -84,8 +84,9 @@ class Runtime {
   // Called when a call's reference on `sock` was the last and its descriptor is closed.
   void release_parked(Socket& sock);
 
-  // Work to run on the network thread after each pass over the stacks, with the lock held
-  // (completion rings retry their parked operations here). Returns an id for removal.
+  // Work to run after each pass over the stacks, with the lock held: on the network thread,
+  // and on an application thread whose call just polled the stacks (after_call). Completion
+  // rings retry their parked operations here. Returns an id for removal.
   int add_post_poll(std::function<void()> fn);
   void remove_post_poll(int id);
 

@@ -60,8 +60,11 @@ TEST_F(EpollSmoke, LevelAndEdgeTriggered) {
   EXPECT_EQ(usnet_epoll_wait(lt, out, 4, 0), 0);
   ASSERT_EQ(usnet_send(c_, "abc", 3, 0), 3);
   ASSERT_EQ(usnet_epoll_wait(lt, out, 4, 1000), 1);
-  EXPECT_EQ(out[0].data.u64, 42U);
-  EXPECT_EQ(out[0].events, static_cast<std::uint32_t>(EPOLLIN));
+  // epoll_event is packed: copy the fields out before comparing (no reference to them).
+  const std::uint64_t data = out[0].data.u64;
+  const std::uint32_t events = out[0].events;
+  EXPECT_EQ(data, 42U);
+  EXPECT_EQ(events, static_cast<std::uint32_t>(EPOLLIN));
   // Level-triggered: still readable, so reported again; edge-triggered: once.
   EXPECT_EQ(usnet_epoll_wait(lt, out, 4, 0), 1);
   EXPECT_EQ(usnet_epoll_wait(et, out, 4, 0), 1);
