@@ -527,9 +527,9 @@ int usnet_shutdown(int fd, int how) {
   SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("shutdown({}, {})", fd, how));
-  if (auto st = sock_shutdown(*t.sock, how); !st) {
-    return static_cast<int>(trace.ret(fail(st.error())));
-  }
+  auto st = sock_shutdown(*t.sock, how);
+  pump(t);  // the FIN it queued goes out now, not at the stack's next wake-up
+  if (!st) return static_cast<int>(trace.ret(fail(st.error())));
   return static_cast<int>(trace.ret(0));
 }
 
