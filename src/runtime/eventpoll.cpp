@@ -74,7 +74,10 @@ bool EventPoll::wake_cb(WaitEntry& e, Socket& /*sock*/, PollMask key) {
     }
   }
   if ((events & EPOLLEXCLUSIVE) == 0) return true;
-  // An exclusive wake-up counts as taken only by an item that wants its direction.
+  // ep_poll_callback: an exclusive wake-up counts as taken only where a thread waits in
+  // epoll_wait and the item wants its direction; otherwise it goes on to the next exclusive
+  // entry, so an instance nobody waits on cannot swallow it.
+  if (ep->waiters_ == 0) return false;
   switch (key & (EPOLLIN | EPOLLOUT)) {
     case EPOLLIN:
       return (events & EPOLLIN) != 0;
@@ -214,11 +217,20 @@ Result<int> EventPoll::wait(epoll_event* out, int max, int timeout_ms) {
       if (left.count() <= 0) return 0;
       wait_ms = static_cast<int>(left.count());
     }
-    std::array<epoll_event, 2> woke{};
-    if (::epoll_wait(outer_, woke.data(), static_cast<int>(woke.size()), wait_ms) < 0 &&
-        errno == EINTR) {
-      return Error::kInterrupted;
+    // Counted as a waiter from here: a wake-up before this left its item on ready_ and
+    // evfd_ readable, so the sleep below ends at once.
+    {
+      std::lock_guard lock(mu_);
+      ++waiters_;
     }
+    std::array<epoll_event, 2> woke{};
+    const int r = ::epoll_wait(outer_, woke.data(), static_cast<int>(woke.size()), wait_ms);
+    const int err = errno;
+    {
+      std::lock_guard lock(mu_);
+      --waiters_;
+    }
+    if (r < 0 && err == EINTR) return Error::kInterrupted;
   }
 }
 

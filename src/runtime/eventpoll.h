@@ -75,6 +75,9 @@ class EventPoll : public FileObject, public std::enable_shared_from_this<EventPo
   std::mutex mu_;
   std::unordered_map<int, std::shared_ptr<Item>> items_;  // usnet sockets, by descriptor
   std::deque<std::shared_ptr<Item>> ready_;
+  // Threads asleep in wait() (Linux: waitqueue_active(&ep->wq)). An EPOLLEXCLUSIVE wake-up
+  // counts as taken only by an instance with one; otherwise it goes on to the next.
+  int waiters_ = 0;
   bool signalled_ = false;  // evfd_ holds a count
   bool closed_ = false;
   int outer_ = -1;
