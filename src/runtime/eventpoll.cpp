@@ -20,6 +20,7 @@ namespace {
 constexpr std::uint32_t kPrivateBits = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
 constexpr std::uint64_t kTokenInner = 1;
 constexpr std::uint64_t kTokenReady = 2;
+constexpr int kMaxNests = 4;  // EP_MAX_NESTS
 
 }  // namespace
 
@@ -50,6 +51,16 @@ void EventPoll::signal_locked() {
   signalled_ = true;
   const std::uint64_t one = 1;
   (void)!::write(evfd_, &one, sizeof(one));
+}
+
+void EventPoll::sync_signal_locked() {
+  if (ready_.empty() && signalled_) {
+    std::uint64_t v = 0;
+    (void)!::read(evfd_, &v, sizeof(v));
+    signalled_ = false;
+  } else if (!ready_.empty()) {
+    signal_locked();
+  }
 }
 
 void EventPoll::queue_ready_locked(const std::shared_ptr<Item>& it) {
@@ -146,12 +157,53 @@ Status EventPoll::ctl_socket(int op, int fd, Runtime& rt, Socket& sock, const ep
   }
 }
 
-int EventPoll::ctl_kernel(int op, int fd, epoll_event* ev) {
+int EventPoll::ctl_kernel(int op, int fd, epoll_event* ev,
+                          const std::shared_ptr<EventPoll>& nested) {
+  std::lock_guard lock(mu_);
+  if (closed_) return EBADF;
+  // Under mu_, so that nested_ follows the kernel's set; the kernel call takes no lock of ours.
+  if (::epoll_ctl(inner_, op, fd, ev) != 0) return errno;
+  if (op == EPOLL_CTL_ADD && nested) nested_[fd] = nested;
+  if (op == EPOLL_CTL_DEL) nested_.erase(fd);
+  return 0;
+}
+
+void EventPoll::refresh_nested(int depth) {
+  std::vector<std::shared_ptr<EventPoll>> nested;
   {
     std::lock_guard lock(mu_);
-    if (closed_) return EBADF;
+    for (auto& [fd, weak] : nested_) {
+      if (auto ep = weak.lock()) nested.push_back(std::move(ep));
+    }
   }
-  return ::epoll_ctl(inner_, op, fd, ev) != 0 ? errno : 0;
+  for (auto& ep : nested)
+    ep->refresh(depth + 1);
+}
+
+void EventPoll::refresh(int depth) {
+  if (depth > kMaxNests) return;
+  std::deque<std::shared_ptr<Item>> tx;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    tx.swap(ready_);
+  }
+  std::vector<std::shared_ptr<Item>> keep;
+  for (auto& it : tx) {
+    std::lock_guard rl(it->rt->mutex());
+    std::lock_guard el(mu_);
+    // A kept item stays marked on_ready, so no wake-up queues it twice meanwhile.
+    if (!it->removed && (sock_poll(*it->sock) & it->events) != 0) {
+      keep.push_back(it);
+    } else {
+      it->on_ready = false;
+    }
+  }
+  refresh_nested(depth);
+  std::lock_guard lock(mu_);
+  for (auto j = keep.rbegin(); j != keep.rend(); ++j)
+    ready_.push_front(std::move(*j));
+  sync_signal_locked();
 }
 
 int EventPoll::send_events(epoll_event* out, int max) {
@@ -191,13 +243,7 @@ int EventPoll::send_events(epoll_event* out, int max) {
   }
   for (auto& it : again)
     ready_.push_back(std::move(it));
-  if (ready_.empty() && signalled_) {
-    std::uint64_t v = 0;
-    (void)!::read(evfd_, &v, sizeof(v));
-    signalled_ = false;
-  } else if (!ready_.empty()) {
-    signal_locked();
-  }
+  sync_signal_locked();
   return n;
 }
 
@@ -207,6 +253,8 @@ Result<int> EventPoll::wait(epoll_event* out, int max, int timeout_ms) {
   for (;;) {
     int n = send_events(out, max);
     if (n < max) {
+      // Nested usnet instances first, so that the kernel sees whether they really have events.
+      refresh_nested(0);
       const int k = ::epoll_wait(inner_, out + n, max - n, 0);
       if (k > 0) n += k;
     }
@@ -252,6 +300,7 @@ void EventPoll::on_close() {
   std::lock_guard lock(mu_);
   items_.clear();
   ready_.clear();
+  nested_.clear();
 }
 
 }  // namespace usnet
