@@ -120,9 +120,10 @@ Result<RecvResult> udp_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
 }
 
 PollMask udp_poll(Socket& sock) {
-  PollMask m = 0;
+  // Linux datagram_poll: writable (with WRBAND) while the send buffer has room, which it
+  // always has here (a datagram leaves the socket at once), shut down for writing or not.
+  PollMask m = POLLOUT | POLLWRNORM | POLLWRBAND;
   if (!udp_sk(sock).rx.empty() || sock.shut_rd) m |= POLLIN | POLLRDNORM;
-  if (!sock.shut_wr) m |= POLLOUT | POLLWRNORM;
   if (sock.pending_error) m |= POLLERR;
   if (sock.shut_rd && sock.shut_wr) m |= POLLHUP;
   if (sock.shut_rd) m |= POLLRDHUP;
