@@ -193,7 +193,8 @@ UdpSock* Udp::lookup(Ipv4Address saddr, std::uint16_t sport, Ipv4Address daddr,
 
 void Udp::deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& from) {
   data.truncate(len);
-  if (sk.shut_rd || !sk.rx.enqueue(Datagram{std::move(data), from}, sk.opt.rcvbuf)) {
+  // Queued after SHUT_RD too: Linux's UDP receive path does not look at the shutdown.
+  if (!sk.rx.enqueue(Datagram{std::move(data), from}, sk.opt.rcvbuf)) {
     stack_.mib().UdpRcvbufErrors++;
     stack_.mib().UdpInErrors++;
     stack_.tracer().step("drop: receive buffer full");
