@@ -266,8 +266,10 @@ PollMask tcp_poll(Socket& sock) {
   }
   PollMask m = 0;
   if (sk.pending_error) m |= POLLERR;
+  // A FIN from the peer shuts down receiving as SHUT_RD does (Linux tcp_fin sets
+  // RCV_SHUTDOWN): with our own SHUT_WR that is both directions, POLLHUP.
   const bool rcv_shutdown = sk.rcv_fin || sk.shut_rd;
-  if ((sk.shut_rd && sk.shut_wr) || sk.state == TcpState::kClosed) m |= POLLHUP;
+  if ((rcv_shutdown && sk.shut_wr) || sk.state == TcpState::kClosed) m |= POLLHUP;
   if (rcv_shutdown) m |= POLLIN | POLLRDNORM | POLLRDHUP;
   if (sk.state == TcpState::kSynSent || sk.state == TcpState::kSynReceived) return m;
   if (!sk.rcvq.empty()) m |= POLLIN | POLLRDNORM;
