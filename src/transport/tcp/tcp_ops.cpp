@@ -98,8 +98,11 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
       return Error::kAlreadyInProgress;
     case TcpState::kClosed:
       if (sk.ss_connecting) {
-        // __inet_stream_connect: the attempt ended (RST, timeout): report how, once.
+        // __inet_stream_connect: the attempt ended (RST, timeout): report how, once, and
+        // disconnect, which clears the shutdown the end left (tcp_disconnect).
         sk.ss_connecting = false;
+        sk.shut_rd = false;
+        sk.shut_wr = false;
         if (auto e = sk.take_error()) return *e;
         return Error::kConnectionAborted;
       }
