@@ -234,15 +234,18 @@ Status tcp_shutdown(Socket& sock, int how) {
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Error::kInvalidArgument;
   switch (sk.state) {
     case TcpState::kClosed:
+      // inet_shutdown: ENOTCONN, but the socket is marked shut down all the same (so that
+      // pollers see POLLHUP).
+      if (how != SHUT_WR) sk.shut_rd = true;
+      if (how != SHUT_RD) sk.shut_wr = true;
       return Error::kNotConnected;
     case TcpState::kListen:
       if (how == SHUT_WR) return {};
       [[fallthrough]];
     case TcpState::kSynSent:
-      // Linux tcp_disconnect: the attempt (or the listener) ends.
+      // Linux tcp_disconnect: the attempt (or the listener) ends, and the socket is left as
+      // a fresh one, not shut down.
       (void)tcp_connect(sock, SockAddr{}, 0);
-      sk.shut_rd = how != SHUT_WR;
-      sk.shut_wr = how != SHUT_RD;
       return {};
     default:
       break;
