@@ -41,6 +41,7 @@ std::shared_ptr<EventPoll> EventPoll::create(int flags) {
 }
 
 EventPoll::~EventPoll() {
+  detach();
   for (int fd : {evfd_, inner_, outer_}) {
     if (fd >= 0) ::close(fd);
   }
@@ -283,6 +284,15 @@ Result<int> EventPoll::wait(epoll_event* out, int max, int timeout_ms) {
 }
 
 void EventPoll::on_close() {
+  // Linux frees an epoll instance (ep_eventpoll_release) at the last fput, not at close():
+  // an epoll_wait in progress keeps it, with everything it watches, and still reports what
+  // happens until it returns. The descriptor refuses new calls from now on; the items go
+  // when the last call lets go (the destructor).
+  std::lock_guard lock(mu_);
+  closed_ = true;
+}
+
+void EventPoll::detach() {
   std::vector<std::shared_ptr<Item>> items;
   {
     std::lock_guard lock(mu_);
@@ -291,6 +301,11 @@ void EventPoll::on_close() {
       items.push_back(it);
   }
   for (auto& it : items) {
+    {
+      // An item whose socket was closed is left alone: its runtime may be gone with it.
+      std::lock_guard el(mu_);
+      if (it->removed) continue;
+    }
     std::lock_guard rl(it->rt->mutex());
     std::lock_guard el(mu_);
     if (it->removed) continue;

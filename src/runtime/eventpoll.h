@@ -56,6 +56,8 @@ class EventPoll : public FileObject, public std::enable_shared_from_this<EventPo
   // epoll_wait(): up to `max` events; timeout_ms < 0 waits forever. Call with no lock held.
   Result<int> wait(epoll_event* out, int max, int timeout_ms);
 
+  // close() of the descriptor: new calls fail with EBADF; the instance detaches from the
+  // sockets it watches when the last call using it returns (see on_close in the .cpp).
   void on_close() override;
 
  private:
@@ -81,6 +83,8 @@ class EventPoll : public FileObject, public std::enable_shared_from_this<EventPo
   void sync_signal_locked();
   int send_events(epoll_event* out, int max);
   void refresh_nested(int depth);
+  // Takes every item off its socket's wait queue. Call with no lock held.
+  void detach();
 
   std::mutex mu_;
   std::unordered_map<int, std::shared_ptr<Item>> items_;  // usnet sockets, by descriptor
