@@ -271,6 +271,8 @@ extern "C" {
 
 int usnet_socket(int domain, int type, int protocol) {
   usnet_stack* h = current_stack();
+  // The stack's socket table and tracer are the runtime's (locking rule 1).
+  std::lock_guard lock(h->runtime->rt.mutex());
   CallTrace trace(
       *h->stack, fmt::format("socket({}, {}, {})", family_name(domain), type_name(type), protocol));
   const int fd = fd_map().reserve();
