@@ -440,6 +440,30 @@ class Env {
   std::vector<int> fds_;
 };
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define READINESS_UNDER_TSAN 1
+extern "C" void __tsan_ignore_thread_begin();
+extern "C" void __tsan_ignore_thread_end();
+#endif
+#endif
+
+// A call blocked on a descriptor that another thread closes meanwhile. TSan reports close()
+// of a descriptor in use as a race on it, and for the kernel's calls that is the very
+// behaviour under test; so the kernel's call is hidden from TSan. usnet's calls are not.
+template <typename Fn>
+auto blocked_call([[maybe_unused]] const Api& a, Fn fn) {
+#ifdef READINESS_UNDER_TSAN
+  if (&a == &kKernel) {
+    __tsan_ignore_thread_begin();
+    const auto r = fn();
+    __tsan_ignore_thread_end();
+    return r;
+  }
+#endif
+  return fn();
+}
+
 struct Scenario {
   const char* name;
   std::function<void(Env&)> run;
@@ -1372,7 +1396,7 @@ std::vector<Scenario> blocking_scenarios() {
            tid = ::gettid();
            char b[8];
            const auto t0 = Clock::now();
-           r = e.a.recv(s, b, sizeof(b), 0);
+           r = blocked_call(e.a, [&] { return e.a.recv(s, b, sizeof(b), 0); });
            err = r < 0 ? errno : 0;
            took = ms_since(t0);
          });
@@ -1401,7 +1425,7 @@ std::vector<Scenario> blocking_scenarios() {
          int err = 0;
          std::thread acceptor([&] {
            tid = ::gettid();
-           r = e.a.accept4(l, nullptr, nullptr, 0);
+           r = blocked_call(e.a, [&] { return e.a.accept4(l, nullptr, nullptr, 0); });
            err = r < 0 ? errno : 0;
          });
          while (tid == 0)
@@ -1428,7 +1452,7 @@ std::vector<Scenario> blocking_scenarios() {
          epoll_event ev{};
          std::thread waiter([&] {
            tid = ::gettid();
-           n = e.a.epoll_wait(ep, &ev, 1, kWaitMs);
+           n = blocked_call(e.a, [&] { return e.a.epoll_wait(ep, &ev, 1, kWaitMs); });
          });
          while (tid == 0)
            std::this_thread::yield();

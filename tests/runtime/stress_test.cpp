@@ -32,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kClientThreads = 32;
 #ifdef USNET_SANITIZED
-constexpr int kConnections = 200;  // sanitizers run 5-15x slower
+constexpr int kConnections = 500;  // sanitizers run 5-15x slower
 #else
 constexpr int kConnections = 2000;
 #endif
