@@ -75,7 +75,7 @@ int usnet_epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
     }
   }
   if (!target_is_socket) {
-    const int err = ep->ctl_kernel(op, fd, event);
+    const int err = ep->ctl_kernel(op, fd, event, epoll_of(fd));
     return err == 0 ? 0 : fail(err);
   }
   SockRef t = SockRef::get(fd);

@@ -17,6 +17,7 @@
 #include "api/errno_out.h"
 #include "api/handles.h"
 #include "api/sock_ref.h"
+#include "runtime/eventpoll.h"
 #include "socket/sock_calls.h"
 #include "usnet/usnet.h"
 
@@ -77,6 +78,7 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
   ws.reserve(nfds);
   std::vector<pollfd> kfds;
   std::vector<std::size_t> kidx;
+  std::vector<std::shared_ptr<EventPoll>> epolls;
   for (nfds_t i = 0; i < nfds; ++i) {
     fds[i].revents = 0;
     if (fds[i].fd >= 0 && fd_map().find(fds[i].fd) != nullptr) {
@@ -92,9 +94,18 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
         continue;
       }
     }
+    if (auto ep = std::dynamic_pointer_cast<EventPoll>(fd_map().find_file(fds[i].fd))) {
+      epolls.push_back(std::move(ep));
+    }
     kfds.push_back(pollfd{fds[i].fd, fds[i].events, 0});
     kidx.push_back(i);
   }
+  // A usnet epoll instance is asked whether it really has events before the kernel polls
+  // its descriptor (runtime/eventpoll.h, EventPoll::refresh).
+  const auto refresh_epolls = [&] {
+    for (auto& ep : epolls)
+      ep->refresh();
+  };
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms > 0 ? timeout_ms : 0);
   int wake_fd = -1;
   int result = 0;
@@ -109,6 +120,7 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
       wait_ms = -1;
     }
     if (sleep_now) kfds.push_back(pollfd{wake_fd, POLLIN, 0});
+    refresh_epolls();
     const int k = kfds.empty() ? 0 : ::poll(kfds.data(), kfds.size(), wait_ms);
     if (sleep_now) kfds.pop_back();
     if (k < 0) {
@@ -120,6 +132,7 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
       std::uint64_t v = 0;
       (void)!::read(wake_fd, &v, sizeof(v));
       ready = poll_sockets(fds, ws);
+      refresh_epolls();
       if (!kfds.empty() && ::poll(kfds.data(), kfds.size(), 0) < 0) {
         result = -1;
         break;

@@ -219,6 +219,7 @@ extern "C" {
 
 int usnet_socket(int domain, int type, int protocol) {
   usnet_stack* h = current_stack();
+  // The stack's socket table and tracer are the runtime's (locking rule 1).
   std::lock_guard lock(h->runtime->rt.mutex());
   CallTrace trace(
       *h->stack, fmt::format("socket({}, {}, {})", family_name(domain), type_name(type), protocol));
@@ -454,9 +455,9 @@ int usnet_shutdown(int fd, int how) {
   SockRef t = lookup(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("shutdown({}, {})", fd, how));
-  if (auto st = sock_shutdown(*t.sock, how); !st) {
-    return static_cast<int>(trace.ret(fail(st.error())));
-  }
+  auto st = sock_shutdown(*t.sock, how);
+  pump(t);  // the FIN it queued goes out now, not at the stack's next wake-up
+  if (!st) return static_cast<int>(trace.ret(fail(st.error())));
   return static_cast<int>(trace.ret(0));
 }
 

@@ -20,6 +20,7 @@ namespace {
 constexpr std::uint32_t kPrivateBits = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
 constexpr std::uint64_t kTokenInner = 1;
 constexpr std::uint64_t kTokenReady = 2;
+constexpr int kMaxNests = 4;  // EP_MAX_NESTS
 
 }  // namespace
 
@@ -40,6 +41,7 @@ std::shared_ptr<EventPoll> EventPoll::create(int flags) {
 }
 
 EventPoll::~EventPoll() {
+  detach();
   for (int fd : {evfd_, inner_, outer_}) {
     if (fd >= 0) ::close(fd);
   }
@@ -50,6 +52,16 @@ void EventPoll::signal_locked() {
   signalled_ = true;
   const std::uint64_t one = 1;
   (void)!::write(evfd_, &one, sizeof(one));
+}
+
+void EventPoll::sync_signal_locked() {
+  if (ready_.empty() && signalled_) {
+    std::uint64_t v = 0;
+    (void)!::read(evfd_, &v, sizeof(v));
+    signalled_ = false;
+  } else if (!ready_.empty()) {
+    signal_locked();
+  }
 }
 
 void EventPoll::queue_ready_locked(const std::shared_ptr<Item>& it) {
@@ -74,7 +86,10 @@ bool EventPoll::wake_cb(WaitEntry& e, Socket& /*sock*/, PollMask key) {
     }
   }
   if ((events & EPOLLEXCLUSIVE) == 0) return true;
-  // An exclusive wake-up counts as taken only by an item that wants its direction.
+  // ep_poll_callback: an exclusive wake-up counts as taken only where a thread waits in
+  // epoll_wait and the item wants its direction; otherwise it goes on to the next exclusive
+  // entry, so an instance nobody waits on cannot swallow it.
+  if (ep->waiters_ == 0) return false;
   switch (key & (EPOLLIN | EPOLLOUT)) {
     case EPOLLIN:
       return (events & EPOLLIN) != 0;
@@ -143,12 +158,53 @@ Status EventPoll::ctl_socket(int op, int fd, Runtime& rt, Socket& sock, const ep
   }
 }
 
-int EventPoll::ctl_kernel(int op, int fd, epoll_event* ev) {
+int EventPoll::ctl_kernel(int op, int fd, epoll_event* ev,
+                          const std::shared_ptr<EventPoll>& nested) {
+  std::lock_guard lock(mu_);
+  if (closed_) return EBADF;
+  // Under mu_, so that nested_ follows the kernel's set; the kernel call takes no lock of ours.
+  if (::epoll_ctl(inner_, op, fd, ev) != 0) return errno;
+  if (op == EPOLL_CTL_ADD && nested) nested_[fd] = nested;
+  if (op == EPOLL_CTL_DEL) nested_.erase(fd);
+  return 0;
+}
+
+void EventPoll::refresh_nested(int depth) {
+  std::vector<std::shared_ptr<EventPoll>> nested;
   {
     std::lock_guard lock(mu_);
-    if (closed_) return EBADF;
+    for (auto& [fd, weak] : nested_) {
+      if (auto ep = weak.lock()) nested.push_back(std::move(ep));
+    }
   }
-  return ::epoll_ctl(inner_, op, fd, ev) != 0 ? errno : 0;
+  for (auto& ep : nested)
+    ep->refresh(depth + 1);
+}
+
+void EventPoll::refresh(int depth) {
+  if (depth > kMaxNests) return;
+  std::deque<std::shared_ptr<Item>> tx;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    tx.swap(ready_);
+  }
+  std::vector<std::shared_ptr<Item>> keep;
+  for (auto& it : tx) {
+    std::lock_guard rl(it->rt->mutex());
+    std::lock_guard el(mu_);
+    // A kept item stays marked on_ready, so no wake-up queues it twice meanwhile.
+    if (!it->removed && (sock_poll(*it->sock) & it->events) != 0) {
+      keep.push_back(it);
+    } else {
+      it->on_ready = false;
+    }
+  }
+  refresh_nested(depth);
+  std::lock_guard lock(mu_);
+  for (auto j = keep.rbegin(); j != keep.rend(); ++j)
+    ready_.push_front(std::move(*j));
+  sync_signal_locked();
 }
 
 int EventPoll::send_events(epoll_event* out, int max) {
@@ -188,13 +244,7 @@ int EventPoll::send_events(epoll_event* out, int max) {
   }
   for (auto& it : again)
     ready_.push_back(std::move(it));
-  if (ready_.empty() && signalled_) {
-    std::uint64_t v = 0;
-    (void)!::read(evfd_, &v, sizeof(v));
-    signalled_ = false;
-  } else if (!ready_.empty()) {
-    signal_locked();
-  }
+  sync_signal_locked();
   return n;
 }
 
@@ -204,6 +254,8 @@ Result<int> EventPoll::wait(epoll_event* out, int max, int timeout_ms) {
   for (;;) {
     int n = send_events(out, max);
     if (n < max) {
+      // Nested usnet instances first, so that the kernel sees whether they really have events.
+      refresh_nested(0);
       const int k = ::epoll_wait(inner_, out + n, max - n, 0);
       if (k > 0) n += k;
     }
@@ -214,15 +266,33 @@ Result<int> EventPoll::wait(epoll_event* out, int max, int timeout_ms) {
       if (left.count() <= 0) return 0;
       wait_ms = static_cast<int>(left.count());
     }
-    std::array<epoll_event, 2> woke{};
-    if (::epoll_wait(outer_, woke.data(), static_cast<int>(woke.size()), wait_ms) < 0 &&
-        errno == EINTR) {
-      return Error::kInterrupted;
+    // Counted as a waiter from here: a wake-up before this left its item on ready_ and
+    // evfd_ readable, so the sleep below ends at once.
+    {
+      std::lock_guard lock(mu_);
+      ++waiters_;
     }
+    std::array<epoll_event, 2> woke{};
+    const int r = ::epoll_wait(outer_, woke.data(), static_cast<int>(woke.size()), wait_ms);
+    const int err = errno;
+    {
+      std::lock_guard lock(mu_);
+      --waiters_;
+    }
+    if (r < 0 && err == EINTR) return Error::kInterrupted;
   }
 }
 
 void EventPoll::on_close() {
+  // Linux frees an epoll instance (ep_eventpoll_release) at the last fput, not at close():
+  // an epoll_wait in progress keeps it, with everything it watches, and still reports what
+  // happens until it returns. The descriptor refuses new calls from now on; the items go
+  // when the last call lets go (the destructor).
+  std::lock_guard lock(mu_);
+  closed_ = true;
+}
+
+void EventPoll::detach() {
   std::vector<std::shared_ptr<Item>> items;
   {
     std::lock_guard lock(mu_);
@@ -231,6 +301,11 @@ void EventPoll::on_close() {
       items.push_back(it);
   }
   for (auto& it : items) {
+    {
+      // An item whose socket was closed is left alone: its runtime may be gone with it.
+      std::lock_guard el(mu_);
+      if (it->removed) continue;
+    }
     std::lock_guard rl(it->rt->mutex());
     std::lock_guard el(mu_);
     if (it->removed) continue;
@@ -240,6 +315,7 @@ void EventPoll::on_close() {
   std::lock_guard lock(mu_);
   items_.clear();
   ready_.clear();
+  nested_.clear();
 }
 
 }  // namespace usnet

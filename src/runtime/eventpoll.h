@@ -44,11 +44,20 @@ class EventPoll : public FileObject, public std::enable_shared_from_this<EventPo
   // for ADD and MOD and has passed the checks every target shares.
   Status ctl_socket(int op, int fd, Runtime& rt, Socket& sock, const epoll_event* ev);
   // The same for a kernel descriptor (or another epoll instance): the kernel decides, and
-  // its errno (ELOOP, EPERM, ...) is returned as it is; 0 on success.
-  int ctl_kernel(int op, int fd, epoll_event* ev);
+  // its errno (ELOOP, EPERM, ...) is returned as it is; 0 on success. `nested` is the usnet
+  // epoll instance behind fd, if it is one.
+  int ctl_kernel(int op, int fd, epoll_event* ev, const std::shared_ptr<EventPoll>& nested);
+  // ep_eventpoll_poll: drops ready-list items that are no longer ready (re-polling them,
+  // and the usnet epoll instances nested in this one), so that this instance's descriptor
+  // is readable exactly while it has events. The kernel cannot ask usnet when it polls the
+  // descriptor, so callers that are about to (epoll_wait of an instance that holds this
+  // one, usnet_poll) call this first. Call with no lock held.
+  void refresh(int depth = 0);
   // epoll_wait(): up to `max` events; timeout_ms < 0 waits forever. Call with no lock held.
   Result<int> wait(epoll_event* out, int max, int timeout_ms);
 
+  // close() of the descriptor: new calls fail with EBADF; the instance detaches from the
+  // sockets it watches when the last call using it returns (see on_close in the .cpp).
   void on_close() override;
 
  private:
@@ -70,11 +79,21 @@ class EventPoll : public FileObject, public std::enable_shared_from_this<EventPo
   static void release_cb(WaitEntry& e, Socket& sock);
   void queue_ready_locked(const std::shared_ptr<Item>& it);
   void signal_locked();
+  // Makes evfd_ readable exactly while ready_ is not empty.
+  void sync_signal_locked();
   int send_events(epoll_event* out, int max);
+  void refresh_nested(int depth);
+  // Takes every item off its socket's wait queue. Call with no lock held.
+  void detach();
 
   std::mutex mu_;
   std::unordered_map<int, std::shared_ptr<Item>> items_;  // usnet sockets, by descriptor
   std::deque<std::shared_ptr<Item>> ready_;
+  // usnet epoll instances added to inner_, by descriptor (refresh() looks at them first).
+  std::unordered_map<int, std::weak_ptr<EventPoll>> nested_;
+  // Threads asleep in wait() (Linux: waitqueue_active(&ep->wq)). An EPOLLEXCLUSIVE wake-up
+  // counts as taken only by an instance with one; otherwise it goes on to the next.
+  int waiters_ = 0;
   bool signalled_ = false;  // evfd_ holds a count
   bool closed_ = false;
   int outer_ = -1;

@@ -1,7 +1,8 @@
 // A usnet object with a descriptor that is not a socket: an epoll instance or a completion
 // ring (Linux's anon-inode files). The descriptor map (api/handles.h) and calls in
 // progress hold it by shared_ptr, so it lives until the last of them lets go; on_close()
-// is close() of its descriptor: it detaches from the sockets it watches at once.
+// is close() of its descriptor (an epoll instance detaches from the sockets it watches
+// only when the last call using it returns, as Linux releases it at the last fput).
 #pragma once
 
 namespace usnet {

@@ -120,9 +120,10 @@ Result<RecvResult> udp_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
 }
 
 PollMask udp_poll(Socket& sock) {
-  PollMask m = 0;
+  // Linux datagram_poll: writable (with WRBAND) while the send buffer has room, which it
+  // always has here (a datagram leaves the socket at once), shut down for writing or not.
+  PollMask m = POLLOUT | POLLWRNORM | POLLWRBAND;
   if (!udp_sk(sock).rx.empty() || sock.shut_rd) m |= POLLIN | POLLRDNORM;
-  if (!sock.shut_wr) m |= POLLOUT | POLLWRNORM;
   if (sock.pending_error) m |= POLLERR;
   if (sock.shut_rd && sock.shut_wr) m |= POLLHUP;
   if (sock.shut_rd) m |= POLLRDHUP;
@@ -192,7 +193,8 @@ UdpSock* Udp::lookup(Ipv4Address saddr, std::uint16_t sport, Ipv4Address daddr,
 
 void Udp::deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& from) {
   data.truncate(len);
-  if (sk.shut_rd || !sk.rx.enqueue(Datagram{std::move(data), from}, sk.opt.rcvbuf)) {
+  // Queued after SHUT_RD too: Linux's UDP receive path does not look at the shutdown.
+  if (!sk.rx.enqueue(Datagram{std::move(data), from}, sk.opt.rcvbuf)) {
     stack_.mib().UdpRcvbufErrors++;
     stack_.mib().UdpInErrors++;
     stack_.tracer().step("drop: receive buffer full");

@@ -98,8 +98,11 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
       return Error::kAlreadyInProgress;
     case TcpState::kClosed:
       if (sk.ss_connecting) {
-        // __inet_stream_connect: the attempt ended (RST, timeout): report how, once.
+        // __inet_stream_connect: the attempt ended (RST, timeout): report how, once, and
+        // disconnect, which clears the shutdown the end left (tcp_disconnect).
         sk.ss_connecting = false;
+        sk.shut_rd = false;
+        sk.shut_wr = false;
         if (auto e = sk.take_error()) return *e;
         return Error::kConnectionAborted;
       }
@@ -231,15 +234,18 @@ Status tcp_shutdown(Socket& sock, int how) {
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Error::kInvalidArgument;
   switch (sk.state) {
     case TcpState::kClosed:
+      // inet_shutdown: ENOTCONN, but the socket is marked shut down all the same (so that
+      // pollers see POLLHUP).
+      if (how != SHUT_WR) sk.shut_rd = true;
+      if (how != SHUT_RD) sk.shut_wr = true;
       return Error::kNotConnected;
     case TcpState::kListen:
       if (how == SHUT_WR) return {};
       [[fallthrough]];
     case TcpState::kSynSent:
-      // Linux tcp_disconnect: the attempt (or the listener) ends.
+      // Linux tcp_disconnect: the attempt (or the listener) ends, and the socket is left as
+      // a fresh one, not shut down.
       (void)tcp_connect(sock, SockAddr{}, 0);
-      sk.shut_rd = how != SHUT_WR;
-      sk.shut_wr = how != SHUT_RD;
       return {};
     default:
       break;
@@ -266,8 +272,10 @@ PollMask tcp_poll(Socket& sock) {
   }
   PollMask m = 0;
   if (sk.pending_error) m |= POLLERR;
+  // A FIN from the peer shuts down receiving as SHUT_RD does (Linux tcp_fin sets
+  // RCV_SHUTDOWN): with our own SHUT_WR that is both directions, POLLHUP.
   const bool rcv_shutdown = sk.rcv_fin || sk.shut_rd;
-  if ((sk.shut_rd && sk.shut_wr) || sk.state == TcpState::kClosed) m |= POLLHUP;
+  if ((rcv_shutdown && sk.shut_wr) || sk.state == TcpState::kClosed) m |= POLLHUP;
   if (rcv_shutdown) m |= POLLIN | POLLRDNORM | POLLRDHUP;
   if (sk.state == TcpState::kSynSent || sk.state == TcpState::kSynReceived) return m;
   if (!sk.rcvq.empty()) m |= POLLIN | POLLRDNORM;
