@@ -1,5 +1,7 @@
 #include "transport/datagram.h"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -66,6 +68,15 @@ Packet gather(const SendMsg& msg, std::size_t headroom) {
   for (auto b : msg.iov)
     p.append(b);
   return p;
+}
+
+PollMask dgram_poll(const Socket& sock, const DgramQueue& q) {
+  PollMask m = POLLOUT | POLLWRNORM | POLLWRBAND;
+  if (!q.empty() || sock.shut_rd) m |= POLLIN | POLLRDNORM;
+  if (sock.pending_error) m |= POLLERR;
+  if (sock.shut_rd && sock.shut_wr) m |= POLLHUP;
+  if (sock.shut_rd) m |= POLLRDHUP;
+  return m;
 }
 
 }  // namespace usnet

@@ -41,6 +41,11 @@ class DgramQueue {
 // MSG_DONTWAIT (which the front end sets for O_NONBLOCK sockets).
 Result<RecvResult> dgram_recvmsg(Socket& sock, DgramQueue& q, const RecvMsg& msg, int flags);
 
+// Linux datagram_poll, for UDP and ping sockets alike: writable (with WRBAND) while the send
+// buffer has room, which it always has here (a datagram leaves the socket at once), shut
+// down for writing or not; readable with a datagram queued or after SHUT_RD.
+PollMask dgram_poll(const Socket& sock, const DgramQueue& q);
+
 // FIONREAD/SIOCINQ: the size of the next datagram (udp(7)); SIOCOUTQ: 0, since a datagram
 // leaves the socket when sent.
 Result<int> dgram_ioctl(const DgramQueue& q, unsigned long request);

@@ -86,10 +86,7 @@ Result<RecvResult> ping_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
 }
 
 PollMask ping_poll(Socket& sock) {
-  PollMask m = POLLOUT | POLLWRNORM;
-  if (!ping_sk(sock).rx.empty() || sock.shut_rd) m |= POLLIN | POLLRDNORM;
-  if (sock.pending_error) m |= POLLERR;
-  return m;
+  return dgram_poll(sock, ping_sk(sock).rx);
 }
 
 Result<int> ping_ioctl(Socket& sock, unsigned long request) {

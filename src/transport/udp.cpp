@@ -120,14 +120,7 @@ Result<RecvResult> udp_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
 }
 
 PollMask udp_poll(Socket& sock) {
-  // Linux datagram_poll: writable (with WRBAND) while the send buffer has room, which it
-  // always has here (a datagram leaves the socket at once), shut down for writing or not.
-  PollMask m = POLLOUT | POLLWRNORM | POLLWRBAND;
-  if (!udp_sk(sock).rx.empty() || sock.shut_rd) m |= POLLIN | POLLRDNORM;
-  if (sock.pending_error) m |= POLLERR;
-  if (sock.shut_rd && sock.shut_wr) m |= POLLHUP;
-  if (sock.shut_rd) m |= POLLRDHUP;
-  return m;
+  return dgram_poll(sock, udp_sk(sock).rx);
 }
 
 Result<int> udp_ioctl(Socket& sock, unsigned long request) {
