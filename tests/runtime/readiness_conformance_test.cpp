@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/private_netns.h"
 #include "usnet/usnet.h"
 
 namespace {
@@ -776,6 +777,38 @@ std::vector<Scenario> poll_scenarios() {
   };
 }
 
+// Two epoll instances watch one listener with EPOLLEXCLUSIVE and a thread waits on one of
+// them when a connection arrives: that instance takes the wake-up. When the waiter is on
+// the second, the first had nobody waiting: the wake-up went on past it, and it keeps the
+// event for a later epoll_wait.
+void exclusive_wake_with_waiter(Env& e, bool waiter_on_first) {
+  const int l = e.listener();
+  const int ep1 = e.epoll();
+  const int ep2 = e.epoll();
+  if (l < 0 || !e.t.need(ep1 >= 0 && ep2 >= 0, "epoll_create1")) return;
+  e.ctl("ADD to ep1", ep1, EPOLL_CTL_ADD, l, EPOLLIN | EPOLLEXCLUSIVE, 13);
+  e.ctl("ADD to ep2", ep2, EPOLL_CTL_ADD, l, EPOLLIN | EPOLLEXCLUSIVE, 14);
+  const int waited = waiter_on_first ? ep1 : ep2;
+  const int other = waiter_on_first ? ep2 : ep1;
+  std::atomic<pid_t> tid{0};
+  int n = 0;
+  epoll_event ev{};
+  std::thread waiter([&] {
+    tid = ::gettid();
+    n = e.a.epoll_wait(waited, &ev, 1, kWaitMs);
+  });
+  while (tid == 0)
+    std::this_thread::yield();
+  e.t.flag("waiter asleep", wait_until_asleep(tid));
+  const int c = e.tcp();
+  e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
+  waiter.join();
+  e.t.num("waiter got", n);
+  e.t.bits("waiter events", n > 0 ? ev.events : 0);
+  e.t.num("waiter data", n > 0 ? static_cast<long long>(ev.data.u64) : 0);
+  e.ewait("the other instance", other, 8, 0);
+}
+
 std::vector<Scenario> epoll_scenarios() {
   return {
       {"epoll_level_triggered_two_writes",
@@ -918,59 +951,9 @@ std::vector<Scenario> epoll_scenarios() {
          e.ewait("ep2", ep2, 8, 0);
        }},
       {"epoll_exclusive_waiter_on_first_instance",
-       [](Env& e) {
-         const int l = e.listener();
-         const int ep1 = e.epoll();
-         const int ep2 = e.epoll();
-         if (l < 0 || !e.t.need(ep1 >= 0 && ep2 >= 0, "epoll_create1")) return;
-         e.ctl("ADD to ep1", ep1, EPOLL_CTL_ADD, l, EPOLLIN | EPOLLEXCLUSIVE, 13);
-         e.ctl("ADD to ep2", ep2, EPOLL_CTL_ADD, l, EPOLLIN | EPOLLEXCLUSIVE, 14);
-         std::atomic<pid_t> tid{0};
-         int n = 0;
-         epoll_event ev{};
-         std::thread waiter([&] {
-           tid = ::gettid();
-           n = e.a.epoll_wait(ep1, &ev, 1, kWaitMs);
-         });
-         while (tid == 0)
-           std::this_thread::yield();
-         e.t.flag("waiter asleep", wait_until_asleep(tid));
-         const int c = e.tcp();
-         e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
-         waiter.join();
-         e.t.num("ep1 waiter got", n);
-         e.t.bits("ep1 waiter events", n > 0 ? ev.events : 0);
-         e.t.num("ep1 waiter data", n > 0 ? static_cast<long long>(ev.data.u64) : 0);
-         e.ewait("ep2", ep2, 8, 0);
-       }},
+       [](Env& e) { exclusive_wake_with_waiter(e, true); }},
       {"epoll_exclusive_waiter_on_second_instance",
-       [](Env& e) {
-         const int l = e.listener();
-         const int ep1 = e.epoll();
-         const int ep2 = e.epoll();
-         if (l < 0 || !e.t.need(ep1 >= 0 && ep2 >= 0, "epoll_create1")) return;
-         e.ctl("ADD to ep1", ep1, EPOLL_CTL_ADD, l, EPOLLIN | EPOLLEXCLUSIVE, 15);
-         e.ctl("ADD to ep2", ep2, EPOLL_CTL_ADD, l, EPOLLIN | EPOLLEXCLUSIVE, 16);
-         std::atomic<pid_t> tid{0};
-         int n = 0;
-         epoll_event ev{};
-         std::thread waiter([&] {
-           tid = ::gettid();
-           n = e.a.epoll_wait(ep2, &ev, 1, kWaitMs);
-         });
-         while (tid == 0)
-           std::this_thread::yield();
-         e.t.flag("waiter asleep", wait_until_asleep(tid));
-         const int c = e.tcp();
-         e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
-         waiter.join();
-         e.t.num("ep2 waiter got", n);
-         e.t.bits("ep2 waiter events", n > 0 ? ev.events : 0);
-         e.t.num("ep2 waiter data", n > 0 ? static_cast<long long>(ev.data.u64) : 0);
-         // The first instance had nobody waiting: the wake-up went on past it, and it keeps
-         // the event for a later epoll_wait.
-         e.ewait("ep1", ep1, 8, 0);
-       }},
+       [](Env& e) { exclusive_wake_with_waiter(e, false); }},
       {"epoll_wait_in_another_thread_woken_by_data",
        [](Env& e) {
          int c = -1, s = -1;
@@ -1603,16 +1586,7 @@ class ReadinessConformance : public ::testing::TestWithParam<std::size_t> {
     done = true;
     // The kernel's side runs in a namespace of its own with only `lo`, as usnet's default
     // stack has only its loopback. Threads this thread starts later inherit it.
-    if (::unshare(CLONE_NEWNET) == 0) {
-      const int s = ::socket(AF_INET, SOCK_DGRAM, 0);
-      ifreq ifr{};
-      std::strcpy(ifr.ifr_name, "lo");
-      if (s >= 0 && ::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-        g_private_netns = ::ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
-      }
-      if (s >= 0) ::close(s);
-    }
+    g_private_netns = usnet::test::enter_private_netns();
     if (!g_private_netns) {
       std::fprintf(stderr,
                    "\n*** readiness conformance: cannot unshare a private network namespace "

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/private_netns.h"
 #include "usnet/usnet.h"
 
 namespace {
@@ -1012,17 +1013,7 @@ class ErrnoConformance : public ::testing::TestWithParam<std::size_t> {
     static bool done = false;
     if (done) return;
     done = true;
-    if (::unshare(CLONE_NEWNET) == 0) {
-      // Bring up the new namespace's lo, as usnet's default stack has it.
-      const int s = ::socket(AF_INET, SOCK_DGRAM, 0);
-      ifreq ifr{};
-      std::strcpy(ifr.ifr_name, "lo");
-      if (s >= 0 && ::ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-        g_private_netns = ::ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
-      }
-      if (s >= 0) ::close(s);
-    }
+    g_private_netns = usnet::test::enter_private_netns();
     if (!g_private_netns) {
       std::fprintf(stderr,
                    "\n*** errno conformance: cannot unshare a private network namespace (%s);"
