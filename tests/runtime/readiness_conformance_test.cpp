@@ -465,6 +465,21 @@ auto blocked_call([[maybe_unused]] const Api& a, Fn fn) {
   return fn();
 }
 
+// Starts `body` on a thread and returns the thread once it sleeps in a blocking call (or
+// kWaitMs passed), recording which as "<who> asleep". Scenarios then act on the sleeper.
+template <typename Fn>
+std::thread start_blocked(Env& e, const std::string& who, Fn body) {
+  std::atomic<pid_t> tid{0};
+  std::thread t([&tid, body]() mutable {
+    tid = ::gettid();  // the last touch of `tid`: this function returns only after it
+    body();
+  });
+  while (tid == 0)
+    std::this_thread::yield();
+  e.t.flag(who + " asleep", wait_until_asleep(tid));
+  return t;
+}
+
 struct Scenario {
   const char* name;
   std::function<void(Env&)> run;
@@ -790,16 +805,10 @@ void exclusive_wake_with_waiter(Env& e, bool waiter_on_first) {
   e.ctl("ADD to ep2", ep2, EPOLL_CTL_ADD, l, EPOLLIN | EPOLLEXCLUSIVE, 14);
   const int waited = waiter_on_first ? ep1 : ep2;
   const int other = waiter_on_first ? ep2 : ep1;
-  std::atomic<pid_t> tid{0};
   int n = 0;
   epoll_event ev{};
-  std::thread waiter([&] {
-    tid = ::gettid();
-    n = e.a.epoll_wait(waited, &ev, 1, kWaitMs);
-  });
-  while (tid == 0)
-    std::this_thread::yield();
-  e.t.flag("waiter asleep", wait_until_asleep(tid));
+  std::thread waiter =
+      start_blocked(e, "waiter", [&] { n = e.a.epoll_wait(waited, &ev, 1, kWaitMs); });
   const int c = e.tcp();
   e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
   waiter.join();
@@ -960,16 +969,10 @@ std::vector<Scenario> epoll_scenarios() {
          const int ep = e.epoll();
          if (!e.pair(&c, &s) || !e.t.need(ep >= 0, "epoll_create1")) return;
          e.ctl("ADD EPOLLIN", ep, EPOLL_CTL_ADD, s, EPOLLIN, 17);
-         std::atomic<pid_t> tid{0};
          int n = 0;
          epoll_event ev{};
-         std::thread waiter([&] {
-           tid = ::gettid();
-           n = e.a.epoll_wait(ep, &ev, 1, kWaitMs);
-         });
-         while (tid == 0)
-           std::this_thread::yield();
-         e.t.flag("waiter asleep", wait_until_asleep(tid));
+         std::thread waiter =
+             start_blocked(e, "waiter", [&] { n = e.a.epoll_wait(ep, &ev, 1, kWaitMs); });
          e.t.ret("send", e.a.send(c, "x", 1, 0));
          waiter.join();
          e.t.num("waiter got", n);
@@ -1325,18 +1328,13 @@ std::vector<Scenario> blocking_scenarios() {
          int c = -1, s = -1;
          if (!e.pair(&c, &s)) return;
          e.t.ret("SO_RCVTIMEO 5 s (a bound)", e.set_timeout(s, SO_RCVTIMEO, kWaitMs));
-         std::atomic<pid_t> tid{0};
          ssize_t r = 0;
          int err = 0;
-         std::thread reader([&] {
-           tid = ::gettid();
+         std::thread reader = start_blocked(e, "reader", [&] {
            char b[8];
            r = e.a.recv(s, b, sizeof(b), 0);
            err = r < 0 ? errno : 0;
          });
-         while (tid == 0)
-           std::this_thread::yield();
-         e.t.flag("reader asleep", wait_until_asleep(tid));
          const auto t0 = Clock::now();
          e.t.ret("shutdown(SHUT_RD)", e.a.shutdown(s, SHUT_RD));
          reader.join();
@@ -1348,18 +1346,13 @@ std::vector<Scenario> blocking_scenarios() {
          int c = -1, s = -1;
          if (!e.pair(&c, &s)) return;
          e.t.ret("SO_RCVTIMEO 5 s (a bound)", e.set_timeout(s, SO_RCVTIMEO, kWaitMs));
-         std::atomic<pid_t> tid{0};
          ssize_t r = 0;
          int err = 0;
-         std::thread reader([&] {
-           tid = ::gettid();
+         std::thread reader = start_blocked(e, "reader", [&] {
            char b[8];
            r = e.a.recv(s, b, sizeof(b), 0);
            err = r < 0 ? errno : 0;
          });
-         while (tid == 0)
-           std::this_thread::yield();
-         e.t.flag("reader asleep", wait_until_asleep(tid));
          const auto t0 = Clock::now();
          peer_rst(e, c);
          reader.join();
@@ -1371,21 +1364,16 @@ std::vector<Scenario> blocking_scenarios() {
          int c = -1, s = -1;
          if (!e.pair(&c, &s)) return;
          e.t.ret("SO_RCVTIMEO 1 s", e.set_timeout(s, SO_RCVTIMEO, 1000));
-         std::atomic<pid_t> tid{0};
          ssize_t r = 0;
          int err = 0;
          long long took = 0;
-         std::thread reader([&] {
-           tid = ::gettid();
+         std::thread reader = start_blocked(e, "reader", [&] {
            char b[8];
            const auto t0 = Clock::now();
            r = blocked_call(e.a, [&] { return e.a.recv(s, b, sizeof(b), 0); });
            err = r < 0 ? errno : 0;
            took = ms_since(t0);
          });
-         while (tid == 0)
-           std::this_thread::yield();
-         e.t.flag("reader asleep", wait_until_asleep(tid));
          e.close("close", s);
          // The blocked call holds the socket: it is not woken, and the connection does not
          // end (no FIN) until the call returns.
@@ -1403,17 +1391,12 @@ std::vector<Scenario> blocking_scenarios() {
          if (l < 0) return;
          const std::uint16_t port = e.port(l);
          e.t.ret("SO_RCVTIMEO 5 s (a bound)", e.set_timeout(l, SO_RCVTIMEO, kWaitMs));
-         std::atomic<pid_t> tid{0};
          int r = 0;
          int err = 0;
-         std::thread acceptor([&] {
-           tid = ::gettid();
+         std::thread acceptor = start_blocked(e, "acceptor", [&] {
            r = blocked_call(e.a, [&] { return e.a.accept4(l, nullptr, nullptr, 0); });
            err = r < 0 ? errno : 0;
          });
-         while (tid == 0)
-           std::this_thread::yield();
-         e.t.flag("acceptor asleep", wait_until_asleep(tid));
          e.close("close the listener", l);
          // The blocked accept holds the listener: it still listens, and takes this one.
          const int c = e.tcp();
@@ -1430,16 +1413,11 @@ std::vector<Scenario> blocking_scenarios() {
          const int ep = e.a.epoll_create1(0);
          if (!e.pair(&c, &s) || !e.t.need(ep >= 0, "epoll_create1")) return;
          e.ctl("ADD", ep, EPOLL_CTL_ADD, s, EPOLLIN, 31);
-         std::atomic<pid_t> tid{0};
          int n = 0;
          epoll_event ev{};
-         std::thread waiter([&] {
-           tid = ::gettid();
+         std::thread waiter = start_blocked(e, "waiter", [&] {
            n = blocked_call(e.a, [&] { return e.a.epoll_wait(ep, &ev, 1, kWaitMs); });
          });
-         while (tid == 0)
-           std::this_thread::yield();
-         e.t.flag("waiter asleep", wait_until_asleep(tid));
          e.t.ret("close the epoll", e.a.close(ep));
          // The wait in progress holds the instance, with what it watches, until it returns.
          const auto t0 = Clock::now();
@@ -1455,16 +1433,11 @@ std::vector<Scenario> blocking_scenarios() {
          int c = -1, s = -1;
          if (!e.pair(&c, &s, 16384, 16384)) return;
          constexpr std::size_t kBig = 1 << 20;
-         std::atomic<pid_t> tid{0};
          ssize_t r = 0;
-         std::thread writer([&] {
-           tid = ::gettid();
+         std::thread writer = start_blocked(e, "writer", [&] {
            std::vector<char> big(kBig, 'y');
            r = e.a.send(c, big.data(), big.size(), MSG_NOSIGNAL);
          });
-         while (tid == 0)
-           std::this_thread::yield();
-         e.t.flag("writer asleep", wait_until_asleep(tid));
          e.t.flag("peer reads it all", e.recv_exact(s, kBig));
          writer.join();
          e.t.num("send returned", r);
@@ -1474,17 +1447,12 @@ std::vector<Scenario> blocking_scenarios() {
          const int l = e.listener();
          if (l < 0) return;
          e.t.ret("SO_RCVTIMEO 5 s (a bound)", e.set_timeout(l, SO_RCVTIMEO, kWaitMs));
-         std::atomic<pid_t> tid{0};
          int r = 0;
          int err = 0;
-         std::thread acceptor([&] {
-           tid = ::gettid();
+         std::thread acceptor = start_blocked(e, "acceptor", [&] {
            r = e.a.accept4(l, nullptr, nullptr, 0);
            err = r < 0 ? errno : 0;
          });
-         while (tid == 0)
-           std::this_thread::yield();
-         e.t.flag("acceptor asleep", wait_until_asleep(tid));
          const int c = e.tcp();
          e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
          acceptor.join();
@@ -1497,17 +1465,12 @@ std::vector<Scenario> blocking_scenarios() {
          const int l = e.listener();
          if (l < 0) return;
          e.t.ret("SO_RCVTIMEO 5 s (a bound)", e.set_timeout(l, SO_RCVTIMEO, kWaitMs));
-         std::atomic<pid_t> tid{0};
          int r = 0;
          int err = 0;
-         std::thread acceptor([&] {
-           tid = ::gettid();
+         std::thread acceptor = start_blocked(e, "acceptor", [&] {
            r = e.a.accept4(l, nullptr, nullptr, 0);
            err = r < 0 ? errno : 0;
          });
-         while (tid == 0)
-           std::this_thread::yield();
-         e.t.flag("acceptor asleep", wait_until_asleep(tid));
          const auto t0 = Clock::now();
          e.t.ret("shutdown(SHUT_RD)", e.a.shutdown(l, SHUT_RD));
          acceptor.join();
