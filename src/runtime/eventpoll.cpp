@@ -164,6 +164,7 @@ int EventPoll::ctl_kernel(int op, int fd, epoll_event* ev,
   if (closed_) return EBADF;
   // Under mu_, so that nested_ follows the kernel's set; the kernel call takes no lock of ours.
   if (::epoll_ctl(inner_, op, fd, ev) != 0) return errno;
+  if (op == EPOLL_CTL_ADD) kernel_items_ = true;
   if (op == EPOLL_CTL_ADD && nested) nested_[fd] = nested;
   if (op == EPOLL_CTL_DEL) nested_.erase(fd);
   return 0;
@@ -216,11 +217,20 @@ int EventPoll::send_events(epoll_event* out, int max) {
   int n = 0;
   std::vector<std::shared_ptr<Item>> again;  // level-triggered items stay ready
   std::size_t i = 0;
+  // Runtime lock first, then ours (rule 3); `removed` is final once set under both. Both
+  // are held across a run of items of the same runtime: taking them per item made a busy
+  // epoll_wait fight the network thread for the runtime lock once per socket.
+  std::unique_lock<std::mutex> rl;
+  std::unique_lock<std::mutex> el(mu_, std::defer_lock);
+  const Runtime* held = nullptr;
   for (; i < tx.size() && n < max; ++i) {
     auto& it = tx[i];
-    // Runtime lock first, then ours (rule 3); `removed` is final once set under both.
-    std::lock_guard rl(it->rt->mutex());
-    std::lock_guard el(mu_);
+    if (it->rt != held) {
+      if (el.owns_lock()) el.unlock();
+      rl = std::unique_lock<std::mutex>(it->rt->mutex());
+      held = it->rt;
+    }
+    if (!el.owns_lock()) el.lock();
     it->on_ready = false;
     if (it->removed) continue;
     const std::uint32_t revents = sock_poll(*it->sock) & it->events;
@@ -235,6 +245,8 @@ int EventPoll::send_events(epoll_event* out, int max) {
       again.push_back(it);
     }
   }
+  if (el.owns_lock()) el.unlock();
+  if (rl.owns_lock()) rl.unlock();
   std::lock_guard lock(mu_);
   // Items not looked at (the caller's array was full) go back first, in order. Their
   // on_ready stayed set, so no wake-up queued them meanwhile: they are not on ready_.
@@ -253,7 +265,7 @@ Result<int> EventPoll::wait(epoll_event* out, int max, int timeout_ms) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms > 0 ? timeout_ms : 0);
   for (;;) {
     int n = send_events(out, max);
-    if (n < max) {
+    if (n < max && has_kernel_items()) {
       // Nested usnet instances first, so that the kernel sees whether they really have events.
       refresh_nested(0);
       const int k = ::epoll_wait(inner_, out + n, max - n, 0);

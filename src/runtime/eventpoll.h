@@ -91,6 +91,13 @@ class EventPoll : public FileObject, public std::enable_shared_from_this<EventPo
   std::deque<std::shared_ptr<Item>> ready_;
   // usnet epoll instances added to inner_, by descriptor (refresh() looks at them first).
   std::unordered_map<int, std::weak_ptr<EventPoll>> nested_;
+  // A kernel descriptor was ever added (the kernel drops closed ones by itself, so this is
+  // not a count): until then epoll_wait skips asking the inner kernel epoll.
+  bool kernel_items_ = false;
+  bool has_kernel_items() {
+    std::lock_guard lock(mu_);
+    return kernel_items_;
+  }
   // Threads asleep in wait() (Linux: waitqueue_active(&ep->wq)). An EPOLLEXCLUSIVE wake-up
   // counts as taken only by an instance with one; otherwise it goes on to the next.
   int waiters_ = 0;
