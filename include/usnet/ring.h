@@ -104,6 +104,13 @@
 extern "C" {
 #endif
 
+/* The null pointer of the inline helpers below, in the language of the includer. */
+#ifdef __cplusplus
+#define USNET_RING_NULL nullptr
+#else
+#define USNET_RING_NULL NULL
+#endif
+
 /* ---- opcodes (sqe->opcode) ---- */
 enum {
   USNET_OP_NOP = 0,
@@ -261,7 +268,7 @@ unsigned usnet_ring_cq_ready(const struct usnet_ring* ring);
   for ((head) = *(ring)->cq.khead;                                             \
        ((cqe) = ((head) != __atomic_load_n((ring)->cq.ktail, __ATOMIC_ACQUIRE) \
                      ? &(ring)->cq.cqes[(head) & (ring)->cq.ring_mask]         \
-                     : NULL));                                                 \
+                     : USNET_RING_NULL));                                      \
        (head)++)
 
 /* ---- provided buffers (io_uring's buffer rings) ----
@@ -297,7 +304,7 @@ static inline void usnet_prep_rw(int op, struct usnet_sqe* sqe, int fd, const vo
 }
 
 static inline void usnet_prep_nop(struct usnet_sqe* sqe) {
-  usnet_prep_rw(USNET_OP_NOP, sqe, -1, NULL, 0, 0);
+  usnet_prep_rw(USNET_OP_NOP, sqe, -1, USNET_RING_NULL, 0, 0);
 }
 
 static inline void usnet_prep_accept(struct usnet_sqe* sqe, int fd, struct sockaddr* addr,
@@ -343,20 +350,20 @@ static inline void usnet_prep_recvmsg(struct usnet_sqe* sqe, int fd, struct msgh
 }
 
 static inline void usnet_prep_shutdown(struct usnet_sqe* sqe, int fd, int how) {
-  usnet_prep_rw(USNET_OP_SHUTDOWN, sqe, fd, NULL, (unsigned)how, 0);
+  usnet_prep_rw(USNET_OP_SHUTDOWN, sqe, fd, USNET_RING_NULL, (unsigned)how, 0);
 }
 
 static inline void usnet_prep_close(struct usnet_sqe* sqe, int fd) {
-  usnet_prep_rw(USNET_OP_CLOSE, sqe, fd, NULL, 0, 0);
+  usnet_prep_rw(USNET_OP_CLOSE, sqe, fd, USNET_RING_NULL, 0, 0);
 }
 
 static inline void usnet_prep_poll_add(struct usnet_sqe* sqe, int fd, unsigned poll_mask) {
-  usnet_prep_rw(USNET_OP_POLL_ADD, sqe, fd, NULL, 0, 0);
+  usnet_prep_rw(USNET_OP_POLL_ADD, sqe, fd, USNET_RING_NULL, 0, 0);
   sqe->op_flags = poll_mask;
 }
 
 static inline void usnet_prep_poll_remove(struct usnet_sqe* sqe, uint64_t user_data) {
-  usnet_prep_rw(USNET_OP_POLL_REMOVE, sqe, -1, NULL, 0, 0);
+  usnet_prep_rw(USNET_OP_POLL_REMOVE, sqe, -1, USNET_RING_NULL, 0, 0);
   sqe->addr = user_data;
 }
 
@@ -368,13 +375,13 @@ static inline void usnet_prep_timeout(struct usnet_sqe* sqe, struct usnet_timesp
 
 static inline void usnet_prep_timeout_remove(struct usnet_sqe* sqe, uint64_t user_data,
                                              unsigned flags) {
-  usnet_prep_rw(USNET_OP_TIMEOUT_REMOVE, sqe, -1, NULL, 0, 0);
+  usnet_prep_rw(USNET_OP_TIMEOUT_REMOVE, sqe, -1, USNET_RING_NULL, 0, 0);
   sqe->addr = user_data;
   sqe->op_flags = flags;
 }
 
 static inline void usnet_prep_cancel64(struct usnet_sqe* sqe, uint64_t user_data, int flags) {
-  usnet_prep_rw(USNET_OP_ASYNC_CANCEL, sqe, -1, NULL, 0, 0);
+  usnet_prep_rw(USNET_OP_ASYNC_CANCEL, sqe, -1, USNET_RING_NULL, 0, 0);
   sqe->addr = user_data;
   sqe->op_flags = (uint32_t)flags;
 }

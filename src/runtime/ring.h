@@ -61,7 +61,7 @@ class Ring {
        SocketOpFactory factory);
   // Cancels every operation without posting CQEs, then leaves the runtimes. Call with no
   // lock held and no other call on the ring in progress.
-  ~Ring();
+  ~Ring();  // NOLINT(bugprone-exception-escape): see ring.cpp
   Ring(const Ring&) = delete;
   Ring& operator=(const Ring&) = delete;
 

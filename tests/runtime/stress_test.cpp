@@ -189,6 +189,7 @@ bool run_connection(int conn, Totals& totals, Failures& failures) {
 void run_clients(usnet_stack* stack, Totals& totals, Failures& failures) {
   std::atomic<int> next{0};
   std::vector<std::thread> clients;
+  clients.reserve(kClientThreads);
   for (int t = 0; t < kClientThreads; ++t) {
     clients.emplace_back([&] {
       usnet_stack_use(stack);
@@ -266,6 +267,7 @@ TEST_F(Stress, BlockingThreadsEchoServer) {
   Failures failures;
   std::atomic<std::uint64_t> server_bytes{0};
   std::vector<std::thread> servers;
+  servers.reserve(kServerThreads);
   for (int t = 0; t < kServerThreads; ++t) {
     servers.emplace_back([&] {
       usnet_stack_use(server_);
