@@ -9,6 +9,8 @@
 
 namespace usnet {
 
+// One counter per line; clang-format would reflow the list into rows.
+// clang-format off
 #define USNET_MIB_COUNTERS(X)                                                                                                            \
   /* IPv4 (RFC 4293 ipSystemStats) */                                                                                                    \
   X(IpInReceives)                                                                                                                        \
@@ -47,6 +49,7 @@ namespace usnet {
                                                                   X(UsnetArpOutReplies)                                                  \
                                                                       X(UsnetArpResolveFails)                                            \
                                                                           X(UsnetArpQueueDrops)
+// clang-format on
 
 struct MibCounters {
 #define USNET_MIB_FIELD(name) std::uint64_t name = 0;

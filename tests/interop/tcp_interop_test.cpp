@@ -76,8 +76,7 @@ class TcpKernel : public NetnsFixture {
     std::string expert;
     ASSERT_EQ(run({"tshark", "-r", pcap, "-q", "-o", "tcp.check_checksum:TRUE", "-o",
                    "tcp.desegment_tcp_streams:FALSE", "-o", "ip.check_checksum:TRUE",
-                   "--disable-protocol", "http", "-z",
-                   "expert,warn"},
+                   "--disable-protocol", "http", "-z", "expert,warn"},
                   &expert, 300),
               0);
     for (const char* bad : {"Malformed", "Bad checksum", "Errors (", "Warnings ("}) {
