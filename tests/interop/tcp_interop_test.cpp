@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/tshark_expert.h"
 #include "support/interop.h"
 
 namespace usnet::interop {
@@ -63,11 +64,13 @@ class TcpKernel : public NetnsFixture {
   std::string tmp(const std::string& name) const {
     return ::testing::TempDir() + "usnet-" + ns_ + "-" + name;
   }
-  // tshark reads the capture with IP and TCP checksums checked; no expert warning or error.
-  // HTTP is not dissected: with stream reassembly off (a 100 MiB capture would not fit),
-  // every body segment would be read as a new HTTP message, and a random body that happens
-  // to start a segment with CRLF is then reported as malformed HTTP (a flake seen in CI).
-  // The HTTP exchange is checked end to end by the clients and the digests instead.
+  // tshark reads the capture with IP and TCP checksums checked: no expert error and nothing
+  // malformed in the layers usnet writes (Ethernet, ARP, IPv4, ICMP, UDP, TCP).
+  // What tshark makes of the payload is not judged here: with stream reassembly off (a
+  // 100 MiB capture would not fit) it reads body segments as new application messages, and
+  // random bodies then look like malformed HTTP or Thrift to its heuristics now and then (a
+  // flake seen in CI). Those rows are printed as notes; the clients and the digests check
+  // the application data end to end.
   void expect_clean_pcap(const std::string& pcap) {
     if (std::system("command -v tshark >/dev/null 2>&1") != 0) {
       std::fprintf(stderr, "\n*** NOT CHECKED: tshark is not installed ***\n\n");
@@ -79,9 +82,14 @@ class TcpKernel : public NetnsFixture {
                    "--disable-protocol", "http", "-z", "expert,warn"},
                   &expert, 300),
               0);
-    for (const char* bad : {"Malformed", "Bad checksum", "Errors (", "Warnings ("}) {
-      EXPECT_EQ(expert.find(bad), std::string::npos) << bad << " in:\n" << expert;
-    }
+    const ExpertFindings f = read_expert_table(expert);
+    for (const auto& line : f.ours_bad)
+      ADD_FAILURE() << "tshark: " << line << "\nin:\n" << expert;
+    for (const auto& line : f.payload_bad)
+      std::printf("NOTE: payload dissected by tshark's heuristics, not checked: %s\n",
+                  line.c_str());
+    // The table was read (a changed tshark format must not pass silently).
+    EXPECT_TRUE(f.readable) << "could not read tshark's expert table:\n" << expert;
     std::remove(pcap.c_str());
   }
 };
