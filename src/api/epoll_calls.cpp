@@ -62,7 +62,7 @@ int usnet_epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
     if (target_is_socket) {
       // A kernel epoll cannot watch a usnet socket (its descriptor is only a placeholder):
       // refused as the kernel refuses descriptors that cannot be polled.
-      return kernel_fd_open(epfd) ? fail(EPERM) : fail(EBADF);
+      return fail(EPERM);
     }
     return ::epoll_ctl(epfd, op, fd, event);
   }
@@ -80,7 +80,6 @@ int usnet_epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
   }
   SockRef t = SockRef::get(fd);
   if (!t) return fail(EBADF);  // closed by another thread just now
-  if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) return fail(EINVAL);
   epoll_event ev{};
   if (event != nullptr) ev = *event;
   if (auto st = ep->ctl_socket(op, fd, t.rt(), *t.sock, &ev); !st) return fail(st.error());

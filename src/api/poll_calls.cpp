@@ -58,10 +58,10 @@ int poll_sockets(pollfd* fds, std::vector<Watched>& ws) {
   return ready;
 }
 
-void unpin(Watched& w) {
+void stop_watching(Watched& w) {
   std::unique_lock lock(w.handle->runtime->rt.mutex());
   w.sock->wq.remove(w.entry);
-  if (--w.sock->users == 0 && w.sock->fd_closed) w.handle->runtime->rt.release_parked(*w.sock);
+  w.handle->runtime->rt.unpin(*w.sock);
 }
 
 }  // namespace
@@ -88,7 +88,7 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
         w.index = i;
         w.handle = t.handle;
         w.sock = t.sock;
-        w.sock->users++;
+        Runtime::pin(*w.sock);
         w.interest =
             static_cast<PollMask>(static_cast<unsigned short>(fds[i].events)) | POLLERR | POLLHUP;
         continue;
@@ -170,7 +170,7 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
   }
   const int saved = errno;
   for (auto& w : ws)
-    unpin(w);
+    stop_watching(w);
   if (wake_fd >= 0) ::close(wake_fd);
   errno = saved;
   return result;

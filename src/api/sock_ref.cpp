@@ -13,7 +13,7 @@ SockRef SockRef::get(int fd) {
   if (s == nullptr) return r;  // closed by another thread since the map said otherwise
   r.handle = h;
   r.sock = s;
-  s->users++;
+  Runtime::pin(*s);
   return r;
 }
 
@@ -24,7 +24,7 @@ SockRef::SockRef(SockRef&& o) noexcept : handle(o.handle), sock(o.sock), lock_(s
 
 SockRef::~SockRef() {
   if (sock == nullptr) return;
-  if (--sock->users == 0 && sock->fd_closed) rt().release_parked(*sock);
+  rt().unpin(*sock);
 }
 
 }  // namespace usnet::api

@@ -26,7 +26,8 @@ class SockRef {
   Runtime& rt() const { return handle->runtime->rt; }
   std::unique_lock<std::mutex>& lock() noexcept { return lock_; }
 
-  // Sends what the call queued and lets the network thread know (Runtime::after_call).
+  // Sends what the call queued and takes in what that caused (Runtime::after_call), so a
+  // non-blocking caller sees the effect at once rather than at the network thread's next pass.
   void pump() const { rt().after_call(); }
   // Sleeps until the socket is woken or `deadline`; false once the deadline has passed.
   bool wait(Instant deadline) { return rt().wait_on(lock_, *sock, deadline); }

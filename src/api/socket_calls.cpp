@@ -70,11 +70,6 @@ int not_ours(int fd) {
   return fail(not_ours_errno(fd));
 }
 
-// The socket behind fd, locked and referenced for the length of the call.
-SockRef lookup(int fd) {
-  return SockRef::get(fd);
-}
-
 // Traces a call: opens a path named for the call and closes it with its result.
 class CallTrace {
  public:
@@ -93,12 +88,6 @@ class CallTrace {
   Stack& s_;
   std::string tail_;
 };
-
-// Sends what a call queued and takes in what that caused, so non-blocking callers see the
-// effect at once (the network thread would do it a moment later).
-void pump(SockRef& t) {
-  t.pump();
-}
 
 // Retries `op` while it would block and the call may wait, sleeping on the socket's wait
 // queue between tries, until `timeout` (0: forever). Linux reports an expired
@@ -123,7 +112,7 @@ auto run_blocking(SockRef& t, bool nonblock, Duration timeout, Op op) -> decltyp
 }
 
 ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("{}({}, ...)", call, fd));
   if (msg == nullptr) return trace.ret(fail(EFAULT));
@@ -140,7 +129,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   if (sock->type != SOCK_STREAM) {
     auto r = run_blocking(t, nonblock, sock->opt.sndtimeo,
                           [&] { return sock_sendmsg(*sock, m, flags); });
-    pump(t);  // hand the datagram to the device now, not at the next call
+    t.pump();  // hand the datagram to the device now, not at the next call
     if (!r) return trace.ret(fail(r.error()));
     return trace.ret(static_cast<ssize_t>(*r));
   }
@@ -161,7 +150,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
     }
     sent += *r;
   } while (!nonblock && sent < total);
-  pump(t);
+  t.pump();
   if (sent > 0 || total == 0) return trace.ret(static_cast<ssize_t>(sent));
   // tcp_sendmsg: EPIPE raises SIGPIPE unless MSG_NOSIGNAL, as the kernel does.
   if (last.error() == Error::kBrokenPipe && (flags & MSG_NOSIGNAL) == 0) ::raise(SIGPIPE);
@@ -169,7 +158,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
 }
 
 ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("{}({}, ...)", call, fd));
   if (msg == nullptr) return trace.ret(fail(EFAULT));
@@ -182,7 +171,7 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
   if (t.sock->nonblocking) flags |= MSG_DONTWAIT;  // O_NONBLOCK becomes a per-call flag
   const bool nonblock = (flags & MSG_DONTWAIT) != 0;
   Socket* sock = t.sock;
-  pump(t);
+  t.pump();
   auto r =
       run_blocking(t, nonblock, sock->opt.rcvtimeo, [&] { return sock_recvmsg(*sock, m, flags); });
   if (!r) return trace.ret(fail(r.error()));
@@ -235,7 +224,7 @@ int usnet_socket(int domain, int type, int protocol) {
 }
 
 int usnet_bind(int fd, const sockaddr* addr, socklen_t addrlen) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("bind({}, ...)", fd));
   auto a = sockaddr_in_from_user(addr, addrlen);
@@ -246,7 +235,7 @@ int usnet_bind(int fd, const sockaddr* addr, socklen_t addrlen) {
 }
 
 int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("connect({}, ...)", fd));
   auto a = connect_addr_from_user(addr, addrlen);
@@ -254,7 +243,7 @@ int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
   Socket* sock = t.sock;
   const bool nonblock = sock->nonblocking;
   auto st = sock_connect(*sock, *a, nonblock ? MSG_DONTWAIT : 0);
-  pump(t);
+  t.pump();
   if (!st && st.error() == Error::kInProgress) {
     if (nonblock) return static_cast<int>(trace.ret(fail(EINPROGRESS)));
     // A blocking connect waits for the handshake; an expired SO_SNDTIMEO leaves it running
@@ -274,7 +263,7 @@ int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
 }
 
 int usnet_listen(int fd, int backlog) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("listen({}, {})", fd, backlog));
   if (auto st = sock_listen(*t.sock, backlog); !st) {
@@ -284,7 +273,7 @@ int usnet_listen(int fd, int backlog) {
 }
 
 int usnet_accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("accept4({}, ..., {:#x})", fd, flags));
   if (auto st = accept_args_check(flags, addr, addrlen); !st) {
@@ -292,7 +281,7 @@ int usnet_accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
   }
   Socket* sock = t.sock;
   const bool nonblock = sock->nonblocking;
-  pump(t);
+  t.pump();
   // Wait for a connection first, so a descriptor is reserved only for one that exists.
   auto ready = run_blocking(t, nonblock, sock->opt.rcvtimeo, [&]() -> Status {
     if ((sock_poll(*sock) & POLLIN) != 0) return {};
@@ -311,7 +300,7 @@ int usnet_accept(int fd, sockaddr* addr, socklen_t* addrlen) {
 }
 
 int usnet_ioctl(int fd, unsigned long request, ...) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   va_list ap;
   va_start(ap, request);
@@ -323,7 +312,7 @@ int usnet_ioctl(int fd, unsigned long request, ...) {
     t.sock->nonblocking = *arg != 0;
     return static_cast<int>(trace.ret(0));
   }
-  pump(t);
+  t.pump();
   auto v = sock_ioctl(*t.sock, request);
   if (!v) return static_cast<int>(trace.ret(fail(v.error())));
   *arg = *v;
@@ -389,7 +378,7 @@ ssize_t usnet_read(int fd, void* buf, size_t len) {
 }
 
 static int getname(int fd, sockaddr* addr, socklen_t* addrlen, bool peer) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("{}({}, ...)", peer ? "getpeername" : "getsockname", fd));
   if (addrlen == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
@@ -411,7 +400,7 @@ int usnet_getpeername(int fd, sockaddr* addr, socklen_t* addrlen) {
 }
 
 int usnet_setsockopt(int fd, int level, int optname, const void* optval, socklen_t optlen) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("setsockopt({}, {}, {}, ...)", fd, level, optname));
   if (static_cast<int>(optlen) < 0) return static_cast<int>(trace.ret(fail(EINVAL)));
@@ -424,7 +413,7 @@ int usnet_setsockopt(int fd, int level, int optname, const void* optval, socklen
 }
 
 int usnet_getsockopt(int fd, int level, int optname, void* optval, socklen_t* optlen) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("getsockopt({}, {}, {}, ...)", fd, level, optname));
   if (optlen == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
@@ -452,17 +441,17 @@ int usnet_getsockopt(int fd, int level, int optname, void* optval, socklen_t* op
 }
 
 int usnet_shutdown(int fd, int how) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   CallTrace trace(t.stack(), fmt::format("shutdown({}, {})", fd, how));
   auto st = sock_shutdown(*t.sock, how);
-  pump(t);  // the FIN it queued goes out now, not at the stack's next wake-up
+  t.pump();  // the FIN it queued goes out now, not at the stack's next wake-up
   if (!st) return static_cast<int>(trace.ret(fail(st.error())));
   return static_cast<int>(trace.ret(0));
 }
 
 int usnet_fcntl(int fd, int cmd, ...) {
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
   int arg = 0;
   if (cmd == F_SETFL || cmd == F_SETFD) {
@@ -492,7 +481,7 @@ int usnet_close(int fd) {
     file->on_close();
     return 0;
   }
-  SockRef t = lookup(fd);
+  SockRef t = SockRef::get(fd);
   if (!t) return ::close(fd);  // not a usnet socket: close(2) as usual
   CallTrace trace(t.stack(), fmt::format("close({})", fd));
   Socket* sock = t.sock;

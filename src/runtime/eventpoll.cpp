@@ -22,6 +22,32 @@ constexpr std::uint64_t kTokenInner = 1;
 constexpr std::uint64_t kTokenReady = 2;
 constexpr int kMaxNests = 4;  // EP_MAX_NESTS
 
+// The locks for walking a list of items: the item's runtime lock, then the instance's own
+// (rule 3), both kept across a run of items of one runtime rather than taken per item, so a
+// busy epoll_wait does not fight the network thread for the runtime lock once per socket.
+class ItemLocks {
+ public:
+  explicit ItemLocks(std::mutex& ep_mu) : el_(ep_mu, std::defer_lock) {}
+  void hold(Runtime& rt) {
+    if (&rt != held_) {
+      if (el_.owns_lock()) el_.unlock();
+      rl_ = std::unique_lock<std::mutex>(rt.mutex());
+      held_ = &rt;
+    }
+    if (!el_.owns_lock()) el_.lock();
+  }
+  void release() {
+    if (el_.owns_lock()) el_.unlock();
+    if (rl_.owns_lock()) rl_.unlock();
+    held_ = nullptr;
+  }
+
+ private:
+  std::unique_lock<std::mutex> rl_;
+  std::unique_lock<std::mutex> el_;
+  const Runtime* held_ = nullptr;
+};
+
 }  // namespace
 
 std::shared_ptr<EventPoll> EventPoll::create(int flags) {
@@ -191,9 +217,9 @@ void EventPoll::refresh(int depth) {
     tx.swap(ready_);
   }
   std::vector<std::shared_ptr<Item>> keep;
+  ItemLocks locks(mu_);
   for (auto& it : tx) {
-    std::lock_guard rl(it->rt->mutex());
-    std::lock_guard el(mu_);
+    locks.hold(*it->rt);
     // A kept item stays marked on_ready, so no wake-up queues it twice meanwhile.
     if (!it->removed && (sock_poll(*it->sock) & it->events) != 0) {
       keep.push_back(it);
@@ -201,6 +227,7 @@ void EventPoll::refresh(int depth) {
       it->on_ready = false;
     }
   }
+  locks.release();
   refresh_nested(depth);
   std::lock_guard lock(mu_);
   for (auto j = keep.rbegin(); j != keep.rend(); ++j)
@@ -217,20 +244,11 @@ int EventPoll::send_events(epoll_event* out, int max) {
   int n = 0;
   std::vector<std::shared_ptr<Item>> again;  // level-triggered items stay ready
   std::size_t i = 0;
-  // Runtime lock first, then ours (rule 3); `removed` is final once set under both. Both
-  // are held across a run of items of the same runtime: taking them per item made a busy
-  // epoll_wait fight the network thread for the runtime lock once per socket.
-  std::unique_lock<std::mutex> rl;
-  std::unique_lock<std::mutex> el(mu_, std::defer_lock);
-  const Runtime* held = nullptr;
+  // `removed` is final once set under both locks.
+  ItemLocks locks(mu_);
   for (; i < tx.size() && n < max; ++i) {
     auto& it = tx[i];
-    if (it->rt != held) {
-      if (el.owns_lock()) el.unlock();
-      rl = std::unique_lock<std::mutex>(it->rt->mutex());
-      held = it->rt;
-    }
-    if (!el.owns_lock()) el.lock();
+    locks.hold(*it->rt);
     it->on_ready = false;
     if (it->removed) continue;
     const std::uint32_t revents = sock_poll(*it->sock) & it->events;
@@ -245,8 +263,7 @@ int EventPoll::send_events(epoll_event* out, int max) {
       again.push_back(it);
     }
   }
-  if (el.owns_lock()) el.unlock();
-  if (rl.owns_lock()) rl.unlock();
+  locks.release();
   std::lock_guard lock(mu_);
   // Items not looked at (the caller's array was full) go back first, in order. Their
   // on_ready stayed set, so no wake-up queued them meanwhile: they are not on ready_.

@@ -7,15 +7,6 @@
 #include "socket/socket.h"
 
 namespace usnet {
-namespace {
-
-// Drops a parked operation's reference on its socket (runtime.h, rule 5). rt's lock held and
-// mu_ not: releasing a closed socket runs after_call(), and with it the post-poll hooks.
-void unpin(Runtime& rt, Socket& sock) {
-  if (--sock.users == 0 && sock.fd_closed) rt.release_parked(sock);
-}
-
-}  // namespace
 
 void RingOp::retry(Ring& ring) {
   (void)ring.drive(*this, *parked_rt, *parked_sock);
@@ -46,7 +37,7 @@ Attempt Ring::drive(RingOp& op, Runtime& rt, Socket& sock) {
 }
 
 void Ring::park(RingOp& op, Runtime& rt, Socket& sock) {
-  sock.users++;
+  Runtime::pin(sock);
   op.wait.func = wake_cb;
   op.wait.ctx = &op;
   sock.wq.add(op.wait);
@@ -137,8 +128,9 @@ void Ring::unpark_and_finish(RingOp& op, int res, std::uint32_t cflags, bool pos
     op.parked_sock = nullptr;
     finish_locked(op, res, cflags, post);
   }
-  // Last: unpinning may run the post-poll hooks, which must find the operation done.
-  if (sock != nullptr) unpin(*op.parked_rt, *sock);
+  // Last, with rt's lock held and mu_ not: unpinning may release a closed socket and so run
+  // the post-poll hooks, which must find the operation done.
+  if (sock != nullptr) op.parked_rt->unpin(*sock);
 }
 
 }  // namespace usnet

@@ -72,13 +72,16 @@ Instant Runtime::now() const noexcept {
                  std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - start_)};
 }
 
+std::chrono::steady_clock::time_point Runtime::steady_of(Instant t) const noexcept {
+  return start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      t.time_since_epoch() - wall_at_start_);
+}
+
 Instant Runtime::next_deadline() const noexcept {
   Instant next = kNever;
   // Read after every stack has polled: one may have just sent to another.
-  for (const auto& s : stacks_) {
-    if (s->has_pending_work()) return kEpoch;  // due at once
-    next = earliest(next, s->next_deadline());
-  }
+  for (const auto& s : stacks_)
+    next = earliest(next, s->next_deadline());  // now, if a stack has work queued
   return next;
 }
 
@@ -194,18 +197,14 @@ bool Runtime::wait_on(std::unique_lock<std::mutex>& lock, Socket& sock, Instant 
   if (deadline == kNever) {
     cv.wait(lock);
   } else {
-    const auto until = start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                    deadline.time_since_epoch() - wall_at_start_);
-    cv.wait_until(lock, until);
+    cv.wait_until(lock, steady_of(deadline));
   }
   sock.wq.remove(e);
   return deadline == kNever || now() < deadline;
 }
 
 void Runtime::wait_activity(std::unique_lock<std::mutex>& lock, Instant deadline) {
-  const auto until = start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                  deadline.time_since_epoch() - wall_at_start_);
-  activity_.wait_until(lock, until);
+  activity_.wait_until(lock, steady_of(deadline));
 }
 
 void Runtime::park_closed(std::unique_ptr<Socket> sock) {
@@ -213,7 +212,12 @@ void Runtime::park_closed(std::unique_ptr<Socket> sock) {
   parked_[raw] = std::move(sock);
 }
 
-void Runtime::release_parked(Socket& sock) {
+void Runtime::pin(Socket& sock) noexcept {
+  sock.users++;
+}
+
+void Runtime::unpin(Socket& sock) {
+  if (--sock.users != 0 || !sock.fd_closed) return;
   auto it = parked_.find(&sock);
   if (it == parked_.end()) return;
   auto owned = std::move(it->second);

@@ -59,6 +59,8 @@ class Runtime {
   // Wall-clock time as an Instant (so pcap timestamps read as dates), advancing with the
   // monotonic clock (so a clock step never moves stack time backwards). Lock not needed.
   Instant now() const noexcept;
+  // The monotonic-clock time of an Instant, for condition-variable deadlines (now()'s inverse).
+  std::chrono::steady_clock::time_point steady_of(Instant t) const noexcept;
 
   // After a call changed a stack: sends what it queued and takes in what that caused
   // (looped-back packets, frames between stacks of this runtime), then tells the network
@@ -78,11 +80,14 @@ class Runtime {
   // in a packet or `deadline` passes: how usnet_runtime_poll() waits.
   void wait_activity(std::unique_lock<std::mutex>& lock, Instant deadline);
 
-  // close() of a socket that calls in other threads still use: kept here until the last
-  // of them returns (see the locking model, rule 5), then released.
+  // A reference on `sock` held by a call, a poll() or a ring operation in progress
+  // (Socket::users, the locking model's rule 5). unpin() drops it; the last one dropped
+  // after close() releases the socket, which runs after_call() and so the post-poll hooks.
+  static void pin(Socket& sock) noexcept;
+  void unpin(Socket& sock);
+  // close() of a socket: kept here until its last reference goes (released at once if none
+  // but the closing call's own is held).
   void park_closed(std::unique_ptr<Socket> sock);
-  // Called when a call's reference on `sock` was the last and its descriptor is closed.
-  void release_parked(Socket& sock);
 
   // Work to run after each pass over the stacks, with the lock held: on the network thread,
   // and on an application thread whose call just polled the stacks (after_call). Completion

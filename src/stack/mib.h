@@ -9,46 +9,112 @@
 
 namespace usnet {
 
-// One counter per line; clang-format would reflow the list into rows.
+// One counter per line (clang-format would pack them into rows).
 // clang-format off
-#define USNET_MIB_COUNTERS(X)                                                                                                            \
-  /* IPv4 (RFC 4293 ipSystemStats) */                                                                                                    \
-  X(IpInReceives)                                                                                                                        \
-  X(IpInHdrErrors)                                                                                                                       \
-  X(IpInAddrErrors)                                                                                                                      \
-  X(IpInUnknownProtos)                                                                                                                   \
-  X(IpInDiscards) X(IpInDelivers) X(IpOutRequests) X(IpOutDiscards) X(IpOutNoRoutes)                                                     \
-      X(IpReasmTimeout) X(IpReasmReqds) X(IpReasmOKs) X(IpReasmFails) X(IpFragOKs) X(IpFragFails)                                        \
-          X(IpFragCreates) X(IpExtInTruncatedPkts) X(IpExtInCsumErrors) X(IpExtInBcastPkts)                                              \
-              X(IpExtOutBcastPkts) X(IpExtInOctets) X(IpExtOutOctets) X(UsnetIpReasmOverlaps)                                            \
-                  X(UsnetIpReasmMemoryDrops) /* ICMPv4 */                                                                                \
-      X(IcmpInMsgs) X(IcmpInErrors) X(IcmpInCsumErrors) X(IcmpInDestUnreachs) X(IcmpInTimeExcds)                                         \
-          X(IcmpInParmProbs) X(IcmpInEchos) X(IcmpInEchoReps) X(IcmpOutMsgs) X(IcmpOutErrors)                                            \
-              X(IcmpOutRateLimitGlobal) X(IcmpOutRateLimitHost) X(IcmpOutDestUnreachs)                                                   \
-                  X(IcmpOutTimeExcds) X(IcmpOutEchos) X(IcmpOutEchoReps) /* UDP (RFC 4113) */                                            \
-      X(UdpInDatagrams) X(UdpNoPorts) X(UdpInErrors) X(UdpOutDatagrams) X(UdpRcvbufErrors) X(                                            \
-          UdpSndbufErrors) X(UdpInCsumErrors)                                                                                            \
-          X(UdpIgnoredMulti) /* ARP and Ethernet (Linux keeps these per device or not at all) */ /* TCP (RFC 4022) and Linux's TcpExt */ \
-      X(TcpActiveOpens) X(TcpPassiveOpens) X(TcpAttemptFails) X(TcpEstabResets) X(TcpCurrEstab) X(                                       \
-          TcpInSegs) X(TcpOutSegs) X(TcpRetransSegs) X(TcpInErrs) X(TcpOutRsts) X(TcpInCsumErrors)                                       \
-          X(TcpExtSyncookiesSent) X(TcpExtSyncookiesRecv) X(TcpExtSyncookiesFailed)                                                      \
-              X(TcpExtListenOverflows) X(TcpExtListenDrops) X(TcpExtTCPChallengeACK)                                                     \
-                  X(TcpExtTCPSYNChallenge) X(TcpExtPAWSEstab) X(TcpExtTCPTimeouts) X(                                                    \
-                      TcpExtTCPFastRetrans) X(TcpExtTCPSackRecovery) X(TcpExtTCPRenoRecovery)                                            \
-                      X(TcpExtTCPAbortOnData) X(TcpExtTCPAbortOnClose) X(TcpExtTCPAbortOnTimeout)                                        \
-                          X(TcpExtTCPAbortOnLinger) X(TcpExtTW) X(TcpExtTWRecycled)                                                      \
-                              X(TcpExtTCPOFOQueue) X(TcpExtTCPOFODrop) X(TcpExtDelayedACKs)                                              \
-                                  X(TcpExtOutOfWindowIcmps) X(UsnetTcpOutOfWindow)                                                       \
-                                      X(UsnetTcpBeyondWindow) X(UsnetTcpKeepaliveProbes)                                                 \
-                                          X(TcpExtTCPTimeWaitOverflow) X(TcpExtTCPAbortOnMemory)                                         \
-                                              X(UsnetEthInFrames) X(UsnetEthInErrors)                                                    \
-                                                  X(UsnetEthInOtherHost) X(UsnetEthInUnknownType)                                        \
-                                                      X(UsnetEthOutFrames) X(UsnetArpInRequests)                                         \
-                                                          X(UsnetArpInReplies) X(UsnetArpInErrors)                                       \
-                                                              X(UsnetArpOutRequests)                                                     \
-                                                                  X(UsnetArpOutReplies)                                                  \
-                                                                      X(UsnetArpResolveFails)                                            \
-                                                                          X(UsnetArpQueueDrops)
+#define USNET_MIB_COUNTERS(X)                                         \
+  /* IPv4 (RFC 4293 ipSystemStats) */                                 \
+  X(IpInReceives)                                                     \
+  X(IpInHdrErrors)                                                    \
+  X(IpInAddrErrors)                                                   \
+  X(IpInUnknownProtos)                                                \
+  X(IpInDiscards)                                                     \
+  X(IpInDelivers)                                                     \
+  X(IpOutRequests)                                                    \
+  X(IpOutDiscards)                                                    \
+  X(IpOutNoRoutes)                                                    \
+  X(IpReasmTimeout)                                                   \
+  X(IpReasmReqds)                                                     \
+  X(IpReasmOKs)                                                       \
+  X(IpReasmFails)                                                     \
+  X(IpFragOKs)                                                        \
+  X(IpFragFails)                                                      \
+  X(IpFragCreates)                                                    \
+  X(IpExtInTruncatedPkts)                                             \
+  X(IpExtInCsumErrors)                                                \
+  X(IpExtInBcastPkts)                                                 \
+  X(IpExtOutBcastPkts)                                                \
+  X(IpExtInOctets)                                                    \
+  X(IpExtOutOctets)                                                   \
+  X(UsnetIpReasmOverlaps)                                             \
+  X(UsnetIpReasmMemoryDrops)                                          \
+  /* ICMPv4 */                                                        \
+  X(IcmpInMsgs)                                                       \
+  X(IcmpInErrors)                                                     \
+  X(IcmpInCsumErrors)                                                 \
+  X(IcmpInDestUnreachs)                                               \
+  X(IcmpInTimeExcds)                                                  \
+  X(IcmpInParmProbs)                                                  \
+  X(IcmpInEchos)                                                      \
+  X(IcmpInEchoReps)                                                   \
+  X(IcmpOutMsgs)                                                      \
+  X(IcmpOutErrors)                                                    \
+  X(IcmpOutRateLimitGlobal)                                           \
+  X(IcmpOutRateLimitHost)                                             \
+  X(IcmpOutDestUnreachs)                                              \
+  X(IcmpOutTimeExcds)                                                 \
+  X(IcmpOutEchos)                                                     \
+  X(IcmpOutEchoReps)                                                  \
+  /* UDP (RFC 4113) */                                                \
+  X(UdpInDatagrams)                                                   \
+  X(UdpNoPorts)                                                       \
+  X(UdpInErrors)                                                      \
+  X(UdpOutDatagrams)                                                  \
+  X(UdpRcvbufErrors)                                                  \
+  X(UdpSndbufErrors)                                                  \
+  X(UdpInCsumErrors)                                                  \
+  X(UdpIgnoredMulti)                                                  \
+  /* TCP (RFC 4022) and Linux's TcpExt */                             \
+  X(TcpActiveOpens)                                                   \
+  X(TcpPassiveOpens)                                                  \
+  X(TcpAttemptFails)                                                  \
+  X(TcpEstabResets)                                                   \
+  X(TcpCurrEstab)                                                     \
+  X(TcpInSegs)                                                        \
+  X(TcpOutSegs)                                                       \
+  X(TcpRetransSegs)                                                   \
+  X(TcpInErrs)                                                        \
+  X(TcpOutRsts)                                                       \
+  X(TcpInCsumErrors)                                                  \
+  X(TcpExtSyncookiesSent)                                             \
+  X(TcpExtSyncookiesRecv)                                             \
+  X(TcpExtSyncookiesFailed)                                           \
+  X(TcpExtListenOverflows)                                            \
+  X(TcpExtListenDrops)                                                \
+  X(TcpExtTCPChallengeACK)                                            \
+  X(TcpExtTCPSYNChallenge)                                            \
+  X(TcpExtPAWSEstab)                                                  \
+  X(TcpExtTCPTimeouts)                                                \
+  X(TcpExtTCPFastRetrans)                                             \
+  X(TcpExtTCPSackRecovery)                                            \
+  X(TcpExtTCPRenoRecovery)                                            \
+  X(TcpExtTCPAbortOnData)                                             \
+  X(TcpExtTCPAbortOnClose)                                            \
+  X(TcpExtTCPAbortOnTimeout)                                          \
+  X(TcpExtTCPAbortOnLinger)                                           \
+  X(TcpExtTW)                                                         \
+  X(TcpExtTWRecycled)                                                 \
+  X(TcpExtTCPOFOQueue)                                                \
+  X(TcpExtTCPOFODrop)                                                 \
+  X(TcpExtDelayedACKs)                                                \
+  X(TcpExtOutOfWindowIcmps)                                           \
+  X(UsnetTcpOutOfWindow)                                              \
+  X(UsnetTcpBeyondWindow)                                             \
+  X(UsnetTcpKeepaliveProbes)                                          \
+  X(TcpExtTCPTimeWaitOverflow)                                        \
+  X(TcpExtTCPAbortOnMemory)                                           \
+  /* ARP and Ethernet (Linux keeps these per device or not at all) */ \
+  X(UsnetEthInFrames)                                                 \
+  X(UsnetEthInErrors)                                                 \
+  X(UsnetEthInOtherHost)                                              \
+  X(UsnetEthInUnknownType)                                            \
+  X(UsnetEthOutFrames)                                                \
+  X(UsnetArpInRequests)                                               \
+  X(UsnetArpInReplies)                                                \
+  X(UsnetArpInErrors)                                                 \
+  X(UsnetArpOutRequests)                                              \
+  X(UsnetArpOutReplies)                                               \
+  X(UsnetArpResolveFails)                                             \
+  X(UsnetArpQueueDrops)
 // clang-format on
 
 struct MibCounters {

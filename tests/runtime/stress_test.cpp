@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/rng.h"
 #include "usnet/usnet.h"
 
 namespace {
@@ -43,18 +44,6 @@ constexpr std::uint64_t kSeed = 0x5eed'2024'0001ULL;
 // The server's send buffers are small, so that its sends fill them (blocking threads wait
 // for acknowledgements; the epoll server gets EAGAIN and waits for EPOLLOUT).
 constexpr int kServerSndbuf = 4096;
-
-// splitmix64: a small seeded generator, the same sequence on every run.
-struct Rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
-};
 
 sockaddr_in addr(const char* ip, std::uint16_t port) {
   sockaddr_in a{};
@@ -106,7 +95,7 @@ struct Totals {
 // One connection of a client: 1..6 messages of random sizes (mostly small, one in four up to
 // 32 KiB), each sent whole and read back, every byte compared.
 bool run_connection(int conn, Totals& totals, Failures& failures) {
-  Rng rng{kSeed ^ (static_cast<std::uint64_t>(conn) * 0x100000001b3ULL)};
+  usnet::Rng rng{kSeed ^ (static_cast<std::uint64_t>(conn) * 0x100000001b3ULL)};
   const int fd = usnet_socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) {
     failures.add(errno_text("socket", conn));
