@@ -57,10 +57,29 @@ int usnet_accept(int fd, struct sockaddr* addr, socklen_t* addrlen);
 int usnet_accept4(int fd, struct sockaddr* addr, socklen_t* addrlen, int flags);
 /* FIONREAD/SIOCINQ, SIOCOUTQ, FIONBIO (int* argument). */
 int usnet_ioctl(int fd, unsigned long request, ... /* int* arg */);
-/* F_GETFL / F_SETFL (O_NONBLOCK); F_GETFD / F_SETFD act on the backing kernel descriptor. */
+
+/* ---- descriptors: close(2), dup(2), fcntl(2) ----
+ * A usnet descriptor refers to an open file that refers to the socket, as on Linux:
+ * duplicates (usnet_dup, usnet_dup2, usnet_dup3, F_DUPFD, F_DUPFD_CLOEXEC) share the open
+ * file, so the socket and its status flags (O_NONBLOCK, F_GETFL/F_SETFL); FD_CLOEXEC
+ * (F_GETFD/F_SETFD) belongs to each descriptor, set exactly as SOCK_CLOEXEC, accept4's
+ * flags, F_DUPFD_CLOEXEC and dup3's O_CLOEXEC say. The socket is closed when its last
+ * descriptor is. On a descriptor that is not usnet's these calls do what the kernel's do,
+ * except that a usnet descriptor replaced by usnet_dup2/usnet_dup3 is closed first, as
+ * Linux closes newfd.
+ *
+ * After fork() the child cannot use the parent's usnet sockets (they live in the parent's
+ * threads): every usnet descriptor it inherited fails with EBADF, except usnet_close, which
+ * succeeds, and a one-line notice on stderr says so once. usnet_socket on a stack of the
+ * parent's fails with ENETDOWN there; stacks the child makes work. Blocking calls return
+ * EINTR when a signal handler interrupts them, restarting where signal(7) says Linux
+ * restarts (SA_RESTART, no SO_RCVTIMEO/SO_SNDTIMEO; never poll, select, epoll_wait). */
 int usnet_fcntl(int fd, int cmd, ... /* int arg */);
 int usnet_close(int fd);
-/* 1 if fd is a usnet socket, else 0. */
+int usnet_dup(int oldfd);
+int usnet_dup2(int oldfd, int newfd);
+int usnet_dup3(int oldfd, int newfd, int flags);
+/* 1 if fd is a usnet socket, else 0. One atomic load: cheap enough for every call. */
 int usnet_is_socket(int fd);
 
 /* ---- readiness: poll(2), select(2), epoll(7) ----
@@ -93,6 +112,9 @@ int usnet_runtime_poll(usnet_runtime* rt, int timeout_ms);
 usnet_stack* usnet_stack_new(usnet_runtime* rt, const char* name, uint64_t seed);
 /* Sockets created by this thread from now on live on `stack` (NULL: the default stack). */
 int usnet_stack_use(usnet_stack* stack);
+/* The default stack of every thread that has not chosen one with usnet_stack_use (NULL:
+ * the loopback-only stack the library makes on first use). */
+int usnet_stack_set_default(usnet_stack* stack);
 usnet_stack* usnet_stack_current(void);
 usnet_runtime* usnet_stack_runtime(usnet_stack* stack);
 

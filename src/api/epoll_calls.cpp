@@ -8,6 +8,7 @@
 
 #include "api/errno_out.h"
 #include "api/handles.h"
+#include "api/process.h"
 #include "api/sock_ref.h"
 #include "runtime/eventpoll.h"
 #include "usnet/usnet.h"
@@ -27,7 +28,16 @@ bool kernel_fd_open(int fd) {
 }
 
 std::shared_ptr<EventPoll> epoll_of(int fd) {
-  return std::dynamic_pointer_cast<EventPoll>(fd_map().find_file(fd));
+  if (fd_map().kind(fd) != FdKind::kObject) return nullptr;
+  auto file = fd_map().get(fd);
+  return file ? std::dynamic_pointer_cast<EventPoll>(file->object) : nullptr;
+}
+
+// A descriptor of the parent's, in a forked child (api/process.h): as closed.
+bool inherited(int fd) {
+  if (fd_map().kind(fd) != FdKind::kInherited) return false;
+  note_inherited(fd);
+  return true;
 }
 
 }  // namespace
@@ -39,7 +49,9 @@ int usnet_epoll_create1(int flags) {
   auto ep = EventPoll::create(flags);
   if (!ep) return -1;  // errno from the kernel (EMFILE, ENFILE, ENOMEM)
   const int fd = ep->fd();
-  fd_map().bind_file(fd, std::move(ep));
+  auto file = std::make_shared<File>();
+  file->object = std::move(ep);
+  fd_map().install(fd, file, (flags & EPOLL_CLOEXEC) != 0);
   return fd;
 }
 
@@ -51,11 +63,12 @@ int usnet_epoll_create(int size) {
 int usnet_epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
   // do_epoll_ctl: the event is read first (every op but DEL has one).
   if (op != EPOLL_CTL_DEL && event == nullptr) return fail(EFAULT);
+  if (inherited(epfd) || inherited(fd)) return fail(EBADF);
   auto ep = epoll_of(epfd);
-  const bool target_is_socket = fd_map().find(fd) != nullptr;
+  const bool target_is_socket = fd_map().kind(fd) == FdKind::kSocket;
   if (!ep) {
     // Not one of ours: a socket of ours or not, the kernel has the last word on epfd.
-    if (fd_map().find(epfd) != nullptr) {
+    if (fd_map().kind(epfd) == FdKind::kSocket) {
       return kernel_fd_open(fd) || target_is_socket ? fail(EINVAL) : fail(EBADF);
     }
     if (!kernel_fd_open(epfd)) return fail(EBADF);
@@ -88,9 +101,10 @@ int usnet_epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
 
 int usnet_epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
   if (maxevents <= 0 || maxevents > kMaxEvents) return fail(EINVAL);
+  if (inherited(epfd)) return fail(EBADF);
   auto ep = epoll_of(epfd);
   if (!ep) {
-    if (fd_map().find(epfd) != nullptr) return fail(EINVAL);  // a socket is not an epoll
+    if (fd_map().kind(epfd) == FdKind::kSocket) return fail(EINVAL);  // not an epoll
     if (!kernel_fd_open(epfd)) return fail(EBADF);
     return ::epoll_wait(epfd, events, maxevents, timeout_ms);
   }

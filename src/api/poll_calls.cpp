@@ -16,6 +16,7 @@
 
 #include "api/errno_out.h"
 #include "api/handles.h"
+#include "api/process.h"
 #include "api/sock_ref.h"
 #include "runtime/eventpoll.h"
 #include "socket/sock_calls.h"
@@ -81,7 +82,16 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
   std::vector<std::shared_ptr<EventPoll>> epolls;
   for (nfds_t i = 0; i < nfds; ++i) {
     fds[i].revents = 0;
-    if (fds[i].fd >= 0 && fd_map().find(fds[i].fd) != nullptr) {
+    const FdKind kind = fd_map().kind(fds[i].fd);
+    if (kind == FdKind::kInherited) {
+      // A descriptor of the parent's, in a forked child: the kernel reports POLLNVAL for
+      // it as for any closed one (INT_MAX is never an open descriptor).
+      note_inherited(fds[i].fd);
+      kfds.push_back(pollfd{INT_MAX, fds[i].events, 0});
+      kidx.push_back(i);
+      continue;
+    }
+    if (kind == FdKind::kSocket) {
       SockRef t = SockRef::get(fds[i].fd);
       if (t) {
         Watched& w = ws.emplace_back();
@@ -94,8 +104,11 @@ int usnet_poll(pollfd* fds, nfds_t nfds, int timeout_ms) {
         continue;
       }
     }
-    if (auto ep = std::dynamic_pointer_cast<EventPoll>(fd_map().find_file(fds[i].fd))) {
-      epolls.push_back(std::move(ep));
+    if (kind == FdKind::kObject) {
+      auto file = fd_map().get(fds[i].fd);
+      if (auto ep = file ? std::dynamic_pointer_cast<EventPoll>(file->object) : nullptr) {
+        epolls.push_back(std::move(ep));
+      }
     }
     kfds.push_back(pollfd{fds[i].fd, fds[i].events, 0});
     kidx.push_back(i);
@@ -194,7 +207,12 @@ int usnet_select(int nfds, fd_set* readfds, fd_set* writefds, fd_set* exceptfds,
     if (writefds != nullptr && FD_ISSET(fd, writefds)) ev |= POLLOUT | POLLWRNORM | POLLWRBAND;
     if (exceptfds != nullptr && FD_ISSET(fd, exceptfds)) ev |= POLLPRI;
     if (ev == 0) continue;
-    if (fd_map().find(fd) == nullptr && ::fcntl(fd, F_GETFD) == -1) return fail(EBADF);
+    const FdKind kind = fd_map().kind(fd);
+    if (kind == FdKind::kInherited) {
+      note_inherited(fd);
+      return fail(EBADF);
+    }
+    if (kind == FdKind::kNone && ::fcntl(fd, F_GETFD) == -1) return fail(EBADF);
     pfds.push_back(pollfd{fd, ev, 0});
   }
   int timeout_ms = -1;

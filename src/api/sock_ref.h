@@ -29,14 +29,45 @@ class SockRef {
   // Sends what the call queued and takes in what that caused (Runtime::after_call), so a
   // non-blocking caller sees the effect at once rather than at the network thread's next pass.
   void pump() const { rt().after_call(); }
-  // Sleeps until the socket is woken or `deadline`; false once the deadline has passed.
-  bool wait(Instant deadline) { return rt().wait_on(lock_, *sock, deadline); }
+  // Sleeps until the socket is woken, `deadline` passes or a signal handler interrupts
+  // (Runtime::wait_on).
+  ThreadWaker::Woke wait(Instant deadline) { return rt().wait_on(lock_, *sock, deadline); }
 
   usnet_stack* handle = nullptr;
   Socket* sock = nullptr;
+  std::shared_ptr<File> file;  // the open file fd referred to when the call began
 
  private:
   std::unique_lock<std::mutex> lock_;  // held from get() until after the reference is dropped
 };
+
+// Retries `op` while it would block and the call may wait, sleeping on the socket's wait
+// queue between tries, until `timeout` (0: forever). Linux reports an expired
+// SO_RCVTIMEO/SO_SNDTIMEO as EAGAIN, and a sleep a signal handler ended as EINTR when the
+// last try still would block (what arrived meanwhile is returned instead, as Linux copies
+// data before it looks at pending signals).
+template <typename Op>
+auto run_blocking(SockRef& t, bool nonblock, Duration timeout, Op op) -> decltype(op()) {
+  const Instant deadline = timeout.count() > 0 ? t.rt().now() + timeout : kNever;
+  bool pumped = false;
+  for (;;) {
+    auto r = op();
+    if (r || r.error() != Error::kWouldBlock || nonblock) return r;
+    if (!pumped) {
+      // What the attempt queued (a window update) goes out, and what that brings back is
+      // looked at, before we sleep: a wake-up raised while we pump finds nobody waiting.
+      t.pump();
+      pumped = true;
+      continue;
+    }
+    pumped = false;
+    const auto woke = t.wait(deadline);
+    if (woke == ThreadWaker::Woke::kWoken) continue;
+    auto last = op();
+    if (last || last.error() != Error::kWouldBlock) return last;
+    if (woke == ThreadWaker::Woke::kInterrupted) return Error::kInterrupted;
+    return last;
+  }
+}
 
 }  // namespace usnet::api

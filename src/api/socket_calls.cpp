@@ -16,8 +16,10 @@
 
 #include <fmt/format.h>
 
+#include "api/call_trace.h"
 #include "api/errno_out.h"
 #include "api/handles.h"
+#include "api/process.h"
 #include "api/sock_ref.h"
 #include "api/sockaddr.h"
 #include "api/socket_common.h"
@@ -68,47 +70,6 @@ std::string type_name(int t) {
 // A descriptor that is not ours: ENOTSOCK if the process has it open, else EBADF.
 int not_ours(int fd) {
   return fail(not_ours_errno(fd));
-}
-
-// Traces a call: opens a path named for the call and closes it with its result.
-class CallTrace {
- public:
-  CallTrace(Stack& s, std::string head) : s_(s) { s_.tracer().begin(std::move(head)); }
-  ~CallTrace() { s_.tracer().end(tail_); }
-  CallTrace(const CallTrace&) = delete;
-  CallTrace& operator=(const CallTrace&) = delete;
-  long long ret(long long v) {
-    if (s_.tracer().enabled()) {
-      tail_ = v < 0 ? fmt::format(" = -1 {}", std::strerror(errno)) : fmt::format(" = {}", v);
-    }
-    return v;
-  }
-
- private:
-  Stack& s_;
-  std::string tail_;
-};
-
-// Retries `op` while it would block and the call may wait, sleeping on the socket's wait
-// queue between tries, until `timeout` (0: forever). Linux reports an expired
-// SO_RCVTIMEO/SO_SNDTIMEO as EAGAIN.
-template <typename Op>
-auto run_blocking(SockRef& t, bool nonblock, Duration timeout, Op op) -> decltype(op()) {
-  const Instant deadline = timeout.count() > 0 ? t.rt().now() + timeout : kNever;
-  bool pumped = false;
-  for (;;) {
-    auto r = op();
-    if (r || r.error() != Error::kWouldBlock || nonblock) return r;
-    if (!pumped) {
-      // What the attempt queued (a window update) goes out, and what that brings back is
-      // looked at, before we sleep: a wake-up raised while we pump finds nobody waiting.
-      t.pump();
-      pumped = true;
-      continue;
-    }
-    pumped = false;
-    if (!t.wait(deadline)) return op();
-  }
 }
 
 ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
@@ -208,18 +169,23 @@ extern "C" {
 
 int usnet_socket(int domain, int type, int protocol) {
   usnet_stack* h = current_stack();
+  // A stack of the parent's, in a forked child: its runtime has no thread here.
+  if (!stack_alive(h)) return fail(ENETDOWN);
   // The stack's socket table and tracer are the runtime's (locking rule 1).
   std::lock_guard lock(h->runtime->rt.mutex());
   CallTrace trace(
       *h->stack, fmt::format("socket({}, {}, {})", family_name(domain), type_name(type), protocol));
-  const int fd = fd_map().reserve();
+  const int fd = FdMap::reserve();
   if (fd < 0) return static_cast<int>(trace.ret(fail(errno == ENFILE ? ENFILE : EMFILE)));
   auto r = sock_create(*h->stack, domain, type, protocol, fd);
   if (!r) {
     ::close(fd);
     return static_cast<int>(trace.ret(fail(r.error())));
   }
-  fd_map().bind(fd, h);
+  auto file = std::make_shared<File>();
+  file->stack = h;
+  file->sock = *r;
+  fd_map().install(fd, file, (type & SOCK_CLOEXEC) != 0);
   return static_cast<int>(trace.ret(fd));
 }
 
@@ -252,7 +218,12 @@ int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
       if ((sock_poll(*sock) & (POLLOUT | POLLERR | POLLHUP)) != 0) return {};
       return Error::kWouldBlock;
     });
-    if (!done) return static_cast<int>(trace.ret(fail(EINPROGRESS)));
+    if (!done) {
+      // Interrupted, the attempt goes on (a later connect() says EALREADY), as Linux's
+      // inet_stream_connect leaves it.
+      const int err = done.error() == Error::kInterrupted ? EINTR : EINPROGRESS;
+      return static_cast<int>(trace.ret(fail(err)));
+    }
     // The same call finishes the connect: its outcome is reported here, and only here.
     auto fin = sock_connect(*sock, *a, 0);
     if (!fin) return static_cast<int>(trace.ret(fail(fin.error())));
@@ -326,7 +297,7 @@ ssize_t usnet_sendmsg(int fd, const msghdr* msg, int flags) {
 ssize_t usnet_sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* dest_addr,
                      socklen_t addrlen) {
   // send, sendto and write all funnel into sendmsg (STYLE habit 10).
-  if (len > 0 && buf == nullptr && fd_map().find(fd) != nullptr) return fail(EFAULT);
+  if (len > 0 && buf == nullptr && fd_map().kind(fd) == FdKind::kSocket) return fail(EFAULT);
   iovec v{const_cast<void*>(buf), len};  // NOLINT: iovec is not const-correct
   msghdr m{};
   m.msg_iov = &v;
@@ -352,7 +323,7 @@ ssize_t usnet_recvmsg(int fd, msghdr* msg, int flags) {
 
 ssize_t usnet_recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* src_addr,
                        socklen_t* addrlen) {
-  if (fd_map().find(fd) == nullptr) return not_ours(fd);
+  if (fd_map().kind(fd) != FdKind::kSocket) return not_ours(fd);
   if (len > 0 && buf == nullptr) return fail(EFAULT);
   if (src_addr != nullptr && addrlen == nullptr) return fail(EFAULT);
   if (src_addr != nullptr && static_cast<int>(*addrlen) < 0) return fail(EINVAL);
@@ -448,71 +419,6 @@ int usnet_shutdown(int fd, int how) {
   t.pump();  // the FIN it queued goes out now, not at the stack's next wake-up
   if (!st) return static_cast<int>(trace.ret(fail(st.error())));
   return static_cast<int>(trace.ret(0));
-}
-
-int usnet_fcntl(int fd, int cmd, ...) {
-  SockRef t = SockRef::get(fd);
-  if (t.sock == nullptr) return not_ours(fd);
-  int arg = 0;
-  if (cmd == F_SETFL || cmd == F_SETFD) {
-    va_list ap;
-    va_start(ap, cmd);
-    arg = va_arg(ap, int);  // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
-    va_end(ap);
-  }
-  switch (cmd) {
-    case F_GETFL:
-      return O_RDWR | (t.sock->nonblocking ? O_NONBLOCK : 0);
-    case F_SETFL:
-      t.sock->nonblocking = (arg & O_NONBLOCK) != 0;
-      return 0;
-    case F_GETFD:
-      return ::fcntl(fd, F_GETFD);
-    case F_SETFD:
-      return ::fcntl(fd, F_SETFD, arg);
-    default:
-      // Duplicating a usnet socket (F_DUPFD) is not supported yet.
-      return fail(EINVAL);
-  }
-}
-
-int usnet_close(int fd) {
-  if (auto file = fd_map().forget_file(fd)) {  // an epoll instance or a ring
-    file->on_close();
-    return 0;
-  }
-  SockRef t = SockRef::get(fd);
-  if (!t) return ::close(fd);  // not a usnet socket: close(2) as usual
-  CallTrace trace(t.stack(), fmt::format("close({})", fd));
-  Socket* sock = t.sock;
-  if (sock->type == SOCK_STREAM && sock->opt.linger_on && sock->opt.linger_s > 0 &&
-      !sock->nonblocking) {
-    // SO_LINGER with a timeout: a blocking close() sends the FIN after the data and waits
-    // until everything is acknowledged or the time is up (socket(7)). With unread data the
-    // close is a reset instead, which does not wait.
-    auto unread = sock_ioctl(*sock, FIONREAD);
-    if (unread && *unread == 0 && sock_shutdown(*sock, SHUT_WR)) {
-      (void)run_blocking(t, false, std::chrono::seconds(sock->opt.linger_s), [&]() -> Status {
-        auto outq = sock_ioctl(*sock, SIOCOUTQ);
-        if (!outq || *outq == 0) return {};
-        sock->nospace = true;  // so the acknowledgement that frees the queue wakes us
-        return Error::kWouldBlock;
-      });
-    }
-  }
-  // eventpoll_release: the socket leaves every epoll instance watching it.
-  sock->wq.release_all(*sock);
-  t.stack().tracer().step("sock_close");
-  auto owned = t.stack().sockets().remove(fd);
-  fd_map().release(fd);
-  // Released now, or by the last call still using it (runtime/runtime.h, locking rule 5).
-  sock->fd_closed = true;
-  t.rt().park_closed(std::move(owned));
-  return static_cast<int>(trace.ret(0));
-}
-
-int usnet_is_socket(int fd) {
-  return fd_map().find(fd) != nullptr ? 1 : 0;
 }
 
 }  // extern "C"

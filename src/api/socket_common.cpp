@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "api/handles.h"
+#include "api/process.h"
 #include "api/sockaddr.h"
 #include "base/errno_map.h"
 #include "socket/sock_calls.h"
@@ -14,7 +15,15 @@
 namespace usnet::api {
 
 int not_ours_errno(int fd) {
-  return fd >= 0 && ::fcntl(fd, F_GETFD) != -1 ? ENOTSOCK : EBADF;
+  switch (fd_map().kind(fd)) {
+    case FdKind::kInherited:
+      note_inherited(fd);
+      return EBADF;
+    case FdKind::kObject:
+      return ENOTSOCK;
+    default:
+      return fd >= 0 && ::fcntl(fd, F_GETFD) != -1 ? ENOTSOCK : EBADF;
+  }
 }
 
 Result<std::optional<SockAddr>> msg_dest_from_user(const msghdr& msg) {
@@ -62,15 +71,17 @@ Status accept_args_check(int flags, const sockaddr* addr, const socklen_t* addrl
 
 int accept_install(usnet_stack* h, Socket& listener, int flags, sockaddr* addr,
                    socklen_t* addrlen) {
-  const int nfd = fd_map().reserve();
+  const int nfd = FdMap::reserve();
   if (nfd < 0) return -(errno == ENFILE ? ENFILE : EMFILE);
   auto r = sock_accept(listener, flags, nfd);
   if (!r) {
     ::close(nfd);
     return -to_errno(r.error());
   }
-  fd_map().bind(nfd, h);
-  if ((flags & SOCK_CLOEXEC) != 0) ::fcntl(nfd, F_SETFD, FD_CLOEXEC);
+  auto file = std::make_shared<File>();
+  file->stack = h;
+  file->sock = *r;
+  fd_map().install(nfd, file, (flags & SOCK_CLOEXEC) != 0);
   if (addr != nullptr) {
     if (auto st = sockaddr_to_user((*r)->remote, addr, addrlen); !st) return -to_errno(st.error());
   }

@@ -31,6 +31,7 @@ void usnet_runtime_free(usnet_runtime* rt) {
     usnet_close(fd);
   for (auto& h : rt->stacks) {
     if (current_stack() == h.get()) set_current_stack(nullptr);
+    if (current_stack() == h.get()) set_default_stack(nullptr);
   }
   delete rt;  // NOLINT: pairs with usnet_runtime_new
 }
@@ -67,6 +68,11 @@ usnet_stack* usnet_stack_new(usnet_runtime* rt, const char* name, uint64_t seed)
 
 int usnet_stack_use(usnet_stack* stack) {
   set_current_stack(stack);
+  return 0;
+}
+
+int usnet_stack_set_default(usnet_stack* stack) {
+  set_default_stack(stack);
   return 0;
 }
 

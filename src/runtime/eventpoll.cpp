@@ -52,23 +52,24 @@ class ItemLocks {
 
 std::shared_ptr<EventPoll> EventPoll::create(int flags) {
   std::shared_ptr<EventPoll> ep(new EventPoll());  // NOLINT: private constructor
-  ep->outer_ = ::epoll_create1(flags & EPOLL_CLOEXEC);
-  if (ep->outer_ < 0) return nullptr;
+  const int outer = ::epoll_create1(flags & EPOLL_CLOEXEC);
+  if (outer < 0) return nullptr;
+  ep->outer_ = outer;
   ep->inner_ = ::epoll_create1(EPOLL_CLOEXEC);
   ep->evfd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (ep->inner_ < 0 || ep->evfd_ < 0) return nullptr;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kTokenInner;
-  if (::epoll_ctl(ep->outer_, EPOLL_CTL_ADD, ep->inner_, &ev) != 0) return nullptr;
+  if (::epoll_ctl(outer, EPOLL_CTL_ADD, ep->inner_, &ev) != 0) return nullptr;
   ev.data.u64 = kTokenReady;
-  if (::epoll_ctl(ep->outer_, EPOLL_CTL_ADD, ep->evfd_, &ev) != 0) return nullptr;
+  if (::epoll_ctl(outer, EPOLL_CTL_ADD, ep->evfd_, &ev) != 0) return nullptr;
   return ep;
 }
 
 EventPoll::~EventPoll() {
   detach();
-  for (int fd : {evfd_, inner_, outer_}) {
+  for (int fd : {evfd_, inner_, outer_.load()}) {
     if (fd >= 0) ::close(fd);
   }
 }
@@ -302,7 +303,7 @@ Result<int> EventPoll::wait(epoll_event* out, int max, int timeout_ms) {
       ++waiters_;
     }
     std::array<epoll_event, 2> woke{};
-    const int r = ::epoll_wait(outer_, woke.data(), static_cast<int>(woke.size()), wait_ms);
+    const int r = ::epoll_wait(fd(), woke.data(), static_cast<int>(woke.size()), wait_ms);
     const int err = errno;
     {
       std::lock_guard lock(mu_);

@@ -17,6 +17,7 @@
 
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -38,7 +39,9 @@ class EventPoll : public FileObject, public std::enable_shared_from_this<EventPo
   static std::shared_ptr<EventPoll> create(int flags);
   ~EventPoll() override;
 
-  int fd() const noexcept { return outer_; }
+  int fd() const noexcept { return outer_.load(std::memory_order_acquire); }
+  int own_fd() const noexcept override { return fd(); }
+  void move_to(int fd) noexcept override { outer_.store(fd, std::memory_order_release); }
 
   // EPOLL_CTL_ADD/MOD/DEL of a usnet socket. The caller holds rt's lock; `ev` is non-null
   // for ADD and MOD and has passed the checks every target shares.
@@ -103,7 +106,7 @@ class EventPoll : public FileObject, public std::enable_shared_from_this<EventPo
   int waiters_ = 0;
   bool signalled_ = false;  // evfd_ holds a count
   bool closed_ = false;
-  int outer_ = -1;
+  std::atomic<int> outer_{-1};
   int inner_ = -1;
   int evfd_ = -1;
 };

@@ -14,6 +14,12 @@ class FileObject {
   FileObject(const FileObject&) = delete;
   FileObject& operator=(const FileObject&) = delete;
   virtual void on_close() {}
+  // The kernel descriptor the object works through, which is also the one the user was
+  // given (an epoll instance's kernel epoll). When the user closes it while a duplicate
+  // stays open, the object moves to that duplicate (api/handles.h keeps own_fd() one of
+  // the object's open descriptors).
+  virtual int own_fd() const noexcept { return -1; }
+  virtual void move_to(int /*fd*/) noexcept {}
 };
 
 }  // namespace usnet

@@ -144,15 +144,21 @@ int Ring::wait(unsigned nr, const std::chrono::steady_clock::time_point* deadlin
     flush_overflow_locked();
     if (mem_.cq_ready() >= nr) return 0;
     if (!ready_.empty() || !startable_.empty()) continue;
-    ++waiters_;
-    bool expired = false;
-    if (deadline != nullptr) {
-      expired = cv_.wait_until(lock, *deadline) == std::cv_status::timeout;
-    } else {
-      cv_.wait(lock);
+    // io_uring_enter's wait for completions is never restarted after a signal handler:
+    // -EINTR, as liburing's wait calls return it.
+    ThreadWaker* waker = ThreadWaker::self();
+    if (waker == nullptr) return -errno;
+    waker->arm();
+    waiters_.push_back(waker);
+    lock.unlock();
+    const auto woke = waker->sleep(deadline, false);
+    lock.lock();
+    std::erase(waiters_, waker);
+    if (woke == ThreadWaker::Woke::kInterrupted) {
+      flush_overflow_locked();
+      return mem_.cq_ready() >= nr ? 0 : -EINTR;
     }
-    --waiters_;
-    if (expired) {
+    if (woke == ThreadWaker::Woke::kTimedOut) {
       flush_overflow_locked();
       return mem_.cq_ready() >= nr ? 0 : -ETIME;
     }
@@ -215,7 +221,7 @@ void Ring::post_locked(std::uint64_t user_data, int res, std::uint32_t cflags) {
       ++it;
     }
   }
-  if (waiters_ > 0) cv_.notify_all();
+  wake_waiters_locked();
   if (eventfd_ >= 0) {
     const std::uint64_t one = 1;
     (void)!::write(eventfd_, &one, sizeof(one));
@@ -240,11 +246,16 @@ void Ring::flush_overflow_locked() {
 
 void Ring::note_work_locked() {
   update_flags_locked();
-  if (waiters_ > 0) cv_.notify_all();
+  wake_waiters_locked();
   if (eventfd_ >= 0) {
     const std::uint64_t one = 1;
     (void)!::write(eventfd_, &one, sizeof(one));
   }
+}
+
+void Ring::wake_waiters_locked() {
+  for (ThreadWaker* w : waiters_)
+    w->wake();
 }
 
 void Ring::update_flags_locked() {

@@ -27,7 +27,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -40,6 +39,7 @@
 #include "runtime/ring_buf.h"
 #include "runtime/ring_op.h"
 #include "runtime/ring_queue.h"
+#include "runtime/thread_waker.h"
 
 namespace usnet {
 
@@ -131,6 +131,7 @@ class Ring {
   void attach_locked(Runtime& rt);
   void flush_overflow_locked();
   void note_work_locked();
+  void wake_waiters_locked();
   void update_flags_locked();
 
   RingMemory mem_;
@@ -139,7 +140,6 @@ class Ring {
   SocketOpFactory factory_;
 
   std::mutex mu_;
-  std::condition_variable cv_;  // waiters for CQEs or deferred work
   std::deque<usnet_cqe> overflow_;
   std::unordered_map<const RingOp*, std::shared_ptr<RingOp>> live_;  // not yet kDone
   std::vector<std::shared_ptr<RingOp>> ready_;                       // woken parked operations
@@ -150,7 +150,8 @@ class Ring {
   std::uint64_t posted_ = 0;  // CQEs posted, for timeouts with a count
   std::uint64_t next_seq_ = 0;
   int eventfd_ = -1;
-  int waiters_ = 0;
+  // Threads asleep in wait() for CQEs or deferred work; each wakes on its ThreadWaker.
+  std::vector<ThreadWaker*> waiters_;
   bool exiting_ = false;
 };
 

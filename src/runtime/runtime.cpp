@@ -17,7 +17,7 @@ namespace {
 constexpr std::uint64_t kWakeToken = ~std::uint64_t{0};
 
 bool notify_waiter(WaitEntry& e, Socket& /*sock*/, PollMask /*key*/) {
-  static_cast<std::condition_variable*>(e.ctx)->notify_one();
+  static_cast<ThreadWaker*>(e.ctx)->wake();
   return true;
 }
 
@@ -187,20 +187,29 @@ void Runtime::network_loop() {
   }
 }
 
-bool Runtime::wait_on(std::unique_lock<std::mutex>& lock, Socket& sock, Instant deadline) {
-  if (stopping_) return false;
-  std::condition_variable cv;
+ThreadWaker::Woke Runtime::wait_on(std::unique_lock<std::mutex>& lock, Socket& sock,
+                                   Instant deadline) {
+  using Woke = ThreadWaker::Woke;
+  if (stopping_) return Woke::kTimedOut;
+  ThreadWaker* waker = ThreadWaker::self();
+  if (waker == nullptr) return Woke::kInterrupted;  // no eventfd to sleep on (EMFILE)
+  waker->arm();
   WaitEntry e;
   e.func = notify_waiter;
-  e.ctx = &cv;
+  e.ctx = waker;
   sock.wq.add(e);
+  lock.unlock();
+  Woke woke;
   if (deadline == kNever) {
-    cv.wait(lock);
+    woke = waker->sleep(nullptr, true);
   } else {
-    cv.wait_until(lock, steady_of(deadline));
+    const auto until = steady_of(deadline);
+    woke = waker->sleep(&until, false);
   }
+  lock.lock();
   sock.wq.remove(e);
-  return deadline == kNever || now() < deadline;
+  if (woke == Woke::kWoken && deadline != kNever && now() >= deadline) woke = Woke::kTimedOut;
+  return woke;
 }
 
 void Runtime::wait_activity(std::unique_lock<std::mutex>& lock, Instant deadline) {

@@ -9,7 +9,8 @@
 //      holds it while it polls the stacks; an application thread holds it for the length of
 //      one socket call. Nothing below the runtime knows threads exist.
 //   2. A blocking call sleeps on the socket's wait queue (socket/wait_queue.h) with the
-//      runtime lock released (a condition variable waits on it), and is woken by the
+//      runtime lock released (on its thread's ThreadWaker, so signals interrupt it as they
+//      interrupt the Linux call: runtime/thread_waker.h), and is woken by the
 //      protocols' sk_data_ready / sk_write_space / sk_state_change / sk_error_report, which
 //      run under the lock on whichever thread drove the stack. No call spins.
 //   3. An epoll instance or a completion ring has a lock of its own, always taken after a
@@ -35,6 +36,7 @@
 #include <vector>
 
 #include "base/time.h"
+#include "runtime/thread_waker.h"
 #include "stack/stack.h"
 
 namespace usnet {
@@ -71,10 +73,12 @@ class Runtime {
   // waits on.
   void devices_changed();
 
-  // Sleeps until `sock` is woken, `deadline` passes (kNever: no limit) or the runtime
-  // stops. `lock` holds mutex() and is released while asleep. False once `deadline` has
-  // passed.
-  bool wait_on(std::unique_lock<std::mutex>& lock, Socket& sock, Instant deadline);
+  // Sleeps until `sock` is woken, `deadline` passes (kNever: no limit), a signal handler
+  // interrupts the sleep, or the runtime stops (reported as kTimedOut). `lock` holds mutex()
+  // and is released while asleep. Without a deadline the sleep is restartable (a handler
+  // installed with SA_RESTART does not end it); with one it is not, as signal(7) says of
+  // socket calls with SO_RCVTIMEO/SO_SNDTIMEO set.
+  ThreadWaker::Woke wait_on(std::unique_lock<std::mutex>& lock, Socket& sock, Instant deadline);
 
   // Sleeps (lock held on entry, released while asleep) until the network thread has taken
   // in a packet or `deadline` passes: how usnet_runtime_poll() waits.

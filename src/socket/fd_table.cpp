@@ -32,4 +32,14 @@ std::unique_ptr<Socket> SocketTable::remove(int fd) {
   return s;
 }
 
+Status SocketTable::rekey(int from, int to) {
+  if (table_.contains(to)) return Error::kInvalidArgument;
+  auto node = table_.extract(from);
+  if (node.empty()) return Error::kInvalidArgument;
+  node.key() = to;
+  node.mapped()->fd = to;
+  table_.insert(std::move(node));
+  return {};
+}
+
 }  // namespace usnet

@@ -23,6 +23,10 @@ class SocketTable {
   Socket* get(int fd) const noexcept;
   // Removes and returns the socket (the caller releases it).
   std::unique_ptr<Socket> remove(int fd);
+  // The socket under `from` is known as `to` from now on (Socket::fd too): its descriptor
+  // `from` was closed while a duplicate `to` stays open. kInvalidArgument if `to` is taken
+  // or `from` is not there.
+  Status rekey(int from, int to);
   std::size_t size() const noexcept { return table_.size(); }
 
   template <typename Fn>

@@ -1,0 +1,33 @@
+// The trace of one C call (README "--trace"): a path named for the call, closed with its
+// result, so each call's way through the layers reads as one line.
+#pragma once
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "stack/stack.h"
+
+namespace usnet::api {
+
+class CallTrace {
+ public:
+  CallTrace(Stack& s, std::string head) : s_(s) { s_.tracer().begin(std::move(head)); }
+  ~CallTrace() { s_.tracer().end(tail_); }
+  CallTrace(const CallTrace&) = delete;
+  CallTrace& operator=(const CallTrace&) = delete;
+  long long ret(long long v) {
+    if (s_.tracer().enabled()) {
+      tail_ = v < 0 ? fmt::format(" = -1 {}", std::strerror(errno)) : fmt::format(" = {}", v);
+    }
+    return v;
+  }
+
+ private:
+  Stack& s_;
+  std::string tail_;
+};
+
+}  // namespace usnet::api
