@@ -31,7 +31,9 @@ class SockRef {
   void pump() const { rt().after_call(); }
   // Sleeps until the socket is woken, `deadline` passes or a signal handler interrupts
   // (Runtime::wait_on).
-  ThreadWaker::Woke wait(Instant deadline) { return rt().wait_on(lock_, *sock, deadline); }
+  ThreadWaker::Woke wait(Instant deadline, bool restartable) {
+    return rt().wait_on(lock_, *sock, deadline, restartable);
+  }
 
   usnet_stack* handle = nullptr;
   Socket* sock = nullptr;
@@ -41,13 +43,19 @@ class SockRef {
   std::unique_lock<std::mutex> lock_;  // held from get() until after the reference is dropped
 };
 
+// Whether a signal handler installed with SA_RESTART may restart the call: only while it
+// has transferred nothing (tcp_sendmsg and tcp_recvmsg return what they copied when a
+// signal comes after some bytes, whatever SA_RESTART says).
+enum class Restart { kYes, kNo };
+
 // Retries `op` while it would block and the call may wait, sleeping on the socket's wait
 // queue between tries, until `timeout` (0: forever). Linux reports an expired
 // SO_RCVTIMEO/SO_SNDTIMEO as EAGAIN, and a sleep a signal handler ended as EINTR when the
 // last try still would block (what arrived meanwhile is returned instead, as Linux copies
 // data before it looks at pending signals).
 template <typename Op>
-auto run_blocking(SockRef& t, bool nonblock, Duration timeout, Op op) -> decltype(op()) {
+auto run_blocking(SockRef& t, bool nonblock, Duration timeout, Op op,
+                  Restart restart = Restart::kYes) -> decltype(op()) {
   const Instant deadline = timeout.count() > 0 ? t.rt().now() + timeout : kNever;
   bool pumped = false;
   for (;;) {
@@ -61,7 +69,7 @@ auto run_blocking(SockRef& t, bool nonblock, Duration timeout, Op op) -> decltyp
       continue;
     }
     pumped = false;
-    const auto woke = t.wait(deadline);
+    const auto woke = t.wait(deadline, restart == Restart::kYes);
     if (woke == ThreadWaker::Woke::kWoken) continue;
     auto last = op();
     if (last || last.error() != Error::kWouldBlock) return last;

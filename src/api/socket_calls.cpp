@@ -103,8 +103,9 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   do {
     iov_after(iov, sent, rest);
     SendMsg part{rest, m.dest};
-    auto r = run_blocking(t, nonblock, sock->opt.sndtimeo,
-                          [&] { return sock_sendmsg(*sock, part, flags); });
+    auto r = run_blocking(
+        t, nonblock, sock->opt.sndtimeo, [&] { return sock_sendmsg(*sock, part, flags); },
+        sent == 0 ? Restart::kYes : Restart::kNo);
     if (!r) {
       last = r.error();
       break;
@@ -146,8 +147,9 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
     while (got < cap && r->copied > 0) {
       iov_after(iov, got, rest);
       RecvMsg part{rest};
-      auto more = run_blocking(t, false, sock->opt.rcvtimeo,
-                               [&] { return sock_recvmsg(*sock, part, flags); });
+      auto more = run_blocking(
+          t, false, sock->opt.rcvtimeo, [&] { return sock_recvmsg(*sock, part, flags); },
+          Restart::kNo);
       if (!more || more->copied == 0) break;
       got += more->copied;
     }

@@ -188,7 +188,7 @@ void Runtime::network_loop() {
 }
 
 ThreadWaker::Woke Runtime::wait_on(std::unique_lock<std::mutex>& lock, Socket& sock,
-                                   Instant deadline) {
+                                   Instant deadline, bool restartable) {
   using Woke = ThreadWaker::Woke;
   if (stopping_) return Woke::kTimedOut;
   ThreadWaker* waker = ThreadWaker::self();
@@ -201,7 +201,7 @@ ThreadWaker::Woke Runtime::wait_on(std::unique_lock<std::mutex>& lock, Socket& s
   lock.unlock();
   Woke woke;
   if (deadline == kNever) {
-    woke = waker->sleep(nullptr, true);
+    woke = waker->sleep(nullptr, restartable);
   } else {
     const auto until = steady_of(deadline);
     woke = waker->sleep(&until, false);

@@ -75,10 +75,11 @@ class Runtime {
 
   // Sleeps until `sock` is woken, `deadline` passes (kNever: no limit), a signal handler
   // interrupts the sleep, or the runtime stops (reported as kTimedOut). `lock` holds mutex()
-  // and is released while asleep. Without a deadline the sleep is restartable (a handler
-  // installed with SA_RESTART does not end it); with one it is not, as signal(7) says of
+  // and is released while asleep. A `restartable` sleep without a deadline is not ended by
+  // a handler installed with SA_RESTART; with a deadline no sleep is, as signal(7) says of
   // socket calls with SO_RCVTIMEO/SO_SNDTIMEO set.
-  ThreadWaker::Woke wait_on(std::unique_lock<std::mutex>& lock, Socket& sock, Instant deadline);
+  ThreadWaker::Woke wait_on(std::unique_lock<std::mutex>& lock, Socket& sock, Instant deadline,
+                            bool restartable);
 
   // Sleeps (lock held on entry, released while asleep) until the network thread has taken
   // in a packet or `deadline` passes: how usnet_runtime_poll() waits.
