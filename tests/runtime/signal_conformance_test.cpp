@@ -88,7 +88,14 @@ void interrupt(Env& e, const Blocked& b, bool expect_eintr) {
   } else {
     e.t.flag("asleep again after the handler", !done && wait_until_asleep(tid) && !done);
   }
-  if (!done) b.complete();
+  // Completes the call, again now and then if once is not enough (a connect whose SYN the
+  // full listener dropped waits for its retransmission), for at most 10 s.
+  const auto give_up = Clock::now() + milliseconds(10'000);
+  while (!done && Clock::now() < give_up) {
+    b.complete();
+    for (int i = 0; i < 50 && !done; ++i)
+      std::this_thread::sleep_for(milliseconds(2));
+  }
   t.join();
   e.t.add_text("the call", b.describe(result, err));
 }
@@ -106,7 +113,7 @@ void read_n(Env& e, int fd, std::size_t n) {
   }
 }
 
-enum class Call { kRecv, kRecvWaitall, kAccept, kSend, kPoll, kSelect, kEpollWait };
+enum class Call { kRecv, kRecvWaitall, kAccept, kConnect, kSend, kPoll, kSelect, kEpollWait };
 
 const char* name_of(Call c) {
   switch (c) {
@@ -116,6 +123,8 @@ const char* name_of(Call c) {
       return "recv_waitall_after_some_data";
     case Call::kAccept:
       return "accept";
+    case Call::kConnect:
+      return "connect";
     case Call::kSend:
       return "send";
     case Call::kPoll:
@@ -130,7 +139,8 @@ const char* name_of(Call c) {
 
 // Whether Linux restarts `c` after a handler (signal(7)).
 bool restarted(Call c, bool sa_restart, bool timeout) {
-  const bool socket_call = c == Call::kRecv || c == Call::kAccept || c == Call::kSend;
+  const bool socket_call =
+      c == Call::kRecv || c == Call::kAccept || c == Call::kConnect || c == Call::kSend;
   return socket_call && sa_restart && !timeout;  // (a MSG_WAITALL that has data: never)
 }
 
@@ -198,6 +208,23 @@ void run_call(Env& e, Call c, bool sa_restart, bool timeout) {
       b.complete = [&e, &cl, &s] { (void)e.connect_to(cl, e.port(s)); };
       break;
     }
+    case Call::kConnect: {
+      // A listener with backlog 0 and one connection queued drops further SYNs (its accept
+      // queue is full), so a connect to it sleeps until a retransmitted SYN finds room.
+      s = e.keep(e.a.socket(AF_INET, SOCK_STREAM, 0));
+      if (!e.t.need(s >= 0 && e.bind_any_port(s) && e.a.listen(s, 0) == 0, "listener")) return;
+      const int first = e.tcp();
+      e.t.need(e.connect_to(first, e.port(s)), "the first connection");
+      e.t.flag("queued", e.wait_for(s, POLLIN));
+      cl = e.tcp();
+      if (timeout) e.set_timeout(cl, SO_SNDTIMEO, kTimeoutMs);
+      b.call = [&e, &cl, &s] { return static_cast<long>(e.connect_to(cl, e.port(s)) ? 0 : -1); };
+      b.complete = [&e, &s] {
+        const int fd = e.a.accept4(s, nullptr, nullptr, SOCK_NONBLOCK);
+        if (fd >= 0) e.keep(fd);
+      };
+      break;
+    }
     case Call::kSend: {
       // A send larger than both buffers: it queues what fits, then sleeps; interrupted, it
       // returns what it queued (tcp_sendmsg returns `copied` rather than EINTR once it has
@@ -223,11 +250,10 @@ void run_call(Env& e, Call c, bool sa_restart, bool timeout) {
 
 std::vector<Scenario> signal_scenarios() {
   std::vector<Scenario> all;
-  for (Call c : {Call::kRecv, Call::kRecvWaitall, Call::kAccept, Call::kSend, Call::kPoll,
-                 Call::kSelect, Call::kEpollWait}) {
+  for (Call c : {Call::kRecv, Call::kRecvWaitall, Call::kAccept, Call::kConnect, Call::kSend,
+                 Call::kPoll, Call::kSelect, Call::kEpollWait}) {
     for (bool sa_restart : {false, true}) {
-      const bool socket_call =
-          c == Call::kRecv || c == Call::kAccept || c == Call::kSend || c == Call::kRecvWaitall;
+      const bool socket_call = c != Call::kPoll && c != Call::kSelect && c != Call::kEpollWait;
       for (bool timeout : socket_call ? std::vector<bool>{false, true} : std::vector<bool>{false}) {
         std::string name = std::string(name_of(c)) + (sa_restart ? "_sa_restart" : "_no_restart") +
                            (timeout ? "_with_timeout" : "");
