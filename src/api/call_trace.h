@@ -1,10 +1,12 @@
 // The trace of one C call (README "--trace"): a path named for the call, closed with its
-// result, so each call's way through the layers reads as one line.
+// result, so each call's way through the layers reads as one line. Nothing is formatted
+// while tracing is off: a call costs one test of the tracer then.
 #pragma once
 
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -14,7 +16,10 @@ namespace usnet::api {
 
 class CallTrace {
  public:
-  CallTrace(Stack& s, std::string head) : s_(s) { s_.tracer().begin(std::move(head)); }
+  template <typename... Args>
+  CallTrace(Stack& s, fmt::format_string<Args...> head, Args&&... args) : s_(s) {
+    if (s_.tracer().enabled()) s_.tracer().begin(fmt::format(head, std::forward<Args>(args)...));
+  }
   ~CallTrace() { s_.tracer().end(tail_); }
   CallTrace(const CallTrace&) = delete;
   CallTrace& operator=(const CallTrace&) = delete;

@@ -131,7 +131,7 @@ int drop_fd(int fd, bool close_kernel) {
     if (close_kernel) ::close(fd);
     return 0;
   }
-  CallTrace trace(t.stack(), fmt::format("close({})", fd));
+  CallTrace trace(t.stack(), "close({})", fd);
   return static_cast<int>(trace.ret(drop_socket_fd(t, fd, close_kernel)));
 }
 

@@ -75,7 +75,7 @@ int not_ours(int fd) {
 ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
-  CallTrace trace(t.stack(), fmt::format("{}({}, ...)", call, fd));
+  CallTrace trace(t.stack(), "{}({}, ...)", call, fd);
   if (msg == nullptr) return trace.ret(fail(EFAULT));
   std::vector<ByteSpan> iov;
   if (auto st = import_iovec(*msg, iov); !st) return trace.ret(fail(st.error()));
@@ -122,7 +122,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
 ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
   SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
-  CallTrace trace(t.stack(), fmt::format("{}({}, ...)", call, fd));
+  CallTrace trace(t.stack(), "{}({}, ...)", call, fd);
   if (msg == nullptr) return trace.ret(fail(EFAULT));
   std::vector<MutableByteSpan> iov;
   if (auto st = import_iovec(*msg, iov); !st) return trace.ret(fail(st.error()));
@@ -175,8 +175,7 @@ int usnet_socket(int domain, int type, int protocol) {
   if (!stack_alive(h)) return fail(ENETDOWN);
   // The stack's socket table and tracer are the runtime's (locking rule 1).
   std::lock_guard lock(h->runtime->rt.mutex());
-  CallTrace trace(
-      *h->stack, fmt::format("socket({}, {}, {})", family_name(domain), type_name(type), protocol));
+  CallTrace trace(*h->stack, "socket({}, {}, {})", family_name(domain), type_name(type), protocol);
   const int fd = FdMap::reserve();
   if (fd < 0) return static_cast<int>(trace.ret(fail(errno == ENFILE ? ENFILE : EMFILE)));
   auto r = sock_create(*h->stack, domain, type, protocol, fd);
@@ -194,7 +193,7 @@ int usnet_socket(int domain, int type, int protocol) {
 int usnet_bind(int fd, const sockaddr* addr, socklen_t addrlen) {
   SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
-  CallTrace trace(t.stack(), fmt::format("bind({}, ...)", fd));
+  CallTrace trace(t.stack(), "bind({}, ...)", fd);
   auto a = sockaddr_in_from_user(addr, addrlen);
   if (!a) return static_cast<int>(trace.ret(fail(a.error())));
   if (addrlen < sizeof(sockaddr_in)) return static_cast<int>(trace.ret(fail(EINVAL)));
@@ -205,7 +204,7 @@ int usnet_bind(int fd, const sockaddr* addr, socklen_t addrlen) {
 int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
   SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
-  CallTrace trace(t.stack(), fmt::format("connect({}, ...)", fd));
+  CallTrace trace(t.stack(), "connect({}, ...)", fd);
   auto a = connect_addr_from_user(addr, addrlen);
   if (!a) return static_cast<int>(trace.ret(fail(a.error())));
   Socket* sock = t.sock;
@@ -238,7 +237,7 @@ int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
 int usnet_listen(int fd, int backlog) {
   SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
-  CallTrace trace(t.stack(), fmt::format("listen({}, {})", fd, backlog));
+  CallTrace trace(t.stack(), "listen({}, {})", fd, backlog);
   if (auto st = sock_listen(*t.sock, backlog); !st) {
     return static_cast<int>(trace.ret(fail(st.error())));
   }
@@ -248,7 +247,7 @@ int usnet_listen(int fd, int backlog) {
 int usnet_accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags) {
   SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
-  CallTrace trace(t.stack(), fmt::format("accept4({}, ..., {:#x})", fd, flags));
+  CallTrace trace(t.stack(), "accept4({}, ..., {:#x})", fd, flags);
   if (auto st = accept_args_check(flags, addr, addrlen); !st) {
     return static_cast<int>(trace.ret(fail(st.error())));
   }
@@ -279,7 +278,7 @@ int usnet_ioctl(int fd, unsigned long request, ...) {
   va_start(ap, request);
   int* arg = va_arg(ap, int*);  // NOLINT(clang-analyzer-valist.Uninitialized): va_start above
   va_end(ap);
-  CallTrace trace(t.stack(), fmt::format("ioctl({}, {:#x}, ...)", fd, request));
+  CallTrace trace(t.stack(), "ioctl({}, {:#x}, ...)", fd, request);
   if (arg == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
   if (request == FIONBIO) {
     t.sock->nonblocking = *arg != 0;
@@ -353,7 +352,7 @@ ssize_t usnet_read(int fd, void* buf, size_t len) {
 static int getname(int fd, sockaddr* addr, socklen_t* addrlen, bool peer) {
   SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
-  CallTrace trace(t.stack(), fmt::format("{}({}, ...)", peer ? "getpeername" : "getsockname", fd));
+  CallTrace trace(t.stack(), "{}({}, ...)", peer ? "getpeername" : "getsockname", fd);
   if (addrlen == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
   if (static_cast<int>(*addrlen) < 0) return static_cast<int>(trace.ret(fail(EINVAL)));
   auto a = sock_getname(*t.sock, peer);
@@ -375,7 +374,7 @@ int usnet_getpeername(int fd, sockaddr* addr, socklen_t* addrlen) {
 int usnet_setsockopt(int fd, int level, int optname, const void* optval, socklen_t optlen) {
   SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
-  CallTrace trace(t.stack(), fmt::format("setsockopt({}, {}, {}, ...)", fd, level, optname));
+  CallTrace trace(t.stack(), "setsockopt({}, {}, {}, ...)", fd, level, optname);
   if (static_cast<int>(optlen) < 0) return static_cast<int>(trace.ret(fail(EINVAL)));
   if (optlen > 0 && optval == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
   ByteSpan v(static_cast<const std::byte*>(optval), optlen);
@@ -388,7 +387,7 @@ int usnet_setsockopt(int fd, int level, int optname, const void* optval, socklen
 int usnet_getsockopt(int fd, int level, int optname, void* optval, socklen_t* optlen) {
   SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
-  CallTrace trace(t.stack(), fmt::format("getsockopt({}, {}, {}, ...)", fd, level, optname));
+  CallTrace trace(t.stack(), "getsockopt({}, {}, {}, ...)", fd, level, optname);
   if (optlen == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
   const int len = static_cast<int>(*optlen);
   if (len < 0) return static_cast<int>(trace.ret(fail(EINVAL)));
@@ -416,7 +415,7 @@ int usnet_getsockopt(int fd, int level, int optname, void* optval, socklen_t* op
 int usnet_shutdown(int fd, int how) {
   SockRef t = SockRef::get(fd);
   if (t.sock == nullptr) return not_ours(fd);
-  CallTrace trace(t.stack(), fmt::format("shutdown({}, {})", fd, how));
+  CallTrace trace(t.stack(), "shutdown({}, {})", fd, how);
   auto st = sock_shutdown(*t.sock, how);
   t.pump();  // the FIN it queued goes out now, not at the stack's next wake-up
   if (!st) return static_cast<int>(trace.ret(fail(st.error())));
