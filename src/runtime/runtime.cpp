@@ -1,11 +1,13 @@
 #include "runtime/runtime.h"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <ctime>
 
 #include "socket/sock_calls.h"
@@ -35,7 +37,16 @@ Runtime::Runtime()
     ev.data.u64 = kWakeToken;
     ::epoll_ctl(epfd_, EPOLL_CTL_ADD, wake_fd_, &ev);
   }
+  // The network thread blocks every signal it can (it inherits the mask it is started
+  // with): a signal sent to the process must reach one of the program's own threads, where
+  // it interrupts the call the program is blocked in (Ctrl-C of a program in recv(), a
+  // handler that expects EINTR), not a thread the program does not know it has.
+  sigset_t all;
+  sigset_t old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
   thread_ = std::thread([this] { network_loop(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 Runtime::~Runtime() {
