@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <deque>
 #include <string>
 
 #include "support/conformance.h"
@@ -257,7 +258,11 @@ std::vector<Scenario> signal_scenarios() {
       for (bool timeout : socket_call ? std::vector<bool>{false, true} : std::vector<bool>{false}) {
         std::string name = std::string(name_of(c)) + (sa_restart ? "_sa_restart" : "_no_restart") +
                            (timeout ? "_with_timeout" : "");
-        all.push_back({strdup(name.c_str()),  // NOLINT: the table lives as long as the program
+        // Scenario names are C strings; these live as long as the table (a deque does not
+        // move its elements).
+        static std::deque<std::string> names;
+        names.push_back(std::move(name));
+        all.push_back({names.back().c_str(),
                        [c, sa_restart, timeout](Env& e) { run_call(e, c, sa_restart, timeout); }});
       }
     }
