@@ -1,8 +1,19 @@
-# `cmake --install` puts the library, its public headers, a CMake package (find_package(usnet))
-# and a pkg-config file in place.
+# `cmake --install` puts both libraries, the public headers, a CMake package
+# (find_package(usnet): usnet::usnet is the shared library, usnet::usnet_static the static
+# one) and pkg-config files (usnet: the shared library, with what a static link needs in
+# Libs.private/Requires.private; usnet-static: the static archive by name) in place.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS usnet EXPORT usnetTargets
+# What the C++ code of the static archive needs from the toolchain when a C compiler links
+# the program: the libraries the C++ driver adds and the C driver does not (stdc++ and m for
+# gcc's libstdc++). The same list goes into the pkg-config files and the CMake package.
+set(USNET_CXX_RUNTIME_LIBS ${CMAKE_CXX_IMPLICIT_LINK_LIBRARIES})
+list(REMOVE_ITEM USNET_CXX_RUNTIME_LIBS ${CMAKE_C_IMPLICIT_LINK_LIBRARIES})
+list(REMOVE_DUPLICATES USNET_CXX_RUNTIME_LIBS)
+list(TRANSFORM USNET_CXX_RUNTIME_LIBS PREPEND -l OUTPUT_VARIABLE USNET_PC_CXX_RUNTIME)
+list(JOIN USNET_PC_CXX_RUNTIME " " USNET_PC_CXX_RUNTIME)
+
+install(TARGETS usnet usnet_shared EXPORT usnetTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -20,5 +31,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/usnetConfig.cmake
 
 file(RELATIVE_PATH USNET_PC_RELATIVE_PREFIX "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig"
      "${CMAKE_INSTALL_PREFIX}")
-configure_file(cmake/usnet.pc.in ${CMAKE_CURRENT_BINARY_DIR}/usnet.pc @ONLY)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/usnet.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+foreach(pc usnet usnet-static)
+  configure_file(cmake/${pc}.pc.in ${CMAKE_CURRENT_BINARY_DIR}/${pc}.pc @ONLY)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endforeach()
