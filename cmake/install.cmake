@@ -4,12 +4,8 @@
 # Libs.private/Requires.private; usnet-static: the static archive by name) in place.
 include(CMakePackageConfigHelpers)
 
-# What the C++ code of the static archive needs from the toolchain when a C compiler links
-# the program: the libraries the C++ driver adds and the C driver does not (stdc++ and m for
-# gcc's libstdc++). The same list goes into the pkg-config files and the CMake package.
-set(USNET_CXX_RUNTIME_LIBS ${CMAKE_CXX_IMPLICIT_LINK_LIBRARIES})
-list(REMOVE_ITEM USNET_CXX_RUNTIME_LIBS ${CMAKE_C_IMPLICIT_LINK_LIBRARIES})
-list(REMOVE_DUPLICATES USNET_CXX_RUNTIME_LIBS)
+# The C++ runtime the archive needs when a C driver links the program (USNET_CXX_RUNTIME_LIBS,
+# from the top-level CMakeLists.txt), for the pkg-config files and the CMake package.
 list(TRANSFORM USNET_CXX_RUNTIME_LIBS PREPEND -l OUTPUT_VARIABLE USNET_PC_CXX_RUNTIME)
 list(JOIN USNET_PC_CXX_RUNTIME " " USNET_PC_CXX_RUNTIME)
 
