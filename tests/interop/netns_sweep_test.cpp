@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -35,13 +34,8 @@ TEST(NetnsSweep, NamesOfThePatternOnly) {
 }
 
 bool namespace_exists(const std::string& name) {
-  std::string list;
-  EXPECT_EQ(run({"ip", "netns", "list"}, &list), 0);
-  std::istringstream lines(list);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.substr(0, line.find(' ')) == name) return true;
-  }
-  return false;
+  const std::vector<std::string> names = usnet::interop::namespace_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 // A pid that is certainly no process: a child that has exited and been reaped.

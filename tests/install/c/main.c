@@ -19,8 +19,7 @@ int main(void) {
   const int rx = usnet_socket(AF_INET, SOCK_DGRAM, 0);
   const int tx = usnet_socket(AF_INET, SOCK_DGRAM, 0);
   if (rx < 0 || tx < 0) return fail("usnet_socket");
-  struct sockaddr_in addr;
-  memset(&addr, 0, sizeof addr);
+  struct sockaddr_in addr = {0};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (usnet_bind(rx, (struct sockaddr*)&addr, sizeof addr) != 0) return fail("usnet_bind");

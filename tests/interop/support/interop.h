@@ -104,6 +104,17 @@ inline pid_t namespace_pid(std::string_view name, std::string_view prefix) {
   return static_cast<pid_t>(std::stol(std::string(pid)));
 }
 
+// The names `ip netns list` shows (each line is "NAME" or "NAME (id: N)").
+inline std::vector<std::string> namespace_names() {
+  std::vector<std::string> names;
+  std::string list;
+  if (run({"ip", "netns", "list"}, &list) != 0) return names;
+  std::istringstream lines(list);
+  for (std::string line; std::getline(lines, line);)
+    names.push_back(line.substr(0, line.find(' ')));
+  return names;
+}
+
 // Deletes the namespaces named `<prefix><pid>[-...]` whose process no longer exists
 // (kill(pid, 0) fails with ESRCH: pids of this machine's pid namespace, where the tests run),
 // that is, those a test run killed before its TearDown left behind. A namespace of a live
@@ -113,11 +124,7 @@ inline pid_t namespace_pid(std::string_view name, std::string_view prefix) {
 // deleted.
 inline std::vector<std::string> sweep_dead_namespaces(std::string_view prefix) {
   std::vector<std::string> swept;
-  std::string list;
-  if (run({"ip", "netns", "list"}, &list) != 0) return swept;
-  std::istringstream lines(list);
-  for (std::string line; std::getline(lines, line);) {
-    const std::string name = line.substr(0, line.find(' '));  // "NAME (id: N)"
+  for (const std::string& name : namespace_names()) {
     const pid_t pid = namespace_pid(name, prefix);
     if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
     std::string pids;
