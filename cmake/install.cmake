@@ -1,8 +1,15 @@
-# `cmake --install` puts the library, its public headers, a CMake package (find_package(usnet))
-# and a pkg-config file in place.
+# `cmake --install` puts both libraries, the public headers, a CMake package
+# (find_package(usnet): usnet::usnet is the shared library, usnet::usnet_static the static
+# one) and pkg-config files (usnet: the shared library, with what a static link needs in
+# Libs.private/Requires.private; usnet-static: the static archive by name) in place.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS usnet EXPORT usnetTargets
+# The C++ runtime the archive needs when a C driver links the program (USNET_CXX_RUNTIME_LIBS,
+# from the top-level CMakeLists.txt), for the pkg-config files and the CMake package.
+list(TRANSFORM USNET_CXX_RUNTIME_LIBS PREPEND -l OUTPUT_VARIABLE USNET_PC_CXX_RUNTIME)
+list(JOIN USNET_PC_CXX_RUNTIME " " USNET_PC_CXX_RUNTIME)
+
+install(TARGETS usnet usnet_shared EXPORT usnetTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -20,5 +27,7 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/usnetConfig.cmake
 
 file(RELATIVE_PATH USNET_PC_RELATIVE_PREFIX "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig"
      "${CMAKE_INSTALL_PREFIX}")
-configure_file(cmake/usnet.pc.in ${CMAKE_CURRENT_BINARY_DIR}/usnet.pc @ONLY)
-install(FILES ${CMAKE_CURRENT_BINARY_DIR}/usnet.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+foreach(pc usnet usnet-static)
+  configure_file(cmake/${pc}.pc.in ${CMAKE_CURRENT_BINARY_DIR}/${pc}.pc @ONLY)
+  install(FILES ${CMAKE_CURRENT_BINARY_DIR}/${pc}.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endforeach()

@@ -291,16 +291,26 @@ static inline int usnet_buf_ring_mask(unsigned entries) {
 }
 
 /* ---- SQE preparation ---- */
+/* Writes every field of the SQE except user_data (which usnet_sqe_set_data64 may have set
+ * already), so a field added to struct usnet_sqe must be added here. Field by field, as
+ * liburing's io_uring_prep_rw, rather than a memset: gcc 12 at -O3 threads a caller's
+ * "get_sqe returned NULL" path into the memset and reports -Warray-bounds on it, and the
+ * stores need no read of user_data. */
 static inline void usnet_prep_rw(int op, struct usnet_sqe* sqe, int fd, const void* addr,
                                  unsigned len, uint64_t off) {
-  const uint64_t user_data = sqe->user_data;
-  memset(sqe, 0, sizeof(*sqe));
   sqe->opcode = (uint8_t)op;
+  sqe->flags = 0;
+  sqe->ioprio = 0;
   sqe->fd = fd;
+  sqe->off = off;
   sqe->addr = (uint64_t)(uintptr_t)addr;
   sqe->len = len;
-  sqe->off = off;
-  sqe->user_data = user_data;
+  sqe->op_flags = 0;
+  sqe->buf_group = 0;
+  sqe->resv0 = 0;
+  sqe->resv1 = 0;
+  sqe->addr2 = 0;
+  sqe->resv2 = 0;
 }
 
 static inline void usnet_prep_nop(struct usnet_sqe* sqe) {

@@ -87,6 +87,34 @@ class Ring : public ::testing::Test {
   int s_ = -1;
 };
 
+// The prep helpers write every field but user_data (ring.h: fields an operation does not use
+// are zero), whatever the SQE held before: a field added to usnet_sqe and forgotten in
+// usnet_prep_rw keeps the 0xa5 filler and fails here. The struct has no padding (64 bytes).
+TEST(RingPrep, WritesEveryFieldButUserData) {
+  static_assert(sizeof(usnet_sqe) == 64);
+  char buf[10];
+  usnet_sqe sqe;
+  std::memset(&sqe, 0xa5, sizeof(sqe));
+  usnet_sqe_set_data64(&sqe, 77);
+  usnet_prep_recv(&sqe, 3, buf, sizeof(buf), MSG_PEEK);
+  usnet_sqe want{};
+  want.opcode = USNET_OP_RECV;
+  want.fd = 3;
+  want.addr = reinterpret_cast<std::uintptr_t>(buf);
+  want.len = sizeof(buf);
+  want.op_flags = MSG_PEEK;
+  want.user_data = 77;
+  EXPECT_EQ(std::memcmp(&sqe, &want, sizeof(sqe)), 0);
+
+  std::memset(&sqe, 0xa5, sizeof(sqe));
+  usnet_prep_nop(&sqe);
+  want = usnet_sqe{};
+  want.opcode = USNET_OP_NOP;
+  want.fd = -1;
+  std::memset(&want.user_data, 0xa5, sizeof(want.user_data));
+  EXPECT_EQ(std::memcmp(&sqe, &want, sizeof(sqe)), 0);
+}
+
 TEST_F(Ring, BatchSubmitAndReapWithUserData) {
   // The SQ holds 64: a 65th SQE waits for a submit.
   for (std::uint64_t i = 0; i < 64; ++i) {

@@ -2,7 +2,8 @@
 // test creates, and use the Linux kernel in that namespace as the peer. Hygiene
 // (DESIGN.md): namespaces are named usnet-it-<pid>-<n>, addresses come from 198.18.0.0/15,
 // nothing is routed out, everything is deleted in TearDown, and only the processes the test
-// started are signalled, by pid.
+// started are signalled, by pid. A test killed from outside never reaches TearDown, so each
+// test process first deletes the usnet-it-<pid>-<n> namespaces whose <pid> is gone.
 //
 // Without root, /dev/net/tun or iproute2 the tests are skipped with a loud message.
 #pragma once
@@ -16,9 +17,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace usnet::interop {
@@ -88,16 +92,71 @@ inline int run(const std::vector<std::string>& argv, std::string* out = nullptr,
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// The pid in a namespace name `<prefix><pid>` or `<prefix><pid>-<anything>`, or -1 when the
+// name is not of that form (then it is someone else's and never touched).
+inline pid_t namespace_pid(std::string_view name, std::string_view prefix) {
+  if (!prefix.starts_with("usnet-") || !name.starts_with(prefix)) return -1;
+  name.remove_prefix(prefix.size());
+  const std::size_t digits = name.find_first_not_of("0123456789");
+  const std::string_view pid = name.substr(0, digits);
+  if (pid.empty() || pid.size() > 9 || pid.front() == '0') return -1;
+  if (digits != std::string_view::npos && name[digits] != '-') return -1;
+  return static_cast<pid_t>(std::stol(std::string(pid)));
+}
+
+// The names `ip netns list` shows (each line is "NAME" or "NAME (id: N)").
+inline std::vector<std::string> namespace_names() {
+  std::vector<std::string> names;
+  std::string list;
+  if (run({"ip", "netns", "list"}, &list) != 0) return names;
+  std::istringstream lines(list);
+  for (std::string line; std::getline(lines, line);)
+    names.push_back(line.substr(0, line.find(' ')));
+  return names;
+}
+
+// Deletes the namespaces named `<prefix><pid>[-...]` whose process no longer exists
+// (kill(pid, 0) fails with ESRCH: pids of this machine's pid namespace, where the tests run),
+// that is, those a test run killed before its TearDown left behind. A namespace of a live
+// process, or one named otherwise, stays (so does one whose process is a zombie not yet
+// reaped: the next run sweeps it). Processes `ip netns pids` still finds in a swept namespace
+// were started by the dead run, not by us: they are named, not signalled. Returns the names
+// deleted.
+inline std::vector<std::string> sweep_dead_namespaces(std::string_view prefix) {
+  std::vector<std::string> swept;
+  for (const std::string& name : namespace_names()) {
+    const pid_t pid = namespace_pid(name, prefix);
+    if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::string pids;
+    run({"ip", "netns", "pids", name}, &pids);
+    std::replace(pids.begin(), pids.end(), '\n', ' ');
+    if (run({"ip", "netns", "del", name}) != 0) continue;
+    std::fprintf(stderr, "interop: deleted namespace %s left by dead test process %d%s%s\n",
+                 name.c_str(), static_cast<int>(pid),
+                 pids.empty() ? "" : "; processes still in it, left running: ", pids.c_str());
+    swept.push_back(name);
+  }
+  return swept;
+}
+
 // A namespace for one test, with a `usnet` tool process inside it on a TAP.
 class NetnsFixture : public ::testing::Test {
+ public:
+  static constexpr const char* kNamespacePrefix = "usnet-it-";
+
  protected:
   static constexpr const char* kKernelAddr = "198.18.3.1";
   static constexpr const char* kUsnetAddr = "198.18.3.2";
 
   void SetUp() override {
     USNET_REQUIRE_INTEROP();
+    static bool swept = false;  // once per test process, before its first namespace
+    if (!swept) {
+      sweep_dead_namespaces(kNamespacePrefix);
+      swept = true;
+    }
     static int counter = 0;
-    ns_ = "usnet-it-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    ns_ = kNamespacePrefix + std::to_string(::getpid()) + "-" + std::to_string(counter++);
     ASSERT_EQ(run({"ip", "netns", "add", ns_}), 0) << "cannot create namespace " << ns_;
     created_ = true;
     ASSERT_EQ(run({"ip", "-n", ns_, "link", "set", "lo", "up"}), 0);
