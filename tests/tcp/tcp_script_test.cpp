@@ -525,7 +525,9 @@ TEST_F(TcpMore, TcpInfoAndQueueIoctls) {
 }
 
 TEST_F(TcpMore, QueuedDataDrainsInLastAck) {
-  Passive p = open_passive();
+  // The peer's window is small from the start: a FIN at the same SEG.SEQ and SEG.ACK as the
+  // handshake's ACK could only open it, never shrink it (Linux tcp_may_update_window).
+  Passive p = open_passive(false, false, 2);
   inject({.flags = kTcpFin | kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 2});
   (void)next_sent();
   // The peer's window (2 << 7 = 256 bytes) holds back most of 1000 bytes; close anyway.

@@ -237,14 +237,26 @@ void enter_recovery(TcpSock& sk) {
   sk.cwnd = sk.sack_ok ? sk.ssthresh : sk.ssthresh + 3 * sk.mss;
 }
 
+// RFC 9293 3.10.7.4 takes the window from a segment no older than the one that last set
+// it: SND.WL1 < SEG.SEQ, or the same SEG.SEQ. As Linux's tcp_may_update_window, a segment
+// that acknowledges new data updates it too whatever its sequence number, and one at the
+// same SND.WL1 only opens the window or closes it to zero (an older duplicate cannot shrink
+// it). A segment forged ahead of RCV.NXT thus holds SND.WL1 only until the next ACK of new
+// data resets it to the peer's real sequence number.
+bool may_update_window(const TcpSock& sk, const TcpSegment& seg, std::uint32_t wnd) {
+  return seg.ack > sk.snd_una || seg.seq > sk.snd_wl1 ||
+         (seg.seq == sk.snd_wl1 && (wnd > sk.snd_wnd || wnd == 0));
+}
+
 // The ACK field of an acceptable segment (fifth step, "ESTABLISHED STATE" rules).
 void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
   const SeqNum ack = seg.ack;
   const Instant now = sk.stack.now();
   bool window_changed = false;
   const std::uint32_t wnd = static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
-  // RFC 9293: update the send window only from a segment no older than the last update.
-  if (sk.snd_wl1 < seg.seq || (sk.snd_wl1 == seg.seq && sk.snd_wl2 <= ack)) {
+  // RFC 9293 3.10.7.4: only a segment with SND.UNA =< SEG.ACK =< SND.NXT may update the
+  // send window (an ACK beyond SND.NXT never gets here).
+  if (ack >= sk.snd_una && may_update_window(sk, seg, wnd)) {
     window_changed = wnd != sk.snd_wnd;
     sk.snd_wnd = wnd;
     sk.snd_wl1 = seg.seq;

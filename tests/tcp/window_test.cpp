@@ -1,0 +1,76 @@
+// Scripted tests of the peer's window: which segments may move SND.WND (RFC 9293
+// 3.10.7.4, Linux tcp_may_update_window).
+#include <netinet/tcp.h>
+
+#include "support/script.h"
+
+namespace usnet::script {
+namespace {
+
+using wire::kTcpAck;
+using wire::kTcpPsh;
+using wire::kTcpSyn;
+
+class Window : public TcpScript {};
+
+// RFC 9293 3.10.7.4: "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be
+// updated": a segment whose ACK is older than SND.UNA moves nothing, even when its
+// sequence number is newer than the one that last set the window.
+TEST_F(Window, AnOldAckDoesNotMoveTheSendWindow) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send(p.sock, std::string(3000, 'a')), 3000U);
+  drain();
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 3001, .window = 512});
+  inject({.flags = kTcpAck | kTcpPsh,
+          .seq = kPeerIsn + 1,
+          .ack = p.iss + 3001,
+          .window = 512,
+          .data = bytes("0123456789")});
+  // The peer's next data segment carries, by mistake or by forgery, an ACK from before
+  // SND.UNA and a zero window.
+  inject({.flags = kTcpAck | kTcpPsh,
+          .seq = kPeerIsn + 11,
+          .ack = p.iss + 1461,
+          .window = 0,
+          .data = bytes("abcdefghij")});
+  EXPECT_EQ(tsk(p.sock).snd_wnd, 512U << 7);
+  EXPECT_EQ(send(p.sock, "more"), 4U);
+  std::vector<std::byte> d;
+  expect(kTcpAck | kTcpPsh, p.iss + 3001, kPeerIsn + 21, &d);
+  EXPECT_EQ(d, bytes("more"));
+}
+
+// One pure ACK forged into the window, with a sequence number ahead of RCV.NXT and window
+// 0, must not freeze the send window: an ACK that acknowledges new data updates it
+// whatever its sequence number (Linux tcp_may_update_window: after(ack, snd_una)).
+TEST_F(Window, AForgedZeroWindowIsRepairedByTheNextAckOfNewData) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send(p.sock, std::string(40000, 'd')), 40000U);
+  for (std::uint32_t i = 0; i < 10; ++i) {
+    std::vector<std::byte> d;
+    expect(kTcpAck, p.iss + 1 + i * 1460, kPeerIsn + 1, &d);
+    EXPECT_EQ(d.size(), 1460U);
+  }
+  expect_nothing();  // cwnd: the initial 10 segments
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1 + 1000, .ack = p.iss + 1, .window = 0});
+  EXPECT_EQ(tsk(p.sock).snd_wnd, 0U);  // in the window and newer: it does count...
+  expect_nothing();
+  // ...until the real peer acknowledges the first segment with its real window.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1461, .window = 512});
+  EXPECT_EQ(tsk(p.sock).snd_wnd, 512U << 7);
+  // Slow start: one more segment of cwnd, and the one acknowledged: two new segments.
+  expect(kTcpAck, p.iss + 1 + 14600, kPeerIsn + 1);
+  expect(kTcpAck, p.iss + 1 + 16060, kPeerIsn + 1);
+  expect_nothing();
+  // The update also took the real sequence number back as SND.WL1: a later window update
+  // from the peer that acknowledges nothing new is taken again.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1461, .window = 600});
+  EXPECT_EQ(tsk(p.sock).snd_wnd, 600U << 7);
+}
+
+}  // namespace
+}  // namespace usnet::script
