@@ -1,5 +1,6 @@
 // Scripted tests of the peer's window: which segments may move SND.WND (RFC 9293
-// 3.10.7.4, Linux tcp_may_update_window).
+// 3.10.7.4, Linux tcp_may_update_window) and which old ACKs draw a challenge ACK (RFC 5961
+// 5.2).
 #include <netinet/tcp.h>
 
 #include "support/script.h"
@@ -70,6 +71,42 @@ TEST_F(Window, AForgedZeroWindowIsRepairedByTheNextAckOfNewData) {
   // from the peer that acknowledges nothing new is taken again.
   inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1461, .window = 600});
   EXPECT_EQ(tsk(p.sock).snd_wnd, 600U << 7);
+}
+
+// RFC 5961 5.2: an ACK is acceptable only if (SND.UNA - MAX.SND.WND) =< SEG.ACK; older ones
+// draw a challenge ACK and are dropped. Linux bounds MAX.SND.WND by the bytes acknowledged
+// so far (tcp_ack: min(max_window, bytes_acked)).
+TEST_F(Window, AckOlderThanMaxSndWndDrawsAChallengeAck) {
+  Socket* l = listener();
+  wire::TcpOptions o = syn_options(false);
+  o.window_scale.reset();  // no scaling: the peer's window is the field itself
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .window = 1000, .options = o});
+  const std::uint32_t iss = isn_for();
+  expect(kTcpSyn | kTcpAck, iss, kPeerIsn + 1);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = iss + 1, .window = 1000});
+  auto a = sock_accept(*l, 0);
+  ASSERT_TRUE(a);
+  Socket* s = *a;
+  tsk(s).nodelay = true;
+  // 3000 bytes through a 1000-byte window: three rounds.
+  EXPECT_EQ(send(s, std::string(3000, 'w')), 3000U);
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    std::vector<std::byte> d;
+    expect(i == 2 ? kTcpAck | kTcpPsh : kTcpAck, iss + 1 + i * 1000, kPeerIsn + 1, &d);
+    EXPECT_EQ(d.size(), 1000U);
+    expect_nothing();
+    inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = iss + 1001 + i * 1000, .window = 1000});
+  }
+  EXPECT_EQ(tsk(s).max_snd_wnd, 1000U);
+  // 1500 bytes behind SND.UNA: older than any window the peer ever offered.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = iss + 1501, .window = 1000});
+  expect(kTcpAck, iss + 3001, kPeerIsn + 1);
+  EXPECT_EQ(stack->mib().TcpExtTCPChallengeACK, 1U);
+  // 600 behind: an old duplicate the peer may well have sent; ignored without a word.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = iss + 2401, .window = 1000});
+  expect_nothing();
+  EXPECT_EQ(stack->mib().TcpExtTCPChallengeACK, 1U);
+  EXPECT_EQ(state(s), TcpState::kEstablished);
 }
 
 }  // namespace

@@ -518,9 +518,12 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
       ack_out_of_window(sk);
       return;
     }
-    // RFC 5961 5.2: an ACK too old to be from this connection's peer.
-    const std::uint32_t allowance = std::max<std::uint32_t>(sk.max_snd_wnd, 65535);
-    if (seg.ack < sk.snd_una - allowance) {
+    // RFC 5961 5.2: acceptable only if (SND.UNA - MAX.SND.WND) =< SEG.ACK; an older ACK is
+    // not from this connection's peer. Linux (tcp_ack) bounds MAX.SND.WND by the bytes
+    // acknowledged so far, so an ACK cannot point before the connection's first byte.
+    const auto max_wnd =
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(sk.max_snd_wnd, sk.bytes_acked));
+    if (seg.ack < sk.snd_una - max_wnd) {
       tcp_send_challenge_ack(sk);
       return;
     }
