@@ -1,4 +1,5 @@
-// Scripted tests of connection setup: the ISN (RFC 6528) and where its secret comes from.
+// Scripted tests of connection setup: the ISN (RFC 6528) and where its secret comes from,
+// SYN cookies (RFC 4987).
 #include <netinet/tcp.h>
 
 #include "support/script.h"
@@ -63,6 +64,39 @@ TEST(HandshakeSecrets, IsnSecretDependsOnTheSeedOrOnGetrandom) {
   EXPECT_NE(a, b);
   EXPECT_NE(a, isn_of(1));
   EXPECT_NE(b, isn_of(1));
+}
+
+TEST_F(Handshake, SynCookieChildTakesTheDataOfItsFirstSegments) {
+  Socket* l = listener(1);
+  // One SYN fills the SYN queue (backlog 1); the next is answered with a cookie.
+  inject({.flags = kTcpSyn, .seq = 7, .ack = 0, .sport = 20000});
+  drain();
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+  ASSERT_EQ(stack->mib().TcpExtSyncookiesSent, 1U);
+  auto synack = next_sent();
+  ASSERT_TRUE(synack);
+  ASSERT_EQ(synack->flags, kTcpSyn | kTcpAck);
+  // A cookie cannot remember window scaling: the window offered is the unscaled 65535.
+  EXPECT_EQ(synack->window, 65535);
+  EXPECT_FALSE(synack->options.window_scale);
+  const std::uint32_t iss = synack->seq;
+  // The ACK completing the handshake carries data, and so does the next segment: both are
+  // inside the window the SYN,ACK offered and must be taken.
+  inject({.flags = kTcpAck | kTcpPsh,
+          .seq = kPeerIsn + 1,
+          .ack = iss + 1,
+          .data = bytes("GET / HTTP/1.1\r\n")});
+  EXPECT_EQ(stack->mib().TcpExtSyncookiesRecv, 1U);
+  inject({.flags = kTcpAck | kTcpPsh,
+          .seq = kPeerIsn + 17,
+          .ack = iss + 1,
+          .data = bytes("Host: x\r\n\r\n")});
+  advance(std::chrono::milliseconds(40));
+  expect(kTcpAck, iss + 1, kPeerIsn + 28);
+  EXPECT_EQ(stack->mib().UsnetTcpBeyondWindow, 0U);
+  auto a = sock_accept(*l, 0);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(recv(*a), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
 }
 
 }  // namespace

@@ -98,7 +98,12 @@ void cookie_ack(TcpSock& listener, const TcpSegment& seg) {
   c.snd_nxt = seg.ack;
   c.snd_max = seg.ack;
   c.rcv_wscale = 0;
+  // The window our SYN,ACK offered was not remembered; it is what tcp_select_window gives
+  // a fresh socket with scale 0 (the same computation send_cookie_synack made). Without it
+  // RCV.ADV would equal RCV.NXT and the client's first data would be cut as beyond a zero
+  // window (Linux cookie_v4_check recomputes it with tcp_select_initial_window).
   c.rcv_adv = c.rcv_nxt;
+  (void)tcp_select_window(c);
   c.snd_wnd = seg.h.window;
   c.max_snd_wnd = c.snd_wnd;
   c.snd_wl1 = seg.seq;
