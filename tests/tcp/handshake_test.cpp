@@ -1,5 +1,6 @@
 // Scripted tests of connection setup: the ISN (RFC 6528) and where its secret comes from,
-// SYN cookies (RFC 4987).
+// SYN cookies (RFC 4987), a SYN repeated in SYN-RECEIVED and simultaneous open (RFC 9293
+// figure 8).
 #include <netinet/tcp.h>
 
 #include "support/script.h"
@@ -97,6 +98,66 @@ TEST_F(Handshake, SynCookieChildTakesTheDataOfItsFirstSegments) {
   auto a = sock_accept(*l, 0);
   ASSERT_TRUE(a);
   EXPECT_EQ(recv(*a), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+}
+
+// The peer's SYN,ACK of ours was lost and it repeats its SYN: it is answered with the
+// SYN,ACK again (Linux tcp_check_req), not with a bare ACK, which a peer in SYN-SENT drops.
+TEST_F(Handshake, RepeatedSynInSynReceivedIsAnsweredWithSynAck) {
+  listener();
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+  const std::uint32_t iss = isn_for();
+  expect(kTcpSyn | kTcpAck, iss, kPeerIsn + 1);
+  advance(std::chrono::milliseconds(300));
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+  auto again = expect(kTcpSyn | kTcpAck, iss, kPeerIsn + 1);
+  EXPECT_EQ(again.options.mss, 1460);
+  expect_nothing();
+  EXPECT_EQ(stack->tcp().connections(), 1U);
+}
+
+TEST_F(Handshake, RepeatedSynInSimultaneousOpenIsAnsweredWithSynAck) {
+  Socket* s = tcp_socket();
+  ASSERT_TRUE(sock_bind(*s, SockAddr::inet({}, kPort)));
+  (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
+  const std::uint32_t iss = isn_for();
+  expect(kTcpSyn, iss, 0);
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+  ASSERT_EQ(state(s), TcpState::kSynReceived);
+  expect(kTcpSyn | kTcpAck, iss, kPeerIsn + 1);
+  // The peer did not get our SYN,ACK and repeats its SYN.
+  advance(std::chrono::milliseconds(600));
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+  expect(kTcpSyn | kTcpAck, iss, kPeerIsn + 1);
+  expect_nothing();
+  EXPECT_EQ(state(s), TcpState::kSynReceived);
+}
+
+// RFC 9293 figure 8, line 6: in SYN-RECEIVED the peer's SYN,ACK acknowledges our SYN and
+// the connection is ESTABLISHED; we acknowledge the peer's SYN at once (Linux).
+TEST_F(Handshake, SimultaneousOpenCompletesOnThePeersSynAck) {
+  Socket* s = tcp_socket();
+  ASSERT_TRUE(sock_bind(*s, SockAddr::inet({}, kPort)));
+  (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
+  const std::uint32_t iss = isn_for();
+  expect(kTcpSyn, iss, 0);
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+  EXPECT_EQ(state(s), TcpState::kSynReceived);
+  expect(kTcpSyn | kTcpAck, iss, kPeerIsn + 1);
+  inject({.flags = kTcpSyn | kTcpAck,
+          .seq = kPeerIsn,
+          .ack = iss + 1,
+          .window = 100,
+          .options = syn_options(false)});
+  EXPECT_EQ(state(s), TcpState::kEstablished);
+  expect(kTcpAck, iss + 1, kPeerIsn + 1);
+  expect_nothing();
+  EXPECT_EQ(tsk(s).snd_wnd, 100U);  // a SYN,ACK's window is never scaled (RFC 7323 2.2)
+  // The connection works: data flows both ways.
+  tsk(s).nodelay = true;
+  EXPECT_EQ(send(s, "ping"), 4U);
+  expect(kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
+  inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = iss + 5, .data = bytes("pong")});
+  EXPECT_EQ(recv(s), "pong");
 }
 
 }  // namespace

@@ -108,17 +108,21 @@ TEST_F(Tcp, SimultaneousOpen) {
   ASSERT_TRUE(sock_bind(*s, SockAddr::inet({}, kPort)));
   (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
   auto syn = expect(kTcpSyn, isn_for(s->local.port), 0);
-  // The peer's SYN crosses ours: SYN_SENT -> SYN_RECEIVED, answered by SYN,ACK.
+  // The peer's SYN crosses ours: SYN_SENT -> SYN_RECEIVED, answered by a SYN,ACK that
+  // repeats our SYN (same ISN) and answers the options the peer offered.
   inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
   EXPECT_EQ(state(s), TcpState::kSynReceived);
-  expect(kTcpSyn | kTcpAck, syn.seq, kPeerIsn + 1);
-  inject({.flags = kTcpSyn | kTcpAck, .seq = kPeerIsn, .ack = syn.seq + 1});
-  // A SYN,ACK repeating the peer's SYN in SYN_RECEIVED draws our SYN,ACK again...
-  auto again = next_sent();
-  ASSERT_TRUE(again.has_value());
-  // ...and its ACK completes the open.
+  auto synack = expect(kTcpSyn | kTcpAck, syn.seq, kPeerIsn + 1);
+  EXPECT_EQ(synack.options.mss, 1460);
+  EXPECT_EQ(synack.options.window_scale, 7);
+  EXPECT_TRUE(synack.options.sack_permitted);
+  EXPECT_FALSE(synack.options.ts_val);  // the peer offered no timestamps
+  // The peer's ACK of our SYN completes the open; nothing more is due from us.
   inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = syn.seq + 1});
   EXPECT_EQ(state(s), TcpState::kEstablished);
+  expect_nothing();
+  EXPECT_EQ(stack->mib().TcpActiveOpens, 1U);
+  EXPECT_EQ(stack->mib().TcpPassiveOpens, 0U);
 }
 
 TEST_F(Tcp, ActiveCloseFinWait1FinWait2TimeWaitClosed) {

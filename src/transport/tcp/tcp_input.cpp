@@ -44,13 +44,48 @@ bool seq_acceptable(const TcpSock& sk, const TcpSegment& seg) {
   return seg.seq.in_window(lo, hi) || (seg.seq + len - 1).in_window(lo, hi);
 }
 
-void ack_out_of_window(TcpSock& sk) {
-  // RFC 9293 says to ACK an unacceptable segment; Linux limits these to one per 500 ms per
-  // socket so that a blind injector cannot start an ACK storm.
+// RFC 9293 says to answer an unacceptable segment; Linux (tcp_oow_rate_limited) allows one
+// such answer per 500 ms per socket so that a blind injector cannot start an ACK storm.
+bool oow_rate_limited(TcpSock& sk) {
   const Instant now = sk.stack.now();
-  if (sk.last_oow_ack != kEpoch && now - sk.last_oow_ack < std::chrono::milliseconds(500)) return;
+  if (sk.last_oow_ack != kEpoch && now - sk.last_oow_ack < std::chrono::milliseconds(500)) {
+    return true;
+  }
   sk.last_oow_ack = now;
-  tcp_send_ack(sk);
+  return false;
+}
+
+void ack_out_of_window(TcpSock& sk) {
+  if (!oow_rate_limited(sk)) tcp_send_ack(sk);
+}
+
+// A SYN repeated in SYN-RECEIVED: the peer never got our SYN,ACK (a passive open, Linux
+// tcp_check_req; or a simultaneous open, RFC 9293 figure 8). It lies before RCV.NXT, so
+// the sequence check would answer it with a bare ACK, which a peer still in SYN-SENT
+// drops; it gets the SYN,ACK again, rate-limited as any answer to an old segment. The
+// handshake's round trip can then no longer be timed from our SYN,ACK (Karn).
+bool tcp_synrecv_repeated_syn(TcpSock& sk, const TcpSegment& seg) {
+  if (sk.state != TcpState::kSynReceived || !seg.h.has(kTcpSyn) || seg.h.has(kTcpAck) ||
+      seg.h.has(kTcpRst) || seg.seq != sk.irs) {
+    return false;
+  }
+  if (oow_rate_limited(sk)) return true;
+  sk.stack.mib().TcpRetransSegs++;
+  sk.total_retrans++;
+  tcp_send_synack(sk);
+  sk.rtt_time = kEpoch;
+  return true;
+}
+
+// RFC 9293 figure 8, line 6 (simultaneous open): in SYN-RECEIVED the peer's SYN,ACK, whose
+// SYN is the one we have (just before RCV.NXT) and whose ACK covers our SYN, completes the
+// handshake. The sequence and SYN checks would refuse it; Linux lets exactly this segment
+// through (tcp_validate_incoming) and acknowledges it. Never for a passive open, whose
+// peer opened with a SYN and sends no SYN,ACK.
+bool is_crossed_synack(const TcpSock& sk, const TcpSegment& seg) {
+  return sk.state == TcpState::kSynReceived && sk.owner != TcpSock::Owner::kListener &&
+         seg.h.has(kTcpSyn) && seg.h.has(kTcpAck) && !seg.h.has(kTcpRst) && !seg.h.has(kTcpFin) &&
+         seg.payload.empty() && seg.seq + 1 == sk.rcv_nxt && seg.ack == sk.snd_nxt;
 }
 
 // The FIN has arrived in order (eighth step).
@@ -253,7 +288,9 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
   const SeqNum ack = seg.ack;
   const Instant now = sk.stack.now();
   bool window_changed = false;
-  const std::uint32_t wnd = static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
+  // RFC 7323 2.2: the window of a segment with SYN set is never scaled.
+  const std::uint32_t wnd =
+      seg.h.has(kTcpSyn) ? seg.h.window : static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
   // RFC 9293 3.10.7.4: only a segment with SND.UNA =< SEG.ACK =< SND.NXT may update the
   // send window (an ACK beyond SND.NXT never gets here).
   if (ack >= sk.snd_una && may_update_window(sk, seg, wnd)) {
@@ -425,8 +462,10 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
     tcp_time_wait(sk);
     return;
   }
+  if (tcp_synrecv_repeated_syn(sk, seg)) return;
+  const bool crossed_synack = is_crossed_synack(sk, seg);
   // First, check the sequence number.
-  if (!seq_acceptable(sk, seg)) {
+  if (!crossed_synack && !seq_acceptable(sk, seg)) {
     mib.UsnetTcpOutOfWindow++;
     stack.tracer().step("drop: out of window");
     if (!seg.h.has(kTcpRst)) ack_out_of_window(sk);
@@ -473,11 +512,7 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
 
   // Fourth, check the SYN bit (RFC 5961 4.2: a SYN in a synchronized state draws a
   // challenge ACK, never a reset).
-  if (seg.h.has(kTcpSyn)) {
-    if (sk.state == TcpState::kSynReceived && seg.seq == sk.irs) {
-      tcp_send_synack(sk);  // our SYN,ACK was lost: the peer repeats its SYN
-      return;
-    }
+  if (seg.h.has(kTcpSyn) && !crossed_synack) {
     mib.TcpExtTCPSYNChallenge++;
     tcp_send_challenge_ack(sk);
     return;
@@ -499,7 +534,8 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
       return;
     }
     sk.snd_una = sk.iss + 1;
-    sk.snd_wnd = static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
+    sk.snd_wnd = crossed_synack ? seg.h.window  // a SYN's window is never scaled
+                                : static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
     sk.max_snd_wnd = std::max(sk.max_snd_wnd, sk.snd_wnd);
     sk.snd_wl1 = seg.seq;
     sk.snd_wl2 = seg.ack;
@@ -511,6 +547,7 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
     tcp_set_state(sk, TcpState::kEstablished);
     tcp_arm_keepalive(sk);
     if (sk.owner == TcpSock::Owner::kListener) tcp_child_established(sk);
+    if (crossed_synack) tcp_send_ack(sk);  // the peer's SYN, acknowledged again
   } else {
     if (seg.ack > sk.snd_max) {
       // RFC 9293: an ACK for something not yet sent: ACK and drop.
