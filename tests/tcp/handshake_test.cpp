@@ -1,7 +1,9 @@
 // Scripted tests of connection setup: the ISN (RFC 6528) and where its secret comes from,
-// SYN cookies (RFC 4987), a SYN repeated in SYN-RECEIVED and simultaneous open (RFC 9293
-// figure 8).
+// SYN cookies (RFC 4987), a SYN repeated in SYN-RECEIVED, simultaneous open (RFC 9293
+// figure 8) and the peer's MSS option at its smallest.
 #include <netinet/tcp.h>
+
+#include <cstring>
 
 #include "support/script.h"
 
@@ -159,6 +161,46 @@ TEST_F(Handshake, SimultaneousOpenCompletesOnThePeersSynAck) {
   inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = iss + 5, .data = bytes("pong")});
   EXPECT_EQ(recv(s), "pong");
 }
+
+// Linux __tcp_mtu_to_mss: an MSS option of 0 is ignored (the default 536 stands); any
+// other value clamps the segment size, floored at tcp_min_snd_mss (48) before the bytes of
+// the options every segment carries (12 with timestamps) are taken off. Never below one
+// byte, never wrapping around.
+struct MssCase {
+  std::uint16_t peer_mss;
+  bool ts;
+  std::uint16_t expected;
+};
+
+class TinyMss : public Handshake, public ::testing::WithParamInterface<MssCase> {};
+
+TEST_P(TinyMss, SegmentSizeIsClampedLikeLinux) {
+  const MssCase c = GetParam();
+  wire::TcpOptions o = syn_options(false);
+  o.mss = c.peer_mss;
+  Passive p = open_passive(c.ts, false, 512, o);
+  ASSERT_NE(p.sock, nullptr);
+  EXPECT_EQ(tsk(p.sock).mss, c.expected);
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send(p.sock, std::string(1000, 'm')), 1000U);
+  std::vector<std::byte> d;
+  auto h = next_sent(&d);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(d.size(), std::min<std::size_t>(c.expected, 1000));
+  EXPECT_EQ(h->seq, p.iss + 1);
+  auto v = sock_getsockopt(*p.sock, IPPROTO_TCP, TCP_MAXSEG);
+  ASSERT_TRUE(v);
+  int maxseg = 0;
+  std::memcpy(&maxseg, v->bytes.data(), sizeof(maxseg));
+  EXPECT_EQ(maxseg, c.expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(PeerMss, TinyMss,
+                         ::testing::Values(MssCase{0, true, 524}, MssCase{0, false, 536},
+                                           MssCase{1, true, 36}, MssCase{1, false, 48},
+                                           MssCase{12, true, 36}, MssCase{40, false, 48},
+                                           MssCase{60, true, 48}, MssCase{88, true, 76},
+                                           MssCase{1460, true, 1448}));
 
 }  // namespace
 }  // namespace usnet::script

@@ -79,6 +79,9 @@ inline constexpr std::size_t kTcpRmemMax = 6291456;        // tcp_rmem[2]
 inline constexpr std::size_t kTcpWmemMax = 4194304;        // tcp_wmem[2]
 inline constexpr std::uint32_t kChallengeAckLimit = 1000;  // per second per stack
 inline constexpr std::size_t kMaxScoreboard = 64;
+inline constexpr std::uint16_t kTcpDefaultMss = 536;     // RFC 9293 3.7.1, TCP_MSS_DEFAULT
+inline constexpr std::uint32_t kTcpMinSndMss = 48;       // net.ipv4.tcp_min_snd_mss
+inline constexpr std::uint32_t kTcpTimestampBytes = 12;  // the option, aligned, on every segment
 
 class Tcp : public TransportProtocol {
  public:

@@ -120,11 +120,13 @@ struct TcpSock : Socket {
   SeqNum last_rcvd_seg_end;
 
   // --- options ---
-  std::uint16_t mss = 536;      // effective send MSS (data bytes per segment, no options)
-  std::uint16_t advmss = 1460;  // what we advertise
-  std::uint16_t user_mss = 0;   // TCP_MAXSEG
-  std::uint8_t snd_wscale = 0;  // shift for windows the peer sends
-  std::uint8_t rcv_wscale = 0;  // shift for windows we send
+  std::uint16_t mss = 536;        // effective send MSS: data bytes per segment (tcp_sync_mss)
+  std::uint16_t advmss = 1460;    // what we advertise
+  std::uint16_t user_mss = 0;     // TCP_MAXSEG
+  std::uint16_t mss_clamp = 536;  // the peer's MSS option, or 536 (Linux rx_opt.mss_clamp)
+  std::uint32_t pmtu = 1500;      // path MTU the segments must fit (icsk_pmtu_cookie)
+  std::uint8_t snd_wscale = 0;    // shift for windows the peer sends
+  std::uint8_t rcv_wscale = 0;    // shift for windows we send
   bool wscale_ok = false;
   bool sack_ok = false;
   bool ts_ok = false;
