@@ -68,6 +68,8 @@ inline constexpr Duration kTcpFinTimeout = std::chrono::seconds(60);
 inline constexpr Duration kTcpRtoMin = std::chrono::milliseconds(200);
 inline constexpr Duration kTcpRtoMax = std::chrono::seconds(120);
 inline constexpr Duration kTcpTimeoutInit = std::chrono::seconds(1);  // RFC 6298 2.1
+// RFC 6298 5.7: the RTO once data starts when the handshake gave no RTT sample.
+inline constexpr Duration kTcpTimeoutFallback = std::chrono::seconds(3);
 inline constexpr Duration kTcpDelackMax = std::chrono::milliseconds(40);
 inline constexpr Duration kTcpCorkMax = std::chrono::milliseconds(200);  // tcp(7) TCP_CORK
 inline constexpr int kTcpRetries2 = 15;

@@ -283,6 +283,28 @@ bool may_update_window(const TcpSock& sk, const TcpSegment& seg, std::uint32_t w
          (seg.seq == sk.snd_wl1 && (wnd > sk.snd_wnd || wnd == 0));
 }
 
+// RFC 7323 4.1: a round trip from the timestamp the peer echoed, valid even for the ACK of
+// a retransmission (it echoes the copy that arrived). True if it gave a sample.
+bool tcp_ts_rtt(TcpSock& sk, const TcpSegment& seg) {
+  if (!sk.ts_ok || !seg.h.options.ts_ecr || *seg.h.options.ts_ecr == 0) return false;
+  const auto ms = static_cast<std::int32_t>(tcp_now_ts(sk) - *seg.h.options.ts_ecr);
+  if (ms < 0 || ms >= 600000) return false;
+  tcp_rtt_sample(sk, std::chrono::milliseconds(std::max(ms, 1)));
+  return true;
+}
+
+// The handshake's round trip (Linux: the SYN-SENT tcp_ack, tcp_synack_rtt_meas): from the
+// echoed timestamp, else from our SYN's send time if it went once (Karn). Without a sample
+// the RTO is 3 s once data starts (RFC 6298 5.7; Linux tcp_init_metrics,
+// TCP_TIMEOUT_FALLBACK), whatever the SYN's backoff.
+void tcp_handshake_rtt(TcpSock& sk, const TcpSegment& seg) {
+  if (!tcp_ts_rtt(sk, seg) && sk.syn_retries == 0 && sk.rtt_time != kEpoch) {
+    tcp_rtt_sample(sk, sk.stack.now() - sk.rtt_time);
+  }
+  if (sk.srtt.count() == 0) sk.rto = kTcpTimeoutFallback;
+  sk.backoff = 0;
+}
+
 // The ACK field of an acceptable segment (fifth step, "ESTABLISHED STATE" rules).
 void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
   const SeqNum ack = seg.ack;
@@ -318,15 +340,18 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     if (sk.snd_nxt < sk.snd_una) sk.snd_nxt = sk.snd_una;
     prune_scoreboard(sk);
 
-    // RTT (RFC 6298 with RFC 7323 4.1 timestamps; Karn's rule without them).
-    if (sk.ts_ok && seg.h.options.ts_ecr && *seg.h.options.ts_ecr != 0) {
-      const auto ms = static_cast<std::int32_t>(tcp_now_ts(sk) - *seg.h.options.ts_ecr);
-      if (ms >= 0 && ms < 600000) tcp_rtt_sample(sk, std::chrono::milliseconds(std::max(ms, 1)));
-    } else if (sk.rtt_seq_valid && ack > sk.rtt_seq) {
+    // RTT (RFC 6298 with RFC 7323 4.1 timestamps; Karn's rule without them). Only a valid
+    // sample ends the backoff: the ACK of a retransmission says nothing about the path
+    // (RFC 6298 5.7 note; Linux resets icsk_backoff only in tcp_ack_update_rtt).
+    bool sampled = tcp_ts_rtt(sk, seg);
+    if (!sampled && sk.rtt_seq_valid && ack > sk.rtt_seq) {
       tcp_rtt_sample(sk, now - sk.rtt_time);
-      sk.rtt_seq_valid = false;
+      sampled = true;
     }
-    sk.backoff = 0;
+    if (sampled) {
+      sk.rtt_seq_valid = false;
+      sk.backoff = 0;
+    }
     sk.retrans_out = 0;
     sk.probes = 0;
 
@@ -379,6 +404,8 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
 
 void tcp_rtt_sample(TcpSock& sk, Duration r) {
   // RFC 6298 2.2 and 2.3 (alpha 1/8, beta 1/4, K 4, G 1 ms), bounded as Linux: 200 ms to 120 s.
+  // An SRTT of 0 means "no sample yet", so a sample is at least 1 us (Linux: srtt_us >= 1).
+  r = std::max<Duration>(r, std::chrono::microseconds(1));
   if (sk.srtt.count() == 0) {
     sk.srtt = r;
     sk.rttvar = r / 2;
@@ -418,11 +445,9 @@ void tcp_rcv_synsent(TcpSock& sk, const TcpSegment& seg) {
   if (has_ack) {
     sk.snd_una = seg.ack;
     if (sk.snd_nxt < sk.snd_una) sk.snd_nxt = sk.snd_una;
-    // The SYN's round trip, unless it was retransmitted (Karn).
-    if (sk.syn_retries == 0) tcp_rtt_sample(sk, sk.stack.now() - sk.rtt_time);
     tcp_finish_connect(sk, seg);
+    tcp_handshake_rtt(sk, seg);  // after tcp_finish_connect: timestamps are agreed on
     sk.stack.timers().cancel(sk.rto_timer);
-    sk.backoff = 0;
     if (!seg.payload.empty() || seg.h.has(kTcpFin)) {
       tcp_data_queue(sk, seg);
     } else {
@@ -539,9 +564,8 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
     sk.max_snd_wnd = std::max(sk.max_snd_wnd, sk.snd_wnd);
     sk.snd_wl1 = seg.seq;
     sk.snd_wl2 = seg.ack;
-    if (sk.syn_retries == 0 && sk.rtt_time != kEpoch) tcp_rtt_sample(sk, stack.now() - sk.rtt_time);
+    tcp_handshake_rtt(sk, seg);
     sk.syn_retries = 0;
-    sk.backoff = 0;
     stack.timers().cancel(sk.rto_timer);
     sk.established_at = stack.now();
     tcp_set_state(sk, TcpState::kEstablished);

@@ -109,6 +109,7 @@ void cookie_ack(TcpSock& listener, const TcpSegment& seg) {
   c.snd_wl1 = seg.seq;
   c.snd_wl2 = seg.ack;
   c.established_at = stack.now();
+  c.rto = kTcpTimeoutFallback;  // nothing was timed: RFC 6298 5.7, as after a lost SYN
   listener.tcp().hash(c);
   tcp_set_state(c, TcpState::kEstablished);
   stack.mib().TcpPassiveOpens++;

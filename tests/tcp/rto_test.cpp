@@ -1,0 +1,138 @@
+// Scripted tests of the retransmission timer (RFC 6298): Karn's rule and the RTO after a
+// handshake that gave no RTT sample.
+#include <netinet/tcp.h>
+
+#include <cstring>
+
+#include "support/script.h"
+
+namespace usnet::script {
+namespace {
+
+using namespace std::chrono_literals;
+using wire::kTcpAck;
+using wire::kTcpFin;
+using wire::kTcpPsh;
+using wire::kTcpRst;
+using wire::kTcpSyn;
+
+class Rto : public TcpScript {
+ protected:
+  tcp_info info(Socket* s) {
+    auto v = sock_getsockopt(*s, IPPROTO_TCP, TCP_INFO);
+    EXPECT_TRUE(v);
+    tcp_info ti{};
+    if (v) std::memcpy(&ti, v->bytes.data(), std::min(sizeof(ti), v->len));
+    return ti;
+  }
+  // Expects the segment at `seq` to be retransmitted exactly `after` from now, not sooner.
+  void expect_retransmission_after(Duration after, std::uint8_t flags, std::uint32_t seq,
+                                   std::uint32_t ack) {
+    advance(after - 1ms);
+    expect_nothing();
+    advance(1ms);
+    expect(flags, seq, ack);
+  }
+};
+
+// Karn's algorithm (RFC 6298 5.5 and 5.7 note): the backed-off RTO is kept until an ACK
+// gives a valid RTT sample, that is one for a segment that was not retransmitted. Linux
+// resets icsk_backoff only in tcp_ack_update_rtt.
+TEST_F(Rto, BackoffIsKeptUntilAValidRttSample) {
+  Passive p = open_passive();  // no timestamps: Karn's rule decides
+  ASSERT_NE(p.sock, nullptr);
+  tsk(p.sock).nodelay = true;
+  ASSERT_EQ(tcp_current_rto(tsk(p.sock)), 200ms);
+  EXPECT_EQ(send(p.sock, "a"), 1U);
+  expect(kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1);
+  expect_retransmission_after(200ms, kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1);
+  advance(50ms);
+  // The ACK of a retransmitted segment says nothing about the RTT: the backoff stays.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 2});
+  EXPECT_EQ(tcp_current_rto(tsk(p.sock)), 400ms);
+  EXPECT_EQ(send(p.sock, "b"), 1U);
+  expect(kTcpAck | kTcpPsh, p.iss + 2, kPeerIsn + 1);
+  expect_retransmission_after(400ms, kTcpAck | kTcpPsh, p.iss + 2, kPeerIsn + 1);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 3});
+  EXPECT_EQ(tcp_current_rto(tsk(p.sock)), 800ms);
+  // New data, acknowledged without a retransmission: a valid sample ends the backoff.
+  EXPECT_EQ(send(p.sock, "c"), 1U);
+  expect(kTcpAck | kTcpPsh, p.iss + 3, kPeerIsn + 1);
+  advance(10ms);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 4});
+  EXPECT_EQ(tcp_current_rto(tsk(p.sock)), 200ms);
+  EXPECT_EQ(send(p.sock, "d"), 1U);
+  expect(kTcpAck | kTcpPsh, p.iss + 4, kPeerIsn + 1);
+  expect_retransmission_after(200ms, kTcpAck | kTcpPsh, p.iss + 4, kPeerIsn + 1);
+}
+
+// RFC 6298 5.7: "If the timer expires awaiting the ACK of a SYN segment and the TCP
+// implementation is using an RTO less than 3 seconds, the RTO MUST be re-initialized to 3
+// seconds when data transmission begins". Linux tcp_init_metrics: no RTT sample from the
+// handshake, RTO 3 s (TCP_TIMEOUT_FALLBACK).
+TEST_F(Rto, ActiveOpenAfterALostSynStartsWithAThreeSecondRto) {
+  Socket* s = tcp_socket();
+  (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
+  const std::uint32_t iss = isn_for(s->local.port);
+  expect(kTcpSyn, iss, 0);
+  expect_retransmission_after(1s, kTcpSyn, iss, 0);
+  advance(50ms);
+  inject({.flags = kTcpSyn | kTcpAck,
+          .seq = kPeerIsn,
+          .ack = iss + 1,
+          .options = syn_options(false),
+          .sport = kPeerPort,
+          .dport = s->local.port});
+  ASSERT_EQ(state(s), TcpState::kEstablished);
+  expect(kTcpAck, iss + 1, kPeerIsn + 1);
+  EXPECT_EQ(tcp_current_rto(tsk(s)), 3s);
+  EXPECT_EQ(send(s, "x"), 1U);
+  expect(kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
+  expect_retransmission_after(3s, kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
+  expect_retransmission_after(6s, kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
+}
+
+TEST_F(Rto, PassiveOpenAfterALostSynAckStartsWithAThreeSecondRto) {
+  Socket* l = listener();
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+  const std::uint32_t iss = isn_for();
+  expect(kTcpSyn | kTcpAck, iss, kPeerIsn + 1);
+  expect_retransmission_after(1s, kTcpSyn | kTcpAck, iss, kPeerIsn + 1);
+  advance(50ms);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = iss + 1});
+  auto a = sock_accept(*l, 0);
+  ASSERT_TRUE(a);
+  Socket* s = *a;
+  EXPECT_EQ(tcp_current_rto(tsk(s)), 3s);
+  EXPECT_EQ(send(s, "x"), 1U);
+  expect(kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
+  expect_retransmission_after(3s, kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
+}
+
+// With timestamps the SYN,ACK echoes the TSval of the SYN it answers, so the round trip is
+// known even after a retransmitted SYN (RFC 7323 4.1; Linux takes the sample from TSecr):
+// the RTO follows it instead of falling back to 3 s.
+TEST_F(Rto, TimestampsGiveAnRttSampleAfterALostSyn) {
+  Socket* s = tcp_socket();
+  (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
+  const std::uint32_t iss = isn_for(s->local.port);
+  expect(kTcpSyn, iss, 0);
+  advance(1s);
+  auto syn2 = expect(kTcpSyn, iss, 0);
+  ASSERT_TRUE(syn2.options.ts_val);
+  advance(50ms);
+  wire::TcpOptions o = syn_options(true, 9000);
+  o.ts_ecr = *syn2.options.ts_val;
+  inject({.flags = kTcpSyn | kTcpAck,
+          .seq = kPeerIsn,
+          .ack = iss + 1,
+          .options = o,
+          .sport = kPeerPort,
+          .dport = s->local.port});
+  ASSERT_EQ(state(s), TcpState::kEstablished);
+  EXPECT_EQ(tsk(s).srtt, 50ms);
+  EXPECT_EQ(tcp_current_rto(tsk(s)), 200ms);  // 50 ms + 4 * 25 ms, at least RTO.min
+}
+
+}  // namespace
+}  // namespace usnet::script
