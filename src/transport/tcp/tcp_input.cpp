@@ -338,6 +338,10 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     sk.bytes_acked += data_acked;
     sk.snd_una = ack;
     if (sk.snd_nxt < sk.snd_una) sk.snd_nxt = sk.snd_una;
+    // RFC 6582's "recover" matters only during a loss episode; in between it follows
+    // SND.UNA. Left behind, after 2^31 bytes without loss the modulo-2^32 comparison of
+    // step 1 would see it ahead of SND.UNA and refuse every fast retransmit.
+    if (!sk.in_recovery && sk.snd_una >= sk.recover) sk.recover = sk.snd_una;
     prune_scoreboard(sk);
 
     // RTT (RFC 6298 with RFC 7323 4.1 timestamps; Karn's rule without them). Only a valid
@@ -391,9 +395,10 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
       if (sk.in_recovery) {
         if (!sk.sack_ok) sk.cwnd += sk.mss;  // RFC 6582 3.2 step 3: inflate
       } else if ((sk.dupacks >= 3 || (sk.sack_ok && sk.sacked_bytes > 2U * sk.mss)) &&
-                 sk.snd_una > sk.recover) {
-        // RFC 6582 3.2 step 1: not for duplicates of data sent before the last loss event
-        // (after an RTO, "recover" is the highest sequence number then outstanding).
+                 sk.snd_una >= sk.recover) {
+        // RFC 6582 3.2 step 1: only if the ACK covers more than "recover", the highest
+        // sequence number sent at the last loss (we keep recover one past it, SND.MAX then),
+        // so not for duplicates of data sent before that loss.
         enter_recovery(sk);
       }
     }
