@@ -1,5 +1,5 @@
-// Scripted tests of the retransmission timer (RFC 6298): Karn's rule and the RTO after a
-// handshake that gave no RTT sample.
+// Scripted tests of the retransmission timer (RFC 6298): Karn's rule, the RTO after a
+// handshake that gave no RTT sample, and what a timeout does to ssthresh (RFC 5681 3.1).
 #include <netinet/tcp.h>
 
 #include <cstring>
@@ -132,6 +132,39 @@ TEST_F(Rto, TimestampsGiveAnRttSampleAfterALostSyn) {
   ASSERT_EQ(state(s), TcpState::kEstablished);
   EXPECT_EQ(tsk(s).srtt, 50ms);
   EXPECT_EQ(tcp_current_rto(tsk(s)), 200ms);  // 50 ms + 4 * 25 ms, at least RTO.min
+}
+
+// RFC 5681 3.1, equation (4) on a timeout: "ssthresh = max (FlightSize / 2, 2*SMSS)" once
+// for the loss; a segment that times out again is the same loss, and ssthresh is held
+// ("the value of ssthresh is held constant"; Linux tcp_enter_loss reduces it only outside
+// a loss episode, or after the ACK of new data reset icsk_retransmits).
+TEST_F(Rto, RepeatedTimeoutsOfOneSegmentKeepSsthresh) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  tsk(p.sock).nodelay = true;
+  ASSERT_EQ(tsk(p.sock).cc->name(), "cubic");
+  EXPECT_EQ(send(p.sock, std::string(10 * 1460, 's')), 10U * 1460);
+  drain();
+  EXPECT_EQ(info(p.sock).tcpi_snd_cwnd, 10U);
+  expect_retransmission_after(200ms, kTcpAck, p.iss + 1, kPeerIsn + 1);
+  // CUBIC: ssthresh = 0.7 * cwnd of 10 segments.
+  EXPECT_EQ(info(p.sock).tcpi_snd_ssthresh, 7U);
+  EXPECT_EQ(info(p.sock).tcpi_snd_cwnd, 1U);
+  expect_retransmission_after(400ms, kTcpAck, p.iss + 1, kPeerIsn + 1);
+  EXPECT_EQ(info(p.sock).tcpi_snd_ssthresh, 7U);
+  expect_retransmission_after(800ms, kTcpAck, p.iss + 1, kPeerIsn + 1);
+  EXPECT_EQ(info(p.sock).tcpi_snd_ssthresh, 7U);
+  EXPECT_EQ(stack->mib().TcpExtTCPTimeouts, 3U);
+  // The first segment arrives at last: slow start to 2 segments, both sent.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1461});
+  EXPECT_EQ(info(p.sock).tcpi_snd_cwnd, 2U);
+  expect(kTcpAck, p.iss + 1461, kPeerIsn + 1);
+  expect(kTcpAck, p.iss + 2921, kPeerIsn + 1);
+  // A timeout after that progress starts a new reduction, from the cwnd of the moment.
+  auto h = run_until_sent(5s);
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->seq, p.iss + 1461);
+  EXPECT_EQ(info(p.sock).tcpi_snd_ssthresh, 2U);
 }
 
 }  // namespace

@@ -357,6 +357,7 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
       sk.backoff = 0;
     }
     sk.retrans_out = 0;
+    sk.retransmits = 0;
     sk.probes = 0;
 
     if (sk.in_recovery) {

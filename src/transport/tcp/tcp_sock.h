@@ -143,7 +143,8 @@ struct TcpSock : Socket {
   bool rtt_seq_valid = false;  // Karn: one timed segment at a time, without timestamps
   SeqNum rtt_seq;
   Instant rtt_time = kEpoch;
-  int backoff = 0;  // consecutive RTO expiries (icsk_backoff)
+  int backoff = 0;      // doublings of the RTO; ends on a valid RTT sample (icsk_backoff)
+  int retransmits = 0;  // RTO expiries since SND.UNA last advanced (icsk_retransmits)
   int syn_retries = 0;
   int probes = 0;          // zero-window probes without an answer
   int ka_probes = 0;       // keepalive probes without an answer

@@ -83,7 +83,13 @@ void tcp_retransmit_timer(TcpSock& sk) {
     return;
   }
   mib.TcpExtTCPTimeouts++;
-  sk.ssthresh = sk.cc->ssthresh(sk, now);
+  // RFC 5681 3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS) once per loss; a segment that
+  // times out again is the same loss, and ssthresh is held. Linux tcp_enter_loss reduces
+  // it outside a loss episode (SND.UNA has reached "recover"), or in one when new data was
+  // acknowledged since the last timeout; never again inside a fast recovery, which did.
+  if (sk.snd_una >= sk.recover || (!sk.in_recovery && sk.retransmits == 0)) {
+    sk.ssthresh = sk.cc->ssthresh(sk, now);
+  }
   sk.cc->on_rto(sk);
   sk.cwnd = sk.mss;  // the loss window
   sk.in_recovery = false;
@@ -92,6 +98,7 @@ void tcp_retransmit_timer(TcpSock& sk) {
   sk.high_rxt = sk.snd_una;
   sk.rtt_seq_valid = false;
   sk.backoff++;
+  sk.retransmits++;
   // Go back to SND.UNA; the send loop resends from there, skipping what was SACKed.
   sk.snd_nxt = sk.snd_una;
   tcp_write_xmit(sk);
