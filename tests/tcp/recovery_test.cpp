@@ -1,5 +1,5 @@
-// Scripted tests of loss recovery: the recovery point of NewReno (RFC 6582 3.2) over a
-// long connection.
+// Scripted tests of loss recovery: what a timeout does to the SACK scoreboard (RFC 2018
+// section 8) and the recovery point of NewReno (RFC 6582 3.2) over a long connection.
 #include "support/script.h"
 
 namespace usnet::script {
@@ -8,6 +8,42 @@ namespace {
 using namespace std::chrono_literals;
 using wire::kTcpAck;
 using wire::kTcpPsh;
+
+class Recovery : public TcpScript {};
+
+// RFC 2018 section 8: "after a retransmit timeout the data sender SHOULD turn off all of
+// the SACKed bits in its scoreboard, since the timeout might indicate that the data
+// receiver has reneged". A receiver that dropped what it had SACKed is then served from
+// SND.UNA on, rather than left with a hole no timeout ever fills.
+TEST_F(Recovery, TimeoutForgetsWhatWasSacked) {
+  Passive p = open_passive(false, true);
+  ASSERT_NE(p.sock, nullptr);
+  ASSERT_TRUE(tsk(p.sock).sack_ok);
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send(p.sock, std::string(3 * 1460, 'r')), 3U * 1460);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  expect(kTcpAck, p.iss + 1461, kPeerIsn + 1);
+  expect(kTcpAck | kTcpPsh, p.iss + 2921, kPeerIsn + 1);
+  // The first segment is lost; the peer SACKs the other two...
+  wire::TcpOptions sack;
+  sack.sack_count = 1;
+  sack.sack[0] = {p.iss + 1461, p.iss + 4381};
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .options = sack});
+  expect_nothing();
+  // ...the timeout resends the first...
+  advance(200ms);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  expect_nothing();
+  // ...and the peer, short of memory, has dropped the two it had SACKed: it acknowledges
+  // only the first. Both must be sent again now, in slow start (cwnd 2).
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1461});
+  expect(kTcpAck, p.iss + 1461, kPeerIsn + 1);
+  expect(kTcpAck | kTcpPsh, p.iss + 2921, kPeerIsn + 1);
+  expect_nothing();
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 4381});
+  EXPECT_EQ(tsk(p.sock).snd_una.raw(), p.iss + 4381);
+  EXPECT_TRUE(tsk(p.sock).scoreboard.empty());
+}
 
 // A link with a 64 KiB MTU, so that gigabytes take few segments.
 class JumboRecovery : public TcpScript {

@@ -142,7 +142,8 @@ bool next_hole(const TcpSock& sk, SeqNum& seq, std::uint32_t& len) {
   return false;
 }
 
-// After an RTO the send loop resends from SND.UNA; what the peer has SACKed is skipped.
+// When the send loop goes back over data already sent (after a timeout, which forgets the
+// older SACKs, or a Fragmentation Needed), what the scoreboard holds is skipped.
 SeqNum skip_sacked(const TcpSock& sk, SeqNum seq) {
   for (const auto& r : sk.scoreboard) {
     if (seq.in_window(r.left, r.right)) seq = r.right;

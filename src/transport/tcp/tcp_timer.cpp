@@ -99,7 +99,12 @@ void tcp_retransmit_timer(TcpSock& sk) {
   sk.rtt_seq_valid = false;
   sk.backoff++;
   sk.retransmits++;
-  // Go back to SND.UNA; the send loop resends from there, skipping what was SACKed.
+  // RFC 2018 section 8: "after a retransmit timeout the data sender SHOULD turn off all of
+  // the SACKed bits", since the receiver may have reneged (dropped what it had SACKed);
+  // kept, they would make every resend skip bytes the receiver no longer has.
+  sk.scoreboard.clear();
+  sk.sacked_bytes = 0;
+  // Go back to SND.UNA; the send loop resends everything from there.
   sk.snd_nxt = sk.snd_una;
   tcp_write_xmit(sk);
   if (!sk.rto_timer.armed()) tcp_arm_rto(sk);
