@@ -1,5 +1,6 @@
-// Scripted tests of the retransmission timer (RFC 6298): Karn's rule, the RTO after a
-// handshake that gave no RTT sample, and what a timeout does to ssthresh (RFC 5681 3.1).
+// Scripted tests of the retransmission timer (RFC 6298) and what a timeout does to the
+// congestion state (RFC 5681 3.1), and how long connections retry before they give up
+// (Linux tcp_write_timeout: tcp_retries2, tcp_orphan_retries).
 #include <netinet/tcp.h>
 
 #include <cstring>
@@ -165,6 +166,81 @@ TEST_F(Rto, RepeatedTimeoutsOfOneSegmentKeepSsthresh) {
   ASSERT_TRUE(h);
   EXPECT_EQ(h->seq, p.iss + 1461);
   EXPECT_EQ(info(p.sock).tcpi_snd_ssthresh, 2U);
+}
+
+// Linux tcp_write_timeout / retransmits_timed_out: a connection gives up when the time since
+// its first retransmitted segment was sent exceeds what tcp_retries2 (15) doublings of
+// TCP_RTO_MIN (200 ms, capped at 120 s) add up to: 924.6 s. With a 3 s RTO that is the
+// 13th expiry (1029 s), after 12 retransmissions, not 15.
+TEST_F(Rto, RetransmissionsGiveUpAfterTheModelledTimeOfRetries2) {
+  Socket* l = listener();
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+  const std::uint32_t iss = isn_for();
+  advance(1s);  // the SYN,ACK retransmitted: no RTT sample, so RTO 3 s
+  drain();
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = iss + 1});
+  auto a = sock_accept(*l, 0);
+  ASSERT_TRUE(a);
+  Socket* s = *a;
+  EXPECT_EQ(send(s, "x"), 1U);
+  expect(kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
+  const Instant start = now;
+  int retransmissions = 0;
+  while (auto h = run_until_sent(200s)) {
+    EXPECT_EQ(h->seq, iss + 1);
+    ++retransmissions;
+  }
+  EXPECT_EQ(retransmissions, 12);
+  EXPECT_EQ(state(s), TcpState::kClosed);
+  EXPECT_EQ(recv(s), "<timed out>");
+  EXPECT_EQ(stack->mib().TcpExtTCPAbortOnTimeout, 1U);
+  EXPECT_EQ(now - start, 909s + 200s);  // the 12th retransmission, then 200 s of silence
+}
+
+// Linux tcp_orphan_retries: a connection the user has closed retries its FIN for
+// tcp_orphan_retries (0 by default, which means 8 while the RTO is below TCP_RTO_MAX),
+// counted as time as above: 8 doublings of 200 ms, 102.2 s. It then ends without a reset.
+TEST_F(Rto, OrphanGivesUpItsFinAfterOrphanRetries) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  ASSERT_EQ(tcp_current_rto(tsk(p.sock)), 200ms);
+  ASSERT_TRUE(sock_close(*stack, p.sock->fd));
+  const Instant start = now;
+  expect(kTcpFin | kTcpAck, p.iss + 1, kPeerIsn + 1);
+  ASSERT_EQ(stack->tcp().orphans(), 1U);
+  std::vector<Duration> at;
+  while (auto h = run_until_sent(200s)) {
+    EXPECT_EQ(h->flags, kTcpFin | kTcpAck);
+    EXPECT_EQ(h->seq, p.iss + 1);
+    at.push_back(now - start);
+  }
+  const std::vector<Duration> linux_times = {200ms,  600ms,   1400ms,  3000ms,
+                                             6200ms, 12600ms, 25400ms, 51000ms};
+  EXPECT_EQ(at, linux_times);
+  EXPECT_EQ(stack->tcp().orphans(), 0U);
+  EXPECT_EQ(stack->tcp().connections(), 0U);
+  EXPECT_EQ(stack->mib().TcpExtTCPAbortOnTimeout, 1U);
+  EXPECT_EQ(stack->mib().TcpOutRsts, 0U);
+}
+
+// An orphan whose peer still acknowledges is alive: the ACK of new data starts the count
+// again (icsk_retransmits and retrans_stamp), so it outlives the 102.2 s of a silent peer.
+TEST_F(Rto, OrphanThatMakesProgressOutlivesASilentOne) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send(p.sock, std::string(3000, 'o')), 3000U);
+  const Instant start = now;
+  drain();
+  ASSERT_TRUE(sock_close(*stack, p.sock->fd));
+  advance(50s);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1461});
+  drain();
+  advance(start + 110s - now);
+  EXPECT_EQ(stack->tcp().orphans(), 1U);
+  advance(start + 230s - now);
+  EXPECT_EQ(stack->tcp().orphans(), 0U);
+  EXPECT_EQ(stack->mib().TcpExtTCPAbortOnTimeout, 1U);
 }
 
 }  // namespace

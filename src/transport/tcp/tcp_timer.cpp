@@ -1,6 +1,8 @@
 // TCP's timers, three per connection as in Linux: retransmission (also SYN retries and the
 // persist timer of a zero window), delayed ACK, and keepalive (also FIN_WAIT_2 and
 // TIME_WAIT). All live in the stack's timer wheel: O(1) to arm and cancel.
+#include <bit>
+
 #include <fmt/format.h>
 
 #include "stack/stack.h"
@@ -8,6 +10,51 @@
 
 namespace usnet {
 namespace {
+
+// Linux tcp_model_timeout: how long `boundary` retransmissions take when the RTO starts at
+// TCP_RTO_MIN and doubles up to TCP_RTO_MAX. Linux counts its retry limits in this time,
+// not in expiries, so a connection with a long RTO gives up after fewer of them.
+Duration tcp_model_timeout(int boundary) {
+  constexpr int kLinearBackoffThresh =
+      std::bit_width(static_cast<unsigned>(kTcpRtoMax / kTcpRtoMin)) - 1;  // 9
+  if (boundary <= kLinearBackoffThresh) return ((2 << boundary) - 1) * kTcpRtoMin;
+  return ((2 << kLinearBackoffThresh) - 1) * kTcpRtoMin +
+         (boundary - kLinearBackoffThresh) * kTcpRtoMax;
+}
+
+// Linux retransmits_timed_out: the oldest outstanding data, first sent at retrans_stamp,
+// has been retransmitted and waited for TCP_USER_TIMEOUT if set, else for the model of
+// `boundary` retries.
+bool retransmits_timed_out(const TcpSock& sk, int boundary) {
+  if (sk.retransmits == 0) return false;
+  const Duration limit =
+      sk.user_timeout.count() > 0 ? sk.user_timeout : tcp_model_timeout(boundary);
+  return sk.stack.now() - sk.retrans_stamp >= limit;
+}
+
+// Linux tcp_orphan_retries: the retries of a connection the user has closed.
+// net.ipv4.tcp_orphan_retries is 0 by default, which means 8 while the RTO is below
+// TCP_RTO_MAX ("8 corresponds to >100 seconds with minimal RTO of 200msec"), and none once
+// it is not and an ICMP error has been seen.
+int tcp_orphan_retries(const TcpSock& sk, bool alive) {
+  int retries = sk.stack.config().tcp_orphan_retries;
+  if (sk.soft_error && !alive) retries = 0;
+  if (retries == 0 && alive) retries = 8;
+  return retries;
+}
+
+// Linux tcp_write_timeout for a synchronized connection: ends it once its retries are spent
+// (tcp_retries2, or tcp_orphan_retries for an orphan). True if it did.
+bool tcp_write_timeout(TcpSock& sk) {
+  int retry_until = kTcpRetries2;
+  if (sk.owner == TcpSock::Owner::kOrphan) {
+    retry_until = tcp_orphan_retries(sk, tcp_current_rto(sk) < kTcpRtoMax);
+  }
+  if (!retransmits_timed_out(sk, retry_until)) return false;
+  sk.stack.mib().TcpExtTCPAbortOnTimeout++;
+  tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
+  return true;
+}
 
 void tcp_retransmit_timer(TcpSock& sk) {
   Stack& stack = sk.stack;
@@ -77,12 +124,8 @@ void tcp_retransmit_timer(TcpSock& sk) {
   }
   if (sk.snd_una == sk.snd_max) return;
   // RFC 6298 5.4-5.7 and RFC 5681 3.1: a retransmission timeout.
-  if (user_timed_out || sk.backoff >= kTcpRetries2) {
-    mib.TcpExtTCPAbortOnTimeout++;
-    tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
-    return;
-  }
   mib.TcpExtTCPTimeouts++;
+  if (tcp_write_timeout(sk)) return;
   // RFC 5681 3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS) once per loss; a segment that
   // times out again is the same loss, and ssthresh is held. Linux tcp_enter_loss reduces
   // it outside a loss episode (SND.UNA has reached "recover"), or in one when new data was
@@ -107,7 +150,14 @@ void tcp_retransmit_timer(TcpSock& sk) {
   // Go back to SND.UNA; the send loop resends everything from there.
   sk.snd_nxt = sk.snd_una;
   tcp_write_xmit(sk);
-  if (!sk.rto_timer.armed()) tcp_arm_rto(sk);
+  // Linux tcp_clamp_rto_to_user_timeout: with TCP_USER_TIMEOUT the next expiry comes no
+  // later than the moment it runs out.
+  Duration next = tcp_current_rto(sk);
+  if (sk.user_timeout.count() > 0) {
+    next = std::min(next, std::max<Duration>(sk.user_timeout - (now - sk.retrans_stamp),
+                                             std::chrono::milliseconds(1)));
+  }
+  if (!sk.persist) stack.timers().arm(sk.rto_timer, now + next);
 }
 
 void tcp_delack_timer(TcpSock& sk) {
