@@ -1,6 +1,6 @@
 // Scripted tests of the peer's window: which segments may move SND.WND (RFC 9293
-// 3.10.7.4, Linux tcp_may_update_window) and which old ACKs draw a challenge ACK (RFC 5961
-// 5.2).
+// 3.10.7.4, Linux tcp_may_update_window), which old ACKs draw a challenge ACK (RFC 5961
+// 5.2) and the zero-window probes a live peer answers (RFC 1122 4.2.2.17).
 #include <netinet/tcp.h>
 
 #include "support/script.h"
@@ -107,6 +107,88 @@ TEST_F(Window, AckOlderThanMaxSndWndDrawsAChallengeAck) {
   expect_nothing();
   EXPECT_EQ(stack->mib().TcpExtTCPChallengeACK, 1U);
   EXPECT_EQ(state(s), TcpState::kEstablished);
+}
+
+// RFC 1122 4.2.2.17: a sender probing a zero window "MUST NOT close the connection as long
+// as the receiving TCP continues to send acknowledgments in response to the probe
+// segments". Linux resets its probe count on every acceptable ACK (tcp_ack), backs the
+// probes off to TCP_RTO_MAX (120 s) and keeps probing for as long as they are answered.
+TEST_F(Window, AnsweredZeroWindowProbesKeepTheConnectionForever) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  tsk(p.sock).nodelay = true;
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 0});
+  EXPECT_EQ(send(p.sock, "data"), 4U);
+  expect_nothing();
+  const Instant start = now;
+  Instant last = now;
+  int probes = 0;
+  Duration longest{0};
+  while (now - start < std::chrono::minutes(30)) {
+    auto h = run_until_sent(std::chrono::seconds(121));
+    ASSERT_TRUE(h) << "no probe within 121 s after probe " << probes;
+    EXPECT_EQ(h->flags, kTcpAck);
+    EXPECT_EQ(h->seq, p.iss);  // SND.UNA - 1: the peer must answer with its window
+    longest = std::max(longest, now - last);
+    last = now;
+    ++probes;
+    inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 0});
+  }
+  EXPECT_EQ(state(p.sock), TcpState::kEstablished);
+  EXPECT_GT(probes, 20);
+  EXPECT_EQ(longest, kTcpRtoMax);
+  EXPECT_EQ(stack->mib().TcpExtTCPAbortOnTimeout, 0U);
+  // The window opens: the data goes at once.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 10});
+  std::vector<std::byte> d;
+  expect(kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1, &d);
+  EXPECT_EQ(d, bytes("data"));
+}
+
+// Unanswered probes do end it: after tcp_retries2 (15) probes, ETIMEDOUT.
+TEST_F(Window, UnansweredZeroWindowProbesTimeOut) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  tsk(p.sock).nodelay = true;
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 0});
+  EXPECT_EQ(send(p.sock, "data"), 4U);
+  int probes = 0;
+  while (run_until_sent(std::chrono::seconds(121)))
+    ++probes;
+  EXPECT_EQ(probes, 15);
+  EXPECT_EQ(state(p.sock), TcpState::kClosed);
+  EXPECT_EQ(recv(p.sock), "<timed out>");
+  EXPECT_EQ(stack->mib().TcpExtTCPAbortOnTimeout, 1U);
+}
+
+// TCP_USER_TIMEOUT bounds a zero window even while the probes are answered (Linux
+// tcp_probe_timer), counted from the first probe, not from the last data sent; the probe
+// timer is clamped so that the end comes on time (tcp_clamp_probe0_to_user_timeout).
+TEST_F(Window, UserTimeoutEndsAZeroWindowCountedFromTheFirstProbe) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  tsk(p.sock).nodelay = true;
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_USER_TIMEOUT, 10000));
+  // An hour of quiet first: the timeout must not count it.
+  advance(std::chrono::hours(1));
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 0});
+  EXPECT_EQ(send(p.sock, "data"), 4U);
+  const Instant start = now;
+  // Probes after 0.2, 0.6, 1.4, 3.0 and 6.2 s, each answered.
+  for (const int ms : {200, 600, 1400, 3000, 6200}) {
+    auto h = run_until_sent(std::chrono::seconds(10));
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->seq, p.iss);
+    EXPECT_EQ(now - start, std::chrono::milliseconds(ms));
+    inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 0});
+  }
+  // The first probe went at 0.2 s: the connection ends at 10.2 s, not at the next probe.
+  advance(start + std::chrono::milliseconds(10199) - now);
+  EXPECT_EQ(state(p.sock), TcpState::kEstablished);
+  advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(state(p.sock), TcpState::kClosed);
+  EXPECT_EQ(recv(p.sock), "<timed out>");
+  expect_nothing();
 }
 
 }  // namespace

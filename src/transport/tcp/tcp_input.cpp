@@ -322,6 +322,8 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     sk.snd_wl2 = ack;
     sk.max_snd_wnd = std::max(sk.max_snd_wnd, wnd);
   }
+  // Any acceptable ACK answers the zero-window probes sent so far (Linux tcp_ack).
+  if (ack >= sk.snd_una) sk.probes = 0;
   const std::uint32_t sacked_before = sk.sacked_bytes;
   // Linux tcp_is_cwnd_limited: grow cwnd only while the flight actually uses it, so an
   // application-limited sender does not build up a window it never tested (RFC 7661).
@@ -358,7 +360,6 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     }
     sk.retrans_out = 0;
     sk.retransmits = 0;
-    sk.probes = 0;
 
     if (sk.in_recovery) {
       if (ack >= sk.recover) {

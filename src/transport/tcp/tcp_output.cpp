@@ -366,9 +366,14 @@ void tcp_write_xmit(TcpSock& sk) {
     }
     sk.snd_nxt = seq + len + (fin ? 1 : 0);
     sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
-    if (!sk.rto_timer.armed() || sk.persist) {
+    if (sk.persist) {
+      // The window opened: the probes and their backoff are over (Linux tcp_ack_probe).
       sk.persist = false;
       sk.probes = 0;
+      sk.probes_stamp = kEpoch;
+      sk.backoff = 0;
+      tcp_arm_rto(sk);
+    } else if (!sk.rto_timer.armed()) {
       tcp_arm_rto(sk);
     }
     if (fin) break;

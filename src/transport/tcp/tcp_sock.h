@@ -146,10 +146,11 @@ struct TcpSock : Socket {
   int backoff = 0;      // doublings of the RTO; ends on a valid RTT sample (icsk_backoff)
   int retransmits = 0;  // RTO expiries since SND.UNA last advanced (icsk_retransmits)
   int syn_retries = 0;
-  int probes = 0;          // zero-window probes without an answer
-  int ka_probes = 0;       // keepalive probes without an answer
-  bool persist = false;    // rto_timer is the persist timer (zero window)
-  bool done_flag = false;  // the connection existed and has ended (Linux SOCK_DONE)
+  int probes = 0;                 // zero-window probes without an answer
+  Instant probes_stamp = kEpoch;  // when the first probe of this zero window went
+  int ka_probes = 0;              // keepalive probes without an answer
+  bool persist = false;           // rto_timer is the persist timer (zero window)
+  bool done_flag = false;         // the connection existed and has ended (Linux SOCK_DONE)
   // connect() started and its outcome not yet reported by a connect() call (Linux's
   // SS_CONNECTING): the next connect() reports it (0, or the error) instead of starting over.
   bool ss_connecting = false;

@@ -56,6 +56,43 @@ bool tcp_write_timeout(TcpSock& sk) {
   return true;
 }
 
+// The persist timer of a zero window (Linux tcp_probe_timer). RFC 1122 4.2.2.17: the
+// connection "MUST NOT" be closed "as long as the receiving TCP continues to send
+// acknowledgments in response to the probe segments"; tcp_ack resets the count of
+// unanswered probes on each acceptable ACK. Only an orphan (tcp_orphan_retries) and
+// TCP_USER_TIMEOUT, counted from the first probe, bound a window held shut.
+void tcp_probe_timer(TcpSock& sk) {
+  const Instant now = sk.stack.now();
+  if (sk.snd_wnd != 0 || sk.sndq.empty()) {
+    sk.persist = false;
+    sk.probes = 0;
+    sk.probes_stamp = kEpoch;
+    tcp_write_xmit(sk);
+    return;
+  }
+  bool give_up = false;
+  if (sk.probes_stamp == kEpoch) {
+    sk.probes_stamp = now;
+  } else if (sk.user_timeout.count() > 0 && now - sk.probes_stamp >= sk.user_timeout) {
+    give_up = true;
+  }
+  int max_probes = kTcpRetries2;
+  if (sk.owner == TcpSock::Owner::kOrphan) {
+    const bool alive = tcp_current_rto(sk) < kTcpRtoMax;
+    max_probes = tcp_orphan_retries(sk, alive);
+    if (!alive && sk.backoff >= max_probes) give_up = true;
+  }
+  if (give_up || sk.probes >= max_probes) {
+    sk.stack.mib().TcpExtTCPAbortOnTimeout++;
+    tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
+    return;
+  }
+  sk.probes++;
+  if (sk.backoff < kTcpRetries2) sk.backoff++;  // as Linux tcp_send_probe0
+  tcp_send_probe(sk, false);
+  tcp_arm_persist(sk);
+}
+
 void tcp_retransmit_timer(TcpSock& sk) {
   Stack& stack = sk.stack;
   MibCounters& mib = stack.mib();
@@ -100,26 +137,8 @@ void tcp_retransmit_timer(TcpSock& sk) {
     default:
       break;
   }
-  const bool user_timed_out =
-      sk.user_timeout.count() > 0 && now - sk.retrans_stamp >= sk.user_timeout;
   if (sk.persist) {
-    // RFC 9293 3.8.6.1: probe a zero window, backing off like the RTO; give up only after
-    // as many unanswered probes as retransmissions allow (tcp_retries2).
-    if (sk.snd_wnd != 0 || sk.sndq.empty()) {
-      sk.persist = false;
-      sk.probes = 0;
-      tcp_write_xmit(sk);
-      return;
-    }
-    if (user_timed_out || sk.probes >= kTcpRetries2) {
-      mib.TcpExtTCPAbortOnTimeout++;
-      tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
-      return;
-    }
-    sk.probes++;
-    sk.backoff++;
-    tcp_send_probe(sk, false);
-    tcp_arm_persist(sk);
+    tcp_probe_timer(sk);
     return;
   }
   if (sk.snd_una == sk.snd_max) return;
@@ -227,6 +246,7 @@ void tcp_cancel_timers(TcpSock& sk) {
   w.cancel(sk.keep_timer);
   w.cancel(sk.cork_timer);
   sk.persist = false;
+  sk.probes_stamp = kEpoch;
 }
 
 Duration tcp_current_rto(const TcpSock& sk) {
@@ -243,8 +263,15 @@ void tcp_arm_rto(TcpSock& sk) {
 
 void tcp_arm_persist(TcpSock& sk) {
   sk.persist = true;
-  const Duration d = std::max(tcp_current_rto(sk), kTcpRtoMin);
-  sk.stack.timers().arm(sk.rto_timer, sk.stack.now() + d);
+  const Instant now = sk.stack.now();
+  Duration d = std::max(tcp_current_rto(sk), kTcpRtoMin);
+  // Linux tcp_clamp_probe0_to_user_timeout: the probe that would come after the user
+  // timeout comes when it runs out instead (at least 2 ms later, TCP_TIMEOUT_MIN).
+  if (sk.user_timeout.count() > 0 && sk.probes_stamp != kEpoch) {
+    d = std::min(d, std::max<Duration>(sk.user_timeout - (now - sk.probes_stamp),
+                                       std::chrono::milliseconds(2)));
+  }
+  sk.stack.timers().arm(sk.rto_timer, now + d);
 }
 
 void tcp_arm_keepalive(TcpSock& sk) {
