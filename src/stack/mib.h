@@ -37,6 +37,8 @@ namespace usnet {
   X(IpExtOutOctets)                                                   \
   X(UsnetIpReasmOverlaps)                                             \
   X(UsnetIpReasmMemoryDrops)                                          \
+  /* martian sources, in IpInAddrErrors too (Linux: rt_cache) */      \
+  X(UsnetIpInMartianSrc)                                              \
   /* ICMPv4 */                                                        \
   X(IcmpInMsgs)                                                       \
   X(IcmpInErrors)                                                     \
