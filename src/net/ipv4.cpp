@@ -7,6 +7,7 @@
 #include "link/ethernet.h"
 #include "net/arp.h"
 #include "net/icmp.h"
+#include "net/ip_options.h"
 #include "net/route.h"
 #include "stack/stack.h"
 
@@ -84,6 +85,24 @@ void Ipv4::ip_rcv(Interface& ifc, Packet pkt) {
     return;
   }
   if (bcast) mib.IpExtInBcastPkts++;
+
+  // Linux ip_rcv_options: options are judged once the datagram is known to be ours.
+  if (ip.header_length > wire::Ipv4Header::kMinSize) {
+    const IpOptionsVerdict v = ip_options_check(pkt.data().first(ip.header_length));
+    if (v.kind == IpOptionsVerdict::Kind::kMalformed) {
+      mib.IpInHdrErrors++;
+      tr.step("drop: bad ip options");
+      stack_.icmp().icmp_send(pkt.data(), ip,
+                              static_cast<std::uint8_t>(wire::IcmpType::kParameterProblem), 0,
+                              v.pointer);
+      return;
+    }
+    if (v.kind == IpOptionsVerdict::Kind::kSourceRoute) {
+      mib.UsnetIpInSourceRoutes++;
+      tr.step("drop: source route");
+      return;
+    }
+  }
 
   if (ip.is_fragment()) {
     mib.IpReasmReqds++;

@@ -39,6 +39,8 @@ namespace usnet {
   X(UsnetIpReasmMemoryDrops)                                          \
   /* martian sources, in IpInAddrErrors too (Linux: rt_cache) */      \
   X(UsnetIpInMartianSrc)                                              \
+  /* source-routed datagrams refused (accept_source_route 0) */       \
+  X(UsnetIpInSourceRoutes)                                            \
   /* ICMPv4 */                                                        \
   X(IcmpInMsgs)                                                       \
   X(IcmpInErrors)                                                     \
@@ -54,6 +56,7 @@ namespace usnet {
   X(IcmpOutRateLimitHost)                                             \
   X(IcmpOutDestUnreachs)                                              \
   X(IcmpOutTimeExcds)                                                 \
+  X(IcmpOutParmProbs)                                                 \
   X(IcmpOutEchos)                                                     \
   X(IcmpOutEchoReps)                                                  \
   /* UDP (RFC 4113) */                                                \

@@ -1,10 +1,12 @@
 // Scripted tests of traffic a server meets from hostile or broken peers, held to what Linux
-// does with it: martian source addresses (ip_route_input_slow).
+// does with it: martian source addresses (ip_route_input_slow) and IPv4 options
+// (ip_options_compile, ip_rcv_options).
 #include <netinet/in.h>
 
 #include <cstring>
 
 #include "support/script.h"
+#include "wire/checksum.h"
 
 namespace usnet::script {
 namespace {
@@ -14,7 +16,47 @@ using wire::kTcpAck;
 using wire::kTcpPsh;
 using wire::kTcpSyn;
 
-class Hostile : public TcpScript {};
+// An IPv4 datagram to us with `options` (a multiple of 4 bytes) in its header.
+Packet ip_datagram(Ipv4Address src, const std::vector<std::uint8_t>& options, std::uint8_t proto,
+                   ByteSpan payload) {
+  const std::size_t hl = wire::Ipv4Header::kMinSize + options.size();
+  Packet p = Packet::copy_of(payload);
+  MutableByteSpan h = p.push(hl);
+  store_u8(h, 0, static_cast<std::uint8_t>(0x40 | (hl / 4)));
+  store_u8(h, 1, 0);
+  store_be<std::uint16_t>(h, 2, static_cast<std::uint16_t>(hl + payload.size()));
+  store_be<std::uint16_t>(h, 4, 0x1234);
+  store_be<std::uint16_t>(h, 6, wire::Ipv4Header::kFlagDontFragment);
+  store_u8(h, 8, 64);
+  store_u8(h, 9, proto);
+  store_be<std::uint16_t>(h, 10, 0);
+  store_be<std::uint32_t>(h, 12, src.value);
+  store_be<std::uint32_t>(h, 16, kUs.value);
+  for (std::size_t i = 0; i < options.size(); ++i)
+    store_u8(h, 20 + i, options[i]);
+  store_be<std::uint16_t>(h, 10, wire::checksum(h.first(hl)));
+  return p;
+}
+
+// A bare SYN to port 80 from kPeer:sport, as TCP bytes.
+std::vector<std::byte> syn_segment(std::uint16_t sport) {
+  wire::TcpHeader h;
+  h.src_port = sport;
+  h.dst_port = kPort;
+  h.seq = kPeerIsn;
+  h.flags = kTcpSyn;
+  h.window = 65535;
+  h.options = syn_options(false);
+  std::vector<std::byte> b(h.size());
+  h.emit(b);
+  wire::TcpHeader::finish_checksum(b, kPeer, kUs);
+  return b;
+}
+
+class Hostile : public TcpScript {
+ protected:
+  void inject_ip(Packet p) { deliver(std::move(p), 0x0800); }
+};
 
 // ip_route_input_slow: a source that is multicast, limited broadcast, in 0.0.0.0/8, in
 // 127.0.0.0/8 (on a device that is not loopback), one of our own addresses or the broadcast
@@ -47,6 +89,84 @@ TEST_F(Hostile, SynsFromMartianSourcesAreDroppedBeforeTcp) {
   inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .sport = sport});
   expect(kTcpSyn | kTcpAck, isn_for(kPort, sport), kPeerIsn + 1);
 }
+
+// ip_rcv_options: a host (accept_source_route 0) drops a datagram with a loose or strict
+// source route, silently: no SYN,ACK, no ICMP.
+TEST_F(Hostile, SourceRoutedSynsAreDropped) {
+  listener();
+  const std::uint8_t lsrr = 131;
+  const std::uint8_t ssrr = 137;
+  std::uint16_t sport = 31000;
+  for (const std::uint8_t type : {lsrr, ssrr}) {
+    // type, length 7, pointer 4, one address; then End of Option List.
+    const std::vector<std::uint8_t> opt = {type, 7, 4, 198, 18, 0, 9, 0};
+    inject_ip(ip_datagram(kPeer, opt, 6, syn_segment(sport++)));
+    expect_nothing();
+    EXPECT_FALSE(next_icmp());
+  }
+  EXPECT_EQ(stack->tcp().connections(), 0U);
+  EXPECT_EQ(stack->mib().TcpInSegs, 0U);
+  EXPECT_EQ(stack->mib().UsnetIpInSourceRoutes, 2U);
+  // Record Route and an option this host does not know are fine (ping -R works).
+  inject_ip(ip_datagram(kPeer, {7, 7, 4, 0, 0, 0, 0, 0}, 6, syn_segment(sport)));
+  expect(kTcpSyn | kTcpAck, isn_for(kPort, sport), kPeerIsn + 1);
+  ++sport;
+  inject_ip(ip_datagram(kPeer, {0x55, 4, 0, 0}, 6, syn_segment(sport)));
+  expect(kTcpSyn | kTcpAck, isn_for(kPort, sport), kPeerIsn + 1);
+  ++sport;  // a Timestamp option with room left
+  inject_ip(ip_datagram(kPeer, {68, 8, 5, 0, 0, 0, 0, 0}, 6, syn_segment(sport)));
+  expect(kTcpSyn | kTcpAck, isn_for(kPort, sport), kPeerIsn + 1);
+  EXPECT_EQ(stack->mib().IpInHdrErrors, 0U);
+}
+
+// ip_options_compile: a malformed option is answered with ICMP Parameter Problem (code 0)
+// whose pointer names the offending byte, counted in IpInHdrErrors; the datagram goes no
+// further.
+struct BadOption {
+  std::vector<std::uint8_t> options;
+  std::uint8_t pointer;  // byte offset from the start of the IP header
+};
+
+class BadOptions : public Hostile, public ::testing::WithParamInterface<BadOption> {};
+
+TEST_P(BadOptions, AreAnsweredWithParameterProblem) {
+  listener();
+  const BadOption c = GetParam();
+  inject_ip(ip_datagram(kPeer, c.options, 6, syn_segment(32000)));
+  expect_nothing();
+  EXPECT_EQ(stack->tcp().connections(), 0U);
+  EXPECT_EQ(stack->mib().TcpInSegs, 0U);
+  EXPECT_EQ(stack->mib().IpInHdrErrors, 1U);
+  auto m = next_icmp();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->icmp.type, static_cast<std::uint8_t>(wire::IcmpType::kParameterProblem));
+  EXPECT_EQ(m->icmp.code, 0);
+  EXPECT_EQ(m->icmp.ident >> 8, c.pointer);  // the pointer is byte 4 of the message
+  EXPECT_EQ(m->icmp.ident & 0xff, 0);
+  EXPECT_EQ(m->icmp.sequence, 0);
+  EXPECT_EQ(m->ip.dst, kPeer);
+  EXPECT_EQ(m->ip.src, kUs);
+  // The quote starts with the offending header, options included.
+  ASSERT_GE(m->quote.size(), 20 + c.options.size() + 8);
+  EXPECT_EQ(load_u8(m->quote, 0), 0x40 | (20 + c.options.size()) / 4);
+  EXPECT_EQ(load_u8(m->quote, 20), c.options[0]);
+  EXPECT_EQ(stack->mib().IcmpOutParmProbs, 1U);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Ipv4, BadOptions,
+    ::testing::Values(
+        BadOption{{7, 8, 4, 0}, 20},  // length runs past the header
+        BadOption{{7, 1, 4, 0}, 20},  // length below 2
+        BadOption{{1, 1, 1, 7}, 23},  // a lone byte where a length must follow
+        BadOption{{7, 3, 3, 0}, 22},  // Record Route pointer below 4
+        BadOption{{7, 7, 4, 0, 0, 0, 0, 1, 7, 7, 4, 0, 0, 0, 0, 1}, 28},  // two Record Routes
+        BadOption{{68, 2, 0, 0}, 21},                 // Timestamp shorter than 4
+        BadOption{{68, 4, 4, 0}, 22},                 // Timestamp pointer below 5
+        BadOption{{148, 2, 0, 0}, 21},                // Router Alert shorter than 4
+        BadOption{{68, 8, 9, 0xf0, 0, 0, 0, 0}, 23},  // Timestamp full, overflow count full
+        BadOption{{134, 8, 0, 0, 0, 1, 0, 0}, 22},    // CIPSO: no such DOI on this host
+        BadOption{{134, 6, 0, 0, 0, 1, 0, 0}, 21}));  // CIPSO shorter than 8
 
 }  // namespace
 }  // namespace usnet::script
