@@ -1,6 +1,7 @@
 // Scripted tests of traffic a server meets from hostile or broken peers, held to what Linux
-// does with it: martian source addresses (ip_route_input_slow) and IPv4 options
-// (ip_options_compile, ip_rcv_options).
+// does with it: martian source addresses (ip_route_input_slow), IPv4 options
+// (ip_options_compile, ip_rcv_options) and Fragmentation Needed with a tiny MTU
+// (ip_rt_min_pmtu).
 #include <netinet/in.h>
 
 #include <cstring>
@@ -167,6 +168,63 @@ INSTANTIATE_TEST_SUITE_P(
         BadOption{{68, 8, 9, 0xf0, 0, 0, 0, 0}, 23},  // Timestamp full, overflow count full
         BadOption{{134, 8, 0, 0, 0, 1, 0, 0}, 22},    // CIPSO: no such DOI on this host
         BadOption{{134, 6, 0, 0, 0, 1, 0, 0}, 21}));  // CIPSO shorter than 8
+
+// ICMP Destination Unreachable, Fragmentation Needed, quoting one of our segments.
+Packet frag_needed(std::uint16_t mtu, const wire::Ipv4Header& ip, const wire::TcpHeader& tcp) {
+  std::vector<std::byte> msg(wire::IcmpHeader::kSize + 28);
+  wire::IcmpHeader h;
+  h.type = static_cast<std::uint8_t>(wire::IcmpType::kDestUnreachable);
+  h.code = static_cast<std::uint8_t>(wire::UnreachCode::kFragNeeded);
+  h.sequence = mtu;
+  h.emit(msg);
+  ip.emit(MutableByteSpan(msg).subspan(8, 20));
+  store_be<std::uint16_t>(msg, 28, tcp.src_port);
+  store_be<std::uint16_t>(msg, 30, tcp.dst_port);
+  store_be<std::uint32_t>(msg, 32, tcp.seq);
+  store_be<std::uint32_t>(msg, 36, tcp.ack);
+  wire::IcmpHeader::finish_checksum(msg);
+  return ip_datagram(Ipv4Address::from_octets(198, 18, 0, 254), {}, 1, msg);
+}
+
+// __ip_rt_update_pmtu: a path MTU below ip_rt_min_pmtu (552) is raised to it and locked,
+// so that datagrams leave without DF and a router on a tiny-MTU link fragments them; TCP's
+// segments shrink to 552 - 40 = 512 bytes, not to 68 - 40.
+TEST_F(Hostile, FragmentationNeededWithATinyMtuFloorsThePathMtuAt552) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send(p.sock, std::string(3000, 'f')), 3000U);
+  auto first = next_sent();
+  ASSERT_TRUE(first);
+  const wire::Ipv4Header first_ip = last_ip;
+  EXPECT_TRUE(first_ip.dont_fragment);
+  drain();
+  inject_ip(frag_needed(68, first_ip, *first));
+  std::vector<std::byte> d;
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1, &d);
+  EXPECT_EQ(d.size(), 512U);
+  EXPECT_FALSE(last_ip.dont_fragment);
+  EXPECT_EQ(tsk(p.sock).mss, 512);
+  // A later report of a larger MTU cannot grow the path MTU back (RFC 1191 6.3).
+  inject_ip(frag_needed(1000, first_ip, *first));
+  EXPECT_EQ(tsk(p.sock).mss, 512);
+}
+
+TEST_F(Hostile, FragmentationNeededWithAnOrdinaryMtuSetsTheMssFromIt) {
+  Passive p = open_passive(true);  // timestamps: 12 bytes of options in every segment
+  ASSERT_NE(p.sock, nullptr);
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send(p.sock, std::string(3000, 'f')), 3000U);
+  auto first = next_sent();
+  ASSERT_TRUE(first);
+  const wire::Ipv4Header first_ip = last_ip;
+  drain();
+  inject_ip(frag_needed(1280, first_ip, *first));
+  std::vector<std::byte> d;
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1, &d);
+  EXPECT_EQ(d.size(), 1280U - 40 - 12);
+  EXPECT_TRUE(last_ip.dont_fragment);
+}
 
 }  // namespace
 }  // namespace usnet::script

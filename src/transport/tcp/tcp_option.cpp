@@ -60,7 +60,7 @@ tcp_info fill_tcp_info(const TcpSock& sk) {
   ti.tcpi_last_data_sent = ms_since(now, sk.last_send);
   ti.tcpi_last_data_recv = ms_since(now, sk.last_recv);
   ti.tcpi_last_ack_recv = ms_since(now, sk.last_recv);
-  ti.tcpi_pmtu = sk.advmss + 40U;
+  ti.tcpi_pmtu = sk.pmtu;
   ti.tcpi_rcv_ssthresh = static_cast<std::uint32_t>(sk.rcv_space_max());
   ti.tcpi_rtt = to_us(sk.srtt);
   ti.tcpi_rttvar = to_us(sk.rttvar);

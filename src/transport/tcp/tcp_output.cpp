@@ -79,7 +79,9 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   }
   h.emit(p.push(h.size()));
   wire::TcpHeader::finish_checksum(p.data(), sk.local.addr, sk.remote.addr);
-  const IpOutParams ip = sk.ip_out_params(sk.local.addr, sk.remote.addr, kProtoTcp);
+  IpOutParams ip = sk.ip_out_params(sk.local.addr, sk.remote.addr, kProtoTcp);
+  // Linux ip_dont_fragment: IP_PMTUDISC_WANT sets DF unless the path MTU is locked.
+  if (sk.pmtu_locked && ip.pmtu == PmtuMode::kWant) ip.pmtu = PmtuMode::kDont;
   (void)stack.ipv4().ip_output(std::move(p), ip);
   stack.mib().TcpOutSegs++;
   sk.segs_out++;

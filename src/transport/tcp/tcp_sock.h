@@ -125,6 +125,7 @@ struct TcpSock : Socket {
   std::uint16_t user_mss = 0;     // TCP_MAXSEG
   std::uint16_t mss_clamp = 536;  // the peer's MSS option, or 536 (Linux rx_opt.mss_clamp)
   std::uint32_t pmtu = 1500;      // path MTU the segments must fit (icsk_pmtu_cookie)
+  bool pmtu_locked = false;       // raised to the floor: sent without DF (RTAX_MTU locked)
   std::uint8_t snd_wscale = 0;    // shift for windows the peer sends
   std::uint8_t rcv_wscale = 0;    // shift for windows we send
   bool wscale_ok = false;
