@@ -27,7 +27,6 @@ IpOptionsVerdict ip_options_check(ByteSpan header) noexcept {
   bool srr = false;
   bool rr = false;
   bool ts = false;
-  bool cipso = false;
   std::size_t i = kFixed;
   while (i < header.size()) {
     const std::uint8_t type = load_u8(header, i);
@@ -77,9 +76,7 @@ IpOptionsVerdict ip_options_check(ByteSpan header) noexcept {
         break;
       case kCipso:
         // A host with no CIPSO domain of interpretation configured (Linux's default)
-        // finds none for any label: cipso_v4_validate fails at the DOI, or at the length.
-        if (cipso) return bad(i);
-        cipso = true;
+        // finds none for any label: cipso_v4_validate fails at the length, or at the DOI.
         return bad(len < 8 ? i + 1 : i + 2);
       default:
         break;  // anything else is accepted and skipped (RFC 1122 3.2.1.8)
