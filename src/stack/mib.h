@@ -100,6 +100,10 @@ namespace usnet {
   X(TcpExtTWRecycled)                                                 \
   X(TcpExtTCPOFOQueue)                                                \
   X(TcpExtTCPOFODrop)                                                 \
+  X(TcpExtTCPOFOMerge)                                                \
+  X(TcpExtTCPRcvCoalesce)                                             \
+  X(TcpExtPruneCalled)                                                \
+  X(TcpExtOfoPruned)                                                  \
   X(TcpExtDelayedACKs)                                                \
   X(TcpExtOutOfWindowIcmps)                                           \
   X(UsnetTcpOutOfWindow)                                              \

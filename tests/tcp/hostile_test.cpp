@@ -1,7 +1,8 @@
 // Scripted tests of traffic a server meets from hostile or broken peers, held to what Linux
 // does with it: martian source addresses (ip_route_input_slow), IPv4 options
-// (ip_options_compile, ip_rcv_options) and Fragmentation Needed with a tiny MTU
-// (ip_rt_min_pmtu).
+// (ip_options_compile, ip_rcv_options), Fragmentation Needed with a tiny MTU
+// (ip_rt_min_pmtu) and floods of out-of-order segments (tcp_data_queue_ofo,
+// tcp_prune_ofo_queue).
 #include <netinet/in.h>
 
 #include <cstring>
@@ -225,6 +226,145 @@ TEST_F(Hostile, FragmentationNeededWithAnOrdinaryMtuSetsTheMssFromIt) {
   EXPECT_EQ(d.size(), 1280U - 40 - 12);
   EXPECT_TRUE(last_ip.dont_fragment);
 }
+
+class Ofo : public TcpScript {
+ protected:
+  static std::byte at(std::uint32_t off) { return static_cast<std::byte>('a' + off % 26); }
+  void inject_byte(std::uint32_t off) {
+    inject({.flags = kTcpAck,
+            .seq = kPeerIsn + 1 + off,
+            .ack = iss_ + 1,
+            .data = std::vector<std::byte>{at(off)}});
+  }
+  std::uint32_t iss_ = 0;
+};
+
+// A flood of 1-byte segments after a hole, arriving backwards: Linux keeps them within the
+// receive buffer's memory and coalesces neighbours (tcp_data_queue_ofo,
+// tcp_collapse_ofo_queue), so once the hole is filled everything is acknowledged at once.
+TEST_F(Ofo, BackwardFloodOfOneByteSegmentsIsAllAcknowledgedOnceTheHoleIsFilled) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  iss_ = p.iss;
+  constexpr std::uint32_t kN = 20000;
+  for (std::uint32_t off = kN; off >= 1; --off) {
+    inject_byte(off);
+    if (off % 16 == 0) drain();
+  }
+  drain();
+  EXPECT_EQ(stack->mib().TcpExtTCPOFOQueue, kN);
+  EXPECT_EQ(stack->mib().TcpExtTCPOFODrop, 0U);
+  inject_byte(0);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1 + kN + 1);
+  std::string all;
+  for (std::string r = recv(p.sock, MSG_DONTWAIT, 65536); r[0] != '<';
+       r = recv(p.sock, MSG_DONTWAIT, 65536))
+    all += r;
+  ASSERT_EQ(all.size(), kN + 1);
+  for (std::uint32_t off = 0; off <= kN; ++off) {
+    ASSERT_EQ(static_cast<std::byte>(all[off]), at(off)) << off;
+  }
+}
+
+TEST_F(Ofo, ForwardFloodOfOneByteSegmentsIsAllAcknowledgedOnceTheHoleIsFilled) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  iss_ = p.iss;
+  constexpr std::uint32_t kN = 20000;
+  for (std::uint32_t off = 1; off <= kN; ++off) {
+    inject_byte(off);
+    if (off % 16 == 0) drain();
+  }
+  drain();
+  EXPECT_EQ(stack->mib().TcpExtTCPOFODrop, 0U);
+  inject_byte(0);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1 + kN + 1);
+  EXPECT_EQ(recv(p.sock, MSG_DONTWAIT, 65536).size(), kN + 1);
+}
+
+// A FIN that arrives before the data in front of it waits with it: the SACK block covers
+// it, data beyond it is cut, and once the hole is filled the FIN is taken.
+TEST_F(Ofo, OutOfOrderFinIsTakenWhenTheHoleIsFilled) {
+  Passive p = open_passive(false, true);
+  ASSERT_NE(p.sock, nullptr);
+  inject({.flags = kTcpAck | wire::kTcpFin,
+          .seq = kPeerIsn + 101,
+          .ack = p.iss + 1,
+          .data = std::vector<std::byte>(100, std::byte{'b'})});
+  auto dup = expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  ASSERT_EQ(dup.options.sack_count, 1);
+  EXPECT_EQ(dup.options.sack[0].left, kPeerIsn + 101);
+  EXPECT_EQ(dup.options.sack[0].right, kPeerIsn + 202);  // the FIN's sequence number too
+  // Data past the FIN is the peer contradicting itself: it is not kept.
+  inject({.flags = kTcpAck,
+          .seq = kPeerIsn + 201,
+          .ack = p.iss + 1,
+          .data = std::vector<std::byte>(50, std::byte{'x'})});
+  drain();
+  EXPECT_EQ(tsk(p.sock).ooo.bytes(), 100U);
+  inject({.flags = kTcpAck,
+          .seq = kPeerIsn + 1,
+          .ack = p.iss + 1,
+          .data = std::vector<std::byte>(100, std::byte{'a'})});
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 202);
+  EXPECT_EQ(state(p.sock), TcpState::kCloseWait);
+  EXPECT_EQ(recv(p.sock), std::string(100, 'a') + std::string(100, 'b'));
+  EXPECT_EQ(recv(p.sock), "");  // then end of stream
+}
+
+// Holes everywhere (every other byte): nothing can be coalesced, so memory decides. With a
+// 32 KiB receive space the queue holds at most 32 ranges; past that a segment above them
+// all is dropped (TcpExtTCPOFODrop), one below takes the place of the highest
+// (tcp_prune_ofo_queue: TcpExtOfoPruned). The connection goes on, and every byte arrives
+// once the peer resends what was not acknowledged.
+class SparseFlood : public Ofo, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(SparseFlood, IsBoundedByTheReceiveBuffer) {
+  const bool descending = GetParam();
+  Passive p = open_passive(false, true);
+  ASSERT_NE(p.sock, nullptr);
+  iss_ = p.iss;
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_RCVBUF, 16384));
+  TcpSock& sk = tsk(p.sock);
+  ASSERT_EQ(sk.rcv_space_max(), 32768U);
+  constexpr std::uint32_t kN = 8000;
+  for (std::uint32_t i = 1; i <= kN / 2; ++i) {
+    inject_byte(descending ? kN + 2 - 2 * i : 2 * i);
+    if (i % 16 == 0) drain();
+  }
+  drain();
+  const MibCounters& m = stack->mib();
+  EXPECT_EQ(sk.ooo.ranges(), 32U);
+  EXPECT_LE(sk.ooo.memory(), sk.rcv_space_max());
+  EXPECT_EQ(m.TcpExtPruneCalled, kN / 2 - 32);
+  EXPECT_EQ(descending ? m.TcpExtOfoPruned : m.TcpExtTCPOFODrop, kN / 2 - 32);
+  EXPECT_EQ(descending ? m.TcpExtTCPOFODrop : m.TcpExtOfoPruned, 0U);
+  // The ranges kept are the lowest: offsets 2 to 64.
+  auto first = sk.ooo.range_at(sk.rcv_nxt_off + 2);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->end - first->start, 1U);
+  EXPECT_TRUE(sk.ooo.range_at(sk.rcv_nxt_off + 64));
+  EXPECT_FALSE(sk.ooo.range_at(sk.rcv_nxt_off + 66));
+  // The peer fills every hole and resends all it did not see acknowledged, in order.
+  for (std::uint32_t off = 0; off <= kN; ++off) {
+    inject_byte(off);
+    if (off % 16 == 0) drain();
+  }
+  drain();
+  EXPECT_EQ(sk.rcv_nxt.raw(), kPeerIsn + 1 + kN + 1);
+  EXPECT_TRUE(sk.ooo.empty());
+  EXPECT_EQ(sk.ooo.memory(), 0U);
+  std::string all;
+  for (std::string r = recv(p.sock, MSG_DONTWAIT, 65536); r[0] != '<';
+       r = recv(p.sock, MSG_DONTWAIT, 65536))
+    all += r;
+  ASSERT_EQ(all.size(), kN + 1);
+  for (std::uint32_t off = 0; off <= kN; ++off) {
+    ASSERT_EQ(static_cast<std::byte>(all[off]), at(off)) << off;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Ofo, SparseFlood, ::testing::Bool());
 
 }  // namespace
 }  // namespace usnet::script

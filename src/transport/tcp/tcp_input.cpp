@@ -113,6 +113,25 @@ void tcp_fin(TcpSock& sk) {
   tcp_send_ack(sk);
 }
 
+void tcp_rcv_nxt_advance(TcpSock& sk, std::size_t n) {
+  sk.rcv_nxt += static_cast<std::uint32_t>(n);
+  sk.rcv_nxt_off += n;
+  sk.bytes_received += n;
+}
+
+// The out-of-order queue's bounds, by memory as Linux's (sk_rcvbuf, tcp_prune_ofo_queue):
+// what the receive space leaves free, plus the two chunks a window's edges may straddle;
+// and one range per KiB of receive space (at least 16), far more than the holes of a
+// window of full-sized segments, far fewer than a flood of 1-byte segments could ask.
+OfoQueue::Limits tcp_ofo_limits(const TcpSock& sk) {
+  const std::size_t space = sk.rcv_space_max();
+  const std::size_t free = space > sk.rcvq.size() ? space - sk.rcvq.size() : 0;
+  OfoQueue::Limits l;
+  l.max_ranges = std::max<std::size_t>(16, space / 1024);
+  l.max_memory = free + 2 * OfoQueue::kChunk + l.max_ranges * OfoQueue::kRangeCost;
+  return l;
+}
+
 // Seventh and eighth steps: queue data in order, keep out-of-order data (bounded), take the
 // FIN when everything before it has arrived.
 void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
@@ -153,32 +172,17 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
 
   if (seq == sk.rcv_nxt) {
     const bool filled_hole = !sk.ooo.empty();
-    sk.rcvq.append(data);
-    sk.rcv_nxt += static_cast<std::uint32_t>(data.size());
-    sk.rcv_nxt_off += data.size();
-    sk.bytes_received += data.size();
-    bool fin_now = fin;
-    // Pull in what was waiting for this hole.
-    while (!fin_now && !sk.ooo.empty() && sk.ooo.begin()->first <= sk.rcv_nxt_off) {
-      auto node = sk.ooo.extract(sk.ooo.begin());
-      const std::uint64_t off = node.key();
-      OooSegment& o = node.mapped();
-      sk.ooo_bytes -= o.data.size();
-      const std::uint64_t end = off + o.data.size();
-      if (end > sk.rcv_nxt_off) {
-        const auto skip = static_cast<std::size_t>(sk.rcv_nxt_off - off);
-        const ByteSpan rest = ByteSpan(o.data).subspan(skip);
-        sk.rcvq.append(rest);
-        sk.rcv_nxt += static_cast<std::uint32_t>(rest.size());
-        sk.rcv_nxt_off += rest.size();
-        sk.bytes_received += rest.size();
-      }
-      if (o.fin && end == sk.rcv_nxt_off) fin_now = true;
+    if (const auto held_fin = sk.ooo.fin(); held_fin && sk.rcv_nxt_off + data.size() > *held_fin) {
+      data = data.first(static_cast<std::size_t>(*held_fin - sk.rcv_nxt_off));  // past a FIN
     }
+    sk.rcvq.append(data);
+    tcp_rcv_nxt_advance(sk, data.size());
+    // Pull in what was waiting for this hole.
+    if (!fin) tcp_rcv_nxt_advance(sk, sk.ooo.pull(sk.rcv_nxt_off, sk.rcvq));
+    const bool fin_now = fin || sk.ooo.fin() == sk.rcv_nxt_off;
     if (!sk.rcvq.empty()) sk_data_ready(sk);  // before the FIN's state change, as Linux
     if (fin_now) {
       sk.ooo.clear();
-      sk.ooo_bytes = 0;
       sk.rcv_nxt += 1;
       tcp_fin(sk);
       return;
@@ -194,21 +198,17 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
     return;
   }
 
-  // Out of order: keep it, within the receive space, and ACK at once (with SACK blocks)
-  // so the sender's fast retransmit can start (RFC 5681 4.2).
+  // Out of order: keep it, within memory, and ACK at once (with SACK blocks) so the
+  // sender's fast retransmit can start (RFC 5681 4.2).
   const std::uint64_t off = sk.rcv_nxt_off + static_cast<std::uint32_t>(seq - sk.rcv_nxt);
-  if (sk.ooo_bytes + data.size() > sk.rcv_space_max() || sk.ooo.size() >= 8192) {
-    mib.TcpExtTCPOFODrop++;
-  } else {
-    auto it = sk.ooo.find(off);
-    if (it == sk.ooo.end() || it->second.data.size() < data.size()) {
-      if (it != sk.ooo.end()) sk.ooo_bytes -= it->second.data.size();
-      OooSegment& o = sk.ooo[off];
-      o.data.assign(data.begin(), data.end());
-      o.fin = fin;
-      sk.ooo_bytes += data.size();
-      mib.TcpExtTCPOFOQueue++;
-    }
+  const OfoQueue::Insert r = sk.ooo.insert(off, data, fin, tcp_ofo_limits(sk));
+  if (r.queued || r.duplicate) mib.TcpExtTCPOFOQueue++;
+  if (r.dropped) mib.TcpExtTCPOFODrop++;
+  if (r.pruned != 0 || r.dropped) mib.TcpExtPruneCalled++;
+  if (r.pruned != 0) mib.TcpExtOfoPruned++;
+  mib.TcpExtTCPOFOMerge += r.covered + (r.duplicate ? 1 : 0);
+  if (r.coalesced) mib.TcpExtTCPRcvCoalesce++;
+  if (r.queued || r.duplicate) {
     sk.last_rcvd_seg = seq;
     sk.last_rcvd_seg_end = seq + static_cast<std::uint32_t>(data.size());
   }

@@ -17,28 +17,26 @@ bool can_send_data(TcpState s) {
 }
 
 // SACK blocks for an outgoing segment (RFC 2018 4): the block holding the most recently
-// received segment first, then the others, as many as fit.
+// received segment first, then the others from the highest down, as many as fit. The
+// out-of-order queue's ranges are the blocks (it merges what touches).
 void fill_sack_blocks(const TcpSock& sk, wire::TcpOptions& o, std::size_t max_blocks) {
-  if (!sk.sack_ok || sk.ooo.empty()) return;
-  // Merge the out-of-order segments into contiguous ranges of the sequence space.
-  std::vector<wire::SackBlock> ranges;
-  for (const auto& [off, seg] : sk.ooo) {
-    const SeqNum left = sk.rcv_nxt + static_cast<std::uint32_t>(off - sk.rcv_nxt_off);
-    const SeqNum right = left + static_cast<std::uint32_t>(seg.data.size() + (seg.fin ? 1 : 0));
-    if (!ranges.empty() && SeqNum(ranges.back().right) >= left) {
-      if (right > SeqNum(ranges.back().right)) ranges.back().right = right.raw();
-    } else {
-      ranges.push_back({left.raw(), right.raw()});
-    }
+  if (!sk.sack_ok || sk.ooo.ranges() == 0) return;
+  const auto block = [&](const OfoQueue::Range& r) {
+    const SeqNum left = sk.rcv_nxt + static_cast<std::uint32_t>(r.start - sk.rcv_nxt_off);
+    const bool fin = sk.ooo.fin() == r.end;
+    const SeqNum right = left + static_cast<std::uint32_t>(r.end - r.start + (fin ? 1 : 0));
+    return wire::SackBlock{left.raw(), right.raw()};
+  };
+  std::optional<OfoQueue::Range> first;
+  if (sk.last_rcvd_seg > sk.rcv_nxt) {
+    first =
+        sk.ooo.range_at(sk.rcv_nxt_off + static_cast<std::uint32_t>(sk.last_rcvd_seg - sk.rcv_nxt));
   }
-  std::size_t first = ranges.size();
-  for (std::size_t i = 0; i < ranges.size(); ++i) {
-    if (sk.last_rcvd_seg.in_window(SeqNum(ranges[i].left), SeqNum(ranges[i].right))) first = i;
-  }
-  if (first < ranges.size()) o.sack[o.sack_count++] = ranges[first];
-  for (std::size_t i = ranges.size(); i-- > 0 && o.sack_count < max_blocks;) {
-    if (i != first) o.sack[o.sack_count++] = ranges[i];
-  }
+  if (first) o.sack[o.sack_count++] = block(*first);
+  sk.ooo.for_each_descending([&](const OfoQueue::Range& r) {
+    if (o.sack_count >= max_blocks || (first && r.start == first->start)) return;
+    o.sack[o.sack_count++] = block(r);
+  });
 }
 
 // Builds and sends one segment of `len` bytes from the send queue at `seq`.
@@ -163,7 +161,7 @@ std::uint32_t tcp_now_ts(const TcpSock& sk) {
 
 std::uint32_t tcp_select_window(TcpSock& sk) {
   const std::size_t space = sk.rcv_space_max();
-  const std::size_t used = sk.rcvq.size() + sk.ooo_bytes;
+  const std::size_t used = sk.rcvq.size() + sk.ooo.bytes();
   const std::uint32_t free =
       used >= space ? 0
                     : static_cast<std::uint32_t>(std::min<std::size_t>(space - used, 0x3fffffff));
@@ -388,7 +386,7 @@ void tcp_rcv_space_update(TcpSock& sk) {
     return;
   }
   const std::size_t space = sk.rcv_space_max();
-  const std::size_t used = sk.rcvq.size() + sk.ooo_bytes;
+  const std::size_t used = sk.rcvq.size() + sk.ooo.bytes();
   const std::size_t free = used >= space ? 0 : space - used;
   const std::int32_t adv = sk.rcv_adv - sk.rcv_nxt;
   const std::size_t cur = adv > 0 ? static_cast<std::size_t>(adv) : 0;

@@ -16,6 +16,7 @@
 #include "base/timer_wheel.h"
 #include "socket/socket.h"
 #include "transport/tcp/seq.h"
+#include "transport/tcp/tcp_ofo.h"
 
 namespace usnet {
 
@@ -57,12 +58,6 @@ class CongestionControl {
 
 // "reno" (NewReno, RFC 5681/6582) and "cubic" (RFC 9438); nullptr for other names.
 std::unique_ptr<CongestionControl> make_congestion_control(std::string_view name);
-
-// Out-of-order data waiting for the hole before it (RFC 9293 3.10.7.4 "seventh").
-struct OooSegment {
-  std::vector<std::byte> data;
-  bool fin = false;
-};
 
 // A SACKed range of the send sequence space, [left, right).
 struct SackRange {
@@ -110,11 +105,10 @@ struct TcpSock : Socket {
   // --- receive sequence space ---
   SeqNum irs;
   SeqNum rcv_nxt;
-  SeqNum rcv_adv;        // right edge of the window last advertised (rcv_nxt + window)
-  ByteQueue rcvq;        // in-order data not yet read
-  bool rcv_fin = false;  // the peer's FIN has been received in order
-  std::map<std::uint64_t, OooSegment> ooo;  // keyed by offset from irs + 1 (no wrap)
-  std::size_t ooo_bytes = 0;
+  SeqNum rcv_adv;                 // right edge of the window last advertised (rcv_nxt + window)
+  ByteQueue rcvq;                 // in-order data not yet read
+  bool rcv_fin = false;           // the peer's FIN has been received in order
+  OfoQueue ooo;                   // out-of-order data, by offset from irs + 1 (no wrap)
   std::uint64_t rcv_nxt_off = 0;  // rcv_nxt as an offset from irs + 1
   SeqNum last_rcvd_seg;           // first SACK block: the most recently received segment
   SeqNum last_rcvd_seg_end;

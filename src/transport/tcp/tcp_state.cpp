@@ -125,7 +125,6 @@ void tcp_done(TcpSock& sk) {
   Tcp& tcp = sk.tcp();
   tcp.unhash(sk);
   sk.ooo.clear();
-  sk.ooo_bytes = 0;
   sk.scoreboard.clear();
   if (sk.owner == TcpSock::Owner::kUser) {
     // inet_put_port: a port the connection picked for itself is given back at CLOSE; an
