@@ -256,10 +256,7 @@ TEST_F(Ofo, BackwardFloodOfOneByteSegmentsIsAllAcknowledgedOnceTheHoleIsFilled) 
   EXPECT_EQ(stack->mib().TcpExtTCPOFODrop, 0U);
   inject_byte(0);
   expect(kTcpAck, p.iss + 1, kPeerIsn + 1 + kN + 1);
-  std::string all;
-  for (std::string r = recv(p.sock, MSG_DONTWAIT, 65536); r[0] != '<';
-       r = recv(p.sock, MSG_DONTWAIT, 65536))
-    all += r;
+  const std::string all = recv_all(p.sock);
   ASSERT_EQ(all.size(), kN + 1);
   for (std::uint32_t off = 0; off <= kN; ++off) {
     ASSERT_EQ(static_cast<std::byte>(all[off]), at(off)) << off;
@@ -354,10 +351,7 @@ TEST_P(SparseFlood, IsBoundedByTheReceiveBuffer) {
   EXPECT_EQ(sk.rcv_nxt.raw(), kPeerIsn + 1 + kN + 1);
   EXPECT_TRUE(sk.ooo.empty());
   EXPECT_EQ(sk.ooo.memory(), 0U);
-  std::string all;
-  for (std::string r = recv(p.sock, MSG_DONTWAIT, 65536); r[0] != '<';
-       r = recv(p.sock, MSG_DONTWAIT, 65536))
-    all += r;
+  const std::string all = recv_all(p.sock);
   ASSERT_EQ(all.size(), kN + 1);
   for (std::uint32_t off = 0; off <= kN; ++off) {
     ASSERT_EQ(static_cast<std::byte>(all[off]), at(off)) << off;

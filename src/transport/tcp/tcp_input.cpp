@@ -473,6 +473,164 @@ void tcp_rcv_synsent(TcpSock& sk, const TcpSegment& seg) {
   tcp_arm_rto(sk);
 }
 
+namespace {
+
+// Second, check the RST bit (RFC 5961 3.2: only an exact match resets).
+void tcp_rcv_reset(TcpSock& sk, const TcpSegment& seg) {
+  Stack& stack = sk.stack;
+  if (seg.seq != sk.rcv_nxt) {
+    stack.tracer().step("rst in window: challenge ack");
+    tcp_send_challenge_ack(sk);
+    return;
+  }
+  stack.tracer().step("tcp_reset");
+  switch (sk.state) {
+    case TcpState::kSynReceived:
+      stack.mib().TcpAttemptFails++;
+      if (sk.owner == TcpSock::Owner::kListener) {
+        tcp_done(sk);  // a passive open goes back to the listener's care
+      } else {
+        tcp_abort(sk, Error::kConnectionRefused);
+      }
+      return;
+    case TcpState::kEstablished:
+    case TcpState::kFinWait1:
+    case TcpState::kFinWait2:
+      tcp_abort(sk, Error::kConnectionReset);
+      return;
+    case TcpState::kCloseWait:
+      tcp_abort(sk, Error::kBrokenPipe);  // Linux reports EPIPE once the peer had closed
+      return;
+    default:
+      sk.done_flag = true;
+      tcp_done(sk);
+      return;
+  }
+}
+
+// Fifth, the ACK field in SYN-RECEIVED: an ACK of our SYN completes the handshake. False if
+// the segment goes no further.
+bool tcp_synrecv_ack(TcpSock& sk, const TcpSegment& seg, bool crossed_synack) {
+  Stack& stack = sk.stack;
+  if (!(seg.ack > sk.snd_una && seg.ack <= sk.snd_max)) {
+    tcp_send_reset(stack, seg);
+    return false;
+  }
+  if (sk.parent != nullptr &&
+      sk.parent->accept_queue.size() > static_cast<std::size_t>(sk.parent->backlog)) {
+    // The accept queue is full: ignore the ACK; the peer retransmits (Linux
+    // ListenOverflows; tcp_abort_on_overflow is off by default).
+    stack.mib().TcpExtListenOverflows++;
+    stack.mib().TcpExtListenDrops++;
+    return false;
+  }
+  sk.snd_una = sk.iss + 1;
+  sk.snd_wnd = crossed_synack ? seg.h.window  // a SYN's window is never scaled
+                              : static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
+  sk.max_snd_wnd = std::max(sk.max_snd_wnd, sk.snd_wnd);
+  sk.snd_wl1 = seg.seq;
+  sk.snd_wl2 = seg.ack;
+  tcp_handshake_rtt(sk, seg);
+  sk.syn_retries = 0;
+  stack.timers().cancel(sk.rto_timer);
+  sk.established_at = stack.now();
+  tcp_set_state(sk, TcpState::kEstablished);
+  tcp_arm_keepalive(sk);
+  if (sk.owner == TcpSock::Owner::kListener) tcp_child_established(sk);
+  if (crossed_synack) tcp_send_ack(sk);  // the peer's SYN, acknowledged again
+  return true;
+}
+
+// Fifth, the ACK field in a synchronized state: whether it may be processed at all.
+bool tcp_ack_acceptable(TcpSock& sk, const TcpSegment& seg) {
+  if (seg.ack > sk.snd_max) {
+    // RFC 9293: an ACK for something not yet sent: ACK and drop.
+    sk.stack.tracer().step("ack of unsent data");
+    ack_out_of_window(sk);
+    return false;
+  }
+  // RFC 5961 5.2: acceptable only if (SND.UNA - MAX.SND.WND) =< SEG.ACK; an older ACK is
+  // not from this connection's peer. Linux (tcp_ack) bounds MAX.SND.WND by the bytes
+  // acknowledged so far, so an ACK cannot point before the connection's first byte.
+  const auto max_wnd =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(sk.max_snd_wnd, sk.bytes_acked));
+  if (seg.ack < sk.snd_una - max_wnd) {
+    tcp_send_challenge_ack(sk);
+    return false;
+  }
+  return true;
+}
+
+// The fifth step's rules for the closing states, once the ACK is processed. False if the
+// segment goes no further.
+bool tcp_closing_states(TcpSock& sk, const TcpSegment& seg) {
+  Stack& stack = sk.stack;
+  const bool fin_acked = sk.fin_queued && sk.snd_una == sk.fin_seq() + 1;
+  switch (sk.state) {
+    case TcpState::kFinWait1:
+      if (fin_acked) {
+        tcp_set_state(sk, TcpState::kFinWait2);
+        // An orphan does not wait forever for the peer's FIN (Linux tcp_fin_timeout).
+        if (sk.owner == TcpSock::Owner::kOrphan) {
+          stack.timers().arm(sk.keep_timer, stack.now() + kTcpFinTimeout);
+        }
+      }
+      return true;
+    case TcpState::kClosing:
+      if (fin_acked) {
+        tcp_time_wait(sk);
+      } else {
+        tcp_write_xmit(sk);  // data queued before the FIN still goes out as ACKs come
+      }
+      return false;
+    case TcpState::kLastAck:
+      if (fin_acked) {
+        sk.done_flag = true;
+        tcp_done(sk);
+      } else {
+        tcp_write_xmit(sk);
+      }
+      return false;
+    case TcpState::kTimeWait:
+      // A FIN inside the window (the exact retransmission, below RCV.NXT, was answered
+      // before the sequence check): ACK it and restart the 2*MSL timer.
+      if (seg.h.has(kTcpFin)) {
+        tcp_send_ack(sk);
+        tcp_time_wait(sk);
+      }
+      return false;
+    default:
+      return true;
+  }
+}
+
+// Sixth, the URG bit: urgent data is delivered in line with the rest (RFC 6093 advises
+// against relying on it); the pointer is ignored. Seventh and eighth: text and FIN.
+void tcp_rcv_text(TcpSock& sk, const TcpSegment& seg) {
+  if (seg.payload.empty() && !seg.h.has(kTcpFin)) return;
+  switch (sk.state) {
+    case TcpState::kEstablished:
+    case TcpState::kFinWait1:
+    case TcpState::kFinWait2:
+      if (sk.owner == TcpSock::Owner::kOrphan && !seg.payload.empty() &&
+          seg.seq + static_cast<std::uint32_t>(seg.payload.size()) > sk.rcv_nxt) {
+        // Data for a socket the user has closed cannot be read: reset (Linux
+        // TCPAbortOnData).
+        sk.stack.mib().TcpExtTCPAbortOnData++;
+        tcp_send_active_reset(sk);
+        tcp_done(sk);
+        return;
+      }
+      tcp_data_queue(sk, seg);
+      return;
+    default:
+      // CLOSE_WAIT, CLOSING, LAST_ACK: the peer's FIN has come; nothing more should.
+      return;
+  }
+}
+
+}  // namespace
+
 void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
   Stack& stack = sk.stack;
   MibCounters& mib = stack.mib();
@@ -509,39 +667,11 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
     sk.ts_recent = *seg.h.options.ts_val;
     sk.ts_recent_stamp = stack.now();
   }
-
-  // Second, check the RST bit (RFC 5961 3.2: only an exact match resets).
+  // Second, the RST bit.
   if (seg.h.has(kTcpRst)) {
-    if (seg.seq != sk.rcv_nxt) {
-      stack.tracer().step("rst in window: challenge ack");
-      tcp_send_challenge_ack(sk);
-      return;
-    }
-    stack.tracer().step("tcp_reset");
-    switch (sk.state) {
-      case TcpState::kSynReceived:
-        mib.TcpAttemptFails++;
-        if (sk.owner == TcpSock::Owner::kListener) {
-          tcp_done(sk);  // a passive open goes back to the listener's care
-        } else {
-          tcp_abort(sk, Error::kConnectionRefused);
-        }
-        return;
-      case TcpState::kEstablished:
-      case TcpState::kFinWait1:
-      case TcpState::kFinWait2:
-        tcp_abort(sk, Error::kConnectionReset);
-        return;
-      case TcpState::kCloseWait:
-        tcp_abort(sk, Error::kBrokenPipe);  // Linux reports EPIPE once the peer had closed
-        return;
-      default:
-        sk.done_flag = true;
-        tcp_done(sk);
-        return;
-    }
+    tcp_rcv_reset(sk, seg);
+    return;
   }
-
   // Fourth, check the SYN bit (RFC 5961 4.2: a SYN in a synchronized state draws a
   // challenge ACK, never a reset).
   if (seg.h.has(kTcpSyn) && !crossed_synack) {
@@ -549,117 +679,17 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
     tcp_send_challenge_ack(sk);
     return;
   }
-
   // Fifth, check the ACK field.
   if (!seg.h.has(kTcpAck)) return;
   if (sk.state == TcpState::kSynReceived) {
-    if (!(seg.ack > sk.snd_una && seg.ack <= sk.snd_max)) {
-      tcp_send_reset(stack, seg);
-      return;
-    }
-    if (sk.parent != nullptr &&
-        sk.parent->accept_queue.size() > static_cast<std::size_t>(sk.parent->backlog)) {
-      // The accept queue is full: ignore the ACK; the peer retransmits (Linux
-      // ListenOverflows; tcp_abort_on_overflow is off by default).
-      mib.TcpExtListenOverflows++;
-      mib.TcpExtListenDrops++;
-      return;
-    }
-    sk.snd_una = sk.iss + 1;
-    sk.snd_wnd = crossed_synack ? seg.h.window  // a SYN's window is never scaled
-                                : static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
-    sk.max_snd_wnd = std::max(sk.max_snd_wnd, sk.snd_wnd);
-    sk.snd_wl1 = seg.seq;
-    sk.snd_wl2 = seg.ack;
-    tcp_handshake_rtt(sk, seg);
-    sk.syn_retries = 0;
-    stack.timers().cancel(sk.rto_timer);
-    sk.established_at = stack.now();
-    tcp_set_state(sk, TcpState::kEstablished);
-    tcp_arm_keepalive(sk);
-    if (sk.owner == TcpSock::Owner::kListener) tcp_child_established(sk);
-    if (crossed_synack) tcp_send_ack(sk);  // the peer's SYN, acknowledged again
-  } else {
-    if (seg.ack > sk.snd_max) {
-      // RFC 9293: an ACK for something not yet sent: ACK and drop.
-      stack.tracer().step("ack of unsent data");
-      ack_out_of_window(sk);
-      return;
-    }
-    // RFC 5961 5.2: acceptable only if (SND.UNA - MAX.SND.WND) =< SEG.ACK; an older ACK is
-    // not from this connection's peer. Linux (tcp_ack) bounds MAX.SND.WND by the bytes
-    // acknowledged so far, so an ACK cannot point before the connection's first byte.
-    const auto max_wnd =
-        static_cast<std::uint32_t>(std::min<std::uint64_t>(sk.max_snd_wnd, sk.bytes_acked));
-    if (seg.ack < sk.snd_una - max_wnd) {
-      tcp_send_challenge_ack(sk);
-      return;
-    }
+    if (!tcp_synrecv_ack(sk, seg, crossed_synack)) return;
+  } else if (!tcp_ack_acceptable(sk, seg)) {
+    return;
   }
   tcp_ack(sk, seg);
-
-  const bool fin_acked = sk.fin_queued && sk.snd_una == sk.fin_seq() + 1;
-  switch (sk.state) {
-    case TcpState::kFinWait1:
-      if (fin_acked) {
-        tcp_set_state(sk, TcpState::kFinWait2);
-        // An orphan does not wait forever for the peer's FIN (Linux tcp_fin_timeout).
-        if (sk.owner == TcpSock::Owner::kOrphan) {
-          stack.timers().arm(sk.keep_timer, stack.now() + kTcpFinTimeout);
-        }
-      }
-      break;
-    case TcpState::kClosing:
-      if (fin_acked) {
-        tcp_time_wait(sk);
-      } else {
-        tcp_write_xmit(sk);  // data queued before the FIN still goes out as ACKs come
-      }
-      return;
-    case TcpState::kLastAck:
-      if (fin_acked) {
-        sk.done_flag = true;
-        tcp_done(sk);
-      } else {
-        tcp_write_xmit(sk);
-      }
-      return;
-    case TcpState::kTimeWait:
-      // Only a retransmitted FIN can arrive: ACK it and restart the 2*MSL timer.
-      if (seg.h.has(kTcpFin)) {
-        tcp_send_ack(sk);
-        tcp_time_wait(sk);
-      }
-      return;
-    default:
-      break;
-  }
-
-  // Sixth, the URG bit: urgent data is delivered in line with the rest (RFC 6093 advises
-  // against relying on it); the pointer is ignored.
-  // Seventh and eighth: segment text and FIN.
-  const bool has_text = !seg.payload.empty() || seg.h.has(kTcpFin);
-  if (has_text) {
-    switch (sk.state) {
-      case TcpState::kEstablished:
-      case TcpState::kFinWait1:
-      case TcpState::kFinWait2:
-        if (sk.owner == TcpSock::Owner::kOrphan && !seg.payload.empty() &&
-            seg.seq + static_cast<std::uint32_t>(seg.payload.size()) > sk.rcv_nxt) {
-          // Data for a socket the user has closed cannot be read: reset (Linux
-          // TCPAbortOnData).
-          mib.TcpExtTCPAbortOnData++;
-          tcp_send_active_reset(sk);
-          tcp_done(sk);
-          return;
-        }
-        tcp_data_queue(sk, seg);
-        break;
-      default:
-        // CLOSE_WAIT, CLOSING, LAST_ACK: the peer's FIN has come; nothing more should.
-        break;
-    }
-  }
+  if (!tcp_closing_states(sk, seg)) return;
+  // Sixth to eighth.
+  tcp_rcv_text(sk, seg);
   if (sk.state != TcpState::kClosed) tcp_write_xmit(sk);
 }
 

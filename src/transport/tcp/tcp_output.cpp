@@ -283,6 +283,77 @@ void tcp_send_probe(TcpSock& sk, bool keepalive) {
   tcp_transmit(sk, sk.snd_una - 1, wire::kTcpAck, 0);
 }
 
+namespace {
+
+// RFC 6675 5 (step 4): in SACK recovery, the holes first, while the pipe has room.
+void tcp_retransmit_holes(TcpSock& sk) {
+  for (;;) {
+    const std::uint32_t pipe = tcp_pipe(sk);
+    if (pipe + sk.mss > sk.cwnd) return;
+    SeqNum seq;
+    std::uint32_t hole = 0;
+    if (!next_hole(sk, seq, hole)) return;
+    const std::uint32_t sent = tcp_retransmit(sk, seq, hole);
+    if (sent == 0) return;
+    sk.high_rxt = seq + sent;
+  }
+}
+
+// Whether a segment of `len` (of `unsent` bytes from `seq`) waits for more window or more
+// data instead of going now. Arms the persist or cork timer where waiting needs one.
+bool tcp_hold_segment(TcpSock& sk, SeqNum seq, std::uint32_t len, std::uint32_t unsent,
+                      std::uint32_t wnd_room, bool fin_pending) {
+  if (len < unsent) {
+    // Window- or congestion-limited. RFC 9293 3.8.6.2.1 (sender SWS avoidance): send a
+    // short segment only when it is at least half the largest window the peer offered.
+    if (len == 0) {
+      if (wnd_room == 0 && sk.flight() == 0 && !sk.rto_timer.armed()) tcp_arm_persist(sk);
+      return true;
+    }
+    return len < sk.mss && len < sk.max_snd_wnd / 2 && sk.flight() != 0;
+  }
+  if (len < sk.mss && !fin_pending && seq >= sk.snd_max) {
+    // The tail of the queue, shorter than a segment. TCP_CORK and MSG_MORE hold it for
+    // more data, at most 200 ms (tcp(7)); Nagle (RFC 9293 3.7.4) holds it while data is
+    // unacknowledged, unless TCP_NODELAY.
+    if ((sk.cork || sk.more) && !sk.cork_expired) {
+      if (!sk.cork_timer.armed()) {
+        sk.stack.timers().arm(sk.cork_timer, sk.stack.now() + kTcpCorkMax);
+      }
+      return true;
+    }
+    return !sk.nodelay && sk.snd_max != sk.snd_una;
+  }
+  return false;
+}
+
+// The bookkeeping of a segment of `len` bytes (and FIN) just sent from `seq`.
+void tcp_segment_sent(TcpSock& sk, SeqNum seq, std::uint32_t len, bool fin, bool retrans) {
+  if (retrans) {
+    sk.total_retrans++;
+    sk.retrans_out++;
+    sk.stack.mib().TcpRetransSegs++;
+  } else if (!sk.ts_ok && !sk.rtt_seq_valid && len > 0) {
+    sk.rtt_seq = seq;  // Karn: one segment timed at a time, never a retransmission
+    sk.rtt_time = sk.stack.now();
+    sk.rtt_seq_valid = true;
+  }
+  sk.snd_nxt = seq + len + (fin ? 1 : 0);
+  sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
+  if (sk.persist) {
+    // The window opened: the probes and their backoff are over (Linux tcp_ack_probe).
+    sk.persist = false;
+    sk.probes = 0;
+    sk.probes_stamp = kEpoch;
+    sk.backoff = 0;
+    tcp_arm_rto(sk);
+  } else if (!sk.rto_timer.armed()) {
+    tcp_arm_rto(sk);
+  }
+}
+
+}  // namespace
+
 void tcp_write_xmit(TcpSock& sk) {
   if (!can_send_data(sk.state)) return;
   const Instant now = sk.stack.now();
@@ -291,20 +362,7 @@ void tcp_write_xmit(TcpSock& sk) {
   if (sk.flight() == 0 && sk.last_send != kEpoch && now - sk.last_send > sk.rto) {
     sk.cwnd = std::min(sk.cwnd, kTcpInitCwndSegs * sk.mss);
   }
-
-  // RFC 6675 5 (step 4): in SACK recovery, first the holes, while the pipe has room.
-  if (sk.in_recovery && sk.sack_ok) {
-    for (;;) {
-      const std::uint32_t pipe = tcp_pipe(sk);
-      if (pipe + sk.mss > sk.cwnd) break;
-      SeqNum seq;
-      std::uint32_t hole = 0;
-      if (!next_hole(sk, seq, hole)) break;
-      const std::uint32_t sent = tcp_retransmit(sk, seq, hole);
-      if (sent == 0) break;
-      sk.high_rxt = seq + sent;
-    }
-  }
+  if (sk.in_recovery && sk.sack_ok) tcp_retransmit_holes(sk);
 
   for (;;) {
     SeqNum seq = sk.snd_nxt;
@@ -324,29 +382,9 @@ void tcp_write_xmit(TcpSock& sk) {
                                         ? tcp_pipe(sk)
                                         : static_cast<std::uint32_t>(seq - sk.snd_una);
     const std::uint32_t cwnd_room = sk.cwnd > in_flight ? sk.cwnd - in_flight : 0;
-    std::uint32_t len = std::min<std::uint32_t>({sk.mss, unsent, wnd_room, cwnd_room});
+    const std::uint32_t len = std::min<std::uint32_t>({sk.mss, unsent, wnd_room, cwnd_room});
+    if (tcp_hold_segment(sk, seq, len, unsent, wnd_room, fin_pending)) break;
 
-    if (len < unsent) {
-      // Window- or congestion-limited. RFC 9293 3.8.6.2.1 (sender SWS avoidance): send a
-      // short segment only when it is at least half the largest window the peer offered.
-      if (len == 0) {
-        if (wnd_room == 0 && sk.flight() == 0 && !sk.rto_timer.armed()) tcp_arm_persist(sk);
-        break;
-      }
-      if (len < sk.mss && len < sk.max_snd_wnd / 2 && sk.flight() != 0) break;
-    } else if (len < sk.mss && !fin_pending && seq >= sk.snd_max) {
-      // The tail of the queue, shorter than a segment. TCP_CORK and MSG_MORE hold it for
-      // more data, at most 200 ms (tcp(7)); Nagle (RFC 9293 3.7.4) holds it while data is
-      // unacknowledged, unless TCP_NODELAY.
-      const bool outstanding = sk.snd_max != sk.snd_una;
-      if ((sk.cork || sk.more) && !sk.cork_expired) {
-        if (!sk.cork_timer.armed()) {
-          sk.stack.timers().arm(sk.cork_timer, sk.stack.now() + kTcpCorkMax);
-        }
-        break;
-      }
-      if (!sk.nodelay && outstanding) break;
-    }
     const bool fin = fin_pending && seq + len == sk.fin_seq();
     if (len == 0 && !fin) break;
     std::uint8_t flags = wire::kTcpAck;
@@ -355,27 +393,7 @@ void tcp_write_xmit(TcpSock& sk) {
     const bool retrans = seq < sk.snd_max;
     if (sk.flight() == 0) sk.retrans_stamp = now;
     tcp_transmit(sk, seq, flags, len);
-    if (retrans) {
-      sk.total_retrans++;
-      sk.retrans_out++;
-      sk.stack.mib().TcpRetransSegs++;
-    } else if (!sk.ts_ok && !sk.rtt_seq_valid && len > 0) {
-      sk.rtt_seq = seq;
-      sk.rtt_time = now;
-      sk.rtt_seq_valid = true;
-    }
-    sk.snd_nxt = seq + len + (fin ? 1 : 0);
-    sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
-    if (sk.persist) {
-      // The window opened: the probes and their backoff are over (Linux tcp_ack_probe).
-      sk.persist = false;
-      sk.probes = 0;
-      sk.probes_stamp = kEpoch;
-      sk.backoff = 0;
-      tcp_arm_rto(sk);
-    } else if (!sk.rto_timer.armed()) {
-      tcp_arm_rto(sk);
-    }
+    tcp_segment_sent(sk, seq, len, fin, retrans);
     if (fin) break;
   }
 }

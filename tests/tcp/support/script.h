@@ -322,6 +322,29 @@ class TcpScript : public ::testing::Test {
     out.resize(r->copied);
     return out;
   }
+  // Everything readable now, until the call would block.
+  std::string recv_all(Socket* s) {
+    std::string all;
+    for (std::string r = recv(s, MSG_DONTWAIT, 65536); r.empty() || r[0] != '<';
+         r = recv(s, MSG_DONTWAIT, 65536)) {
+      if (r.empty()) break;  // end of stream
+      all += r;
+    }
+    return all;
+  }
+  // Simultaneous open up to SYN_RECEIVED: our SYN from kPort, the peer's crossing it, our
+  // SYN,ACK (RFC 9293 figure 8, lines 2-5). Returns the socket; our ISN is isn_for().
+  Socket* crossing_syns() {
+    Socket* s = tcp_socket();
+    EXPECT_TRUE(sock_bind(*s, SockAddr::inet({}, kPort)));
+    (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
+    const std::uint32_t iss = isn_for();
+    expect(wire::kTcpSyn, iss, 0);
+    inject({.flags = wire::kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+    EXPECT_EQ(state(s), TcpState::kSynReceived);
+    expect(wire::kTcpSyn | wire::kTcpAck, iss, kPeerIsn + 1);
+    return s;
+  }
   Status set_int(Socket* s, int level, int name, int v) {
     return sock_setsockopt(*s, level, name,
                            ByteSpan(reinterpret_cast<const std::byte*>(&v), sizeof(v)));
