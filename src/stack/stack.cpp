@@ -44,7 +44,8 @@ Stack::~Stack() {
       if (fd < 0) fd = s.fd;
     });
     auto s = sockets_->remove(fd);
-    s->ops->release(std::move(s));
+    const ProtoOps* ops = s->ops;
+    ops->release(std::move(s));
   }
   tcp_.reset();  // orphaned connections end silently with the stack
 }

@@ -15,7 +15,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using wire::kTcpAck;
-using wire::kTcpPsh;
 using wire::kTcpSyn;
 
 // An IPv4 datagram to us with `options` (a multiple of 4 bytes) in its header.

@@ -77,10 +77,10 @@ struct IcmpSent {
   std::vector<std::byte> quote;
 };
 
-inline const Ipv4Address kUs = Ipv4Address::from_octets(198, 18, 0, 1);
-inline const Ipv4Address kPeer = Ipv4Address::from_octets(198, 18, 0, 2);
-inline const MacAddress kUsMac{{0x02, 0, 0, 0, 0, 1}};
-inline const MacAddress kPeerMac{{0x02, 0, 0, 0, 0, 2}};
+inline constexpr Ipv4Address kUs = Ipv4Address::from_octets(198, 18, 0, 1);
+inline constexpr Ipv4Address kPeer = Ipv4Address::from_octets(198, 18, 0, 2);
+inline constexpr MacAddress kUsMac{{0x02, 0, 0, 0, 0, 1}};
+inline constexpr MacAddress kPeerMac{{0x02, 0, 0, 0, 0, 2}};
 inline constexpr std::uint16_t kPeerPort = 40000;
 inline constexpr std::uint16_t kPort = 80;
 inline constexpr std::uint32_t kPeerIsn = 1000;
