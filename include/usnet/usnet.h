@@ -108,7 +108,8 @@ void usnet_runtime_free(usnet_runtime* rt);
  * timeout_ms (0: not at all) for the network thread to take in a packet. */
 int usnet_runtime_poll(usnet_runtime* rt, int timeout_ms);
 
-/* A new stack (host) in the runtime; seed 0 draws one from the kernel. */
+/* A new stack (host) in the runtime. A nonzero seed makes it reproducible (ports, ISNs
+ * and the secrets behind them); seed 0 draws all of that from the kernel (getrandom). */
 usnet_stack* usnet_stack_new(usnet_runtime* rt, const char* name, uint64_t seed);
 /* Sockets created by this thread from now on live on `stack` (NULL: the default stack). */
 int usnet_stack_use(usnet_stack* stack);

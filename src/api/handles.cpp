@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,14 +17,6 @@ namespace {
 
 thread_local usnet_stack* t_current = nullptr;
 std::atomic<usnet_stack*> g_default{nullptr};
-
-std::uint64_t random_seed() {
-  std::uint64_t seed = 0;
-  if (getrandom(&seed, sizeof(seed), 0) != static_cast<ssize_t>(sizeof(seed))) {
-    seed = static_cast<std::uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ULL;
-  }
-  return seed;
-}
 
 }  // namespace
 
@@ -188,8 +179,7 @@ usnet_stack* current_stack() {
   static usnet_runtime* default_rt = [] {
     auto* rt = new usnet_runtime;  // NOLINT: deliberately immortal, like a process's kernel
     StackConfig cfg;
-    cfg.name = "default";
-    cfg.seed = random_seed();
+    cfg.name = "default";  // no seed: its Rng and secrets come from getrandom()
     std::lock_guard lock(rt->rt.mutex());
     Stack& s = rt->rt.add_stack(cfg);
     apply_trace_env(s);

@@ -54,12 +54,8 @@ usnet_stack* usnet_stack_new(usnet_runtime* rt, const char* name, uint64_t seed)
   std::lock_guard lock(rt->rt.mutex());
   StackConfig cfg;
   cfg.name = name != nullptr ? name : fmt::format("stack{}", rt->stacks.size());
-  if (seed == 0) {
-    const std::uint64_t a = static_cast<std::uint64_t>(::getpid());
-    cfg.seed = a ^ static_cast<std::uint64_t>(rt->rt.now().time_since_epoch().count());
-  } else {
-    cfg.seed = seed;
-  }
+  // Seed 0: no seed, so the stack draws its Rng seed and its secrets from getrandom().
+  if (seed != 0) cfg.seed = seed;
   Stack& s = rt->rt.add_stack(cfg);
   apply_trace_env(s);
   rt->stacks.push_back(rt->adopt(s));

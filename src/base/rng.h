@@ -1,10 +1,18 @@
 // A seeded, reproducible random number generator (xoshiro256**, seeded through splitmix64).
 // Each Stack and each simulated wire owns one, so the same seed gives the same bytes on the
-// wire. Not for secrets: the ISN/port-randomisation secret is drawn from it only in
-// simulations; the runtime seeds it from the kernel's getrandom().
+// wire. Not for secrets: its outputs (ephemeral ports, IP ids) reveal its state. A Stack
+// draws its secrets from it only when it was given a seed (a simulation that must replay
+// exactly); otherwise it seeds it, and draws every secret, from os_random().
 #pragma once
 
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <span>
 
 namespace usnet {
 
@@ -52,5 +60,27 @@ class Rng {
   static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
   std::uint64_t s_[4]{};
 };
+
+// Fills `out` from the kernel's random pool (getrandom(2), where Linux's own TCP secrets come
+// from). Blocks only until the pool is first initialised at boot. Aborts if the kernel has
+// no pool: a stack must not run with secrets a peer can guess.
+inline void os_random(std::span<std::byte> out) noexcept {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::getrandom(out.data() + done, out.size() - done, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::fputs("usnet: getrandom() failed; refusing to run with guessable secrets\n", stderr);
+      std::abort();
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+inline std::uint64_t os_random_u64() noexcept {
+  std::uint64_t v = 0;
+  os_random(std::as_writable_bytes(std::span(&v, 1)));
+  return v;
+}
 
 }  // namespace usnet

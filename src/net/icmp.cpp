@@ -231,6 +231,8 @@ void Icmp::icmp_send(ByteSpan offending, const wire::Ipv4Header& ip, std::uint8_
   if (type == static_cast<std::uint8_t>(wire::IcmpType::kDestUnreachable) &&
       code == static_cast<std::uint8_t>(wire::UnreachCode::kFragNeeded)) {
     h.sequence = info;  // RFC 1191: next-hop MTU in the low 16 bits
+  } else if (type == static_cast<std::uint8_t>(wire::IcmpType::kParameterProblem)) {
+    h.ident = static_cast<std::uint16_t>(info << 8);  // RFC 792: the pointer is byte 4
   }
   h.emit(p.append(wire::IcmpHeader::kSize));
   p.append(offending.first(quote));
@@ -242,6 +244,8 @@ void Icmp::icmp_send(ByteSpan offending, const wire::Ipv4Header& ip, std::uint8_
     mib.IcmpOutDestUnreachs++;
   } else if (type == static_cast<std::uint8_t>(wire::IcmpType::kTimeExceeded)) {
     mib.IcmpOutTimeExcds++;
+  } else if (type == static_cast<std::uint8_t>(wire::IcmpType::kParameterProblem)) {
+    mib.IcmpOutParmProbs++;
   }
   IpOutParams out;
   out.src = ip.dst;

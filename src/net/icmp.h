@@ -49,6 +49,7 @@ class Icmp {
 
   // Sends an ICMP error about `offending` (bytes from its IP header on, as received) whose
   // parsed header is `ip`. Applies the RFC 1122 3.2.2 exclusions and the rate limits.
+  // `info`: the next-hop MTU of a Fragmentation Needed, the pointer of a Parameter Problem.
   void icmp_send(ByteSpan offending, const wire::Ipv4Header& ip, std::uint8_t type,
                  std::uint8_t code, std::uint16_t info);
 

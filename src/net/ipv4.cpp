@@ -7,10 +7,28 @@
 #include "link/ethernet.h"
 #include "net/arp.h"
 #include "net/icmp.h"
+#include "net/ip_options.h"
 #include "net/route.h"
 #include "stack/stack.h"
 
 namespace usnet {
+namespace {
+
+// Linux ip_route_input_slow and fib_validate_source: a source address no other host can
+// send from. Multicast and the limited broadcast never; 0.0.0.0/8 only to the limited
+// broadcast (a DHCP client has no address yet); 127/8 only on the loopback device
+// (route_localnet is off); nor an address of ours or a broadcast address of one of our
+// subnets (their routes are RTN_LOCAL and RTN_BROADCAST, not unicast). What our own
+// loopback device delivers comes from us and is exempt.
+bool martian_source(const Stack& stack, const Interface& ifc, const wire::Ipv4Header& ip) {
+  const Ipv4Address src = ip.src;
+  if (src.is_multicast() || src.is_broadcast()) return true;
+  if (ifc.index == Stack::kLoopbackIndex) return false;
+  if ((src.value >> 24) == 0) return !ip.dst.is_broadcast();
+  return src.is_loopback() || stack.is_local_address(src) || stack.is_broadcast_address(src);
+}
+
+}  // namespace
 
 Ipv4::Ipv4(Stack& stack) : stack_(stack), id_(static_cast<std::uint16_t>(stack.rng().next())) {}
 
@@ -42,14 +60,18 @@ void Ipv4::ip_rcv(Interface& ifc, Packet pkt) {
   pkt.truncate(ip.total_length);  // Ethernet pads short frames (RFC 894)
   mib.IpExtInOctets += ip.total_length;
 
-  // RFC 1122 3.2.1.3: a source that is broadcast or multicast is a martian; a host drops it.
-  // 127/8 is only ever valid on the loopback interface (RFC 1122 3.2.1.3(g)).
-  const bool martian_loopback =
-      ifc.index != Stack::kLoopbackIndex && (ip.src.is_loopback() || ip.dst.is_loopback());
-  if (ip.src.is_broadcast() || ip.src.is_multicast() || stack_.is_broadcast_address(ip.src) ||
-      martian_loopback) {
+  // RFC 1122 3.2.1.3: a host silently discards a datagram whose source is not a single
+  // other host (a martian); no protocol sees it, so no SYN from one is ever answered.
+  if (martian_source(stack_, ifc, ip)) {
     mib.IpInAddrErrors++;
+    mib.UsnetIpInMartianSrc++;
     tr.step("drop: martian source");
+    return;
+  }
+  // 127/8 is only ever valid on the loopback interface (RFC 1122 3.2.1.3(g)).
+  if (ifc.index != Stack::kLoopbackIndex && ip.dst.is_loopback()) {
+    mib.IpInAddrErrors++;
+    tr.step("drop: martian destination");
     return;
   }
   const bool to_us = stack_.is_local_address(ip.dst);
@@ -63,6 +85,24 @@ void Ipv4::ip_rcv(Interface& ifc, Packet pkt) {
     return;
   }
   if (bcast) mib.IpExtInBcastPkts++;
+
+  // Linux ip_rcv_options: options are judged once the datagram is known to be ours.
+  if (ip.header_length > wire::Ipv4Header::kMinSize) {
+    const IpOptionsVerdict v = ip_options_check(pkt.data().first(ip.header_length));
+    if (v.kind == IpOptionsVerdict::Kind::kMalformed) {
+      mib.IpInHdrErrors++;
+      tr.step("drop: bad ip options");
+      stack_.icmp().icmp_send(pkt.data(), ip,
+                              static_cast<std::uint8_t>(wire::IcmpType::kParameterProblem), 0,
+                              v.pointer);
+      return;
+    }
+    if (v.kind == IpOptionsVerdict::Kind::kSourceRoute) {
+      mib.UsnetIpInSourceRoutes++;
+      tr.step("drop: source route");
+      return;
+    }
+  }
 
   if (ip.is_fragment()) {
     mib.IpReasmReqds++;

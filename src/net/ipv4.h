@@ -19,6 +19,10 @@ namespace usnet {
 
 class Stack;
 
+// net.ipv4.route.min_pmtu: the smallest path MTU a Fragmentation Needed may set (512 bytes
+// of data with IPv4 and TCP headers).
+inline constexpr std::uint32_t kIpRtMinPmtu = 552;
+
 // Path MTU discovery modes of IP_MTU_DISCOVER (ip(7)).
 enum class PmtuMode : std::uint8_t {
   kDont,  // IP_PMTUDISC_DONT: never set DF

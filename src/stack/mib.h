@@ -37,6 +37,10 @@ namespace usnet {
   X(IpExtOutOctets)                                                   \
   X(UsnetIpReasmOverlaps)                                             \
   X(UsnetIpReasmMemoryDrops)                                          \
+  /* martian sources, in IpInAddrErrors too (Linux: rt_cache) */      \
+  X(UsnetIpInMartianSrc)                                              \
+  /* source-routed datagrams refused (accept_source_route 0) */       \
+  X(UsnetIpInSourceRoutes)                                            \
   /* ICMPv4 */                                                        \
   X(IcmpInMsgs)                                                       \
   X(IcmpInErrors)                                                     \
@@ -52,6 +56,7 @@ namespace usnet {
   X(IcmpOutRateLimitHost)                                             \
   X(IcmpOutDestUnreachs)                                              \
   X(IcmpOutTimeExcds)                                                 \
+  X(IcmpOutParmProbs)                                                 \
   X(IcmpOutEchos)                                                     \
   X(IcmpOutEchoReps)                                                  \
   /* UDP (RFC 4113) */                                                \
@@ -95,6 +100,10 @@ namespace usnet {
   X(TcpExtTWRecycled)                                                 \
   X(TcpExtTCPOFOQueue)                                                \
   X(TcpExtTCPOFODrop)                                                 \
+  X(TcpExtTCPOFOMerge)                                                \
+  X(TcpExtTCPRcvCoalesce)                                             \
+  X(TcpExtPruneCalled)                                                \
+  X(TcpExtOfoPruned)                                                  \
   X(TcpExtDelayedACKs)                                                \
   X(TcpExtOutOfWindowIcmps)                                           \
   X(UsnetTcpOutOfWindow)                                              \

@@ -16,7 +16,7 @@ namespace usnet {
 
 Stack::Stack(StackConfig config)
     : config_(std::move(config)),
-      rng_(config_.seed),
+      rng_(config_.seed ? *config_.seed : os_random_u64()),
       routes_(std::make_unique<RouteTable>()),
       arp_(std::make_unique<Arp>(*this)),
       ipv4_(std::make_unique<Ipv4>(*this)),
@@ -44,9 +44,17 @@ Stack::~Stack() {
       if (fd < 0) fd = s.fd;
     });
     auto s = sockets_->remove(fd);
-    s->ops->release(std::move(s));
+    const ProtoOps* ops = s->ops;
+    ops->release(std::move(s));
   }
   tcp_.reset();  // orphaned connections end silently with the stack
+}
+
+SipKey Stack::make_secret() noexcept {
+  if (config_.seed) return {rng_.next(), rng_.next()};
+  SipKey k{};
+  os_random(std::as_writable_bytes(std::span(k)));
+  return k;
 }
 
 Result<std::uint32_t> Stack::add_interface(std::string name, Device& dev, MacAddress mac,

@@ -11,12 +11,14 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/packet.h"
 #include "base/result.h"
 #include "base/rng.h"
+#include "base/siphash.h"
 #include "base/time.h"
 #include "base/timer_wheel.h"
 #include "base/trace.h"
@@ -37,15 +39,21 @@ class SocketTable;
 
 struct StackConfig {
   std::string name = "usnet";
-  // Seeds the stack's Rng: ephemeral ports, IP ids, ARP jitter. The same seed gives the
-  // same bytes on the wire.
-  std::uint64_t seed = 1;
+  // A simulation's seed: it seeds the stack's Rng (ephemeral ports, IP ids, ARP jitter) and
+  // the secrets of its keyed hashes (RFC 6528 ISNs, SYN cookies), so the same seed gives
+  // the same bytes on the wire. Unset, the Rng's seed and every secret come from the
+  // kernel's getrandom() (os_random), as a real host's must.
+  std::optional<std::uint64_t> seed;
   std::uint8_t default_ttl = 64;  // net.ipv4.ip_default_ttl
   // Bounds on TCP connections the user no longer holds (net.ipv4.tcp_max_tw_buckets and
   // tcp_max_orphans, at values for a small machine): past them, closing connections end at
   // once (no TIME_WAIT; a reset) instead of being kept.
   std::size_t tcp_max_tw_buckets = 32768;
   std::size_t tcp_max_orphans = 16384;
+  // net.ipv4.tcp_orphan_retries: how long a closed connection retries what it still has
+  // to send (its FIN), in retransmissions of a 200 ms RTO doubling to 120 s. 0, Linux's
+  // default, means 8 (about 100 s) while the RTO is below 120 s.
+  int tcp_orphan_retries = 0;
 };
 
 class Stack {
@@ -104,6 +112,9 @@ class Stack {
   const MibCounters& mib() const noexcept { return mib_; }
   Tracer& tracer() noexcept { return tracer_; }
   Rng& rng() noexcept { return rng_; }
+  // A new key for a keyed hash whose outputs a peer must not predict: drawn from the Rng
+  // of a seeded stack, from os_random() otherwise.
+  SipKey make_secret() noexcept;
   RouteTable& routes() noexcept { return *routes_; }
   Arp& arp() noexcept { return *arp_; }
   Ipv4& ipv4() noexcept { return *ipv4_; }

@@ -115,7 +115,7 @@ void check_bounds(Stack& stack) {
   stack.tcp().for_each([](const TcpSock& sk) {
     // The window we offer bounds what we keep; a scale unit of slack for rounding.
     const std::size_t slack = std::size_t{1} << sk.rcv_wscale;
-    if (sk.rcvq.size() + sk.ooo_bytes > sk.rcv_space_max() + slack) std::abort();
+    if (sk.rcvq.size() + sk.ooo.bytes() > sk.rcv_space_max() + slack) std::abort();
     if (sk.sndq.size() > sk.snd_space_max()) std::abort();
     if (sk.scoreboard.size() > kMaxScoreboard) std::abort();
     if (sk.syn_queue.size() > static_cast<std::size_t>(std::max(sk.backlog, 1))) std::abort();

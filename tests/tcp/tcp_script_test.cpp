@@ -19,88 +19,13 @@ using wire::kTcpPsh;
 using wire::kTcpRst;
 using wire::kTcpSyn;
 
-constexpr std::uint32_t kPeerIsn = 1000;
-
-wire::TcpOptions syn_options(bool ts = true, std::uint32_t tsval = 500) {
-  wire::TcpOptions o;
-  o.mss = 1460;
-  o.window_scale = 7;
-  o.sack_permitted = true;
-  if (ts) {
-    o.ts_val = tsval;
-    o.ts_ecr = 0;
-  }
-  return o;
-}
-
-// Passive open on a listener; returns the accepted socket and our ISN.
-struct Passive {
-  Socket* listener = nullptr;
-  Socket* sock = nullptr;
-  std::uint32_t iss = 0;
-};
-
-class Tcp : public TcpScript {
- protected:
-  // LISTEN -> SYN_RECEIVED -> ESTABLISHED, without timestamps unless asked (simpler seqs).
-  Passive open_passive(bool ts = false, bool sack = false) {
-    Passive p;
-    p.listener = listener();
-    wire::TcpOptions o = syn_options(ts);
-    o.sack_permitted = sack;
-    inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = o});
-    auto synack = expect(kTcpSyn | kTcpAck, next_sent_seq(), kPeerIsn + 1);
-    p.iss = synack.seq;
-    wire::TcpOptions ack_opts;
-    if (ts) {
-      ack_opts.ts_val = 501;
-      ack_opts.ts_ecr = *synack.options.ts_val;
-    }
-    inject({.flags = kTcpAck,
-            .seq = kPeerIsn + 1,
-            .ack = p.iss + 1,
-            .window = 512,
-            .options = ack_opts});
-    auto a = sock_accept(*p.listener, 0);
-    EXPECT_TRUE(a);
-    if (a) p.sock = *a;
-    return p;
-  }
-  // The seq of the next segment, peeked (for a SYN,ACK whose ISN is not known yet).
-  std::uint32_t next_sent_seq() {
-    stack->poll(now);
-    answer_arp();
-    for (auto& f : dev.sent) {
-      auto eth = wire::EthernetHeader::parse(f.data());
-      if (!eth || eth->ethertype != 0x0800) continue;
-      auto ip = wire::Ipv4Header::parse(ByteSpan(f.data()).subspan(14));
-      if (!ip) continue;
-      return load_be<std::uint32_t>(ByteSpan(f.data()), 14 + ip->header_length + 4);
-    }
-    return 0;
-  }
-  std::size_t send(Socket* s, std::string_view text) {
-    const ByteSpan iov[] = {as_bytes(text)};
-    auto r = sock_sendmsg(*s, SendMsg{iov, nullptr}, MSG_DONTWAIT);
-    EXPECT_TRUE(r);
-    return r ? *r : 0;
-  }
-  std::string recv(Socket* s, int flags = MSG_DONTWAIT) {
-    std::string out(4096, '\0');
-    const MutableByteSpan iov[] = {
-        MutableByteSpan(reinterpret_cast<std::byte*>(out.data()), out.size())};
-    auto r = sock_recvmsg(*s, RecvMsg{iov}, flags);
-    if (!r) return "<" + std::string(error_name(r.error())) + ">";
-    out.resize(r->copied);
-    return out;
-  }
-};
+class Tcp : public TcpScript {};
 
 TEST_F(Tcp, PassiveOpenListenSynReceivedEstablished) {
   Socket* l = listener();
   EXPECT_EQ(state(l), TcpState::kListen);
   inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options()});
-  auto synack = expect(kTcpSyn | kTcpAck, next_sent_seq(), kPeerIsn + 1);
+  auto synack = expect(kTcpSyn | kTcpAck, isn_for(), kPeerIsn + 1);
   // Our SYN,ACK answers each option the peer offered: MSS from the MTU, window scale 7
   // (6 MiB receive space), SACK-permitted, timestamps echoing the peer's.
   EXPECT_EQ(synack.options.mss, 1460);
@@ -126,7 +51,7 @@ TEST_F(Tcp, ActiveOpenSynSentEstablished) {
   auto st = sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
   ASSERT_EQ(st.error(), Error::kInProgress);
   EXPECT_EQ(state(s), TcpState::kSynSent);
-  auto syn = expect(kTcpSyn, next_sent_seq(), 0);
+  auto syn = expect(kTcpSyn, isn_for(s->local.port), 0);
   EXPECT_EQ(syn.options.mss, 1460);
   EXPECT_EQ(syn.options.window_scale, 7);
   EXPECT_TRUE(syn.options.sack_permitted);
@@ -145,7 +70,7 @@ TEST_F(Tcp, ActiveOpenSynSentEstablished) {
 TEST_F(Tcp, SynSentRstIsConnectionRefused) {
   Socket* s = tcp_socket();
   (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
-  auto syn = expect(kTcpSyn, next_sent_seq(), 0);
+  auto syn = expect(kTcpSyn, isn_for(s->local.port), 0);
   // A RST whose ACK does not acknowledge our SYN is ignored (RFC 9293 3.10.7.3).
   inject({.flags = kTcpRst | kTcpAck,
           .seq = 0,
@@ -165,7 +90,7 @@ TEST_F(Tcp, SynSentRstIsConnectionRefused) {
 TEST_F(Tcp, SynRetriesBackOffThenTimeOut) {
   Socket* s = tcp_socket();
   (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
-  auto syn = expect(kTcpSyn, next_sent_seq(), 0);
+  auto syn = expect(kTcpSyn, isn_for(s->local.port), 0);
   // Linux: six retries after 1, 2, 4, 8, 16, 32 s, then ETIMEDOUT 64 s later.
   for (int i = 0; i < 6; ++i) {
     advance(std::chrono::milliseconds((1000 << i) - 1));
@@ -182,18 +107,22 @@ TEST_F(Tcp, SimultaneousOpen) {
   Socket* s = tcp_socket();
   ASSERT_TRUE(sock_bind(*s, SockAddr::inet({}, kPort)));
   (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
-  auto syn = expect(kTcpSyn, next_sent_seq(), 0);
-  // The peer's SYN crosses ours: SYN_SENT -> SYN_RECEIVED, answered by SYN,ACK.
+  auto syn = expect(kTcpSyn, isn_for(s->local.port), 0);
+  // The peer's SYN crosses ours: SYN_SENT -> SYN_RECEIVED, answered by a SYN,ACK that
+  // repeats our SYN (same ISN) and answers the options the peer offered.
   inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
   EXPECT_EQ(state(s), TcpState::kSynReceived);
-  expect(kTcpSyn | kTcpAck, syn.seq, kPeerIsn + 1);
-  inject({.flags = kTcpSyn | kTcpAck, .seq = kPeerIsn, .ack = syn.seq + 1});
-  // A SYN,ACK repeating the peer's SYN in SYN_RECEIVED draws our SYN,ACK again...
-  auto again = next_sent();
-  ASSERT_TRUE(again.has_value());
-  // ...and its ACK completes the open.
+  auto synack = expect(kTcpSyn | kTcpAck, syn.seq, kPeerIsn + 1);
+  EXPECT_EQ(synack.options.mss, 1460);
+  EXPECT_EQ(synack.options.window_scale, 7);
+  EXPECT_TRUE(synack.options.sack_permitted);
+  EXPECT_FALSE(synack.options.ts_val);  // the peer offered no timestamps
+  // The peer's ACK of our SYN completes the open; nothing more is due from us.
   inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = syn.seq + 1});
   EXPECT_EQ(state(s), TcpState::kEstablished);
+  expect_nothing();
+  EXPECT_EQ(stack->mib().TcpActiveOpens, 1U);
+  EXPECT_EQ(stack->mib().TcpPassiveOpens, 0U);
 }
 
 TEST_F(Tcp, ActiveCloseFinWait1FinWait2TimeWaitClosed) {
@@ -263,7 +192,7 @@ TEST_F(Tcp, PassiveCloseCloseWaitLastAckClosed) {
 TEST_F(Tcp, SynReceivedRstReturnsToListen) {
   Socket* l = listener();
   inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0});
-  auto synack = expect(kTcpSyn | kTcpAck, next_sent_seq(), kPeerIsn + 1);
+  auto synack = expect(kTcpSyn | kTcpAck, isn_for(), kPeerIsn + 1);
   inject({.flags = kTcpRst, .seq = kPeerIsn + 1, .ack = 0});
   stack->poll(now);
   EXPECT_EQ(stack->tcp().connections(), 0U);
@@ -393,7 +322,7 @@ TEST_F(Tcp, WindowScaleAppliesToThePeersWindow) {
   Socket* l = listener();
   wire::TcpOptions o = syn_options(false);
   inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = o});
-  auto synack = expect(kTcpSyn | kTcpAck, next_sent_seq(), kPeerIsn + 1);
+  auto synack = expect(kTcpSyn | kTcpAck, isn_for(), kPeerIsn + 1);
   inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = synack.seq + 1, .window = 2});
   auto a = sock_accept(*l, 0);
   ASSERT_TRUE(a);
@@ -402,12 +331,13 @@ TEST_F(Tcp, WindowScaleAppliesToThePeersWindow) {
   std::string big(1000, 'z');
   EXPECT_EQ(send(*a, big), 1000U);
   std::vector<std::byte> data;
-  expect(kTcpAck, synack.seq + 1, kPeerIsn + 1, &data);
+  auto seg = expect(kTcpAck, synack.seq + 1, kPeerIsn + 1, &data);
   EXPECT_EQ(data.size(), 256U);
   expect_nothing();
-  // Our own window field is scaled by 7 too.
-  auto h = next_sent();
-  EXPECT_FALSE(h);
+  // Our own window is scaled by 7 too: the SYN,ACK carries it unscaled (RFC 7323 2.2),
+  // capped at 65535; later segments carry the 6 MiB receive space shifted right by 7.
+  EXPECT_EQ(synack.window, 65535);
+  EXPECT_EQ(seg.window, kTcpRmemMax >> 7);
 }
 
 TEST_F(Tcp, ZeroWindowIsProbedWithBackoff) {
@@ -599,7 +529,9 @@ TEST_F(TcpMore, TcpInfoAndQueueIoctls) {
 }
 
 TEST_F(TcpMore, QueuedDataDrainsInLastAck) {
-  Passive p = open_passive();
+  // The peer's window is small from the start: a FIN at the same SEG.SEQ and SEG.ACK as the
+  // handshake's ACK could only open it, never shrink it (Linux tcp_may_update_window).
+  Passive p = open_passive(false, false, 2);
   inject({.flags = kTcpFin | kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 2});
   (void)next_sent();
   // The peer's window (2 << 7 = 256 bytes) holds back most of 1000 bytes; close anyway.

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "net/ipv4.h"
 #include "socket/fd_table.h"
 #include "stack/stack.h"
 #include "transport/tcp/tcp_internal.h"
@@ -21,7 +22,7 @@ bool tcp_bind_conflict(const Socket& a, Ipv4Address a_addr, const Socket& b) {
 }
 
 Tcp::Tcp(Stack& stack) : stack_(stack), ports_(tcp_bind_conflict) {
-  isn_key_ = {stack.rng().next(), stack.rng().next()};
+  isn_key_ = stack.make_secret();  // RFC 6528 3: the secret key of F
 }
 
 Tcp::~Tcp() {
@@ -244,11 +245,21 @@ void Tcp::err(const IcmpError& icmp, ByteSpan quoted) {
     return;
   }
   if (icmp.mtu != 0) {
-    // Fragmentation needed (RFC 1191): shrink the MSS, and resend what was lost.
-    const auto new_mss =
-        static_cast<std::uint16_t>(std::max<int>(icmp.mtu - 40 - (sk->ts_ok ? 12 : 0), 88));
-    if (new_mss < sk->mss) {
-      sk->mss = new_mss;
+    // Fragmentation Needed (RFC 1191): a smaller path MTU, never a larger one (6.3). Below
+    // ip_rt_min_pmtu (552) Linux raises it to that and locks it (__ip_rt_update_pmtu), so
+    // a forged or broken report cannot shrink segments to nothing; locked, datagrams leave
+    // without DF and the router on the narrow link fragments them.
+    std::uint32_t mtu = icmp.mtu;
+    bool lock = false;
+    if (mtu < kIpRtMinPmtu) {
+      mtu = std::min(sk->pmtu, kIpRtMinPmtu);
+      lock = true;
+    }
+    if (lock) sk->pmtu_locked = true;
+    if (mtu < sk->pmtu) {
+      // Linux tcp_v4_mtu_reduced: a new MSS, and what was sent is resent in its size.
+      sk->pmtu = mtu;
+      tcp_sync_mss(*sk);
       sk->snd_nxt = sk->snd_una;
       tcp_write_xmit(*sk);
     }

@@ -68,6 +68,8 @@ inline constexpr Duration kTcpFinTimeout = std::chrono::seconds(60);
 inline constexpr Duration kTcpRtoMin = std::chrono::milliseconds(200);
 inline constexpr Duration kTcpRtoMax = std::chrono::seconds(120);
 inline constexpr Duration kTcpTimeoutInit = std::chrono::seconds(1);  // RFC 6298 2.1
+// RFC 6298 5.7: the RTO once data starts when the handshake gave no RTT sample.
+inline constexpr Duration kTcpTimeoutFallback = std::chrono::seconds(3);
 inline constexpr Duration kTcpDelackMax = std::chrono::milliseconds(40);
 inline constexpr Duration kTcpCorkMax = std::chrono::milliseconds(200);  // tcp(7) TCP_CORK
 inline constexpr int kTcpRetries2 = 15;
@@ -79,6 +81,9 @@ inline constexpr std::size_t kTcpRmemMax = 6291456;        // tcp_rmem[2]
 inline constexpr std::size_t kTcpWmemMax = 4194304;        // tcp_wmem[2]
 inline constexpr std::uint32_t kChallengeAckLimit = 1000;  // per second per stack
 inline constexpr std::size_t kMaxScoreboard = 64;
+inline constexpr std::uint16_t kTcpDefaultMss = 536;     // RFC 9293 3.7.1, TCP_MSS_DEFAULT
+inline constexpr std::uint32_t kTcpMinSndMss = 48;       // net.ipv4.tcp_min_snd_mss
+inline constexpr std::uint32_t kTcpTimestampBytes = 12;  // the option, aligned, on every segment
 
 class Tcp : public TransportProtocol {
  public:

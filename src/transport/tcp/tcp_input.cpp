@@ -44,13 +44,48 @@ bool seq_acceptable(const TcpSock& sk, const TcpSegment& seg) {
   return seg.seq.in_window(lo, hi) || (seg.seq + len - 1).in_window(lo, hi);
 }
 
-void ack_out_of_window(TcpSock& sk) {
-  // RFC 9293 says to ACK an unacceptable segment; Linux limits these to one per 500 ms per
-  // socket so that a blind injector cannot start an ACK storm.
+// RFC 9293 says to answer an unacceptable segment; Linux (tcp_oow_rate_limited) allows one
+// such answer per 500 ms per socket so that a blind injector cannot start an ACK storm.
+bool oow_rate_limited(TcpSock& sk) {
   const Instant now = sk.stack.now();
-  if (sk.last_oow_ack != kEpoch && now - sk.last_oow_ack < std::chrono::milliseconds(500)) return;
+  if (sk.last_oow_ack != kEpoch && now - sk.last_oow_ack < std::chrono::milliseconds(500)) {
+    return true;
+  }
   sk.last_oow_ack = now;
-  tcp_send_ack(sk);
+  return false;
+}
+
+void ack_out_of_window(TcpSock& sk) {
+  if (!oow_rate_limited(sk)) tcp_send_ack(sk);
+}
+
+// A SYN repeated in SYN-RECEIVED: the peer never got our SYN,ACK (a passive open, Linux
+// tcp_check_req; or a simultaneous open, RFC 9293 figure 8). It lies before RCV.NXT, so
+// the sequence check would answer it with a bare ACK, which a peer still in SYN-SENT
+// drops; it gets the SYN,ACK again, rate-limited as any answer to an old segment. The
+// handshake's round trip can then no longer be timed from our SYN,ACK (Karn).
+bool tcp_synrecv_repeated_syn(TcpSock& sk, const TcpSegment& seg) {
+  if (sk.state != TcpState::kSynReceived || !seg.h.has(kTcpSyn) || seg.h.has(kTcpAck) ||
+      seg.h.has(kTcpRst) || seg.seq != sk.irs) {
+    return false;
+  }
+  if (oow_rate_limited(sk)) return true;
+  sk.stack.mib().TcpRetransSegs++;
+  sk.total_retrans++;
+  tcp_send_synack(sk);
+  sk.rtt_time = kEpoch;
+  return true;
+}
+
+// RFC 9293 figure 8, line 6 (simultaneous open): in SYN-RECEIVED the peer's SYN,ACK, whose
+// SYN is the one we have (just before RCV.NXT) and whose ACK covers our SYN, completes the
+// handshake. The sequence and SYN checks would refuse it; Linux lets exactly this segment
+// through (tcp_validate_incoming) and acknowledges it. Never for a passive open, whose
+// peer opened with a SYN and sends no SYN,ACK.
+bool is_crossed_synack(const TcpSock& sk, const TcpSegment& seg) {
+  return sk.state == TcpState::kSynReceived && sk.owner != TcpSock::Owner::kListener &&
+         seg.h.has(kTcpSyn) && seg.h.has(kTcpAck) && !seg.h.has(kTcpRst) && !seg.h.has(kTcpFin) &&
+         seg.payload.empty() && seg.seq + 1 == sk.rcv_nxt && seg.ack == sk.snd_nxt;
 }
 
 // The FIN has arrived in order (eighth step).
@@ -76,6 +111,25 @@ void tcp_fin(TcpSock& sk) {
       break;
   }
   tcp_send_ack(sk);
+}
+
+void tcp_rcv_nxt_advance(TcpSock& sk, std::size_t n) {
+  sk.rcv_nxt += static_cast<std::uint32_t>(n);
+  sk.rcv_nxt_off += n;
+  sk.bytes_received += n;
+}
+
+// The out-of-order queue's bounds, by memory as Linux's (sk_rcvbuf, tcp_prune_ofo_queue):
+// what the receive space leaves free, plus the two chunks a window's edges may straddle;
+// and one range per KiB of receive space (at least 16), far more than the holes of a
+// window of full-sized segments, far fewer than a flood of 1-byte segments could ask.
+OfoQueue::Limits tcp_ofo_limits(const TcpSock& sk) {
+  const std::size_t space = sk.rcv_space_max();
+  const std::size_t free = space > sk.rcvq.size() ? space - sk.rcvq.size() : 0;
+  OfoQueue::Limits l;
+  l.max_ranges = std::max<std::size_t>(16, space / 1024);
+  l.max_memory = free + 2 * OfoQueue::kChunk + l.max_ranges * OfoQueue::kRangeCost;
+  return l;
 }
 
 // Seventh and eighth steps: queue data in order, keep out-of-order data (bounded), take the
@@ -118,32 +172,17 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
 
   if (seq == sk.rcv_nxt) {
     const bool filled_hole = !sk.ooo.empty();
-    sk.rcvq.append(data);
-    sk.rcv_nxt += static_cast<std::uint32_t>(data.size());
-    sk.rcv_nxt_off += data.size();
-    sk.bytes_received += data.size();
-    bool fin_now = fin;
-    // Pull in what was waiting for this hole.
-    while (!fin_now && !sk.ooo.empty() && sk.ooo.begin()->first <= sk.rcv_nxt_off) {
-      auto node = sk.ooo.extract(sk.ooo.begin());
-      const std::uint64_t off = node.key();
-      OooSegment& o = node.mapped();
-      sk.ooo_bytes -= o.data.size();
-      const std::uint64_t end = off + o.data.size();
-      if (end > sk.rcv_nxt_off) {
-        const auto skip = static_cast<std::size_t>(sk.rcv_nxt_off - off);
-        const ByteSpan rest = ByteSpan(o.data).subspan(skip);
-        sk.rcvq.append(rest);
-        sk.rcv_nxt += static_cast<std::uint32_t>(rest.size());
-        sk.rcv_nxt_off += rest.size();
-        sk.bytes_received += rest.size();
-      }
-      if (o.fin && end == sk.rcv_nxt_off) fin_now = true;
+    if (const auto held_fin = sk.ooo.fin(); held_fin && sk.rcv_nxt_off + data.size() > *held_fin) {
+      data = data.first(static_cast<std::size_t>(*held_fin - sk.rcv_nxt_off));  // past a FIN
     }
+    sk.rcvq.append(data);
+    tcp_rcv_nxt_advance(sk, data.size());
+    // Pull in what was waiting for this hole.
+    if (!fin) tcp_rcv_nxt_advance(sk, sk.ooo.pull(sk.rcv_nxt_off, sk.rcvq));
+    const bool fin_now = fin || sk.ooo.fin() == sk.rcv_nxt_off;
     if (!sk.rcvq.empty()) sk_data_ready(sk);  // before the FIN's state change, as Linux
     if (fin_now) {
       sk.ooo.clear();
-      sk.ooo_bytes = 0;
       sk.rcv_nxt += 1;
       tcp_fin(sk);
       return;
@@ -159,21 +198,17 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
     return;
   }
 
-  // Out of order: keep it, within the receive space, and ACK at once (with SACK blocks)
-  // so the sender's fast retransmit can start (RFC 5681 4.2).
+  // Out of order: keep it, within memory, and ACK at once (with SACK blocks) so the
+  // sender's fast retransmit can start (RFC 5681 4.2).
   const std::uint64_t off = sk.rcv_nxt_off + static_cast<std::uint32_t>(seq - sk.rcv_nxt);
-  if (sk.ooo_bytes + data.size() > sk.rcv_space_max() || sk.ooo.size() >= 8192) {
-    mib.TcpExtTCPOFODrop++;
-  } else {
-    auto it = sk.ooo.find(off);
-    if (it == sk.ooo.end() || it->second.data.size() < data.size()) {
-      if (it != sk.ooo.end()) sk.ooo_bytes -= it->second.data.size();
-      OooSegment& o = sk.ooo[off];
-      o.data.assign(data.begin(), data.end());
-      o.fin = fin;
-      sk.ooo_bytes += data.size();
-      mib.TcpExtTCPOFOQueue++;
-    }
+  const OfoQueue::Insert r = sk.ooo.insert(off, data, fin, tcp_ofo_limits(sk));
+  if (r.queued || r.duplicate) mib.TcpExtTCPOFOQueue++;
+  if (r.dropped) mib.TcpExtTCPOFODrop++;
+  if (r.pruned != 0 || r.dropped) mib.TcpExtPruneCalled++;
+  if (r.pruned != 0) mib.TcpExtOfoPruned++;
+  mib.TcpExtTCPOFOMerge += r.covered + (r.duplicate ? 1 : 0);
+  if (r.coalesced) mib.TcpExtTCPRcvCoalesce++;
+  if (r.queued || r.duplicate) {
     sk.last_rcvd_seg = seq;
     sk.last_rcvd_seg_end = seq + static_cast<std::uint32_t>(data.size());
   }
@@ -237,20 +272,58 @@ void enter_recovery(TcpSock& sk) {
   sk.cwnd = sk.sack_ok ? sk.ssthresh : sk.ssthresh + 3 * sk.mss;
 }
 
+// RFC 9293 3.10.7.4 takes the window from a segment no older than the one that last set
+// it: SND.WL1 < SEG.SEQ, or the same SEG.SEQ. As Linux's tcp_may_update_window, a segment
+// that acknowledges new data updates it too whatever its sequence number, and one at the
+// same SND.WL1 only opens the window or closes it to zero (an older duplicate cannot shrink
+// it). A segment forged ahead of RCV.NXT thus holds SND.WL1 only until the next ACK of new
+// data resets it to the peer's real sequence number.
+bool may_update_window(const TcpSock& sk, const TcpSegment& seg, std::uint32_t wnd) {
+  return seg.ack > sk.snd_una || seg.seq > sk.snd_wl1 ||
+         (seg.seq == sk.snd_wl1 && (wnd > sk.snd_wnd || wnd == 0));
+}
+
+// RFC 7323 4.1: a round trip from the timestamp the peer echoed, valid even for the ACK of
+// a retransmission (it echoes the copy that arrived). True if it gave a sample.
+bool tcp_ts_rtt(TcpSock& sk, const TcpSegment& seg) {
+  if (!sk.ts_ok || !seg.h.options.ts_ecr || *seg.h.options.ts_ecr == 0) return false;
+  const auto ms = static_cast<std::int32_t>(tcp_now_ts(sk) - *seg.h.options.ts_ecr);
+  if (ms < 0 || ms >= 600000) return false;
+  tcp_rtt_sample(sk, std::chrono::milliseconds(std::max(ms, 1)));
+  return true;
+}
+
+// The handshake's round trip (Linux: the SYN-SENT tcp_ack, tcp_synack_rtt_meas): from the
+// echoed timestamp, else from our SYN's send time if it went once (Karn). Without a sample
+// the RTO is 3 s once data starts (RFC 6298 5.7; Linux tcp_init_metrics,
+// TCP_TIMEOUT_FALLBACK), whatever the SYN's backoff.
+void tcp_handshake_rtt(TcpSock& sk, const TcpSegment& seg) {
+  if (!tcp_ts_rtt(sk, seg) && sk.syn_retries == 0 && sk.rtt_time != kEpoch) {
+    tcp_rtt_sample(sk, sk.stack.now() - sk.rtt_time);
+  }
+  if (sk.srtt.count() == 0) sk.rto = kTcpTimeoutFallback;
+  sk.backoff = 0;
+}
+
 // The ACK field of an acceptable segment (fifth step, "ESTABLISHED STATE" rules).
 void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
   const SeqNum ack = seg.ack;
   const Instant now = sk.stack.now();
   bool window_changed = false;
-  const std::uint32_t wnd = static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
-  // RFC 9293: update the send window only from a segment no older than the last update.
-  if (sk.snd_wl1 < seg.seq || (sk.snd_wl1 == seg.seq && sk.snd_wl2 <= ack)) {
+  // RFC 7323 2.2: the window of a segment with SYN set is never scaled.
+  const std::uint32_t wnd =
+      seg.h.has(kTcpSyn) ? seg.h.window : static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
+  // RFC 9293 3.10.7.4: only a segment with SND.UNA =< SEG.ACK =< SND.NXT may update the
+  // send window (an ACK beyond SND.NXT never gets here).
+  if (ack >= sk.snd_una && may_update_window(sk, seg, wnd)) {
     window_changed = wnd != sk.snd_wnd;
     sk.snd_wnd = wnd;
     sk.snd_wl1 = seg.seq;
     sk.snd_wl2 = ack;
     sk.max_snd_wnd = std::max(sk.max_snd_wnd, wnd);
   }
+  // Any acceptable ACK answers the zero-window probes sent so far (Linux tcp_ack).
+  if (ack >= sk.snd_una) sk.probes = 0;
   const std::uint32_t sacked_before = sk.sacked_bytes;
   // Linux tcp_is_cwnd_limited: grow cwnd only while the flight actually uses it, so an
   // application-limited sender does not build up a window it never tested (RFC 7661).
@@ -267,19 +340,26 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     sk.bytes_acked += data_acked;
     sk.snd_una = ack;
     if (sk.snd_nxt < sk.snd_una) sk.snd_nxt = sk.snd_una;
+    // RFC 6582's "recover" matters only during a loss episode; in between it follows
+    // SND.UNA. Left behind, after 2^31 bytes without loss the modulo-2^32 comparison of
+    // step 1 would see it ahead of SND.UNA and refuse every fast retransmit.
+    if (!sk.in_recovery && sk.snd_una >= sk.recover) sk.recover = sk.snd_una;
     prune_scoreboard(sk);
 
-    // RTT (RFC 6298 with RFC 7323 4.1 timestamps; Karn's rule without them).
-    if (sk.ts_ok && seg.h.options.ts_ecr && *seg.h.options.ts_ecr != 0) {
-      const auto ms = static_cast<std::int32_t>(tcp_now_ts(sk) - *seg.h.options.ts_ecr);
-      if (ms >= 0 && ms < 600000) tcp_rtt_sample(sk, std::chrono::milliseconds(std::max(ms, 1)));
-    } else if (sk.rtt_seq_valid && ack > sk.rtt_seq) {
+    // RTT (RFC 6298 with RFC 7323 4.1 timestamps; Karn's rule without them). Only a valid
+    // sample ends the backoff: the ACK of a retransmission says nothing about the path
+    // (RFC 6298 5.7 note; Linux resets icsk_backoff only in tcp_ack_update_rtt).
+    bool sampled = tcp_ts_rtt(sk, seg);
+    if (!sampled && sk.rtt_seq_valid && ack > sk.rtt_seq) {
       tcp_rtt_sample(sk, now - sk.rtt_time);
-      sk.rtt_seq_valid = false;
+      sampled = true;
     }
-    sk.backoff = 0;
+    if (sampled) {
+      sk.rtt_seq_valid = false;
+      sk.backoff = 0;
+    }
     sk.retrans_out = 0;
-    sk.probes = 0;
+    sk.retransmits = 0;
 
     if (sk.in_recovery) {
       if (ack >= sk.recover) {
@@ -317,9 +397,10 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
       if (sk.in_recovery) {
         if (!sk.sack_ok) sk.cwnd += sk.mss;  // RFC 6582 3.2 step 3: inflate
       } else if ((sk.dupacks >= 3 || (sk.sack_ok && sk.sacked_bytes > 2U * sk.mss)) &&
-                 sk.snd_una > sk.recover) {
-        // RFC 6582 3.2 step 1: not for duplicates of data sent before the last loss event
-        // (after an RTO, "recover" is the highest sequence number then outstanding).
+                 sk.snd_una >= sk.recover) {
+        // RFC 6582 3.2 step 1: only if the ACK covers more than "recover", the highest
+        // sequence number sent at the last loss (we keep recover one past it, SND.MAX then),
+        // so not for duplicates of data sent before that loss.
         enter_recovery(sk);
       }
     }
@@ -330,6 +411,8 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
 
 void tcp_rtt_sample(TcpSock& sk, Duration r) {
   // RFC 6298 2.2 and 2.3 (alpha 1/8, beta 1/4, K 4, G 1 ms), bounded as Linux: 200 ms to 120 s.
+  // An SRTT of 0 means "no sample yet", so a sample is at least 1 us (Linux: srtt_us >= 1).
+  r = std::max<Duration>(r, std::chrono::microseconds(1));
   if (sk.srtt.count() == 0) {
     sk.srtt = r;
     sk.rttvar = r / 2;
@@ -369,11 +452,9 @@ void tcp_rcv_synsent(TcpSock& sk, const TcpSegment& seg) {
   if (has_ack) {
     sk.snd_una = seg.ack;
     if (sk.snd_nxt < sk.snd_una) sk.snd_nxt = sk.snd_una;
-    // The SYN's round trip, unless it was retransmitted (Karn).
-    if (sk.syn_retries == 0) tcp_rtt_sample(sk, sk.stack.now() - sk.rtt_time);
     tcp_finish_connect(sk, seg);
+    tcp_handshake_rtt(sk, seg);  // after tcp_finish_connect: timestamps are agreed on
     sk.stack.timers().cancel(sk.rto_timer);
-    sk.backoff = 0;
     if (!seg.payload.empty() || seg.h.has(kTcpFin)) {
       tcp_data_queue(sk, seg);
     } else {
@@ -391,6 +472,164 @@ void tcp_rcv_synsent(TcpSock& sk, const TcpSegment& seg) {
   tcp_send_synack(sk);
   tcp_arm_rto(sk);
 }
+
+namespace {
+
+// Second, check the RST bit (RFC 5961 3.2: only an exact match resets).
+void tcp_rcv_reset(TcpSock& sk, const TcpSegment& seg) {
+  Stack& stack = sk.stack;
+  if (seg.seq != sk.rcv_nxt) {
+    stack.tracer().step("rst in window: challenge ack");
+    tcp_send_challenge_ack(sk);
+    return;
+  }
+  stack.tracer().step("tcp_reset");
+  switch (sk.state) {
+    case TcpState::kSynReceived:
+      stack.mib().TcpAttemptFails++;
+      if (sk.owner == TcpSock::Owner::kListener) {
+        tcp_done(sk);  // a passive open goes back to the listener's care
+      } else {
+        tcp_abort(sk, Error::kConnectionRefused);
+      }
+      return;
+    case TcpState::kEstablished:
+    case TcpState::kFinWait1:
+    case TcpState::kFinWait2:
+      tcp_abort(sk, Error::kConnectionReset);
+      return;
+    case TcpState::kCloseWait:
+      tcp_abort(sk, Error::kBrokenPipe);  // Linux reports EPIPE once the peer had closed
+      return;
+    default:
+      sk.done_flag = true;
+      tcp_done(sk);
+      return;
+  }
+}
+
+// Fifth, the ACK field in SYN-RECEIVED: an ACK of our SYN completes the handshake. False if
+// the segment goes no further.
+bool tcp_synrecv_ack(TcpSock& sk, const TcpSegment& seg, bool crossed_synack) {
+  Stack& stack = sk.stack;
+  if (!(seg.ack > sk.snd_una && seg.ack <= sk.snd_max)) {
+    tcp_send_reset(stack, seg);
+    return false;
+  }
+  if (sk.parent != nullptr &&
+      sk.parent->accept_queue.size() > static_cast<std::size_t>(sk.parent->backlog)) {
+    // The accept queue is full: ignore the ACK; the peer retransmits (Linux
+    // ListenOverflows; tcp_abort_on_overflow is off by default).
+    stack.mib().TcpExtListenOverflows++;
+    stack.mib().TcpExtListenDrops++;
+    return false;
+  }
+  sk.snd_una = sk.iss + 1;
+  sk.snd_wnd = crossed_synack ? seg.h.window  // a SYN's window is never scaled
+                              : static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
+  sk.max_snd_wnd = std::max(sk.max_snd_wnd, sk.snd_wnd);
+  sk.snd_wl1 = seg.seq;
+  sk.snd_wl2 = seg.ack;
+  tcp_handshake_rtt(sk, seg);
+  sk.syn_retries = 0;
+  stack.timers().cancel(sk.rto_timer);
+  sk.established_at = stack.now();
+  tcp_set_state(sk, TcpState::kEstablished);
+  tcp_arm_keepalive(sk);
+  if (sk.owner == TcpSock::Owner::kListener) tcp_child_established(sk);
+  if (crossed_synack) tcp_send_ack(sk);  // the peer's SYN, acknowledged again
+  return true;
+}
+
+// Fifth, the ACK field in a synchronized state: whether it may be processed at all.
+bool tcp_ack_acceptable(TcpSock& sk, const TcpSegment& seg) {
+  if (seg.ack > sk.snd_max) {
+    // RFC 9293: an ACK for something not yet sent: ACK and drop.
+    sk.stack.tracer().step("ack of unsent data");
+    ack_out_of_window(sk);
+    return false;
+  }
+  // RFC 5961 5.2: acceptable only if (SND.UNA - MAX.SND.WND) =< SEG.ACK; an older ACK is
+  // not from this connection's peer. Linux (tcp_ack) bounds MAX.SND.WND by the bytes
+  // acknowledged so far, so an ACK cannot point before the connection's first byte.
+  const auto max_wnd =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(sk.max_snd_wnd, sk.bytes_acked));
+  if (seg.ack < sk.snd_una - max_wnd) {
+    tcp_send_challenge_ack(sk);
+    return false;
+  }
+  return true;
+}
+
+// The fifth step's rules for the closing states, once the ACK is processed. False if the
+// segment goes no further.
+bool tcp_closing_states(TcpSock& sk, const TcpSegment& seg) {
+  Stack& stack = sk.stack;
+  const bool fin_acked = sk.fin_queued && sk.snd_una == sk.fin_seq() + 1;
+  switch (sk.state) {
+    case TcpState::kFinWait1:
+      if (fin_acked) {
+        tcp_set_state(sk, TcpState::kFinWait2);
+        // An orphan does not wait forever for the peer's FIN (Linux tcp_fin_timeout).
+        if (sk.owner == TcpSock::Owner::kOrphan) {
+          stack.timers().arm(sk.keep_timer, stack.now() + kTcpFinTimeout);
+        }
+      }
+      return true;
+    case TcpState::kClosing:
+      if (fin_acked) {
+        tcp_time_wait(sk);
+      } else {
+        tcp_write_xmit(sk);  // data queued before the FIN still goes out as ACKs come
+      }
+      return false;
+    case TcpState::kLastAck:
+      if (fin_acked) {
+        sk.done_flag = true;
+        tcp_done(sk);
+      } else {
+        tcp_write_xmit(sk);
+      }
+      return false;
+    case TcpState::kTimeWait:
+      // A FIN inside the window (the exact retransmission, below RCV.NXT, was answered
+      // before the sequence check): ACK it and restart the 2*MSL timer.
+      if (seg.h.has(kTcpFin)) {
+        tcp_send_ack(sk);
+        tcp_time_wait(sk);
+      }
+      return false;
+    default:
+      return true;
+  }
+}
+
+// Sixth, the URG bit: urgent data is delivered in line with the rest (RFC 6093 advises
+// against relying on it); the pointer is ignored. Seventh and eighth: text and FIN.
+void tcp_rcv_text(TcpSock& sk, const TcpSegment& seg) {
+  if (seg.payload.empty() && !seg.h.has(kTcpFin)) return;
+  switch (sk.state) {
+    case TcpState::kEstablished:
+    case TcpState::kFinWait1:
+    case TcpState::kFinWait2:
+      if (sk.owner == TcpSock::Owner::kOrphan && !seg.payload.empty() &&
+          seg.seq + static_cast<std::uint32_t>(seg.payload.size()) > sk.rcv_nxt) {
+        // Data for a socket the user has closed cannot be read: reset (Linux
+        // TCPAbortOnData).
+        sk.stack.mib().TcpExtTCPAbortOnData++;
+        tcp_send_active_reset(sk);
+        tcp_done(sk);
+        return;
+      }
+      tcp_data_queue(sk, seg);
+      return;
+    default:
+      // CLOSE_WAIT, CLOSING, LAST_ACK: the peer's FIN has come; nothing more should.
+      return;
+  }
+}
+
+}  // namespace
 
 void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
   Stack& stack = sk.stack;
@@ -413,8 +652,10 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
     tcp_time_wait(sk);
     return;
   }
+  if (tcp_synrecv_repeated_syn(sk, seg)) return;
+  const bool crossed_synack = is_crossed_synack(sk, seg);
   // First, check the sequence number.
-  if (!seq_acceptable(sk, seg)) {
+  if (!crossed_synack && !seq_acceptable(sk, seg)) {
     mib.UsnetTcpOutOfWindow++;
     stack.tracer().step("drop: out of window");
     if (!seg.h.has(kTcpRst)) ack_out_of_window(sk);
@@ -426,157 +667,29 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
     sk.ts_recent = *seg.h.options.ts_val;
     sk.ts_recent_stamp = stack.now();
   }
-
-  // Second, check the RST bit (RFC 5961 3.2: only an exact match resets).
+  // Second, the RST bit.
   if (seg.h.has(kTcpRst)) {
-    if (seg.seq != sk.rcv_nxt) {
-      stack.tracer().step("rst in window: challenge ack");
-      tcp_send_challenge_ack(sk);
-      return;
-    }
-    stack.tracer().step("tcp_reset");
-    switch (sk.state) {
-      case TcpState::kSynReceived:
-        mib.TcpAttemptFails++;
-        if (sk.owner == TcpSock::Owner::kListener) {
-          tcp_done(sk);  // a passive open goes back to the listener's care
-        } else {
-          tcp_abort(sk, Error::kConnectionRefused);
-        }
-        return;
-      case TcpState::kEstablished:
-      case TcpState::kFinWait1:
-      case TcpState::kFinWait2:
-        tcp_abort(sk, Error::kConnectionReset);
-        return;
-      case TcpState::kCloseWait:
-        tcp_abort(sk, Error::kBrokenPipe);  // Linux reports EPIPE once the peer had closed
-        return;
-      default:
-        sk.done_flag = true;
-        tcp_done(sk);
-        return;
-    }
+    tcp_rcv_reset(sk, seg);
+    return;
   }
-
   // Fourth, check the SYN bit (RFC 5961 4.2: a SYN in a synchronized state draws a
   // challenge ACK, never a reset).
-  if (seg.h.has(kTcpSyn)) {
-    if (sk.state == TcpState::kSynReceived && seg.seq == sk.irs) {
-      tcp_send_synack(sk);  // our SYN,ACK was lost: the peer repeats its SYN
-      return;
-    }
+  if (seg.h.has(kTcpSyn) && !crossed_synack) {
     mib.TcpExtTCPSYNChallenge++;
     tcp_send_challenge_ack(sk);
     return;
   }
-
   // Fifth, check the ACK field.
   if (!seg.h.has(kTcpAck)) return;
   if (sk.state == TcpState::kSynReceived) {
-    if (!(seg.ack > sk.snd_una && seg.ack <= sk.snd_max)) {
-      tcp_send_reset(stack, seg);
-      return;
-    }
-    if (sk.parent != nullptr &&
-        sk.parent->accept_queue.size() > static_cast<std::size_t>(sk.parent->backlog)) {
-      // The accept queue is full: ignore the ACK; the peer retransmits (Linux
-      // ListenOverflows; tcp_abort_on_overflow is off by default).
-      mib.TcpExtListenOverflows++;
-      mib.TcpExtListenDrops++;
-      return;
-    }
-    sk.snd_una = sk.iss + 1;
-    sk.snd_wnd = static_cast<std::uint32_t>(seg.h.window) << sk.snd_wscale;
-    sk.max_snd_wnd = std::max(sk.max_snd_wnd, sk.snd_wnd);
-    sk.snd_wl1 = seg.seq;
-    sk.snd_wl2 = seg.ack;
-    if (sk.syn_retries == 0 && sk.rtt_time != kEpoch) tcp_rtt_sample(sk, stack.now() - sk.rtt_time);
-    sk.syn_retries = 0;
-    sk.backoff = 0;
-    stack.timers().cancel(sk.rto_timer);
-    sk.established_at = stack.now();
-    tcp_set_state(sk, TcpState::kEstablished);
-    tcp_arm_keepalive(sk);
-    if (sk.owner == TcpSock::Owner::kListener) tcp_child_established(sk);
-  } else {
-    if (seg.ack > sk.snd_max) {
-      // RFC 9293: an ACK for something not yet sent: ACK and drop.
-      stack.tracer().step("ack of unsent data");
-      ack_out_of_window(sk);
-      return;
-    }
-    // RFC 5961 5.2: an ACK too old to be from this connection's peer.
-    const std::uint32_t allowance = std::max<std::uint32_t>(sk.max_snd_wnd, 65535);
-    if (seg.ack < sk.snd_una - allowance) {
-      tcp_send_challenge_ack(sk);
-      return;
-    }
+    if (!tcp_synrecv_ack(sk, seg, crossed_synack)) return;
+  } else if (!tcp_ack_acceptable(sk, seg)) {
+    return;
   }
   tcp_ack(sk, seg);
-
-  const bool fin_acked = sk.fin_queued && sk.snd_una == sk.fin_seq() + 1;
-  switch (sk.state) {
-    case TcpState::kFinWait1:
-      if (fin_acked) {
-        tcp_set_state(sk, TcpState::kFinWait2);
-        // An orphan does not wait forever for the peer's FIN (Linux tcp_fin_timeout).
-        if (sk.owner == TcpSock::Owner::kOrphan) {
-          stack.timers().arm(sk.keep_timer, stack.now() + kTcpFinTimeout);
-        }
-      }
-      break;
-    case TcpState::kClosing:
-      if (fin_acked) {
-        tcp_time_wait(sk);
-      } else {
-        tcp_write_xmit(sk);  // data queued before the FIN still goes out as ACKs come
-      }
-      return;
-    case TcpState::kLastAck:
-      if (fin_acked) {
-        sk.done_flag = true;
-        tcp_done(sk);
-      } else {
-        tcp_write_xmit(sk);
-      }
-      return;
-    case TcpState::kTimeWait:
-      // Only a retransmitted FIN can arrive: ACK it and restart the 2*MSL timer.
-      if (seg.h.has(kTcpFin)) {
-        tcp_send_ack(sk);
-        tcp_time_wait(sk);
-      }
-      return;
-    default:
-      break;
-  }
-
-  // Sixth, the URG bit: urgent data is delivered in line with the rest (RFC 6093 advises
-  // against relying on it); the pointer is ignored.
-  // Seventh and eighth: segment text and FIN.
-  const bool has_text = !seg.payload.empty() || seg.h.has(kTcpFin);
-  if (has_text) {
-    switch (sk.state) {
-      case TcpState::kEstablished:
-      case TcpState::kFinWait1:
-      case TcpState::kFinWait2:
-        if (sk.owner == TcpSock::Owner::kOrphan && !seg.payload.empty() &&
-            seg.seq + static_cast<std::uint32_t>(seg.payload.size()) > sk.rcv_nxt) {
-          // Data for a socket the user has closed cannot be read: reset (Linux
-          // TCPAbortOnData).
-          mib.TcpExtTCPAbortOnData++;
-          tcp_send_active_reset(sk);
-          tcp_done(sk);
-          return;
-        }
-        tcp_data_queue(sk, seg);
-        break;
-      default:
-        // CLOSE_WAIT, CLOSING, LAST_ACK: the peer's FIN has come; nothing more should.
-        break;
-    }
-  }
+  if (!tcp_closing_states(sk, seg)) return;
+  // Sixth to eighth.
+  tcp_rcv_text(sk, seg);
   if (sk.state != TcpState::kClosed) tcp_write_xmit(sk);
 }
 

@@ -27,6 +27,8 @@ void tcp_time_wait(TcpSock& sk);
 void tcp_finish_connect(TcpSock& sk, const TcpSegment& seg);
 // Applies the options both ends agreed on in the SYN exchange; sets the MSS and cwnd.
 void tcp_negotiate(TcpSock& sk, const wire::TcpOptions& o);
+// Recomputes the send MSS from the path MTU, the peer's MSS and the options in use.
+void tcp_sync_mss(TcpSock& sk);
 
 // --- tcp_output.cpp ---
 std::uint32_t tcp_now_ts(const TcpSock& sk);

@@ -98,12 +98,18 @@ void cookie_ack(TcpSock& listener, const TcpSegment& seg) {
   c.snd_nxt = seg.ack;
   c.snd_max = seg.ack;
   c.rcv_wscale = 0;
+  // The window our SYN,ACK offered was not remembered; it is what tcp_select_window gives
+  // a fresh socket with scale 0 (the same computation send_cookie_synack made). Without it
+  // RCV.ADV would equal RCV.NXT and the client's first data would be cut as beyond a zero
+  // window (Linux cookie_v4_check recomputes it with tcp_select_initial_window).
   c.rcv_adv = c.rcv_nxt;
+  (void)tcp_select_window(c);
   c.snd_wnd = seg.h.window;
   c.max_snd_wnd = c.snd_wnd;
   c.snd_wl1 = seg.seq;
   c.snd_wl2 = seg.ack;
   c.established_at = stack.now();
+  c.rto = kTcpTimeoutFallback;  // nothing was timed: RFC 6298 5.7, as after a lost SYN
   listener.tcp().hash(c);
   tcp_set_state(c, TcpState::kEstablished);
   stack.mib().TcpPassiveOpens++;

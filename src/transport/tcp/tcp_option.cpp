@@ -35,8 +35,11 @@ tcp_info fill_tcp_info(const TcpSock& sk) {
   tcp_info ti{};
   const Instant now = sk.stack.now();
   ti.tcpi_state = tcp_state_linux(sk.state);
-  ti.tcpi_ca_state = sk.in_recovery ? 3 /* TCP_CA_Recovery */ : (sk.backoff > 0 ? 4 /* Loss */ : 0);
-  ti.tcpi_retransmits = static_cast<std::uint8_t>(sk.backoff);
+  // TCP_CA_Recovery (3) in fast recovery, TCP_CA_Loss (4) from a timeout until SND.UNA has
+  // passed what was outstanding then.
+  const bool loss = !sk.in_recovery && sk.snd_una < sk.recover;
+  ti.tcpi_ca_state = sk.in_recovery ? 3 : (loss ? 4 : 0);
+  ti.tcpi_retransmits = static_cast<std::uint8_t>(sk.retransmits);
   ti.tcpi_probes = static_cast<std::uint8_t>(sk.probes + sk.ka_probes);
   ti.tcpi_backoff = static_cast<std::uint8_t>(sk.backoff);
   if (sk.ts_ok) ti.tcpi_options |= TCPI_OPT_TIMESTAMPS;
@@ -57,7 +60,7 @@ tcp_info fill_tcp_info(const TcpSock& sk) {
   ti.tcpi_last_data_sent = ms_since(now, sk.last_send);
   ti.tcpi_last_data_recv = ms_since(now, sk.last_recv);
   ti.tcpi_last_ack_recv = ms_since(now, sk.last_recv);
-  ti.tcpi_pmtu = sk.advmss + 40U;
+  ti.tcpi_pmtu = sk.pmtu;
   ti.tcpi_rcv_ssthresh = static_cast<std::uint32_t>(sk.rcv_space_max());
   ti.tcpi_rtt = to_us(sk.srtt);
   ti.tcpi_rttvar = to_us(sk.rttvar);

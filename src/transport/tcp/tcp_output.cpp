@@ -17,28 +17,26 @@ bool can_send_data(TcpState s) {
 }
 
 // SACK blocks for an outgoing segment (RFC 2018 4): the block holding the most recently
-// received segment first, then the others, as many as fit.
+// received segment first, then the others from the highest down, as many as fit. The
+// out-of-order queue's ranges are the blocks (it merges what touches).
 void fill_sack_blocks(const TcpSock& sk, wire::TcpOptions& o, std::size_t max_blocks) {
-  if (!sk.sack_ok || sk.ooo.empty()) return;
-  // Merge the out-of-order segments into contiguous ranges of the sequence space.
-  std::vector<wire::SackBlock> ranges;
-  for (const auto& [off, seg] : sk.ooo) {
-    const SeqNum left = sk.rcv_nxt + static_cast<std::uint32_t>(off - sk.rcv_nxt_off);
-    const SeqNum right = left + static_cast<std::uint32_t>(seg.data.size() + (seg.fin ? 1 : 0));
-    if (!ranges.empty() && SeqNum(ranges.back().right) >= left) {
-      if (right > SeqNum(ranges.back().right)) ranges.back().right = right.raw();
-    } else {
-      ranges.push_back({left.raw(), right.raw()});
-    }
+  if (!sk.sack_ok || sk.ooo.ranges() == 0) return;
+  const auto block = [&](const OfoQueue::Range& r) {
+    const SeqNum left = sk.rcv_nxt + static_cast<std::uint32_t>(r.start - sk.rcv_nxt_off);
+    const bool fin = sk.ooo.fin() == r.end;
+    const SeqNum right = left + static_cast<std::uint32_t>(r.end - r.start + (fin ? 1 : 0));
+    return wire::SackBlock{left.raw(), right.raw()};
+  };
+  std::optional<OfoQueue::Range> first;
+  if (sk.last_rcvd_seg > sk.rcv_nxt) {
+    first =
+        sk.ooo.range_at(sk.rcv_nxt_off + static_cast<std::uint32_t>(sk.last_rcvd_seg - sk.rcv_nxt));
   }
-  std::size_t first = ranges.size();
-  for (std::size_t i = 0; i < ranges.size(); ++i) {
-    if (sk.last_rcvd_seg.in_window(SeqNum(ranges[i].left), SeqNum(ranges[i].right))) first = i;
-  }
-  if (first < ranges.size()) o.sack[o.sack_count++] = ranges[first];
-  for (std::size_t i = ranges.size(); i-- > 0 && o.sack_count < max_blocks;) {
-    if (i != first) o.sack[o.sack_count++] = ranges[i];
-  }
+  if (first) o.sack[o.sack_count++] = block(*first);
+  sk.ooo.for_each_descending([&](const OfoQueue::Range& r) {
+    if (o.sack_count >= max_blocks || (first && r.start == first->start)) return;
+    o.sack[o.sack_count++] = block(r);
+  });
 }
 
 // Builds and sends one segment of `len` bytes from the send queue at `seq`.
@@ -79,7 +77,9 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   }
   h.emit(p.push(h.size()));
   wire::TcpHeader::finish_checksum(p.data(), sk.local.addr, sk.remote.addr);
-  const IpOutParams ip = sk.ip_out_params(sk.local.addr, sk.remote.addr, kProtoTcp);
+  IpOutParams ip = sk.ip_out_params(sk.local.addr, sk.remote.addr, kProtoTcp);
+  // Linux ip_dont_fragment: IP_PMTUDISC_WANT sets DF unless the path MTU is locked.
+  if (sk.pmtu_locked && ip.pmtu == PmtuMode::kWant) ip.pmtu = PmtuMode::kDont;
   (void)stack.ipv4().ip_output(std::move(p), ip);
   stack.mib().TcpOutSegs++;
   sk.segs_out++;
@@ -142,7 +142,8 @@ bool next_hole(const TcpSock& sk, SeqNum& seq, std::uint32_t& len) {
   return false;
 }
 
-// After an RTO the send loop resends from SND.UNA; what the peer has SACKed is skipped.
+// When the send loop goes back over data already sent (after a timeout, which forgets the
+// older SACKs, or a Fragmentation Needed), what the scoreboard holds is skipped.
 SeqNum skip_sacked(const TcpSock& sk, SeqNum seq) {
   for (const auto& r : sk.scoreboard) {
     if (seq.in_window(r.left, r.right)) seq = r.right;
@@ -160,7 +161,7 @@ std::uint32_t tcp_now_ts(const TcpSock& sk) {
 
 std::uint32_t tcp_select_window(TcpSock& sk) {
   const std::size_t space = sk.rcv_space_max();
-  const std::size_t used = sk.rcvq.size() + sk.ooo_bytes;
+  const std::size_t used = sk.rcvq.size() + sk.ooo.bytes();
   const std::uint32_t free =
       used >= space ? 0
                     : static_cast<std::uint32_t>(std::min<std::size_t>(space - used, 0x3fffffff));
@@ -282,6 +283,77 @@ void tcp_send_probe(TcpSock& sk, bool keepalive) {
   tcp_transmit(sk, sk.snd_una - 1, wire::kTcpAck, 0);
 }
 
+namespace {
+
+// RFC 6675 5 (step 4): in SACK recovery, the holes first, while the pipe has room.
+void tcp_retransmit_holes(TcpSock& sk) {
+  for (;;) {
+    const std::uint32_t pipe = tcp_pipe(sk);
+    if (pipe + sk.mss > sk.cwnd) return;
+    SeqNum seq;
+    std::uint32_t hole = 0;
+    if (!next_hole(sk, seq, hole)) return;
+    const std::uint32_t sent = tcp_retransmit(sk, seq, hole);
+    if (sent == 0) return;
+    sk.high_rxt = seq + sent;
+  }
+}
+
+// Whether a segment of `len` (of `unsent` bytes from `seq`) waits for more window or more
+// data instead of going now. Arms the persist or cork timer where waiting needs one.
+bool tcp_hold_segment(TcpSock& sk, SeqNum seq, std::uint32_t len, std::uint32_t unsent,
+                      std::uint32_t wnd_room, bool fin_pending) {
+  if (len < unsent) {
+    // Window- or congestion-limited. RFC 9293 3.8.6.2.1 (sender SWS avoidance): send a
+    // short segment only when it is at least half the largest window the peer offered.
+    if (len == 0) {
+      if (wnd_room == 0 && sk.flight() == 0 && !sk.rto_timer.armed()) tcp_arm_persist(sk);
+      return true;
+    }
+    return len < sk.mss && len < sk.max_snd_wnd / 2 && sk.flight() != 0;
+  }
+  if (len < sk.mss && !fin_pending && seq >= sk.snd_max) {
+    // The tail of the queue, shorter than a segment. TCP_CORK and MSG_MORE hold it for
+    // more data, at most 200 ms (tcp(7)); Nagle (RFC 9293 3.7.4) holds it while data is
+    // unacknowledged, unless TCP_NODELAY.
+    if ((sk.cork || sk.more) && !sk.cork_expired) {
+      if (!sk.cork_timer.armed()) {
+        sk.stack.timers().arm(sk.cork_timer, sk.stack.now() + kTcpCorkMax);
+      }
+      return true;
+    }
+    return !sk.nodelay && sk.snd_max != sk.snd_una;
+  }
+  return false;
+}
+
+// The bookkeeping of a segment of `len` bytes (and FIN) just sent from `seq`.
+void tcp_segment_sent(TcpSock& sk, SeqNum seq, std::uint32_t len, bool fin, bool retrans) {
+  if (retrans) {
+    sk.total_retrans++;
+    sk.retrans_out++;
+    sk.stack.mib().TcpRetransSegs++;
+  } else if (!sk.ts_ok && !sk.rtt_seq_valid && len > 0) {
+    sk.rtt_seq = seq;  // Karn: one segment timed at a time, never a retransmission
+    sk.rtt_time = sk.stack.now();
+    sk.rtt_seq_valid = true;
+  }
+  sk.snd_nxt = seq + len + (fin ? 1 : 0);
+  sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
+  if (sk.persist) {
+    // The window opened: the probes and their backoff are over (Linux tcp_ack_probe).
+    sk.persist = false;
+    sk.probes = 0;
+    sk.probes_stamp = kEpoch;
+    sk.backoff = 0;
+    tcp_arm_rto(sk);
+  } else if (!sk.rto_timer.armed()) {
+    tcp_arm_rto(sk);
+  }
+}
+
+}  // namespace
+
 void tcp_write_xmit(TcpSock& sk) {
   if (!can_send_data(sk.state)) return;
   const Instant now = sk.stack.now();
@@ -290,20 +362,7 @@ void tcp_write_xmit(TcpSock& sk) {
   if (sk.flight() == 0 && sk.last_send != kEpoch && now - sk.last_send > sk.rto) {
     sk.cwnd = std::min(sk.cwnd, kTcpInitCwndSegs * sk.mss);
   }
-
-  // RFC 6675 5 (step 4): in SACK recovery, first the holes, while the pipe has room.
-  if (sk.in_recovery && sk.sack_ok) {
-    for (;;) {
-      const std::uint32_t pipe = tcp_pipe(sk);
-      if (pipe + sk.mss > sk.cwnd) break;
-      SeqNum seq;
-      std::uint32_t hole = 0;
-      if (!next_hole(sk, seq, hole)) break;
-      const std::uint32_t sent = tcp_retransmit(sk, seq, hole);
-      if (sent == 0) break;
-      sk.high_rxt = seq + sent;
-    }
-  }
+  if (sk.in_recovery && sk.sack_ok) tcp_retransmit_holes(sk);
 
   for (;;) {
     SeqNum seq = sk.snd_nxt;
@@ -323,29 +382,9 @@ void tcp_write_xmit(TcpSock& sk) {
                                         ? tcp_pipe(sk)
                                         : static_cast<std::uint32_t>(seq - sk.snd_una);
     const std::uint32_t cwnd_room = sk.cwnd > in_flight ? sk.cwnd - in_flight : 0;
-    std::uint32_t len = std::min<std::uint32_t>({sk.mss, unsent, wnd_room, cwnd_room});
+    const std::uint32_t len = std::min<std::uint32_t>({sk.mss, unsent, wnd_room, cwnd_room});
+    if (tcp_hold_segment(sk, seq, len, unsent, wnd_room, fin_pending)) break;
 
-    if (len < unsent) {
-      // Window- or congestion-limited. RFC 9293 3.8.6.2.1 (sender SWS avoidance): send a
-      // short segment only when it is at least half the largest window the peer offered.
-      if (len == 0) {
-        if (wnd_room == 0 && sk.flight() == 0 && !sk.rto_timer.armed()) tcp_arm_persist(sk);
-        break;
-      }
-      if (len < sk.mss && len < sk.max_snd_wnd / 2 && sk.flight() != 0) break;
-    } else if (len < sk.mss && !fin_pending && seq >= sk.snd_max) {
-      // The tail of the queue, shorter than a segment. TCP_CORK and MSG_MORE hold it for
-      // more data, at most 200 ms (tcp(7)); Nagle (RFC 9293 3.7.4) holds it while data is
-      // unacknowledged, unless TCP_NODELAY.
-      const bool outstanding = sk.snd_max != sk.snd_una;
-      if ((sk.cork || sk.more) && !sk.cork_expired) {
-        if (!sk.cork_timer.armed()) {
-          sk.stack.timers().arm(sk.cork_timer, sk.stack.now() + kTcpCorkMax);
-        }
-        break;
-      }
-      if (!sk.nodelay && outstanding) break;
-    }
     const bool fin = fin_pending && seq + len == sk.fin_seq();
     if (len == 0 && !fin) break;
     std::uint8_t flags = wire::kTcpAck;
@@ -354,22 +393,7 @@ void tcp_write_xmit(TcpSock& sk) {
     const bool retrans = seq < sk.snd_max;
     if (sk.flight() == 0) sk.retrans_stamp = now;
     tcp_transmit(sk, seq, flags, len);
-    if (retrans) {
-      sk.total_retrans++;
-      sk.retrans_out++;
-      sk.stack.mib().TcpRetransSegs++;
-    } else if (!sk.ts_ok && !sk.rtt_seq_valid && len > 0) {
-      sk.rtt_seq = seq;
-      sk.rtt_time = now;
-      sk.rtt_seq_valid = true;
-    }
-    sk.snd_nxt = seq + len + (fin ? 1 : 0);
-    sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
-    if (!sk.rto_timer.armed() || sk.persist) {
-      sk.persist = false;
-      sk.probes = 0;
-      tcp_arm_rto(sk);
-    }
+    tcp_segment_sent(sk, seq, len, fin, retrans);
     if (fin) break;
   }
 }
@@ -380,7 +404,7 @@ void tcp_rcv_space_update(TcpSock& sk) {
     return;
   }
   const std::size_t space = sk.rcv_space_max();
-  const std::size_t used = sk.rcvq.size() + sk.ooo_bytes;
+  const std::size_t used = sk.rcvq.size() + sk.ooo.bytes();
   const std::size_t free = used >= space ? 0 : space - used;
   const std::int32_t adv = sk.rcv_adv - sk.rcv_nxt;
   const std::size_t cur = adv > 0 ? static_cast<std::size_t>(adv) : 0;

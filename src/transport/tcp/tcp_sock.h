@@ -16,6 +16,7 @@
 #include "base/timer_wheel.h"
 #include "socket/socket.h"
 #include "transport/tcp/seq.h"
+#include "transport/tcp/tcp_ofo.h"
 
 namespace usnet {
 
@@ -57,12 +58,6 @@ class CongestionControl {
 
 // "reno" (NewReno, RFC 5681/6582) and "cubic" (RFC 9438); nullptr for other names.
 std::unique_ptr<CongestionControl> make_congestion_control(std::string_view name);
-
-// Out-of-order data waiting for the hole before it (RFC 9293 3.10.7.4 "seventh").
-struct OooSegment {
-  std::vector<std::byte> data;
-  bool fin = false;
-};
 
 // A SACKed range of the send sequence space, [left, right).
 struct SackRange {
@@ -110,21 +105,23 @@ struct TcpSock : Socket {
   // --- receive sequence space ---
   SeqNum irs;
   SeqNum rcv_nxt;
-  SeqNum rcv_adv;        // right edge of the window last advertised (rcv_nxt + window)
-  ByteQueue rcvq;        // in-order data not yet read
-  bool rcv_fin = false;  // the peer's FIN has been received in order
-  std::map<std::uint64_t, OooSegment> ooo;  // keyed by offset from irs + 1 (no wrap)
-  std::size_t ooo_bytes = 0;
+  SeqNum rcv_adv;                 // right edge of the window last advertised (rcv_nxt + window)
+  ByteQueue rcvq;                 // in-order data not yet read
+  bool rcv_fin = false;           // the peer's FIN has been received in order
+  OfoQueue ooo;                   // out-of-order data, by offset from irs + 1 (no wrap)
   std::uint64_t rcv_nxt_off = 0;  // rcv_nxt as an offset from irs + 1
   SeqNum last_rcvd_seg;           // first SACK block: the most recently received segment
   SeqNum last_rcvd_seg_end;
 
   // --- options ---
-  std::uint16_t mss = 536;      // effective send MSS (data bytes per segment, no options)
-  std::uint16_t advmss = 1460;  // what we advertise
-  std::uint16_t user_mss = 0;   // TCP_MAXSEG
-  std::uint8_t snd_wscale = 0;  // shift for windows the peer sends
-  std::uint8_t rcv_wscale = 0;  // shift for windows we send
+  std::uint16_t mss = 536;        // effective send MSS: data bytes per segment (tcp_sync_mss)
+  std::uint16_t advmss = 1460;    // what we advertise
+  std::uint16_t user_mss = 0;     // TCP_MAXSEG
+  std::uint16_t mss_clamp = 536;  // the peer's MSS option, or 536 (Linux rx_opt.mss_clamp)
+  std::uint32_t pmtu = 1500;      // path MTU the segments must fit (icsk_pmtu_cookie)
+  bool pmtu_locked = false;       // raised to the floor: sent without DF (RTAX_MTU locked)
+  std::uint8_t snd_wscale = 0;    // shift for windows the peer sends
+  std::uint8_t rcv_wscale = 0;    // shift for windows we send
   bool wscale_ok = false;
   bool sack_ok = false;
   bool ts_ok = false;
@@ -141,12 +138,14 @@ struct TcpSock : Socket {
   bool rtt_seq_valid = false;  // Karn: one timed segment at a time, without timestamps
   SeqNum rtt_seq;
   Instant rtt_time = kEpoch;
-  int backoff = 0;  // consecutive RTO expiries (icsk_backoff)
+  int backoff = 0;      // doublings of the RTO; ends on a valid RTT sample (icsk_backoff)
+  int retransmits = 0;  // RTO expiries since SND.UNA last advanced (icsk_retransmits)
   int syn_retries = 0;
-  int probes = 0;          // zero-window probes without an answer
-  int ka_probes = 0;       // keepalive probes without an answer
-  bool persist = false;    // rto_timer is the persist timer (zero window)
-  bool done_flag = false;  // the connection existed and has ended (Linux SOCK_DONE)
+  int probes = 0;                 // zero-window probes without an answer
+  Instant probes_stamp = kEpoch;  // when the first probe of this zero window went
+  int ka_probes = 0;              // keepalive probes without an answer
+  bool persist = false;           // rto_timer is the persist timer (zero window)
+  bool done_flag = false;         // the connection existed and has ended (Linux SOCK_DONE)
   // connect() started and its outcome not yet reported by a connect() call (Linux's
   // SS_CONNECTING): the next connect() reports it (0, or the error) instead of starting over.
   bool ss_connecting = false;

@@ -125,7 +125,6 @@ void tcp_done(TcpSock& sk) {
   Tcp& tcp = sk.tcp();
   tcp.unhash(sk);
   sk.ooo.clear();
-  sk.ooo_bytes = 0;
   sk.scoreboard.clear();
   if (sk.owner == TcpSock::Owner::kUser) {
     // inet_put_port: a port the connection picked for itself is given back at CLOSE; an
@@ -152,6 +151,7 @@ Status tcp_init_connection(TcpSock& sk) {
   if (sk.local.addr.is_any()) sk.local.addr = rt->src;
   // RFC 9293 3.7.1 / RFC 6691: MSS is the interface MTU less fixed IP and TCP headers.
   const std::size_t mtu = rt->ifc != nullptr ? rt->ifc->mtu : 65536;
+  sk.pmtu = static_cast<std::uint32_t>(std::min<std::size_t>(mtu, 65535));
   auto mss = static_cast<std::uint32_t>(std::min<std::size_t>(mtu - 40, 65495));
   if (sk.user_mss != 0) mss = std::min<std::uint32_t>(mss, sk.user_mss);
   sk.advmss = static_cast<std::uint16_t>(mss);
@@ -166,15 +166,17 @@ Status tcp_init_connection(TcpSock& sk) {
   return {};
 }
 
-// The effective send MSS once options are known (tcp_sync_mss): the peer's MSS (536 when it
-// sent none, RFC 9293 3.7.1), our path's, less the timestamp option carried on every segment.
-static void tcp_sync_mss(TcpSock& sk, std::optional<std::uint16_t> peer_mss) {
-  std::uint32_t m = peer_mss.value_or(536);
-  m = std::min<std::uint32_t>(m, sk.advmss);
-  if (sk.user_mss != 0) m = std::min<std::uint32_t>(m, sk.user_mss);
-  if (sk.ts_ok) m -= 12;
-  sk.mss = static_cast<std::uint16_t>(std::max<std::uint32_t>(m, 64));
-  sk.cwnd = kTcpInitCwndSegs * sk.mss;
+void tcp_sync_mss(TcpSock& sk) {
+  // Linux __tcp_mtu_to_mss and tcp_mtu_to_mss: the path MTU less the fixed IPv4 and TCP
+  // headers, clamped to the peer's MSS, at least tcp_min_snd_mss (48: room for a full 40
+  // bytes of options and 8 of data), then less the options every segment carries. So no
+  // MSS a peer announces (0 is ignored, 1, less than our options) can make a segment
+  // carry nothing or wrap the size around.
+  std::uint32_t m = sk.pmtu - wire::Ipv4Header::kMinSize - wire::TcpHeader::kMinSize;
+  m = std::min<std::uint32_t>(m, sk.mss_clamp);
+  m = std::max<std::uint32_t>(m, kTcpMinSndMss);
+  if (sk.ts_ok) m -= kTcpTimestampBytes;
+  sk.mss = static_cast<std::uint16_t>(m);
 }
 
 // Options both ends agreed on in the SYN exchange (RFC 7323 2.2 and 3.2, RFC 2018 2).
@@ -188,7 +190,11 @@ void tcp_negotiate(TcpSock& sk, const wire::TcpOptions& o) {
     sk.ts_recent = *o.ts_val;
     sk.ts_recent_stamp = sk.stack.now();
   }
-  tcp_sync_mss(sk, o.mss);
+  // RFC 9293 3.7.1: 536 when the peer sent no MSS; Linux ignores an MSS of 0 as well.
+  sk.mss_clamp = o.mss.value_or(0) != 0 ? *o.mss : kTcpDefaultMss;
+  if (sk.user_mss != 0) sk.mss_clamp = std::min(sk.mss_clamp, sk.user_mss);
+  tcp_sync_mss(sk);
+  sk.cwnd = kTcpInitCwndSegs * sk.mss;
 }
 
 std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& syn) {

@@ -1,6 +1,8 @@
 // TCP's timers, three per connection as in Linux: retransmission (also SYN retries and the
 // persist timer of a zero window), delayed ACK, and keepalive (also FIN_WAIT_2 and
 // TIME_WAIT). All live in the stack's timer wheel: O(1) to arm and cancel.
+#include <bit>
+
 #include <fmt/format.h>
 
 #include "stack/stack.h"
@@ -8,6 +10,88 @@
 
 namespace usnet {
 namespace {
+
+// Linux tcp_model_timeout: how long `boundary` retransmissions take when the RTO starts at
+// TCP_RTO_MIN and doubles up to TCP_RTO_MAX. Linux counts its retry limits in this time,
+// not in expiries, so a connection with a long RTO gives up after fewer of them.
+Duration tcp_model_timeout(int boundary) {
+  constexpr int kLinearBackoffThresh =
+      std::bit_width(static_cast<unsigned>(kTcpRtoMax / kTcpRtoMin)) - 1;  // 9
+  if (boundary <= kLinearBackoffThresh) return ((2 << boundary) - 1) * kTcpRtoMin;
+  return ((2 << kLinearBackoffThresh) - 1) * kTcpRtoMin +
+         (boundary - kLinearBackoffThresh) * kTcpRtoMax;
+}
+
+// Linux retransmits_timed_out: the oldest outstanding data, first sent at retrans_stamp,
+// has been retransmitted and waited for TCP_USER_TIMEOUT if set, else for the model of
+// `boundary` retries.
+bool retransmits_timed_out(const TcpSock& sk, int boundary) {
+  if (sk.retransmits == 0) return false;
+  const Duration limit =
+      sk.user_timeout.count() > 0 ? sk.user_timeout : tcp_model_timeout(boundary);
+  return sk.stack.now() - sk.retrans_stamp >= limit;
+}
+
+// Linux tcp_orphan_retries: the retries of a connection the user has closed.
+// net.ipv4.tcp_orphan_retries is 0 by default, which means 8 while the RTO is below
+// TCP_RTO_MAX ("8 corresponds to >100 seconds with minimal RTO of 200msec"), and none once
+// it is not and an ICMP error has been seen.
+int tcp_orphan_retries(const TcpSock& sk, bool alive) {
+  int retries = sk.stack.config().tcp_orphan_retries;
+  if (sk.soft_error && !alive) retries = 0;
+  if (retries == 0 && alive) retries = 8;
+  return retries;
+}
+
+// Linux tcp_write_timeout for a synchronized connection: ends it once its retries are spent
+// (tcp_retries2, or tcp_orphan_retries for an orphan). True if it did.
+bool tcp_write_timeout(TcpSock& sk) {
+  int retry_until = kTcpRetries2;
+  if (sk.owner == TcpSock::Owner::kOrphan) {
+    retry_until = tcp_orphan_retries(sk, tcp_current_rto(sk) < kTcpRtoMax);
+  }
+  if (!retransmits_timed_out(sk, retry_until)) return false;
+  sk.stack.mib().TcpExtTCPAbortOnTimeout++;
+  tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
+  return true;
+}
+
+// The persist timer of a zero window (Linux tcp_probe_timer). RFC 1122 4.2.2.17: the
+// connection "MUST NOT" be closed "as long as the receiving TCP continues to send
+// acknowledgments in response to the probe segments"; tcp_ack resets the count of
+// unanswered probes on each acceptable ACK. Only an orphan (tcp_orphan_retries) and
+// TCP_USER_TIMEOUT, counted from the first probe, bound a window held shut.
+void tcp_probe_timer(TcpSock& sk) {
+  const Instant now = sk.stack.now();
+  if (sk.snd_wnd != 0 || sk.sndq.empty()) {
+    sk.persist = false;
+    sk.probes = 0;
+    sk.probes_stamp = kEpoch;
+    tcp_write_xmit(sk);
+    return;
+  }
+  bool give_up = false;
+  if (sk.probes_stamp == kEpoch) {
+    sk.probes_stamp = now;
+  } else if (sk.user_timeout.count() > 0 && now - sk.probes_stamp >= sk.user_timeout) {
+    give_up = true;
+  }
+  int max_probes = kTcpRetries2;
+  if (sk.owner == TcpSock::Owner::kOrphan) {
+    const bool alive = tcp_current_rto(sk) < kTcpRtoMax;
+    max_probes = tcp_orphan_retries(sk, alive);
+    if (!alive && sk.backoff >= max_probes) give_up = true;
+  }
+  if (give_up || sk.probes >= max_probes) {
+    sk.stack.mib().TcpExtTCPAbortOnTimeout++;
+    tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
+    return;
+  }
+  sk.probes++;
+  if (sk.backoff < kTcpRetries2) sk.backoff++;  // as Linux tcp_send_probe0
+  tcp_send_probe(sk, false);
+  tcp_arm_persist(sk);
+}
 
 void tcp_retransmit_timer(TcpSock& sk) {
   Stack& stack = sk.stack;
@@ -53,37 +137,21 @@ void tcp_retransmit_timer(TcpSock& sk) {
     default:
       break;
   }
-  const bool user_timed_out =
-      sk.user_timeout.count() > 0 && now - sk.retrans_stamp >= sk.user_timeout;
   if (sk.persist) {
-    // RFC 9293 3.8.6.1: probe a zero window, backing off like the RTO; give up only after
-    // as many unanswered probes as retransmissions allow (tcp_retries2).
-    if (sk.snd_wnd != 0 || sk.sndq.empty()) {
-      sk.persist = false;
-      sk.probes = 0;
-      tcp_write_xmit(sk);
-      return;
-    }
-    if (user_timed_out || sk.probes >= kTcpRetries2) {
-      mib.TcpExtTCPAbortOnTimeout++;
-      tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
-      return;
-    }
-    sk.probes++;
-    sk.backoff++;
-    tcp_send_probe(sk, false);
-    tcp_arm_persist(sk);
+    tcp_probe_timer(sk);
     return;
   }
   if (sk.snd_una == sk.snd_max) return;
   // RFC 6298 5.4-5.7 and RFC 5681 3.1: a retransmission timeout.
-  if (user_timed_out || sk.backoff >= kTcpRetries2) {
-    mib.TcpExtTCPAbortOnTimeout++;
-    tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
-    return;
-  }
   mib.TcpExtTCPTimeouts++;
-  sk.ssthresh = sk.cc->ssthresh(sk, now);
+  if (tcp_write_timeout(sk)) return;
+  // RFC 5681 3.1 (4): ssthresh = max(FlightSize / 2, 2*SMSS) once per loss; a segment that
+  // times out again is the same loss, and ssthresh is held. Linux tcp_enter_loss reduces
+  // it outside a loss episode (SND.UNA has reached "recover"), or in one when new data was
+  // acknowledged since the last timeout; never again inside a fast recovery, which did.
+  if (sk.snd_una >= sk.recover || (!sk.in_recovery && sk.retransmits == 0)) {
+    sk.ssthresh = sk.cc->ssthresh(sk, now);
+  }
   sk.cc->on_rto(sk);
   sk.cwnd = sk.mss;  // the loss window
   sk.in_recovery = false;
@@ -92,10 +160,23 @@ void tcp_retransmit_timer(TcpSock& sk) {
   sk.high_rxt = sk.snd_una;
   sk.rtt_seq_valid = false;
   sk.backoff++;
-  // Go back to SND.UNA; the send loop resends from there, skipping what was SACKed.
+  sk.retransmits++;
+  // RFC 2018 section 8: "after a retransmit timeout the data sender SHOULD turn off all of
+  // the SACKed bits", since the receiver may have reneged (dropped what it had SACKed);
+  // kept, they would make every resend skip bytes the receiver no longer has.
+  sk.scoreboard.clear();
+  sk.sacked_bytes = 0;
+  // Go back to SND.UNA; the send loop resends everything from there.
   sk.snd_nxt = sk.snd_una;
   tcp_write_xmit(sk);
-  if (!sk.rto_timer.armed()) tcp_arm_rto(sk);
+  // Linux tcp_clamp_rto_to_user_timeout: with TCP_USER_TIMEOUT the next expiry comes no
+  // later than the moment it runs out.
+  Duration next = tcp_current_rto(sk);
+  if (sk.user_timeout.count() > 0) {
+    next = std::min(next, std::max<Duration>(sk.user_timeout - (now - sk.retrans_stamp),
+                                             std::chrono::milliseconds(1)));
+  }
+  if (!sk.persist) stack.timers().arm(sk.rto_timer, now + next);
 }
 
 void tcp_delack_timer(TcpSock& sk) {
@@ -165,6 +246,7 @@ void tcp_cancel_timers(TcpSock& sk) {
   w.cancel(sk.keep_timer);
   w.cancel(sk.cork_timer);
   sk.persist = false;
+  sk.probes_stamp = kEpoch;
 }
 
 Duration tcp_current_rto(const TcpSock& sk) {
@@ -181,8 +263,15 @@ void tcp_arm_rto(TcpSock& sk) {
 
 void tcp_arm_persist(TcpSock& sk) {
   sk.persist = true;
-  const Duration d = std::max(tcp_current_rto(sk), kTcpRtoMin);
-  sk.stack.timers().arm(sk.rto_timer, sk.stack.now() + d);
+  const Instant now = sk.stack.now();
+  Duration d = std::max(tcp_current_rto(sk), kTcpRtoMin);
+  // Linux tcp_clamp_probe0_to_user_timeout: the probe that would come after the user
+  // timeout comes when it runs out instead (at least 2 ms later, TCP_TIMEOUT_MIN).
+  if (sk.user_timeout.count() > 0 && sk.probes_stamp != kEpoch) {
+    d = std::min(d, std::max<Duration>(sk.user_timeout - (now - sk.probes_stamp),
+                                       std::chrono::milliseconds(2)));
+  }
+  sk.stack.timers().arm(sk.rto_timer, now + d);
 }
 
 void tcp_arm_keepalive(TcpSock& sk) {
