@@ -242,6 +242,52 @@ class NetnsFixture : public ::testing::Test {
     return run(argv, out, timeout_s);
   }
 
+  // Waits until a kernel socket of the namespace listens on TCP `port` (`ss -Hltn`), so a
+  // test starts its client only once the kernel-side server can take it. False (with the
+  // reason printed) after timeout_s or if `server` (when given) exited first.
+  bool wait_kernel_listening(int port, pid_t server = -1, int timeout_s = 10) {
+    return wait_listening_in(ns_, port, server, timeout_s);
+  }
+
+  // The same in any namespace (tests that make a second one).
+  bool wait_listening_in(const std::string& ns, int port, pid_t server, int timeout_s) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    const std::string filter = "sport = :" + std::to_string(port);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string out;
+      if (run({"ip", "netns", "exec", ns, "ss", "-Hltn", filter}, &out, 5) == 0 &&
+          out.find("LISTEN") != std::string::npos) {
+        return true;
+      }
+      int status = 0;
+      if (server > 0 && ::waitpid(server, &status, WNOHANG) == server) {
+        std::erase(bg_, server);
+        std::fprintf(stderr, "the server for port %d exited before it listened\n", port);
+        return false;
+      }
+      ::usleep(10'000);  // between two looks at the socket table
+    }
+    std::fprintf(stderr, "nothing listens on port %d in %s after %d s\n", port, ns.c_str(),
+                 timeout_s);
+    return false;
+  }
+
+  // Reads what the running tool printed, until `marker` has appeared in *seen or timeout_s
+  // passed; true if it appeared.
+  bool read_tool_until(const std::string& marker, std::string* seen, int timeout_s = 10) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (seen->find(marker) == std::string::npos) {
+      if (std::chrono::steady_clock::now() > deadline || tool_out_ < 0) return false;
+      pollfd p{tool_out_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(tool_out_, buf, sizeof(buf));
+      if (n <= 0) return seen->find(marker) != std::string::npos;
+      seen->append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
   std::string ns_;
   bool created_ = false;
   pid_t tool_pid_ = -1;
