@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <vector>
 
 #include "sim_net.h"
@@ -60,6 +62,7 @@ struct Transfer {
   std::uint64_t received = 0;
   bool eof = false;
   bool mismatch = false;
+  std::uint64_t mismatched_bytes = 0;
   bool close_when_sent = true;
   bool closed = false;
   Digest tx_digest;
@@ -100,7 +103,10 @@ struct Transfer {
         break;
       }
       for (std::size_t i = 0; i < r->copied; ++i) {
-        if (buf[i] != pattern_byte(received + i, seed)) mismatch = true;
+        if (buf[i] != pattern_byte(received + i, seed)) {
+          mismatch = true;
+          mismatched_bytes++;
+        }
       }
       rx_digest.add(ByteSpan(buf.data(), r->copied));
       received += r->copied;
@@ -108,5 +114,88 @@ struct Transfer {
     return eof;
   }
 };
+
+struct Conn {
+  Socket* client = nullptr;
+  Socket* server = nullptr;
+};
+
+// a connects to a listener on b:port; returns both ends once accepted. On a lossy link a
+// connect() can fail as it would for any program (ARP unanswered three times is
+// EHOSTUNREACH, as on Linux): like a program, try again, a few times.
+inline Conn connect_pair(SimNet& net, std::uint16_t port) {
+  Conn c;
+  Socket* l = tcp_listener(*net.b, port);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    c.client = tcp_socket(*net.a);
+    auto st = sock_connect(*c.client, SockAddr::inet(kAddrB, port), 0);
+    EXPECT_EQ(st.error(), Error::kInProgress);
+    net.run_until([&] { return state_of(*c.client) != TcpState::kSynSent; },
+                  std::chrono::seconds(200));
+    if (state_of(*c.client) == TcpState::kEstablished) break;
+    std::printf(
+        "connect attempt %d failed: %s\n", attempt + 1,
+        c.client->pending_error ? std::string(error_name(*c.client->pending_error)).c_str() : "?");
+    EXPECT_TRUE(sock_close(*net.a, c.client->fd));
+    c.client = nullptr;
+  }
+  if (c.client == nullptr) {
+    ADD_FAILURE() << "no connection after 5 attempts";
+    return c;
+  }
+  Socket* accepted = nullptr;
+  EXPECT_TRUE(net.run_until([&] {
+    auto r = sock_accept(*l, 0);
+    if (r) accepted = *r;
+    return accepted != nullptr;
+  }));
+  c.server = accepted;
+  return c;
+}
+
+struct TransferResult {
+  bool ok = false;
+  Duration elapsed{0};
+  std::uint64_t retrans = 0;
+  std::uint64_t mismatched_bytes = 0;
+};
+
+// Connects a to b, sends `bytes` from a to b, then both ends close (a ends in TIME_WAIT, b
+// CLOSED). With `intact` (the default) every byte must arrive as sent; without it the
+// transfer must still complete, and the bytes that differ are counted in the result.
+inline TransferResult transfer_and_close(SimNet& net, std::uint64_t seed, std::uint64_t bytes,
+                                         Duration limit, bool intact = true) {
+  TransferResult res;
+  Conn c = connect_pair(net, 5001);
+  if (c.server == nullptr) return res;
+  Transfer t;
+  t.tx = c.client;
+  t.rx = c.server;
+  t.total = bytes;
+  t.seed = seed;
+  const Instant start = net.now;
+  const bool done = net.run_until([&] { return t.step(); }, limit);
+  res.elapsed = net.now - start;
+  EXPECT_TRUE(done) << "seed " << seed << ": received " << t.received << " of " << bytes << " "
+                    << tcp_state_name(state_of(*c.client));
+  EXPECT_EQ(t.received, bytes) << "seed " << seed;
+  if (intact) {
+    EXPECT_FALSE(t.mismatch) << "seed " << seed;
+    EXPECT_EQ(t.rx_digest.h, t.tx_digest.h) << "seed " << seed;
+  }
+  EXPECT_TRUE(sock_shutdown(*c.server, SHUT_WR));
+  const bool closed = net.run_until(
+      [&] {
+        return state_of(*c.client) == TcpState::kTimeWait &&
+               state_of(*c.server) == TcpState::kClosed;
+      },
+      std::chrono::seconds(600));
+  EXPECT_TRUE(closed) << "seed " << seed << " " << tcp_state_name(state_of(*c.client)) << " "
+                      << tcp_state_name(state_of(*c.server));
+  res.retrans = net.a->mib().TcpRetransSegs;
+  res.mismatched_bytes = t.mismatched_bytes;
+  res.ok = done && closed && (!intact || !t.mismatch) && t.received == bytes;
+  return res;
+}
 
 }  // namespace usnet::sim
