@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "../support/private_netns.h"
+#include "../support/thread_wait.h"
 #include "usnet/usnet.h"
 
 namespace {
@@ -247,23 +248,9 @@ long long ms_since(Clock::time_point t0) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
 }
 
-// Waits until thread `tid` of this process sleeps (state S in /proc) on three looks in a
-// row: it has gone past the point of no return into a blocking call. False after kWaitMs.
+// Waits until thread `tid` sleeps in a blocking call; false after kWaitMs.
 bool wait_until_asleep(pid_t tid) {
-  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/stat";
-  const auto deadline = Clock::now() + milliseconds(kWaitMs);
-  int streak = 0;
-  while (Clock::now() < deadline) {
-    std::ifstream f(path);
-    std::string line;
-    std::getline(f, line);
-    const auto p = line.rfind(')');
-    const char state = p != std::string::npos && p + 2 < line.size() ? line[p + 2] : '?';
-    streak = state == 'S' ? streak + 1 : 0;
-    if (streak >= 3) return true;
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return false;
+  return usnet::test::wait_until_asleep(tid, milliseconds(kWaitMs));
 }
 
 // One run of a scenario: the calls, the trace, and the descriptors to close at the end.
