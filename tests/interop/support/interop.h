@@ -132,10 +132,19 @@ class NetnsFixture : public ::testing::Test {
 
   // Starts a kernel-side program in the namespace in the background; it is killed (by
   // pid) in TearDown unless waited for with wait_bg.
-  pid_t spawn_in_ns(const std::vector<std::string>& argv) {
+  pid_t spawn_in_ns(const std::vector<std::string>& argv) { return spawn_in(ns_, argv); }
+
+  // The same in any namespace (tests that make a second one), optionally with stdout
+  // going to the file `out`.
+  pid_t spawn_in(const std::string& ns, const std::vector<std::string>& argv,
+                 const std::string& out = {}) {
     const pid_t pid = ::fork();
     if (pid == 0) {
-      std::vector<std::string> full = {"ip", "netns", "exec", ns_};
+      if (!out.empty()) {
+        const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || ::dup2(fd, STDOUT_FILENO) < 0) _exit(126);
+      }
+      std::vector<std::string> full = {"ip", "netns", "exec", ns};
       full.insert(full.end(), argv.begin(), argv.end());
       std::vector<char*> args;
       for (auto& a : full)
