@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,20 @@ inline std::byte pattern_byte(std::uint64_t i, std::uint64_t seed) {
   return static_cast<std::byte>(x >> (8 * (i % 8)));
 }
 
+// The pattern bytes at stream offsets [off, off + out.size()), a word at a time: what
+// pattern_byte gives byte by byte, at a fraction of the cost (gigabyte transfers).
+inline void fill_pattern(std::uint64_t off, MutableByteSpan out, std::uint64_t seed) {
+  std::size_t i = 0;
+  while (i < out.size()) {
+    const std::uint64_t pos = off + i;
+    std::uint64_t x = (pos / 8) * 0x9e3779b97f4a7c15ULL + seed;
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    for (std::uint64_t k = pos % 8; k < 8 && i < out.size(); ++k, ++i)
+      out[i] = static_cast<std::byte>(x >> (8 * k));
+  }
+}
+
 // FNV-1a over a stream, fed in pieces.
 struct Digest {
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -69,6 +84,7 @@ struct Transfer {
   Digest rx_digest;
   std::vector<std::byte> buf = std::vector<std::byte>(256 * 1024);
   std::vector<std::byte> pending;
+  std::vector<std::byte> expected;
   std::size_t pending_off = 0;
 
   // One step: write what fits, read what is there. True when the receiver saw EOF.
@@ -79,8 +95,7 @@ struct Transfer {
         const std::size_t n =
             static_cast<std::size_t>(std::min<std::uint64_t>(64 * 1024, total - sent));
         pending.resize(n);
-        for (std::size_t i = 0; i < n; ++i)
-          pending[i] = pattern_byte(sent + i, seed);
+        fill_pattern(sent, pending, seed);
         pending_off = 0;
       }
       const ByteSpan iov[] = {ByteSpan(pending).subspan(pending_off)};
@@ -102,10 +117,14 @@ struct Transfer {
         eof = true;
         break;
       }
-      for (std::size_t i = 0; i < r->copied; ++i) {
-        if (buf[i] != pattern_byte(received + i, seed)) {
-          mismatch = true;
-          mismatched_bytes++;
+      expected.resize(r->copied);
+      fill_pattern(received, expected, seed);
+      if (std::memcmp(buf.data(), expected.data(), r->copied) != 0) {
+        for (std::size_t i = 0; i < r->copied; ++i) {
+          if (buf[i] != expected[i]) {
+            mismatch = true;
+            mismatched_bytes++;
+          }
         }
       }
       rx_digest.add(ByteSpan(buf.data(), r->copied));
