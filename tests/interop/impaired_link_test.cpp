@@ -382,13 +382,15 @@ TEST_P(ImpairedLink, SixtyFourMiBEachWayAgainstTheKernelsOwn) {
       {"ip", "netns", "exec", nsu_, "python3", "-c", kPyPeer, "send", "198.18.3.1", "@PORT", body_},
       8004, false);
   if (relay_) {
+    const ChannelStats& ku = relay_->stats(0);
+    const ChannelStats& uk = relay_->stats(1);
+    const std::uint64_t ku_lost = ku.lost + ku.queue_dropped;
+    const std::uint64_t uk_lost = uk.lost + uk.queue_dropped;
     std::printf(
         "relay: K->U %llu frames (%llu lost, %llu reordered), U->K %llu frames (%llu lost)\n",
-        static_cast<unsigned long long>(relay_->stats(0).sent),
-        static_cast<unsigned long long>(relay_->stats(0).lost + relay_->stats(0).queue_dropped),
-        static_cast<unsigned long long>(relay_->stats(0).reordered),
-        static_cast<unsigned long long>(relay_->stats(1).sent),
-        static_cast<unsigned long long>(relay_->stats(1).lost + relay_->stats(1).queue_dropped));
+        static_cast<unsigned long long>(ku.sent), static_cast<unsigned long long>(ku_lost),
+        static_cast<unsigned long long>(ku.reordered), static_cast<unsigned long long>(uk.sent),
+        static_cast<unsigned long long>(uk_lost));
   }
   compare("kernel->usnet", u_down, k_down);
   compare("usnet->kernel", u_up, k_up);

@@ -57,6 +57,7 @@ inline int run(const std::vector<std::string>& argv, std::string* out = nullptr,
   if (pid == 0) {
     ::dup2(pipefd[1], STDOUT_FILENO);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv)
       args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -147,6 +148,7 @@ class NetnsFixture : public ::testing::Test {
       std::vector<std::string> full = {"ip", "netns", "exec", ns};
       full.insert(full.end(), argv.begin(), argv.end());
       std::vector<char*> args;
+      args.reserve(full.size() + 1);
       for (auto& a : full)
         args.push_back(a.data());
       args.push_back(nullptr);
@@ -204,6 +206,7 @@ class NetnsFixture : public ::testing::Test {
     if (tool_pid_ == 0) {
       ::dup2(pipefd[1], STDOUT_FILENO);
       std::vector<char*> argv;
+      argv.reserve(args.size() + 1);
       for (auto& a : args)
         argv.push_back(a.data());
       argv.push_back(nullptr);

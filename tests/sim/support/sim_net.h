@@ -116,8 +116,8 @@ struct SimNet {
   Instant now = kEpoch + std::chrono::seconds(1);
 };
 
-inline const Ipv4Address kAddrA = Ipv4Address::from_octets(198, 18, 0, 1);
-inline const Ipv4Address kAddrB = Ipv4Address::from_octets(198, 18, 0, 2);
+inline constexpr Ipv4Address kAddrA = Ipv4Address::from_octets(198, 18, 0, 1);
+inline constexpr Ipv4Address kAddrB = Ipv4Address::from_octets(198, 18, 0, 2);
 
 // A UDP socket on `s`, bound to `port` on any address (0: not bound).
 inline Socket* udp_socket(Stack& s, std::uint16_t port = 0) {
