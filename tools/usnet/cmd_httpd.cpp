@@ -152,8 +152,14 @@ class Server {
     }
   }
 
-  long closed() const { return closed_; }
-  long requests() const { return requests_; }
+  // Connections accepted, and requests answered on them (also on those still open).
+  long connections() const { return accepted_; }
+  long requests() const {
+    long n = requests_;
+    for (const auto& [fd, c] : conns_)
+      n += c.requests;
+    return n;
+  }
 
  private:
   void watch(Conn& c, bool writing, int op) {
@@ -182,6 +188,7 @@ class Server {
         }
         return;
       }
+      ++accepted_;
       Conn& c = conns_[fd];
       c.fd = fd;
       c.last_progress = Clock::now();
@@ -389,8 +396,9 @@ class Server {
   int ep_;
   bool listening_ = true;
   std::unordered_map<int, Conn> conns_;
+  long accepted_ = 0;
   long closed_ = 0;
-  long requests_ = 0;
+  long requests_ = 0;  // on connections closed
   long bound_hits_ = 0;
   Clock::time_point last_bound_log_;
 };
@@ -423,7 +431,7 @@ int run_httpd(const HttpdOptions& o) {
   {
     Server server(o, lfd, ep);
     server.run(stop_fd);
-    conns = server.closed();
+    conns = server.connections();
     requests = server.requests();
   }
   std::cout << fmt::format("usnet httpd: {} connections, {} requests", conns, requests)
