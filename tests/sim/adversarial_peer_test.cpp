@@ -296,6 +296,8 @@ constexpr std::uint64_t kWrapBytes = 512ULL << 20;
 constexpr std::uint64_t kWrapBytes = 5ULL << 30;
 #endif
 
+constexpr std::size_t kJumboMtu = 65000;
+
 void note_reduced() {
   if (kWrapBytes != 5ULL << 30) {
     std::printf(
@@ -314,10 +316,10 @@ TEST(AdversarialPeer, FiveGiBWrapSequenceNumbersTwice) {
   po.isn = 0xfff00000;
   po.send_total = kWrapBytes;
   po.send_flight = 4 << 20;  // within usnet's 6 MiB window and the wire's queue
-  po.mss = 8960;             // jumbo frames: a sixth of the segments, the same wraps
+  po.mss = kJumboMtu - 40;   // jumbo frames: fewer segments, the same wraps
   Impairments d;
   d.delay = std::chrono::microseconds(500);
-  PeerNet net(po, d, d, 17, 9000);
+  PeerNet net(po, d, d, 17, kJumboMtu);
   Socket* s = net.connect();
   ASSERT_NE(s, nullptr);
   Transfer t;
@@ -356,7 +358,7 @@ TEST(AdversarialPeer, FiveGiBWrapSequenceNumbersTwice) {
 TEST(AdversarialPeer, FiveGiBFromUsnetWrapsItsSequenceNumbersTwice) {
   note_reduced();
   PeerOptions po;
-  po.mss = 8960;
+  po.mss = kJumboMtu - 40;
   po.rcvbuf = 8 << 20;
   Impairments d;
   d.delay = std::chrono::microseconds(500);
@@ -365,7 +367,7 @@ TEST(AdversarialPeer, FiveGiBFromUsnetWrapsItsSequenceNumbersTwice) {
   Socket* s = nullptr;
   std::uint64_t seed = 100;
   for (; seed < 200; ++seed) {
-    net = std::make_unique<PeerNet>(po, d, d, seed, 9000);
+    net = std::make_unique<PeerNet>(po, d, d, seed, kJumboMtu);
     s = net->connect();
     ASSERT_NE(s, nullptr);
     if (static_cast<const TcpSock&>(*s).iss.raw() >= want) break;

@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,6 +73,11 @@ struct LinkProfile {
     return a;
   }
 };
+
+// gtest prints a profile by its name, not its bytes.
+inline void PrintTo(const LinkProfile& p, std::ostream* os) {
+  *os << p.name;
+}
 
 // True if netem qdiscs can be made here (sch_netem built in or loadable); *why says why not.
 inline bool netem_available(std::string* why) {
