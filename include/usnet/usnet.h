@@ -136,7 +136,8 @@ struct usnet_impairments {
   double loss;      /* probability a frame is lost */
   double duplicate; /* probability a frame is delivered twice */
   double reorder;   /* probability a frame is held back so later ones overtake it */
-  double corrupt;   /* probability one bit of a frame is flipped */
+  double corrupt;   /* probability a frame is damaged: several bits flipped, or bytes or
+                       16-bit words swapped (swapped words pass the Internet checksum) */
   uint32_t delay_us;
   uint32_t jitter_us;
   uint64_t rate_bps; /* 0: unlimited */

@@ -2,6 +2,8 @@
 // and python's http.server, nc, thousands of sequential connections each way, a client
 // killed mid-transfer, a half-closing client, a refused connection. Every run is captured
 // and the capture must pass tshark's checks.
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -9,41 +11,11 @@
 #include <vector>
 
 #include "../support/tshark_expert.h"
+#include "support/body.h"
 #include "support/interop.h"
 
 namespace usnet::interop {
 namespace {
-
-unsigned char body_byte(std::uint64_t i) {
-  return static_cast<unsigned char>((i * 7 + i / 4096) & 0xff);
-}
-
-// True if `path` holds exactly `size` bytes of the generated body.
-bool file_is_body(const std::string& path, std::uint64_t size, std::string* why) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    *why = "cannot open " + path;
-    return false;
-  }
-  std::vector<char> buf(1 << 20);
-  std::uint64_t off = 0;
-  while (f) {
-    f.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const auto n = static_cast<std::size_t>(f.gcount());
-    for (std::size_t i = 0; i < n; ++i) {
-      if (static_cast<unsigned char>(buf[i]) != body_byte(off + i)) {
-        *why = "byte " + std::to_string(off + i) + " differs";
-        return false;
-      }
-    }
-    off += n;
-  }
-  if (off != size) {
-    *why = "size " + std::to_string(off) + " != " + std::to_string(size);
-    return false;
-  }
-  return true;
-}
 
 bool same_files(const std::string& a, const std::string& b) {
   std::ifstream fa(a, std::ios::binary);
@@ -53,10 +25,9 @@ bool same_files(const std::string& a, const std::string& b) {
                     std::istreambuf_iterator<char>(fb), std::istreambuf_iterator<char>());
 }
 
-std::uint64_t counter(const std::string& dump, const std::string& name) {
-  const auto p = dump.find(name + " ");
-  if (p == std::string::npos) return 0;
-  return std::strtoull(dump.c_str() + p + name.size(), nullptr, 10);
+std::uint64_t file_size(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
 class TcpKernel : public NetnsFixture {
@@ -132,14 +103,11 @@ TEST_F(TcpKernel, UsnetGetDownloadsFromPythonHttpServer) {
   const pid_t server = spawn_in_ns(
       {"python3", "-m", "http.server", "8000", "--bind", "0.0.0.0", "--directory", dir});
   ASSERT_GT(server, 0);
+  ASSERT_TRUE(wait_kernel_listening(8000, server));
   std::string out;
-  int rc = -1;
-  // http.server needs a moment to listen; retry the first connection briefly.
-  for (int i = 0; i < 50 && rc != 0; ++i) {
-    rc = run_tool({"get", "http://198.18.3.1:8000/file.bin", "-o", saved, "--pcap", pcap}, &out);
-    if (rc != 0) ::usleep(100'000);
-  }
-  ASSERT_EQ(rc, 0) << out;
+  ASSERT_EQ(run_tool({"get", "http://198.18.3.1:8000/file.bin", "-o", saved, "--pcap", pcap}, &out),
+            0)
+      << out;
   EXPECT_TRUE(same_files(saved, dir + "/file.bin"));
   std::remove(saved.c_str());
   run({"rm", "-rf", dir});
@@ -152,7 +120,7 @@ TEST_F(TcpKernel, UsnetUploads100MiBToNc) {
   const std::string received = tmp("nc.out");
   const pid_t nc = spawn_in_ns({"sh", "-c", "exec nc -l 45000 > " + received + " < /dev/null"});
   ASSERT_GT(nc, 0);
-  ::usleep(300'000);
+  ASSERT_TRUE(wait_kernel_listening(45000, nc));
   const std::string pcap = tmp("upload.pcap");
   std::string out;
   ASSERT_EQ(run_tool({"tcp-send", "198.18.3.1", "45000", "--bytes", "104857600", "--counters",
@@ -212,7 +180,7 @@ TEST_F(TcpKernel, FiveThousandSequentialConnectionsUsnetToKernel) {
   const std::string result = tmp("seq-out.txt");
   const pid_t server = spawn_in_ns({"sh", "-c", "exec python3 -c \"$0\" > " + result, script});
   ASSERT_GT(server, 0);
-  ::usleep(500'000);
+  ASSERT_TRUE(wait_kernel_listening(6000, server));
   const std::string pcap = tmp("seq-out.pcap");
   std::string out;
   ASSERT_EQ(run_tool({"tcp-send", "198.18.3.1", "6000", "--bytes", "100", "--repeat", "5000",
@@ -232,12 +200,19 @@ TEST_F(TcpKernel, FiveThousandSequentialConnectionsUsnetToKernel) {
 TEST_F(TcpKernel, KernelClientKilledMidTransferThenServerCarriesOn) {
   const std::string pcap = tmp("killed.pcap");
   start_tool({"httpd", "-p", "80", "--counters", "--pcap", pcap}, "listening");
-  // curl, slowed down so it is surely mid-transfer, is killed: the kernel resets.
+  // curl, slowed down, is killed once it has received part of the body (and surely not
+  // all of it): the kernel resets.
+  const std::string part = tmp("part");
   const pid_t curl = spawn_in_ns(
-      {"curl", "-s", "--limit-rate", "2M", "-o", "/dev/null", "http://198.18.3.2/bytes/104857600"});
+      {"curl", "-s", "--limit-rate", "2M", "-o", part, "http://198.18.3.2/bytes/104857600"});
   ASSERT_GT(curl, 0);
-  ::sleep(1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (file_size(part) < 256 * 1024 && std::chrono::steady_clock::now() < deadline)
+    ::usleep(10'000);  // between two looks at the file
+  const std::uint64_t got = file_size(part);
+  ASSERT_GE(got, 256U * 1024) << "curl received too little";
   ::kill(curl, SIGKILL);
+  std::remove(part.c_str());
   EXPECT_EQ(wait_bg(curl, 10), -1);  // killed, not exited
   // The server notices the reset, closes, and serves the next client.
   std::string out;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <thread>
 
+#include "../support/thread_wait.h"
 #include "../unit/support/loopback.h"
 #include "usnet/usnet.h"
 
@@ -88,8 +89,9 @@ TEST_F(EpollSmoke, PollMixesUsnetAndKernelDescriptors) {
   ASSERT_EQ(::write(p[1], "x", 1), 1);
   EXPECT_EQ(usnet_poll(fds, 2, 100), 1);
   EXPECT_EQ(fds[1].revents, POLLIN);
+  const pid_t me = ::gettid();
   std::thread writer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(usnet::test::wait_until_asleep(me));  // the poll below is blocked: wake it
     usnet_send(c_, "x", 1, 0);
   });
   fds[1].fd = -1;
@@ -101,8 +103,9 @@ TEST_F(EpollSmoke, PollMixesUsnetAndKernelDescriptors) {
 }
 
 TEST_F(EpollSmoke, BlockedRecvWokenByAnotherThread) {
+  const pid_t me = ::gettid();
   std::thread writer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(usnet::test::wait_until_asleep(me));
     usnet_send(c_, "hello", 5, 0);
   });
   char b[8];
@@ -110,7 +113,7 @@ TEST_F(EpollSmoke, BlockedRecvWokenByAnotherThread) {
   writer.join();
   // shutdown() from another thread ends a blocked recv with 0.
   std::thread closer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_TRUE(usnet::test::wait_until_asleep(me));
     usnet_shutdown(s_, SHUT_RD);
   });
   EXPECT_EQ(usnet_recv(s_, b, sizeof(b), 0), 0);

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/thread_wait.h"
 #include "../unit/support/loopback.h"
 #include "usnet/ring.h"
 #include "usnet/usnet.h"
@@ -183,8 +184,9 @@ TEST_F(Ring, RecvWokenByAnotherThread) {
   char buf[16] = {};
   usnet_prep_recv(sqe_of(ring_, 9), s_, buf, sizeof(buf), 0);
   ASSERT_EQ(usnet_ring_submit(&ring_), 1);
+  const pid_t me = ::gettid();
   std::thread writer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    EXPECT_TRUE(usnet::test::wait_until_asleep(me));  // the reap below waits: complete it
     usnet_send(c_, "xyz", 3, 0);
   });
   const usnet_cqe e = reap(ring_);
@@ -200,8 +202,9 @@ TEST_F(Ring, RecvEndedByShutdownFromAnotherThread) {
   char buf[8];
   usnet_prep_recv(sqe_of(ring_, 3), s_, buf, sizeof(buf), 0);
   ASSERT_EQ(usnet_ring_submit(&ring_), 1);
+  const pid_t me = ::gettid();
   std::thread closer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    EXPECT_TRUE(usnet::test::wait_until_asleep(me));
     usnet_shutdown(s_, SHUT_RD);
   });
   const usnet_cqe e = reap(ring_);
@@ -622,8 +625,9 @@ TEST_F(Ring, EventfdBecomesReadable) {
   ASSERT_EQ(usnet_ring_submit(&ring_), 1);
   pollfd p{efd, POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 30), 0);
+  const pid_t me = ::gettid();
   std::thread writer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_TRUE(usnet::test::wait_until_asleep(me));  // asleep in the kernel's poll below
     usnet_send(c_, "e", 1, 0);
   });
   // The program sleeps in the kernel's poll, on the ring's eventfd, and reaps when woken.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/rng.h"
+#include "support/checksum_audit.h"
 #include "support/sim_net.h"
 
 namespace usnet::sim {
@@ -135,18 +136,50 @@ TEST(ImpairedUdp, ReorderingAndJitterLoseNothing) {
   EXPECT_EQ(o.delivered, 300u);
 }
 
+// Damage the UDP checksum always catches (a burst inside a word, two bytes of a word
+// swapped); corruption_sim_test.cpp covers the kinds it can miss.
 TEST(ImpairedUdp, CorruptionIsAlwaysCaught) {
   Impairments imp;
   imp.corrupt = 0.2;
+  imp.corrupt_kinds = kCorruptCaught;
   SimNet net(imp, 16);
   auto o = exchange(net, 500, 3000, 6);
-  EXPECT_EQ(o.corrupt_delivered, 0u);  // the whole point: checksums catch every flip
+  EXPECT_EQ(o.corrupt_delivered, 0u);  // the whole point: checksums catch this damage
   EXPECT_EQ(o.delivered, o.distinct);
   EXPECT_LT(o.delivered, 500u);
   const auto& m = net.b->mib();
   EXPECT_GT(m.IpInHdrErrors + m.UdpInCsumErrors + m.UsnetEthInOtherHost + m.UsnetEthInUnknownType +
                 m.IpInAddrErrors + m.IpReasmTimeout,
             0u);
+}
+
+// Bit flips scattered over the UDP payload: the checksum catches nearly all, but a few
+// cancel in the sum (a bit set in one word, the same bit cleared in another) and the
+// datagram is delivered damaged, as Linux would deliver it; only the application's own
+// digest sees it. Every datagram the audit (its own RFC 1071 check) rejects is counted in
+// UdpInCsumErrors and not delivered; every other one is delivered.
+TEST(ImpairedUdp, ScatteredFlipsThatCancelPassTheChecksum) {
+  SimNetOptions o;
+  o.a_to_b.corrupt = 1.0;
+  o.a_to_b.corrupt_kinds = kCorruptScatter;
+  o.a_to_b.corrupt_from = 14 + 20 + 8;  // ARP frames are damaged only in their padding
+  o.seed = 18;
+  ChecksumAudit* audit = nullptr;
+  o.wrap_b = audit_into(&audit, mac(2), kAddrB);
+  SimNet net(o);
+  auto r = exchange(net, 4000, 1400, 8);
+  const AuditCounts& c = audit->counts();
+  const auto& m = net.b->mib();
+  std::printf(
+      "%zu datagrams, each with 2..8 bits flipped: %llu caught by the checksum, %zu "
+      "delivered damaged\n",
+      r.sent, static_cast<unsigned long long>(c.udp_checksum), r.corrupt_delivered);
+  EXPECT_EQ(r.sent, 4000U);
+  EXPECT_EQ(m.UdpInCsumErrors, c.udp_checksum);
+  EXPECT_EQ(c.udp_checksum + r.delivered, r.sent);
+  EXPECT_EQ(net.wire.a_to_b().corrupted, r.sent + c.arp);  // every frame was damaged
+  EXPECT_GT(r.corrupt_delivered, 0U);
+  EXPECT_LT(r.corrupt_delivered * 20, r.sent);
 }
 
 TEST(ImpairedUdp, RateLimitDelaysButDelivers) {

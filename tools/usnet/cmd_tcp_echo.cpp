@@ -1,5 +1,7 @@
 // `usnet tcp-echo`: a TCP echo server (RFC 862) on a usnet host, on the C API only.
 // Connections are served one after another.
+#include <sys/time.h>
+
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -28,6 +30,10 @@ int run_tcp_echo(const TcpEchoOptions& o) {
   if (!setup_host(o.net, host)) return 2;
   const int lfd = tcp_listen_on(o.bind, o.port, "usnet tcp-echo");
   if (lfd < 0) return 2;
+  // The accept loop wakes every 200 ms to notice Ctrl-C; accepted sockets inherit the
+  // timeout (as on Linux), so each one is given back a blocking receive.
+  timeval tick{0, 200'000};
+  usnet_setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof(tick));
   std::cout << fmt::format("usnet tcp-echo: listening on {}:{}", o.bind, o.port) << std::endl;
   std::vector<char> buf(64 * 1024);
   long served = 0;
@@ -40,6 +46,8 @@ int run_tcp_echo(const TcpEchoOptions& o) {
       }
       continue;
     }
+    timeval forever{0, 0};
+    usnet_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &forever, sizeof(forever));
     for (;;) {
       const ssize_t n = usnet_recv(fd, buf.data(), buf.size(), 0);
       if (n <= 0) break;  // end of stream or error (reset)

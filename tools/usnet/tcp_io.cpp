@@ -1,7 +1,6 @@
 #include "tcp_io.h"
 
 #include <arpa/inet.h>
-#include <sys/time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -32,7 +31,7 @@ bool make_addr(const std::string& ip, int port, sockaddr_in& addr) {
   return inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) == 1;
 }
 
-int tcp_listen_on(const std::string& bind_addr, int port, const char* who) {
+int tcp_listen_on(const std::string& bind_addr, int port, const char* who, int backlog) {
   sockaddr_in addr{};
   if (!make_addr(bind_addr, port, addr)) {
     std::cerr << who << ": bad --bind address " << bind_addr << "\n";
@@ -46,13 +45,11 @@ int tcp_listen_on(const std::string& bind_addr, int port, const char* who) {
   const int one = 1;
   usnet_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (usnet_bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0 ||
-      usnet_listen(fd, 128) < 0) {
+      usnet_listen(fd, backlog) < 0) {
     std::cerr << who << ": bind/listen: " << std::strerror(errno) << "\n";
     usnet_close(fd);
     return -1;
   }
-  timeval tv{0, 200'000};
-  usnet_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   return fd;
 }
 

@@ -11,9 +11,9 @@ namespace usnet::tool {
 
 // Writes all of buf (usnet_send loops on partial writes); false on error (errno set).
 bool send_all(int fd, const void* buf, std::size_t len);
-// A bound, listening usnet TCP socket with SO_REUSEADDR and a short SO_RCVTIMEO (so that
-// an accept loop notices Ctrl-C); -1 after printing the reason.
-int tcp_listen_on(const std::string& bind_addr, int port, const char* who);
+// A bound, listening usnet TCP socket with SO_REUSEADDR; -1 after printing the reason.
+// No receive timeout: accepted sockets would inherit it (as on Linux, sk_clone_lock).
+int tcp_listen_on(const std::string& bind_addr, int port, const char* who, int backlog = 128);
 // Parses an IPv4 literal and port into addr; false if it is not one.
 bool make_addr(const std::string& ip, int port, sockaddr_in& addr);
 // 64-bit FNV-1a, to compare bodies without extra dependencies.

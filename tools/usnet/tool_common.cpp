@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,10 +16,17 @@
 namespace usnet::tool {
 namespace {
 
-volatile std::sig_atomic_t g_stop = 0;  // the one process-wide flag a signal handler may set
+// The process-wide state a signal handler may touch: the flag, and the eventfd it writes
+// (write(2) is async-signal-safe).
+volatile std::sig_atomic_t g_stop = 0;
+int g_stop_fd = -1;
 
 void on_signal(int /*sig*/) {
   g_stop = 1;
+  if (g_stop_fd >= 0) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(g_stop_fd, &one, sizeof(one));
+  }
 }
 
 int run_quiet(const std::vector<std::string>& argv) {
@@ -37,12 +45,17 @@ bool stop_requested() {
 }
 
 void install_stop_handlers() {
+  if (g_stop_fd < 0) g_stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+}
+
+int stop_event_fd() {
+  return g_stop_fd;
 }
 
 void add_net_options(CLI::App& app, NetOptions& o) {

@@ -20,6 +20,9 @@ namespace usnet::tool {
 // Set by SIGINT/SIGTERM; every loop of the tool checks it.
 bool stop_requested();
 void install_stop_handlers();
+// A kernel eventfd that becomes readable when SIGINT/SIGTERM arrives (after
+// install_stop_handlers), so an event loop wakes in its epoll set instead of polling the flag.
+int stop_event_fd();
 
 // Options that put a usnet host on a TAP device.
 struct NetOptions {

@@ -76,10 +76,16 @@ class Cubic final : public CongestionControl {
     // RFC 9438 4.3: the Reno-friendly estimate.
     const double segs = acked / mss;
     w_est_ += kAlphaCubic * segs / cwnd;
+    // One ACK may cover many segments (a stretch ACK, or the cumulative ACK that follows a
+    // retransmission timeout over data the peer had SACKed): neither estimate may carry
+    // cwnd past 1.5 cwnd on it, the bound of 4.4 (Linux: cnt >= 2 in bictcp_update).
+    // Unbounded, W_est grew by alpha x segments / cwnd and the increment by
+    // (next - cwnd) / cwnd x segments: from a one-segment loss window to tens of thousands.
+    w_est_ = std::min(w_est_, 1.5 * cwnd);
     double next = target;
     if (w_est_ > target) next = w_est_;
-    // Grow by (next - cwnd) / cwnd per acknowledged segment.
-    acc_ += (next - cwnd) / cwnd * segs * mss;
+    // Grow by (next - cwnd) / cwnd per acknowledged segment, and at most to `next`.
+    acc_ += std::min((next - cwnd) / cwnd * segs, next - cwnd) * mss;
     if (acc_ >= 1.0) {
       const auto inc = static_cast<std::uint32_t>(acc_);
       sk.cwnd += inc;

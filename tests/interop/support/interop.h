@@ -61,6 +61,7 @@ inline int run(const std::vector<std::string>& argv, std::string* out = nullptr,
   if (pid == 0) {
     ::dup2(pipefd[1], STDOUT_FILENO);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv)
       args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -191,12 +192,22 @@ class NetnsFixture : public ::testing::Test {
 
   // Starts a kernel-side program in the namespace in the background; it is killed (by
   // pid) in TearDown unless waited for with wait_bg.
-  pid_t spawn_in_ns(const std::vector<std::string>& argv) {
+  pid_t spawn_in_ns(const std::vector<std::string>& argv) { return spawn_in(ns_, argv); }
+
+  // The same in any namespace (tests that make a second one), optionally with stdout
+  // going to the file `out`.
+  pid_t spawn_in(const std::string& ns, const std::vector<std::string>& argv,
+                 const std::string& out = {}) {
     const pid_t pid = ::fork();
     if (pid == 0) {
-      std::vector<std::string> full = {"ip", "netns", "exec", ns_};
+      if (!out.empty()) {
+        const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || ::dup2(fd, STDOUT_FILENO) < 0) _exit(126);
+      }
+      std::vector<std::string> full = {"ip", "netns", "exec", ns};
       full.insert(full.end(), argv.begin(), argv.end());
       std::vector<char*> args;
+      args.reserve(full.size() + 1);
       for (auto& a : full)
         args.push_back(a.data());
       args.push_back(nullptr);
@@ -254,6 +265,7 @@ class NetnsFixture : public ::testing::Test {
     if (tool_pid_ == 0) {
       ::dup2(pipefd[1], STDOUT_FILENO);
       std::vector<char*> argv;
+      argv.reserve(args.size() + 1);
       for (auto& a : args)
         argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -299,6 +311,52 @@ class NetnsFixture : public ::testing::Test {
   int in_ns(std::vector<std::string> argv, std::string* out = nullptr, int timeout_s = 60) {
     argv.insert(argv.begin(), {"ip", "netns", "exec", ns_});
     return run(argv, out, timeout_s);
+  }
+
+  // Waits until a kernel socket of the namespace listens on TCP `port` (`ss -Hltn`), so a
+  // test starts its client only once the kernel-side server can take it. False (with the
+  // reason printed) after timeout_s or if `server` (when given) exited first.
+  bool wait_kernel_listening(int port, pid_t server = -1, int timeout_s = 10) {
+    return wait_listening_in(ns_, port, server, timeout_s);
+  }
+
+  // The same in any namespace (tests that make a second one).
+  bool wait_listening_in(const std::string& ns, int port, pid_t server, int timeout_s) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    const std::string filter = "sport = :" + std::to_string(port);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::string out;
+      if (run({"ip", "netns", "exec", ns, "ss", "-Hltn", filter}, &out, 5) == 0 &&
+          out.find("LISTEN") != std::string::npos) {
+        return true;
+      }
+      int status = 0;
+      if (server > 0 && ::waitpid(server, &status, WNOHANG) == server) {
+        std::erase(bg_, server);
+        std::fprintf(stderr, "the server for port %d exited before it listened\n", port);
+        return false;
+      }
+      ::usleep(10'000);  // between two looks at the socket table
+    }
+    std::fprintf(stderr, "nothing listens on port %d in %s after %d s\n", port, ns.c_str(),
+                 timeout_s);
+    return false;
+  }
+
+  // Reads what the running tool printed, until `marker` has appeared in *seen or timeout_s
+  // passed; true if it appeared.
+  bool read_tool_until(const std::string& marker, std::string* seen, int timeout_s = 10) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (seen->find(marker) == std::string::npos) {
+      if (std::chrono::steady_clock::now() > deadline || tool_out_ < 0) return false;
+      pollfd p{tool_out_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(tool_out_, buf, sizeof(buf));
+      if (n <= 0) return seen->find(marker) != std::string::npos;
+      seen->append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
   }
 
   std::string ns_;

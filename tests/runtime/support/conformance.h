@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "../../support/private_netns.h"
+#include "../../support/thread_wait.h"
 #include "usnet/usnet.h"
 
 namespace usnet::conformance {
@@ -285,30 +286,13 @@ inline long long ms_since(Clock::time_point t0) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
 }
 
-// Waits until the task whose /proc stat file is `path` sleeps (state S) on three looks in
-// a row: it has gone past the point of no return into a blocking call. False after kWaitMs.
-inline bool wait_until_asleep_at(const std::string& path) {
-  const auto deadline = Clock::now() + milliseconds(kWaitMs);
-  int streak = 0;
-  while (Clock::now() < deadline) {
-    std::ifstream f(path);
-    std::string line;
-    std::getline(f, line);
-    const auto p = line.rfind(')');
-    const char state = p != std::string::npos && p + 2 < line.size() ? line[p + 2] : '?';
-    streak = state == 'S' ? streak + 1 : 0;
-    if (streak >= 3) return true;
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return false;
-}
-
-// Thread `tid` of this process, and the main thread of process `pid`.
+// Waits until thread `tid` of this process, or the main thread of process `pid`, sleeps in
+// a blocking call; false after kWaitMs.
 inline bool wait_until_asleep(pid_t tid) {
-  return wait_until_asleep_at("/proc/self/task/" + std::to_string(tid) + "/stat");
+  return usnet::test::wait_until_asleep(tid, milliseconds(kWaitMs));
 }
 inline bool wait_until_asleep_pid(pid_t pid) {
-  return wait_until_asleep_at("/proc/" + std::to_string(pid) + "/stat");
+  return usnet::test::wait_until_asleep_pid(pid, milliseconds(kWaitMs));
 }
 
 // One run of a scenario: the calls, the trace, and the descriptors to close at the end.

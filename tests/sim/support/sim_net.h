@@ -26,32 +26,56 @@ inline MacAddress mac(std::uint8_t last) {
   return {{0x02, 0, 0, 0, 0, last}};
 }
 
+// Everything a SimNet can be built with. Each direction of the wire has its own
+// impairments; wrap_a/wrap_b (if set) get each stack's end of the wire and return the device
+// that stack is given instead (a wrapper that looks at or changes every frame).
+struct SimNetOptions {
+  Impairments a_to_b;
+  Impairments b_to_a;
+  std::uint64_t seed = 1;
+  std::string pcap;  // records a's side of the wire
+  StackConfig base;  // the configuration both stacks start from (name and seed are set)
+  std::function<std::unique_ptr<Device>(Device&)> wrap_a;
+  std::function<std::unique_ptr<Device>(Device&)> wrap_b;
+};
+
 struct SimNet {
-  // a: 198.18.0.1/24, b: 198.18.0.2/24. The pcap (if named) records a's side of the wire.
-  // `base` is the configuration both stacks start from (name and seed are set here).
+  // a: 198.18.0.1/24, b: 198.18.0.2/24, the same impairments both ways. The pcap (if named)
+  // records a's side of the wire.
   explicit SimNet(Impairments imp = {}, std::uint64_t seed = 1, const std::string& pcap = {},
                   const StackConfig& base = {})
-      : wire(imp, imp, seed) {
-    StackConfig ca = base;
+      : SimNet(SimNetOptions{imp, imp, seed, pcap, base, {}, {}}) {}
+
+  explicit SimNet(const SimNetOptions& o) : wire(o.a_to_b, o.b_to_a, o.seed) {
+    StackConfig ca = o.base;
     ca.name = "a";
-    ca.seed = seed * 2 + 1;
-    StackConfig cb = base;
+    ca.seed = o.seed * 2 + 1;
+    StackConfig cb = o.base;
     cb.name = "b";
-    cb.seed = seed * 2 + 2;
+    cb.seed = o.seed * 2 + 2;
     a = std::make_unique<Stack>(ca);
     b = std::make_unique<Stack>(cb);
     Device* dev_a = &wire.end_a();
-    if (!pcap.empty()) {
-      auto w = PcapWriter::open(pcap);
-      EXPECT_TRUE(w) << "cannot write " << pcap;
+    if (!o.pcap.empty()) {
+      auto w = PcapWriter::open(o.pcap);
+      EXPECT_TRUE(w) << "cannot write " << o.pcap;
       if (w) {
         writer = std::move(w.value());
         recorder = std::make_unique<PcapDevice>(wire.end_a(), *writer);
         dev_a = recorder.get();
       }
     }
+    Device* dev_b = &wire.end_b();
+    if (o.wrap_a) {
+      wrapped_a = o.wrap_a(*dev_a);
+      dev_a = wrapped_a.get();
+    }
+    if (o.wrap_b) {
+      wrapped_b = o.wrap_b(*dev_b);
+      dev_b = wrapped_b.get();
+    }
     const auto ia = a->add_interface("wire0", *dev_a, mac(1));
-    const auto ib = b->add_interface("wire0", wire.end_b(), mac(2));
+    const auto ib = b->add_interface("wire0", *dev_b, mac(2));
     EXPECT_TRUE(ia && ib);
     EXPECT_TRUE(a->add_address(*ia, *Ipv4Cidr::parse("198.18.0.1/24")));
     EXPECT_TRUE(b->add_address(*ib, *Ipv4Cidr::parse("198.18.0.2/24")));
@@ -85,13 +109,15 @@ struct SimNet {
   MemoryWire wire;
   std::unique_ptr<PcapWriter> writer;
   std::unique_ptr<PcapDevice> recorder;
+  std::unique_ptr<Device> wrapped_a;  // outlive the stacks that use them
+  std::unique_ptr<Device> wrapped_b;
   std::unique_ptr<Stack> a;
   std::unique_ptr<Stack> b;
   Instant now = kEpoch + std::chrono::seconds(1);
 };
 
-inline const Ipv4Address kAddrA = Ipv4Address::from_octets(198, 18, 0, 1);
-inline const Ipv4Address kAddrB = Ipv4Address::from_octets(198, 18, 0, 2);
+inline constexpr Ipv4Address kAddrA = Ipv4Address::from_octets(198, 18, 0, 1);
+inline constexpr Ipv4Address kAddrB = Ipv4Address::from_octets(198, 18, 0, 2);
 
 // A UDP socket on `s`, bound to `port` on any address (0: not bound).
 inline Socket* udp_socket(Stack& s, std::uint16_t port = 0) {
