@@ -57,6 +57,9 @@ bool served_by_usnet(const sockaddr* addr, socklen_t len);
 // interfaces (or a broadcast address of theirs), loopback only with USNET_LOOPBACK=usnet.
 bool bound_by_usnet(const sockaddr* addr, socklen_t len);
 
+// USNET_LOOPBACK=usnet: 127/8 stays in usnet (default: the kernel's).
+bool loopback_in_usnet() noexcept;
+
 // USNET_PRELOAD_DEBUG=1: one line on stderr per routing decision.
 bool debug() noexcept;
 void debug_line(const char* fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -69,7 +69,7 @@ struct RealCalls {
   void (*freeifaddrs)(ifaddrs*);
   unsigned int (*if_nametoindex)(const char*);
   char* (*if_indextoname)(unsigned int, char*);
-  if_nameindex* (*if_nameindex)();
+  struct ::if_nameindex* (*if_nameindex)();
   void (*if_freenameindex)(struct if_nameindex*);
   pid_t (*fork)();
   int (*execve)(const char*, char* const[], char* const[]);
