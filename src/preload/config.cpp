@@ -71,10 +71,7 @@ void dump_counters_at_exit() {
 // The stack of README's environment, or null (with the reason said once on stderr).
 usnet_stack* start_stack() {
   const char* tap = std::getenv("USNET_TAP");
-  if (tap == nullptr || *tap == '\0') {
-    if (debug()) say("usnet preload: USNET_TAP is not set: every call goes to the kernel");
-    return nullptr;
-  }
+  if (tap == nullptr || *tap == '\0') return nullptr;  // configured() said so
   const char* addr = std::getenv("USNET_ADDR");
   if (addr == nullptr || *addr == '\0') {
     say("usnet preload: USNET_TAP=%s needs USNET_ADDR (CIDR): every call goes to the kernel",
@@ -152,7 +149,9 @@ bool loopback_in_usnet() noexcept {
 bool configured() noexcept {
   static const bool tap = [] {
     const char* t = std::getenv("USNET_TAP");
-    return t != nullptr && *t != '\0';
+    const bool set = t != nullptr && *t != '\0';
+    if (!set) debug_line("usnet preload: USNET_TAP is not set: every call goes to the kernel");
+    return set;
   }();
   return tap && !api::in_forked_child();
 }
