@@ -13,8 +13,13 @@
 #include <string>
 #include <string_view>
 
+#include <chrono>
+
+#include "api/handles.h"
 #include "api/process.h"
 #include "preload/preload.h"
+#include "stack/stack.h"
+#include "transport/tcp/tcp.h"
 #include "usnet/usnet.h"
 
 namespace usnet::preload {
@@ -49,11 +54,45 @@ void say(const char* fmt, ...) {
   va_end(ap);
 }
 
-void dump_counters_at_exit() {
-  usnet_stack* s = g_stack.load(std::memory_order_acquire);
-  const char* where = std::getenv("USNET_COUNTERS");
-  if (s == nullptr || where == nullptr || *where == '\0') return;
+// Connections closed by the program that still have data or a FIN to deliver (TIME_WAIT
+// ones are done: their peer has everything).
+std::size_t draining(usnet_stack* s) {
+  std::lock_guard lock(s->runtime->rt.mutex());
+  const Tcp& tcp = s->stack->tcp();
+  return tcp.orphans() > tcp.time_waits() ? tcp.orphans() - tcp.time_waits() : 0;
+}
+
+// At exit the kernel closes a process's sockets and goes on delivering what they hold; a
+// usnet socket's data lives in this process, so exit waits here for it: every usnet socket
+// still open is closed (as the kernel closes them), then the connections are given up to
+// USNET_EXIT_WAIT_MS (default 5000) to deliver their data and FIN.
+void drain_at_exit(usnet_stack* s) {
+  for (int fd : api::fd_map().fds_of(s->runtime))
+    (void)usnet_close(fd);
+  int wait_ms = 5000;
+  if (const char* w = std::getenv("USNET_EXIT_WAIT_MS"); w != nullptr && *w != '\0') {
+    wait_ms = std::atoi(w);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  std::size_t left = draining(s);
+  while (left > 0 && std::chrono::steady_clock::now() < deadline) {
+    (void)usnet_runtime_poll(s->runtime, 10);
+    left = draining(s);
+  }
+  if (left > 0) {
+    say("usnet preload: pid %d: exit with %zu connection(s) still delivering after %d ms "
+        "(USNET_EXIT_WAIT_MS)",
+        static_cast<int>(::getpid()), left, wait_ms);
+  }
+}
+
+void at_exit() {
+  usnet_stack* s = stack();
+  if (s == nullptr) return;  // no stack, or a forked child's copy of the parent's
   Inside in;
+  drain_at_exit(s);
+  const char* where = std::getenv("USNET_COUNTERS");
+  if (where == nullptr || *where == '\0') return;
   const std::string_view w(where);
   if (w == "-" || w == "stderr") {
     (void)usnet_stack_dump_counters(s, STDERR_FILENO);
@@ -168,7 +207,7 @@ bool ensure_stack() {
     if (usnet_stack* s = start_stack()) {
       g_stack.store(s, std::memory_order_release);
       note_usnet_in_use();
-      std::atexit(dump_counters_at_exit);
+      std::atexit(at_exit);
     }
   }
   return g_stack.load(std::memory_order_acquire) != nullptr && !api::in_forked_child();
