@@ -72,8 +72,8 @@ ssize_t sendfile_to_usnet(int out, int in, off_t* offset, std::size_t count) {
   int err = 0;
   while (total < count) {
     const std::size_t want = std::min(kChunk, count - total);
-    const ssize_t n = offset != nullptr ? ::pread(in, buf.get(), want, pos)
-                                        : real().read(in, buf.get(), want);
+    const ssize_t n =
+        offset != nullptr ? ::pread(in, buf.get(), want, pos) : real().read(in, buf.get(), want);
     if (n <= 0) {
       if (n < 0) err = errno;
       break;
@@ -184,8 +184,7 @@ ssize_t send(int fd, const void* buf, size_t n, int flags) {
   }
 }
 
-ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr,
-               socklen_t len) {
+ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr, socklen_t len) {
   if (addr != nullptr && !inside()) decide_by_destination(fd, addr, len, "sendto");
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
@@ -297,8 +296,8 @@ int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeo
   // timeout is looked at after each datagram (so it does not end a blocked receive, as on
   // Linux); an error after the first datagram is not reported, the count is.
   Inside in;
-  if (timeout != nullptr && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
-                             timeout->tv_nsec >= 1'000'000'000)) {
+  if (timeout != nullptr &&
+      (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1'000'000'000)) {
     errno = EINVAL;
     return -1;
   }
@@ -371,7 +370,8 @@ ssize_t splice(int fd_in, loff_t* off_in, int fd_out, loff_t* off_out, size_t le
   }
   // One end a usnet socket: the other must be a pipe (the kernel's rule for splice), and a
   // socket has no offset (ESPIPE).
-  if ((ki == FdKind::kSocket && off_in != nullptr) || (ko == FdKind::kSocket && off_out != nullptr)) {
+  if ((ki == FdKind::kSocket && off_in != nullptr) ||
+      (ko == FdKind::kSocket && off_out != nullptr)) {
     errno = ESPIPE;
     return -1;
   }

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 
 #include <cerrno>
 #include <cstring>
@@ -21,9 +22,8 @@ bool PendingTable::contains(int fd) const noexcept {
     return map_.contains(fd);
   }
   const auto* chunk = marks_[c].load(std::memory_order_acquire);
-  return chunk != nullptr &&
-         chunk[static_cast<std::size_t>(fd) & (kChunkSize - 1)].load(std::memory_order_acquire) !=
-             0;
+  return chunk != nullptr && chunk[static_cast<std::size_t>(fd) & (kChunkSize - 1)].load(
+                                 std::memory_order_acquire) != 0;
 }
 
 void PendingTable::mark(int fd, bool on) {
@@ -80,8 +80,22 @@ void PendingTable::forget(int fd) {
   mark(fd, false);
 }
 
+void PendingTable::before_fork() {
+  mu_.lock();  // NOLINT: released by after_fork
+}
+
+void PendingTable::after_fork() {
+  mu_.unlock();
+}
+
 PendingTable& pending() {
-  static auto* table = new PendingTable;  // NOLINT: immortal, used until the last exit handler
+  static auto* table = [] {
+    auto* t = new PendingTable;  // NOLINT: immortal, used until the last exit handler
+    // A child must not inherit the lock held by another thread of the parent.
+    ::pthread_atfork([] { pending().before_fork(); }, [] { pending().after_fork(); },
+                     [] { pending().after_fork(); });
+    return t;
+  }();
   return *table;
 }
 
@@ -112,8 +126,8 @@ int install_usnet(int fd, const PendingSocket& p) {
     // was told it worked, as it would have been on the kernel).
     if (usnet_setsockopt(u, o.level, o.name, o.value.data(),
                          static_cast<socklen_t>(o.value.size())) != 0) {
-      debug_line("usnet preload: fd %d: setsockopt(%d, %d) not replayed on usnet: %s", fd,
-                 o.level, o.name, std::strerror(errno));
+      debug_line("usnet preload: fd %d: setsockopt(%d, %d) not replayed on usnet: %s", fd, o.level,
+                 o.name, std::strerror(errno));
     }
   }
   if ((fl & O_NONBLOCK) != 0) (void)usnet_fcntl(u, F_SETFL, O_NONBLOCK);
@@ -141,7 +155,7 @@ int move_to_usnet(int fd) {
 }
 
 void decide_by_destination(int fd, const sockaddr* addr, socklen_t len, const char* call) {
-  if (!pending().contains(fd) || api::in_forked_child()) return;
+  if (!pending().contains(fd) || !configured()) return;
   if (addr == nullptr || len < static_cast<socklen_t>(sizeof(sa_family_t)) ||
       addr->sa_family != AF_INET) {
     return;  // the kernel reports the mistake; still undecided
@@ -157,7 +171,7 @@ void decide_by_destination(int fd, const sockaddr* addr, socklen_t len, const ch
 }
 
 void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len) {
-  if (!pending().contains(fd) || api::in_forked_child()) return;
+  if (!pending().contains(fd) || !configured()) return;
   if (addr == nullptr || len < static_cast<socklen_t>(sizeof(sockaddr_in)) ||
       addr->sa_family != AF_INET) {
     return;
@@ -173,7 +187,7 @@ void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len) {
 }
 
 void decide_for_listen(int fd) {
-  if (!pending().contains(fd) || api::in_forked_child()) return;
+  if (!pending().contains(fd) || !configured()) return;
   const bool usnet = ensure_stack();
   debug_line("usnet preload: fd %d: listen without bind (0.0.0.0) -> %s", fd,
              usnet ? "usnet" : "kernel");

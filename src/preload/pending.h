@@ -40,6 +40,9 @@ class PendingTable {
   // Removes fd and returns what was noted (false if it was not pending).
   bool take(int fd, PendingSocket& out);
   void forget(int fd);
+  // pthread_atfork: the lock is held across fork, so the child's is free.
+  void before_fork();
+  void after_fork();
 
  private:
   static constexpr int kChunkBits = 12;

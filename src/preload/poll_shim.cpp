@@ -114,8 +114,7 @@ int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* tv) {
   return real().select(nfds, r, w, e, tv);
 }
 
-int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec* ts,
-            const sigset_t* mask) {
+int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec* ts, const sigset_t* mask) {
   if (!has_usnet(nfds, r, w, e)) return real().pselect(nfds, r, w, e, ts, mask);
   if (ts != nullptr && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1'000'000'000)) {
     errno = EINVAL;
@@ -132,7 +131,8 @@ int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec* ts,
     }
   }
   Inside in;
-  return with_mask(mask, [&] { return usnet_select(nfds, r, w, e, ts != nullptr ? &tv : nullptr); });
+  return with_mask(mask,
+                   [&] { return usnet_select(nfds, r, w, e, ts != nullptr ? &tv : nullptr); });
 }
 
 int epoll_create(int size) {

@@ -34,8 +34,9 @@ class Inside {
 };
 
 // USNET_TAP is set and this process may use usnet: it is not a child forked from a process
-// of ours (such a child's sockets go to the kernel, README "Process model"). Reads the
-// environment once; does not start the stack.
+// that had a stack (such a child's sockets go to the kernel, README "Process model"; a
+// child of a process without one, as a server that daemonizes first, may start its own).
+// Reads the environment once; does not start the stack.
 bool configured() noexcept;
 
 // Starts the stack on first use (the environment of README "Running programs on usnet");

@@ -110,8 +110,9 @@ extern "C" {
 
 pid_t fork(void) {
   const pid_t pid = real().fork();
-  if (pid == 0) debug_line("usnet preload: pid %d: forked child: its sockets go to the kernel",
-                           static_cast<int>(::getpid()));
+  if (pid == 0)
+    debug_line("usnet preload: pid %d: forked child: its sockets go to the kernel",
+               static_cast<int>(::getpid()));
   return pid;
 }
 

@@ -171,7 +171,8 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
   const int r = real().setsockopt(fd, level, name, value, len);
   // An undecided socket: the kernel socket checked and took it; usnet gets it too if the
   // socket moves there.
-  if (r == 0 && !inside() && pending().contains(fd)) pending().record_option(fd, level, name, value, len);
+  if (r == 0 && !inside() && pending().contains(fd))
+    pending().record_option(fd, level, name, value, len);
   return r;
 }
 

@@ -86,8 +86,7 @@ class Preload : public usnet::interop::NetnsFixture {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (slurp(*out_path).find("LISTENING") == std::string::npos) {
       int status = 0;
-      if (std::chrono::steady_clock::now() > deadline ||
-          ::waitpid(pid, &status, WNOHANG) == pid) {
+      if (std::chrono::steady_clock::now() > deadline || ::waitpid(pid, &status, WNOHANG) == pid) {
         ADD_FAILURE() << "server not listening: " << slurp(*out_path);
         return -1;
       }
@@ -225,6 +224,14 @@ TEST_F(Preload, ForkedChildSeesInheritedSocketsClosedAndUsesTheKernel) {
   EXPECT_EQ(out.find(notice, first + 1), std::string::npos) << "notice twice: " << out;
 }
 
+TEST_F(Preload, AChildForkedBeforeAnyStackMayStartItsOwn) {
+  kernel_echo(7017);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"fork-first", kKernel, "7017"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK fork-first child"), std::string::npos) << out;
+  EXPECT_NE(out.find("OK fork-first"), std::string::npos) << out;
+}
+
 TEST_F(Preload, ExecKeepsThePreloadAndClosesUsnetSockets) {
   kernel_echo(7014);
   kernel_echo(7015);
@@ -254,8 +261,8 @@ TEST_F(Preload, SigintEndsAProgramBlockedInAccept) {
 
 TEST_F(Preload, WithoutATapEverythingIsTheKernels) {
   std::string out;
-  EXPECT_EQ(run_both({"env", std::string("LD_PRELOAD=") + USNET_PRELOAD_LIB, "USNET_PRELOAD_DEBUG=1",
-                      USNET_PROBE_PATH, "passthrough"},
+  EXPECT_EQ(run_both({"env", std::string("LD_PRELOAD=") + USNET_PRELOAD_LIB,
+                      "USNET_PRELOAD_DEBUG=1", USNET_PROBE_PATH, "passthrough"},
                      &out),
             0)
       << out;

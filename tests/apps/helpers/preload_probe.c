@@ -48,8 +48,8 @@ static void fail(const char* fmt, ...) {
   exit(1);
 }
 
-#define CHECK(cond, ...)       \
-  do {                         \
+#define CHECK(cond, ...)            \
+  do {                              \
     if (!(cond)) fail(__VA_ARGS__); \
   } while (0)
 
@@ -130,8 +130,8 @@ static void echo_roundtrip(int s, uint64_t n) {
   if (n == 0) CHECK(shutdown(s, SHUT_WR) == 0, "shutdown");
   while (got < n) {
     struct pollfd p = {s, (short)(POLLIN | (sent < n ? POLLOUT : 0)), 0};
-    CHECK(poll(&p, 1, 5000) == 1, "echo stalled at %llu sent, %llu back",
-          (unsigned long long)sent, (unsigned long long)got);
+    CHECK(poll(&p, 1, 5000) == 1, "echo stalled at %llu sent, %llu back", (unsigned long long)sent,
+          (unsigned long long)got);
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t r = read(s, buf, sizeof(buf));
       CHECK(r > 0, "read echo at %llu of %llu", (unsigned long long)got, (unsigned long long)n);
@@ -554,6 +554,8 @@ static int ifinfo(char** a) {
   }
   CHECK(avail == 5, "FIONREAD says %d, expected 5", avail);
   CHECK(ioctl(s, SIOCGIFADDR, &r) == 0, "SIOCGIFADDR on a usnet socket");
+  char echo[5];
+  CHECK(read(s, echo, sizeof(echo)) == 5, "read the echo"); /* no reset at close */
   printf("OK ifinfo\n");
   return 0;
 }
@@ -585,6 +587,26 @@ static int fork_mode(char** a) {
         "child failed");
   echo_roundtrip(s, 20000);
   printf("OK fork\n");
+  return 0;
+}
+
+/* fork-first IP PORT: a process that forks before its first socket (a server that
+ * daemonizes): the child may start a stack of its own, and its socket is usnet's. */
+static int fork_first(char** a) {
+  pid_t pid = fork();
+  CHECK(pid >= 0, "fork");
+  if (pid == 0) {
+    int s = tcp_connect(a[0], atoi(a[1]), 0);
+    expect_where(s, "usnet", "socket of a child forked before any stack");
+    echo_roundtrip(s, 20000);
+    printf("OK fork-first child\n");
+    fflush(stdout);
+    exit(0); /* exit, not _exit: the connection is given time to deliver */
+  }
+  int status = 0;
+  CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+        "child failed");
+  printf("OK fork-first\n");
   return 0;
 }
 
@@ -638,7 +660,8 @@ static int passthrough(char** a) {
   CHECK(ep >= 0, "epoll_create1");
   char path[64], target[64] = {0};
   snprintf(path, sizeof(path), "/proc/self/fd/%d", ep);
-  CHECK(readlink(path, target, sizeof(target) - 1) > 0 && strcmp(target, "anon_inode:[eventpoll]") == 0,
+  CHECK(readlink(path, target, sizeof(target) - 1) > 0 &&
+            strcmp(target, "anon_inode:[eventpoll]") == 0,
         "epoll instance is %s", target);
   printf("OK passthrough\n");
   return 0;
@@ -650,15 +673,25 @@ int main(int argc, char** argv) {
     int args;
     int (*fn)(char**);
   } modes[] = {
-      {"echo-server", 3, echo_server},   {"echo-client", 4, echo_client},
-      {"sink", 2, sink},                 {"digest", 1, digest},
-      {"sendfile", 3, send_file},        {"udp-echo-server", 3, udp_echo_server},
-      {"udp-client", 3, udp_client},     {"unix", 0, unix_mode},
-      {"loopback-kernel", 1, loopback_kernel}, {"loopback-usnet", 1, loopback_usnet},
-      {"dupfcntl", 2, dupfcntl},         {"readiness", 2, readiness},
-      {"iov", 2, iov_mode},              {"ifinfo", 4, ifinfo},
-      {"fork", 2, fork_mode},            {"exec", 3, exec_mode},
-      {"exec-child", 3, exec_child},     {"block-accept", 1, block_accept},
+      {"echo-server", 3, echo_server},
+      {"echo-client", 4, echo_client},
+      {"sink", 2, sink},
+      {"digest", 1, digest},
+      {"sendfile", 3, send_file},
+      {"udp-echo-server", 3, udp_echo_server},
+      {"udp-client", 3, udp_client},
+      {"unix", 0, unix_mode},
+      {"loopback-kernel", 1, loopback_kernel},
+      {"loopback-usnet", 1, loopback_usnet},
+      {"dupfcntl", 2, dupfcntl},
+      {"readiness", 2, readiness},
+      {"iov", 2, iov_mode},
+      {"ifinfo", 4, ifinfo},
+      {"fork", 2, fork_mode},
+      {"fork-first", 2, fork_first},
+      {"exec", 3, exec_mode},
+      {"exec-child", 3, exec_child},
+      {"block-accept", 1, block_accept},
       {"passthrough", 0, passthrough},
   };
   signal(SIGPIPE, SIG_IGN);
