@@ -52,7 +52,7 @@ bool env_on(const char* name) {
 }
 
 // Written with the kernel's write(2): stdio may be what the program is busy with.
-void say(const char* fmt, va_list ap) {
+__attribute__((format(printf, 1, 0))) void say(const char* fmt, va_list ap) {
   char line[512];
   int n = std::vsnprintf(line, sizeof(line) - 1, fmt, ap);
   if (n < 0) return;

@@ -19,7 +19,8 @@
 
 using namespace usnet::preload;  // NOLINT(google-build-using-namespace): the C edge
 
-extern "C" [[noreturn]] void __chk_fail(void);  // glibc: "buffer overflow detected"
+// glibc's "buffer overflow detected" abort.
+extern "C" [[noreturn]] void __chk_fail(void);  // NOLINT(bugprone-reserved-identifier)
 
 namespace {
 
@@ -335,16 +336,19 @@ int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeo
 }
 
 // _FORTIFY_SOURCE: the compiler knew the buffer's size; a longer read is a bug caught here.
+// NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's name
 ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
   if (n > buflen) __chk_fail();
   return read(fd, buf, n);
 }
 
+// NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's name
 ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
   if (n > buflen) __chk_fail();
   return recv(fd, buf, n, flags);
 }
 
+// NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's name
 ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags, sockaddr* addr,
                        socklen_t* len) {
   if (n > buflen) __chk_fail();

@@ -8,7 +8,9 @@
 #include <pthread.h>
 // glibc declares poll's and ppoll's array write-only (__attr_access), though the kernel
 // reads `fd` and `events` from it; reading it here is not a use of uninitialised memory.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <sys/epoll.h>
 #include <sys/select.h>
 
@@ -20,7 +22,7 @@
 
 using namespace usnet::preload;  // NOLINT(google-build-using-namespace): the C edge
 
-extern "C" [[noreturn]] void __chk_fail(void);
+extern "C" [[noreturn]] void __chk_fail(void);  // NOLINT(bugprone-reserved-identifier)
 
 namespace {
 
@@ -91,6 +93,7 @@ int poll(pollfd* fds, nfds_t n, int timeout) {
   return real().poll(fds, n, timeout);
 }
 
+// NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's name
 int __poll_chk(pollfd* fds, nfds_t n, int timeout, size_t fdslen) {
   if (fdslen / sizeof(*fds) < n) __chk_fail();
   return poll(fds, n, timeout);
@@ -101,6 +104,7 @@ int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
   return real().ppoll(fds, n, ts, mask);
 }
 
+// NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's name
 int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask, size_t fdslen) {
   if (fdslen / sizeof(*fds) < n) __chk_fail();
   return ppoll(fds, n, ts, mask);
