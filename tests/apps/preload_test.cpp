@@ -136,6 +136,25 @@ TEST_F(Preload, UdpBothWays) {
   EXPECT_EQ(wait_bg(server, 10), 0) << slurp(path);
 }
 
+// A dual-stack listener on [::] (nginx's `listen [::]:80`, node's default) serves IPv4 on
+// usnet, the peers shown v4-mapped; an AF_INET6 client of a v4-mapped address is usnet's.
+TEST_F(Preload, DualStackSocketsServeIpv4OnUsnet) {
+  std::string path;
+  const pid_t server = start_server(preloaded({"v6-echo-server", "7018", kKernel}), &path);
+  ASSERT_GT(server, 0);
+  std::string out;
+  EXPECT_EQ(run_both(kernel({"echo-client", kUsnet, "7018", "300000", "kernel"}), &out), 0) << out;
+  EXPECT_EQ(wait_bg(server, 10), 0) << slurp(path);
+  EXPECT_NE(slurp(path).find("OK v6 echoed"), std::string::npos) << slurp(path);
+
+  kernel_echo(7019);
+  const pid_t udp = start_server(kernel({"udp-echo-server", kKernel, "7020", "kernel"}), &path);
+  ASSERT_GT(udp, 0);
+  EXPECT_EQ(run_both(preloaded({"v6-client", kKernel, "7019"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK v6 client"), std::string::npos) << out;
+  EXPECT_EQ(wait_bg(udp, 10), 0) << slurp(path);
+}
+
 TEST_F(Preload, LoopbackGoesToTheKernel) {
   kernel_echo(7005, "127.0.0.1");
   std::string out;

@@ -590,6 +590,102 @@ static int fork_mode(char** a) {
   return 0;
 }
 
+/* ::ffff:IP, port. */
+static struct sockaddr_in6 mapped_of(const char* ip, int port) {
+  struct sockaddr_in6 a;
+  memset(&a, 0, sizeof(a));
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons((uint16_t)port);
+  char text[64];
+  snprintf(text, sizeof(text), "::ffff:%s", ip);
+  CHECK(inet_pton(AF_INET6, text, &a.sin6_addr) == 1, "bad address %s", text);
+  return a;
+}
+
+static void expect_mapped(const struct sockaddr_in6* a, socklen_t len, const char* ip,
+                          const char* what) {
+  CHECK(len == sizeof(*a) && a->sin6_family == AF_INET6, "%s: not an AF_INET6 address", what);
+  struct sockaddr_in6 want = mapped_of(ip, 0);
+  CHECK(memcmp(&a->sin6_addr, &want.sin6_addr, 16) == 0, "%s: not ::ffff:%s", what, ip);
+}
+
+/* v6-echo-server PORT PEER: a dual-stack listener on [::]:PORT (the IPv4 part on usnet);
+ * the accepted peer must show as ::ffff:PEER. */
+static int v6_echo_server(char** a) {
+  int l = socket(AF_INET6, SOCK_STREAM, 0);
+  CHECK(l >= 0, "socket");
+  int zero = 0, one = 1;
+  CHECK(setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) == 0, "IPV6_V6ONLY");
+  CHECK(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0, "SO_REUSEADDR");
+  struct sockaddr_in6 any;
+  memset(&any, 0, sizeof(any));
+  any.sin6_family = AF_INET6;
+  any.sin6_port = htons((uint16_t)atoi(a[0]));
+  CHECK(bind(l, (struct sockaddr*)&any, sizeof(any)) == 0, "bind [::]");
+  CHECK(listen(l, 4) == 0, "listen");
+  expect_where(l, "usnet", "dual-stack listener");
+  struct sockaddr_in6 me;
+  socklen_t len = sizeof(me);
+  CHECK(getsockname(l, (struct sockaddr*)&me, &len) == 0 && len == sizeof(me) &&
+            me.sin6_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&me.sin6_addr) &&
+            me.sin6_port == any.sin6_port,
+        "getsockname: not [::]:port");
+  int v = -1;
+  len = sizeof(v);
+  CHECK(getsockopt(l, SOL_SOCKET, SO_DOMAIN, &v, &len) == 0 && v == AF_INET6, "SO_DOMAIN");
+  len = sizeof(v);
+  CHECK(getsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len) == 0 && v == 0, "IPV6_V6ONLY read");
+  listening();
+  struct sockaddr_in6 peer;
+  len = sizeof(peer);
+  int c = accept(l, (struct sockaddr*)&peer, &len);
+  CHECK(c >= 0, "accept");
+  expect_mapped(&peer, len, a[1], "accepted peer");
+  len = sizeof(peer);
+  CHECK(getpeername(c, (struct sockaddr*)&peer, &len) == 0, "getpeername");
+  expect_mapped(&peer, len, a[1], "getpeername");
+  char buf[16384];
+  for (;;) {
+    ssize_t r = read(c, buf, sizeof(buf));
+    CHECK(r >= 0, "read");
+    if (r == 0) break;
+    write_all(c, buf, (size_t)r);
+  }
+  close(c);
+  printf("OK v6 echoed\n");
+  return 0;
+}
+
+/* v6-client IP PORT: an AF_INET6 socket connected to ::ffff:IP is usnet's; and a datagram
+ * to ::ffff:IP:PORT+1 comes back from the same v4-mapped address. */
+static int v6_client(char** a) {
+  int s = socket(AF_INET6, SOCK_STREAM, 0);
+  CHECK(s >= 0, "socket");
+  struct sockaddr_in6 to = mapped_of(a[0], atoi(a[1]));
+  CHECK(connect(s, (struct sockaddr*)&to, sizeof(to)) == 0, "connect ::ffff:%s", a[0]);
+  expect_where(s, "usnet", "v4-mapped client");
+  struct sockaddr_in6 peer;
+  socklen_t len = sizeof(peer);
+  CHECK(getpeername(s, (struct sockaddr*)&peer, &len) == 0, "getpeername");
+  expect_mapped(&peer, len, a[0], "getpeername");
+  echo_roundtrip(s, 100000);
+  int u = socket(AF_INET6, SOCK_DGRAM, 0);
+  CHECK(u >= 0, "socket");
+  struct sockaddr_in6 uto = mapped_of(a[0], atoi(a[1]) + 1);
+  CHECK(sendto(u, "ping", 4, 0, (struct sockaddr*)&uto, sizeof(uto)) == 4, "sendto");
+  expect_where(u, "usnet", "v4-mapped datagram socket");
+  struct pollfd p = {u, POLLIN, 0};
+  CHECK(poll(&p, 1, 5000) == 1, "no reply");
+  char buf[8];
+  struct sockaddr_in6 from;
+  len = sizeof(from);
+  CHECK(recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr*)&from, &len) == 4, "recvfrom");
+  expect_mapped(&from, len, a[0], "recvfrom");
+  CHECK(from.sin6_port == uto.sin6_port, "reply from another port");
+  printf("OK v6 client\n");
+  return 0;
+}
+
 /* fork-first IP PORT: a process that forks before its first socket (a server that
  * daemonizes): the child may start a stack of its own, and its socket is usnet's. */
 static int fork_first(char** a) {
@@ -693,6 +789,8 @@ int main(int argc, char** argv) {
       {"exec-child", 3, exec_child},
       {"block-accept", 1, block_accept},
       {"passthrough", 0, passthrough},
+      {"v6-echo-server", 2, v6_echo_server},
+      {"v6-client", 2, v6_client},
   };
   signal(SIGPIPE, SIG_IGN);
   if (argc >= 2) {
