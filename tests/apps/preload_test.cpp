@@ -155,6 +155,48 @@ TEST_F(Preload, DualStackSocketsServeIpv4OnUsnet) {
   EXPECT_EQ(wait_bg(udp, 10), 0) << slurp(path);
 }
 
+TEST_F(Preload, SendmmsgAndRecvmmsg) {
+  std::string path;
+  const pid_t server = start_server(kernel({"udp-echo-many", kKernel, "7021", "3"}), &path);
+  ASSERT_GT(server, 0);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"mmsg", kKernel, "7021"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK mmsg"), std::string::npos) << out;
+  EXPECT_EQ(wait_bg(server, 10), 0) << slurp(path);
+}
+
+TEST_F(Preload, SpliceBetweenAPipeAndAUsnetSocket) {
+  kernel_echo(7022);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"splice", kKernel, "7022"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK splice"), std::string::npos) << out;
+}
+
+TEST_F(Preload, CloseRangeClosesUsnetSockets) {
+  kernel_echo(7023);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"closerange", kKernel, "7023"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK close_range"), std::string::npos) << out;
+}
+
+// USNET_COUNTERS and USNET_PCAP, read when the stack starts.
+TEST_F(Preload, CountersAndCaptureFromTheEnvironment) {
+  kernel_echo(7024);
+  const std::string pcap = "/tmp/usnet-preload-" + std::to_string(::getpid()) + ".pcap";
+  files_.push_back(pcap);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"echo-client", kKernel, "7024", "10000", "usnet"},
+                               {"USNET_COUNTERS=-", "USNET_PCAP=" + pcap}),
+                     &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("TcpActiveOpens                  1"), std::string::npos) << out;
+  const std::string cap = slurp(pcap);
+  ASSERT_GT(cap.size(), 24U + 16U * 8) << "no frames captured";
+  EXPECT_EQ(cap.substr(0, 4), std::string("\x4d\x3c\xb2\xa1", 4))
+      << "not a pcap file (nanosecond magic)";
+}
+
 TEST_F(Preload, LoopbackGoesToTheKernel) {
   kernel_echo(7005, "127.0.0.1");
   std::string out;

@@ -686,6 +686,122 @@ static int v6_client(char** a) {
   return 0;
 }
 
+/* udp-echo-many IP PORT COUNT: answers COUNT datagrams. */
+static int udp_echo_many(char** a) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  CHECK(s >= 0, "socket");
+  struct sockaddr_in me = addr_of(a[0], atoi(a[1]));
+  CHECK(bind(s, (struct sockaddr*)&me, sizeof(me)) == 0, "bind");
+  listening();
+  for (int i = 0; i < atoi(a[2]); ++i) {
+    char buf[2048];
+    struct sockaddr_in from;
+    socklen_t len = sizeof(from);
+    ssize_t n = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr*)&from, &len);
+    CHECK(n > 0, "recvfrom");
+    CHECK(sendto(s, buf, (size_t)n, 0, (struct sockaddr*)&from, len) == n, "sendto");
+  }
+  printf("OK udp echoed many\n");
+  return 0;
+}
+
+/* mmsg IP PORT: three datagrams out with one sendmmsg, back with recvmmsg. */
+static int mmsg(char** a) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  CHECK(s >= 0, "socket");
+  struct sockaddr_in to = addr_of(a[0], atoi(a[1]));
+  char out[3][32];
+  struct iovec ov[3];
+  struct mmsghdr om[3];
+  memset(om, 0, sizeof(om));
+  for (int i = 0; i < 3; ++i) {
+    snprintf(out[i], sizeof(out[i]), "datagram %d of three", i);
+    ov[i].iov_base = out[i];
+    ov[i].iov_len = strlen(out[i]);
+    om[i].msg_hdr.msg_name = &to;
+    om[i].msg_hdr.msg_namelen = sizeof(to);
+    om[i].msg_hdr.msg_iov = &ov[i];
+    om[i].msg_hdr.msg_iovlen = 1;
+  }
+  CHECK(sendmmsg(s, om, 3, 0) == 3, "sendmmsg");
+  expect_where(s, "usnet", "socket");
+  for (int i = 0; i < 3; ++i)
+    CHECK(om[i].msg_len == ov[i].iov_len, "sendmmsg msg_len %d", i);
+  char in[3][64];
+  struct iovec iv[3];
+  struct mmsghdr im[3];
+  int got = 0;
+  while (got < 3) {
+    memset(im, 0, sizeof(im));
+    for (int i = 0; i < 3; ++i) {
+      iv[i].iov_base = in[i];
+      iv[i].iov_len = sizeof(in[i]);
+      im[i].msg_hdr.msg_iov = &iv[i];
+      im[i].msg_hdr.msg_iovlen = 1;
+    }
+    struct pollfd p = {s, POLLIN, 0};
+    CHECK(poll(&p, 1, 5000) == 1, "no datagrams back");
+    int n = recvmmsg(s, im, (unsigned)(3 - got), MSG_WAITFORONE, NULL);
+    CHECK(n > 0, "recvmmsg");
+    for (int i = 0; i < n; ++i) {
+      CHECK(im[i].msg_len == ov[got + i].iov_len && memcmp(in[i], out[got + i], im[i].msg_len) == 0,
+            "datagram %d differs", got + i);
+    }
+    got += n;
+  }
+  printf("OK mmsg\n");
+  return 0;
+}
+
+/* splice IP PORT: pipe -> usnet socket, and the echo usnet socket -> pipe. */
+static int splice_mode(char** a) {
+  int s = tcp_connect(a[0], atoi(a[1]), 0);
+  expect_where(s, "usnet", "socket");
+  int in[2], out[2];
+  CHECK(pipe(in) == 0 && pipe(out) == 0, "pipe");
+  unsigned char msg[3000];
+  for (size_t i = 0; i < sizeof(msg); ++i)
+    msg[i] = pattern(i);
+  write_all(in[1], msg, sizeof(msg));
+  size_t moved = 0;
+  while (moved < sizeof(msg)) {
+    ssize_t n = splice(in[0], NULL, s, NULL, sizeof(msg) - moved, 0);
+    CHECK(n > 0, "splice pipe -> socket");
+    moved += (size_t)n;
+  }
+  moved = 0;
+  unsigned char back[3000];
+  while (moved < sizeof(msg)) {
+    ssize_t n = splice(s, NULL, out[1], NULL, sizeof(msg) - moved, 0);
+    CHECK(n > 0, "splice socket -> pipe");
+    CHECK(read(out[0], back + moved, (size_t)n) == n, "read the pipe");
+    moved += (size_t)n;
+  }
+  CHECK(memcmp(back, msg, sizeof(msg)) == 0, "spliced bytes differ");
+  loff_t off = 0;
+  CHECK(splice(s, &off, out[1], NULL, 1, 0) == -1 && errno == ESPIPE, "offset on a socket");
+  printf("OK splice\n");
+  return 0;
+}
+
+/* closerange IP PORT: close_range closes usnet sockets too, and the number a pipe then
+ * gets is the kernel's again. */
+static int closerange(char** a) {
+  int s = tcp_connect(a[0], atoi(a[1]), 0);
+  expect_where(s, "usnet", "socket");
+  CHECK(close_range((unsigned)s, ~0U, 0) == 0, "close_range");
+  CHECK(fcntl(s, F_GETFD) == -1 && errno == EBADF, "socket still open after close_range");
+  int p[2];
+  CHECK(pipe(p) == 0, "pipe");
+  CHECK(p[0] == s || p[1] == s, "the pipe did not get the number back (%d, %d vs %d)", p[0], p[1],
+        s);
+  CHECK(write(p[1], "k", 1) == 1, "pipe write");
+  char c;
+  CHECK(read(p[0], &c, 1) == 1 && c == 'k', "pipe read on a former usnet number");
+  printf("OK close_range\n");
+  return 0;
+}
+
 /* fork-first IP PORT: a process that forks before its first socket (a server that
  * daemonizes): the child may start a stack of its own, and its socket is usnet's. */
 static int fork_first(char** a) {
@@ -791,6 +907,10 @@ int main(int argc, char** argv) {
       {"passthrough", 0, passthrough},
       {"v6-echo-server", 2, v6_echo_server},
       {"v6-client", 2, v6_client},
+      {"udp-echo-many", 3, udp_echo_many},
+      {"mmsg", 2, mmsg},
+      {"splice", 2, splice_mode},
+      {"closerange", 2, closerange},
   };
   signal(SIGPIPE, SIG_IGN);
   if (argc >= 2) {
