@@ -24,6 +24,7 @@
 #include "preload/preload.h"
 #include "stack/stack.h"
 #include "transport/tcp/tcp.h"
+#include "transport/tcp/tcp_sock.h"
 #include "usnet/usnet.h"
 
 namespace usnet::preload {
@@ -69,12 +70,19 @@ void say(const char* fmt, ...) {
   va_end(ap);
 }
 
-// Connections closed by the program that still have data or a FIN to deliver (TIME_WAIT
-// ones are done: their peer has everything).
+// Connections closed by the program whose data or FIN the peer has not yet acknowledged
+// (FIN_WAIT_1, CLOSING, LAST_ACK). FIN_WAIT_2 and TIME_WAIT are done: the peer has it all.
 std::size_t draining(usnet_stack* s) {
   std::lock_guard lock(s->runtime->rt.mutex());
-  const Tcp& tcp = s->stack->tcp();
-  return tcp.orphans() > tcp.time_waits() ? tcp.orphans() - tcp.time_waits() : 0;
+  std::size_t n = 0;
+  s->stack->tcp().for_each([&](const TcpSock& sk) {
+    if (sk.owner != TcpSock::Owner::kOrphan) return;
+    if (sk.state == TcpState::kFinWait1 || sk.state == TcpState::kClosing ||
+        sk.state == TcpState::kLastAck) {
+      ++n;
+    }
+  });
+  return n;
 }
 
 // At exit the kernel closes a process's sockets and goes on delivering what they hold; a
