@@ -1,4 +1,4 @@
-// The socket calls: socket(2) and the calls that decide an undecided AF_INET socket's
+// The socket calls: socket(2) and the calls that decide an undecided socket's
 // side (preload/pending.h), then the rest of the per-socket calls.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
