@@ -55,6 +55,7 @@ bool env_on(const char* name) {
 // Written with the kernel's write(2): stdio may be what the program is busy with.
 __attribute__((format(printf, 1, 0))) void say(const char* fmt, va_list ap) {
   char line[512];
+  // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): the caller's va_start
   int n = std::vsnprintf(line, sizeof(line) - 1, fmt, ap);
   if (n < 0) return;
   if (n > static_cast<int>(sizeof(line)) - 2) n = static_cast<int>(sizeof(line)) - 2;
