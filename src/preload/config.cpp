@@ -30,6 +30,7 @@
 namespace usnet::preload {
 
 thread_local bool t_inside __attribute__((tls_model("initial-exec"))) = false;
+thread_local const sigset_t* t_wait_mask __attribute__((tls_model("initial-exec"))) = nullptr;
 
 namespace {
 

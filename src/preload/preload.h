@@ -3,6 +3,7 @@
 // The contract with `usnet run` and the resolver is written in src/preload/README.md.
 #pragma once
 
+#include <signal.h>
 #include <sys/socket.h>
 
 #include "preload/real_calls.h"
@@ -21,6 +22,11 @@ extern thread_local bool t_inside __attribute__((tls_model("initial-exec")));
 inline bool inside() noexcept {
   return t_inside;
 }
+
+// The signal mask of the ppoll, pselect or epoll_pwait this thread is in, while usnet runs
+// it: usnet's own sleeping poll/epoll_wait then become the kernel's ppoll/epoll_pwait with
+// this mask, so the mask is set atomically with the sleep, as the kernel's calls set it.
+extern thread_local const sigset_t* t_wait_mask __attribute__((tls_model("initial-exec")));
 
 class Inside {
  public:

@@ -231,6 +231,13 @@ TEST_F(Preload, PollSelectEpollMixAPipeAndAUsnetSocket) {
   EXPECT_NE(out.find("OK readiness"), std::string::npos) << out;
 }
 
+TEST_F(Preload, PpollAndEpollPwaitSetTheirMaskWithTheWait) {
+  kernel_echo(7025);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"pmask", kKernel, "7025"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK pmask"), std::string::npos) << out;
+}
+
 TEST_F(Preload, ReadvAndWritev) {
   kernel_echo(7009);
   std::string out;

@@ -35,6 +35,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void fail(const char* fmt, ...) {
@@ -802,6 +803,60 @@ static int closerange(char** a) {
   return 0;
 }
 
+static volatile sig_atomic_t got_usr1 = 0;
+static void on_usr1(int sig) {
+  (void)sig;
+  got_usr1 = 1;
+}
+
+/* pmask IP PORT: ppoll and epoll_pwait set their signal mask atomically with the wait: a
+ * signal blocked before the call and pending, which the call's mask lets in, ends the wait
+ * at once with EINTR (not after the timeout, as it would if the mask were set first and the
+ * signal handled before the wait began). */
+static int pmask(char** a) {
+  int s = tcp_connect(a[0], atoi(a[1]), 0);
+  expect_where(s, "usnet", "socket");
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_usr1; /* no SA_RESTART */
+  CHECK(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction");
+  sigset_t usr1, none;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigemptyset(&none);
+  for (int round = 0; round < 2; ++round) {
+    CHECK(sigprocmask(SIG_BLOCK, &usr1, NULL) == 0, "block SIGUSR1");
+    got_usr1 = 0;
+    CHECK(raise(SIGUSR1) == 0 && !got_usr1, "SIGUSR1 pending, not handled");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int r;
+    if (round == 0) {
+      struct pollfd p = {s, POLLIN, 0};
+      struct timespec ts = {3, 0};
+      r = ppoll(&p, 1, &ts, &none);
+    } else {
+      int ep = epoll_create1(0);
+      struct epoll_event ev = {.events = EPOLLIN, .data.fd = s};
+      CHECK(ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) == 0, "epoll");
+      struct epoll_event out;
+      r = epoll_pwait(ep, &out, 1, 3000, &none);
+      close(ep);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    CHECK(r == -1 && errno == EINTR, "%s: %d, expected EINTR", round ? "epoll_pwait" : "ppoll", r);
+    CHECK(got_usr1, "handler did not run");
+    CHECK(ms < 1000, "%s waited %.0f ms before EINTR", round ? "epoll_pwait" : "ppoll", ms);
+    sigset_t now;
+    CHECK(sigprocmask(SIG_SETMASK, NULL, &now) == 0 && sigismember(&now, SIGUSR1),
+          "the call's mask was not undone");
+    CHECK(sigprocmask(SIG_UNBLOCK, &usr1, NULL) == 0, "unblock");
+  }
+  printf("OK pmask\n");
+  return 0;
+}
+
 /* fork-first IP PORT: a process that forks before its first socket (a server that
  * daemonizes): the child may start a stack of its own, and its socket is usnet's. */
 static int fork_first(char** a) {
@@ -911,6 +966,7 @@ int main(int argc, char** argv) {
       {"mmsg", 2, mmsg},
       {"splice", 2, splice_mode},
       {"closerange", 2, closerange},
+      {"pmask", 2, pmask},
   };
   signal(SIGPIPE, SIG_IGN);
   if (argc >= 2) {
