@@ -47,6 +47,12 @@ bool PendingTable::take(int fd, PendingSocket& out) {
   return true;
 }
 
+void PendingTable::note_bound_anywhere(int fd) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(fd);
+  if (it != map_.end()) it->second.bound_anywhere = true;
+}
+
 int PendingTable::domain(int fd) const {
   if (!contains(fd)) return AF_UNSPEC;
   std::lock_guard lock(mu_);
@@ -111,6 +117,20 @@ int install_usnet(int fd, const PendingSocket& p) {
                          static_cast<socklen_t>(o.value.size())) != 0) {
       debug_line("usnet preload: fd %d: setsockopt(%d, %d) not replayed on usnet: %s", fd, o.level,
                  o.name, std::strerror(errno));
+    }
+  }
+  if (p.bound_anywhere) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    if (real().getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {  // NOLINT
+      // sin_port and sin6_port sit at the same offset.
+      std::memcpy(&any.sin_port, reinterpret_cast<const char*>(&ss) + 2, 2);  // NOLINT
+    }
+    if (usnet_bind(u, reinterpret_cast<const sockaddr*>(&any), sizeof(any)) != 0) {  // NOLINT
+      any.sin_port = 0;  // the kernel's port is taken in usnet: any other
+      (void)usnet_bind(u, reinterpret_cast<const sockaddr*>(&any), sizeof(any));  // NOLINT
     }
   }
   if ((fl & O_NONBLOCK) != 0) (void)usnet_fcntl(u, F_SETFL, O_NONBLOCK);
@@ -195,7 +215,8 @@ void decide_by_destination(int fd, const sockaddr* addr, socklen_t len, const ch
          call, a);
 }
 
-void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len) {
+void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len, bool& anywhere) {
+  anywhere = false;
   if (!pending().contains(fd) || !configured()) return;
   sockaddr_in a{};
   if (!ipv4_for(fd, addr, len, a)) {
@@ -204,6 +225,11 @@ void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len) {
       debug_line("usnet preload: fd %d: bind to an IPv6 address (or IPV6_V6ONLY) -> kernel", fd);
       pending().forget(fd);
     }
+    return;
+  }
+  if (a.sin_addr.s_addr == htonl(INADDR_ANY) && a.sin_port == 0) {
+    debug_line("usnet preload: fd %d: bind to the wildcard, port 0: not decided yet", fd);
+    anywhere = true;
     return;
   }
   decide(fd, bound_by_usnet(reinterpret_cast<const sockaddr*>(&a), sizeof(a)),  // NOLINT

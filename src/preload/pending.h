@@ -28,6 +28,10 @@ struct PendingSocket {
     std::vector<std::byte> value;
   };
   std::vector<Option> options;  // in the order the program set them
+  // bind(0.0.0.0, port 0) (or `::`) was made on the kernel socket: a client choosing no
+  // address, which does not say where it will talk (preload/pending.cpp). The usnet socket
+  // is bound to the port the kernel chose, so getsockname's answer stays true.
+  bool bound_anywhere = false;
 };
 
 class PendingTable {
@@ -39,6 +43,8 @@ class PendingTable {
   // Removes fd and returns what was noted (false if it was not pending).
   bool take(int fd, PendingSocket& out);
   void forget(int fd);
+  // The kernel socket was bound to the wildcard with port 0 (PendingSocket::bound_anywhere).
+  void note_bound_anywhere(int fd);
   // The family socket() was asked for; AF_UNSPEC if fd is not pending.
   int domain(int fd) const;
   // pthread_atfork: the lock is held across fork, so the child's is free.
@@ -60,7 +66,10 @@ int move_to_usnet(int fd);
 // Decides pending fd by a destination (connect, sendto) or a local address (bind); a
 // no-op for a descriptor that is not pending. `call` names the call for the debug line.
 void decide_by_destination(int fd, const sockaddr* addr, socklen_t len, const char* call);
-void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len);
+// A bind to the wildcard with port 0 decides nothing (a client that binds before it sends
+// or connects): the kernel socket takes it, and the socket stays undecided; `anywhere` says
+// so, and the caller reports a successful kernel bind with note_bound_anywhere.
+void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len, bool& anywhere);
 // listen() on an undecided socket: it would bind to the wildcard, which is usnet's.
 void decide_for_listen(int fd);
 // An undecided AF_INET6 socket (dual-stack: preload/v4mapped.h).

@@ -80,7 +80,13 @@ int socket(int domain, int type, int protocol) {
 }
 
 int bind(int fd, const sockaddr* addr, socklen_t len) {
-  if (!inside()) decide_by_local_address(fd, addr, len);
+  bool anywhere = false;
+  if (!inside()) decide_by_local_address(fd, addr, len, anywhere);
+  if (anywhere) {
+    const int r = real().bind(fd, addr, len);
+    if (r == 0) pending().note_bound_anywhere(fd);
+    return r;
+  }
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;

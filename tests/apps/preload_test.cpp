@@ -204,6 +204,17 @@ TEST_F(Preload, LoopbackGoesToTheKernel) {
   EXPECT_NE(out.find("OK loopback kernel"), std::string::npos) << out;
 }
 
+TEST_F(Preload, ABindToTheWildcardPortZeroWaitsForTheDestination) {
+  kernel_echo(7026);
+  std::string path;
+  const pid_t udp = start_server(kernel({"udp-echo-server", "127.0.0.1", "7027", "kernel"}), &path);
+  ASSERT_GT(udp, 0);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"bind-any", kKernel, "7026", "7027"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK bind-any"), std::string::npos) << out;
+  EXPECT_EQ(wait_bg(udp, 10), 0) << slurp(path);
+}
+
 TEST_F(Preload, LoopbackStaysInUsnetWhenAsked) {
   std::string out;
   EXPECT_EQ(run_both(preloaded({"loopback-usnet", "7006"}, {"USNET_LOOPBACK=usnet"}), &out), 0)

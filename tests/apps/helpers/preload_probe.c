@@ -857,6 +857,35 @@ static int pmask(char** a) {
   return 0;
 }
 
+/* bind-any IP PORT LOPORT: a client that binds to 0.0.0.0 port 0 before it talks is decided
+ * by where it then talks: a TCP connection to IP is usnet's (with the port bind chose), a
+ * UDP datagram to the kernel's loopback (127.0.0.1:LOPORT) the kernel's. */
+static int bind_any(char** a) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in any = addr_of("0.0.0.0", 0), me;
+  socklen_t len = sizeof(me);
+  CHECK(bind(s, (struct sockaddr*)&any, sizeof(any)) == 0, "bind");
+  CHECK(getsockname(s, (struct sockaddr*)&me, &len) == 0 && me.sin_port != 0, "getsockname");
+  struct sockaddr_in to = addr_of(a[0], atoi(a[1]));
+  CHECK(connect(s, (struct sockaddr*)&to, sizeof(to)) == 0, "connect");
+  expect_where(s, "usnet", "TCP client bound to 0.0.0.0:0");
+  struct sockaddr_in after;
+  len = sizeof(after);
+  CHECK(getsockname(s, (struct sockaddr*)&after, &len) == 0 && after.sin_port == me.sin_port,
+        "the port bind chose changed (%d -> %d)", ntohs(me.sin_port), ntohs(after.sin_port));
+  echo_roundtrip(s, 10000);
+  int u = socket(AF_INET, SOCK_DGRAM, 0);
+  CHECK(bind(u, (struct sockaddr*)&any, sizeof(any)) == 0, "bind udp");
+  struct sockaddr_in lo = addr_of("127.0.0.1", atoi(a[2]));
+  CHECK(sendto(u, "lo", 2, 0, (struct sockaddr*)&lo, sizeof(lo)) == 2, "sendto loopback");
+  expect_where(u, "kernel", "UDP client bound to 0.0.0.0:0, talking to loopback");
+  struct pollfd p = {u, POLLIN, 0};
+  char buf[4];
+  CHECK(poll(&p, 1, 5000) == 1 && recv(u, buf, sizeof(buf), 0) == 2, "loopback echo");
+  printf("OK bind-any\n");
+  return 0;
+}
+
 /* fork-first IP PORT: a process that forks before its first socket (a server that
  * daemonizes): the child may start a stack of its own, and its socket is usnet's. */
 static int fork_first(char** a) {
@@ -967,6 +996,7 @@ int main(int argc, char** argv) {
       {"splice", 2, splice_mode},
       {"closerange", 2, closerange},
       {"pmask", 2, pmask},
+      {"bind-any", 3, bind_any},
   };
   signal(SIGPIPE, SIG_IGN);
   if (argc >= 2) {
