@@ -47,6 +47,15 @@ bool PendingTable::take(int fd, PendingSocket& out) {
   return true;
 }
 
+void PendingTable::note_epoll(int fd, int epfd, int op, const epoll_event* ev) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(fd);
+  if (it == map_.end()) return;
+  auto& regs = it->second.epolls;
+  std::erase_if(regs, [&](const auto& r) { return r.first == epfd; });
+  if (op != EPOLL_CTL_DEL && ev != nullptr) regs.emplace_back(epfd, *ev);
+}
+
 void PendingTable::note_bound_anywhere(int fd) {
   std::lock_guard lock(mu_);
   auto it = map_.find(fd);
@@ -137,7 +146,15 @@ int install_usnet(int fd, const PendingSocket& p) {
   // Onto the program's number; the kernel socket there is closed by the kernel's dup3.
   const int r = usnet_dup3(u, fd, (fdfl & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0);
   const int saved = errno;
-  if (r >= 0) v4_in_v6().set(fd, v6);
+  if (r >= 0) {
+    v4_in_v6().set(fd, v6);
+    for (auto [epfd, ev] : p.epolls) {
+      if (usnet_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        debug_line("usnet preload: fd %d: not watched again by epoll %d: %s", fd, epfd,
+                   std::strerror(errno));
+      }
+    }
+  }
   (void)usnet_close(u);
   errno = saved;
   return r < 0 ? -1 : 0;

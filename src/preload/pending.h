@@ -8,10 +8,12 @@
 // back from the kernel socket, which held them meanwhile).
 #pragma once
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "preload/fd_marks.h"
@@ -32,6 +34,9 @@ struct PendingSocket {
   // address, which does not say where it will talk (preload/pending.cpp). The usnet socket
   // is bound to the port the kernel chose, so getsockname's answer stays true.
   bool bound_anywhere = false;
+  // The usnet epoll instances watching the kernel socket (epfd, event): the usnet socket
+  // is added to them in its place (the kernel's registration goes with the kernel socket).
+  std::vector<std::pair<int, epoll_event>> epolls;
 };
 
 class PendingTable {
@@ -43,6 +48,8 @@ class PendingTable {
   // Removes fd and returns what was noted (false if it was not pending).
   bool take(int fd, PendingSocket& out);
   void forget(int fd);
+  // epoll_ctl(epfd, op, fd, ev) succeeded on undecided fd.
+  void note_epoll(int fd, int epfd, int op, const epoll_event* ev);
   // The kernel socket was bound to the wildcard with port 0 (PendingSocket::bound_anywhere).
   void note_bound_anywhere(int fd);
   // The family socket() was asked for; AF_UNSPEC if fd is not pending.

@@ -17,6 +17,7 @@
 #include <climits>
 
 #include "preload/dispatch.h"
+#include "preload/pending.h"
 #include "usnet/usnet.h"
 
 using namespace usnet::preload;  // NOLINT(google-build-using-namespace): the C edge
@@ -168,6 +169,14 @@ int epoll_create1(int flags) {
 }
 
 int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
+  if (!inside() && kind_of(epfd) == FdKind::kObject && pending().contains(fd)) {
+    // An undecided socket: watched as the kernel socket it is for now, and noted, so the
+    // usnet socket that may take its place is watched instead (preload/pending.h).
+    Inside in;
+    const int r = usnet_epoll_ctl(epfd, op, fd, ev);
+    if (r == 0) pending().note_epoll(fd, epfd, op, ev);
+    return r;
+  }
   if (kind_of(epfd) != FdKind::kNone || kind_of(fd) != FdKind::kNone) {
     Inside in;
     return usnet_epoll_ctl(epfd, op, fd, ev);

@@ -75,7 +75,11 @@ int socket(int domain, int type, int protocol) {
   if (fd < 0 || inside() || !usnet_kind_of_socket(domain, type, protocol) || !configured()) {
     return fd;
   }
-  pending().add(fd, PendingSocket{domain, type, protocol, {}});
+  PendingSocket p;
+  p.domain = domain;
+  p.type = type;
+  p.protocol = protocol;
+  pending().add(fd, p);
   return fd;
 }
 

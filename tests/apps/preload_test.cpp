@@ -249,6 +249,13 @@ TEST_F(Preload, PpollAndEpollPwaitSetTheirMaskWithTheWait) {
   EXPECT_NE(out.find("OK pmask"), std::string::npos) << out;
 }
 
+TEST_F(Preload, ASocketInEpollBeforeItsConnectIsWatchedOnUsnet) {
+  kernel_echo(7028);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"epoll-first", kKernel, "7028"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK epoll-first"), std::string::npos) << out;
+}
+
 TEST_F(Preload, ReadvAndWritev) {
   kernel_echo(7009);
   std::string out;

@@ -886,6 +886,34 @@ static int bind_any(char** a) {
   return 0;
 }
 
+/* epoll-first IP PORT: a non-blocking socket added to epoll before its connect still
+ * reports the connect's completion and the echo (the usnet socket took its place there). */
+static int epoll_first(char** a) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  CHECK(s >= 0, "socket");
+  int ep = epoll_create1(0);
+  struct epoll_event ev = {.events = EPOLLOUT, .data.fd = s};
+  CHECK(ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) == 0, "epoll_ctl before connect");
+  struct sockaddr_in to = addr_of(a[0], atoi(a[1]));
+  int r = connect(s, (struct sockaddr*)&to, sizeof(to));
+  CHECK(r == 0 || errno == EINPROGRESS, "connect");
+  expect_where(s, "usnet", "socket");
+  struct epoll_event out;
+  CHECK(epoll_wait(ep, &out, 1, 5000) == 1 && out.data.fd == s && (out.events & EPOLLOUT),
+        "no EPOLLOUT for the connect");
+  int err = -1;
+  socklen_t len = sizeof(err);
+  CHECK(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0, "SO_ERROR %d", err);
+  ev.events = EPOLLIN;
+  CHECK(epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev) == 0, "EPOLL_CTL_MOD");
+  CHECK(write(s, "e", 1) == 1, "write");
+  char c;
+  CHECK(epoll_wait(ep, &out, 1, 5000) == 1 && (out.events & EPOLLIN), "no EPOLLIN for the echo");
+  CHECK(read(s, &c, 1) == 1 && c == 'e', "read");
+  printf("OK epoll-first\n");
+  return 0;
+}
+
 /* fork-first IP PORT: a process that forks before its first socket (a server that
  * daemonizes): the child may start a stack of its own, and its socket is usnet's. */
 static int fork_first(char** a) {
@@ -997,6 +1025,7 @@ int main(int argc, char** argv) {
       {"closerange", 2, closerange},
       {"pmask", 2, pmask},
       {"bind-any", 3, bind_any},
+      {"epoll-first", 2, epoll_first},
   };
   signal(SIGPIPE, SIG_IGN);
   if (argc >= 2) {
