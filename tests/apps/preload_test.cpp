@@ -197,6 +197,23 @@ TEST_F(Preload, CountersAndCaptureFromTheEnvironment) {
       << "not a pcap file (nanosecond magic)";
 }
 
+// A destination beyond usnet's subnet is usnet's only with a route to it (USNET_GATEWAY);
+// without one it is the kernel's, which reaches it here (an address of the namespace's own,
+// on its loopback interface).
+TEST_F(Preload, TheGatewayDecidesForDestinationsOffTheSubnet) {
+  ASSERT_EQ(in_ns({"ip", "addr", "add", "198.19.5.1/32", "dev", "lo"}), 0);
+  kernel_echo(7029, "198.19.5.1");
+  kernel_echo(7030, "198.19.5.1");
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"echo-client", "198.19.5.1", "7029", "50000", "usnet"},
+                               {std::string("USNET_GATEWAY=") + kKernel}),
+                     &out),
+            0)
+      << out;
+  EXPECT_EQ(run_both(preloaded({"echo-client", "198.19.5.1", "7030", "50000", "kernel"}), &out), 0)
+      << out;
+}
+
 TEST_F(Preload, LoopbackGoesToTheKernel) {
   kernel_echo(7005, "127.0.0.1");
   std::string out;
