@@ -5,7 +5,8 @@
 
 TEST(Apps, RunInTheDebugPresetOnly) {
 #ifdef USNET_SANITIZED
-  GTEST_SKIP() << "apps tests run in the debug preset only: they preload libusnet_preload.so "
+  GTEST_SKIP() << "apps tests run only in builds without sanitizers (debug, release, plain; the "
+                  "gcc run of scripts/test): they preload libusnet_preload.so "
                   "into uninstrumented programs (the probe, and Debian's binaries), which a "
                   "sanitizer runtime cannot be loaded into after start";
 #else
