@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-TEST(Apps, RunInTheDebugPresetOnly) {
+TEST(Apps, RunOnlyInBuildsWithoutSanitizers) {
 #ifdef USNET_SANITIZED
   GTEST_SKIP() << "apps tests run only in builds without sanitizers (debug, release, plain; the "
                   "gcc run of scripts/test): they preload libusnet_preload.so "
