@@ -350,36 +350,41 @@ Status sysctl_set(Sysctl& s, std::string_view name, std::string_view value) {
   return Error::kInvalidArgument;
 }
 
-Status sysctl_apply(Sysctl& s, std::string_view text, char separator, const SysctlReport& report) {
-  Status result;
+std::vector<SysctlAssignment> sysctl_parse_list(std::string_view text, char separator) {
+  std::vector<SysctlAssignment> out;
   int line_no = 0;
-  while (!text.empty() || line_no == 0) {
+  for (bool more = true; more;) {
     ++line_no;
     const std::size_t end = text.find(separator);
     std::string_view line = trim(text.substr(0, end));
-    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-    if (line.empty() || line.front() == '#' || line.front() == ';') {
-      if (text.empty()) break;
-      continue;
-    }
-    bool ignore = false;
+    more = end != std::string_view::npos;
+    text = more ? text.substr(end + 1) : std::string_view{};
+    if (line.empty() || line.front() == '#' || line.front() == ';') continue;
+    SysctlAssignment a;
+    a.line = line_no;
     if (line.front() == '-') {
-      ignore = true;
+      a.ignore_errors = true;
       line.remove_prefix(1);
     }
     const std::size_t eq = line.find('=');
-    const std::string_view name = trim(line.substr(0, eq));
-    Status st;
-    if (eq == std::string_view::npos || name.empty()) {
-      st = Error::kInvalidArgument;  // sysctl(8): "invalid syntax, continuing..."
+    a.name = std::string(trim(line.substr(0, eq)));
+    if (eq == std::string_view::npos || a.name.empty()) {
+      a.valid = false;
     } else {
-      st = sysctl_set(s, name, trim(line.substr(eq + 1)));
+      a.value = std::string(trim(line.substr(eq + 1)));
     }
-    if (!st && !ignore) {
-      if (report) report(line_no, name, st.error());
-      if (result) result = st;
-    }
-    if (text.empty()) break;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Status sysctl_apply(Sysctl& s, std::string_view text, char separator, const SysctlReport& report) {
+  Status result;
+  for (const SysctlAssignment& a : sysctl_parse_list(text, separator)) {
+    const Status st = a.valid ? sysctl_set(s, a.name, a.value) : Status(Error::kInvalidArgument);
+    if (st || a.ignore_errors) continue;
+    if (report) report(a, st.error());
+    if (result) result = st;
   }
   return result;
 }

@@ -99,12 +99,21 @@ const std::vector<std::string>& sysctl_names();
 // The canonical dotted form of a name given with '/' or '.' separators.
 std::string sysctl_normalize(std::string_view name);
 
+// One assignment of a list or a sysctl.conf file.
+struct SysctlAssignment {
+  int line = 0;  // from 1
+  std::string name;
+  std::string value;
+  bool ignore_errors = false;  // the name had a leading '-'
+  bool valid = true;           // false: no '=' or no name ("invalid syntax")
+};
 // `name=value;name=value` (the USNET_SYSCTL environment variable) or, with separator '\n',
-// the lines of a sysctl.conf file (`name = value`, '#' and ';' comments, blank lines; a
-// leading '-' on a name ignores its errors, as sysctl(8) does). Each assignment goes
-// through sysctl_set; `report` hears of every failure (line number from 1, name, error).
-// Returns the first error not ignored, after applying every other line.
-using SysctlReport = std::function<void(int line, std::string_view name, Error e)>;
+// the lines of a sysctl.conf file: `name = value` with white space trimmed, '#' and ';'
+// comments, blank lines, and a leading '-' on a name to ignore its errors, as sysctl(8).
+std::vector<SysctlAssignment> sysctl_parse_list(std::string_view text, char separator);
+// Applies each assignment through sysctl_set; `report` hears of every failure not
+// ignored. Returns the first such error, after trying every other assignment.
+using SysctlReport = std::function<void(const SysctlAssignment& a, Error e)>;
 Status sysctl_apply(Sysctl& s, std::string_view text, char separator,
                     const SysctlReport& report = {});
 
