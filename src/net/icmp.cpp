@@ -191,7 +191,7 @@ bool Icmp::rate_allow(Ipv4Address dst) {
     stack_.mib().IcmpOutRateLimitGlobal++;
     return false;
   }
-  if (sc.icmp_ratelimit <= 0) {  // Linux: a timeout of 0 lets every message through
+  if (sc.icmp_ratelimit_jiffies <= 0) {  // Linux: a timeout of 0 lets every message through
     global_.tokens -= 1.0;
     return true;
   }
@@ -200,7 +200,7 @@ bool Icmp::rate_allow(Ipv4Address dst) {
     if (hosts_.size() >= config_.max_hosts) hosts_.erase(hosts_.begin());
     it = hosts_.emplace(dst.value, Bucket{static_cast<double>(config_.host_burst), now}).first;
   }
-  const double per_sec = 1000.0 / sc.icmp_ratelimit;
+  const double per_sec = 1000.0 / static_cast<double>(sc.icmp_ratelimit_ms());
   refill(it->second, per_sec, config_.host_burst);
   if (it->second.tokens < 1.0) {
     stack_.mib().IcmpOutRateLimitHost++;

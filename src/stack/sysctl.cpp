@@ -25,6 +25,7 @@ enum class Kind : std::uint8_t {
   kJiffies,    // proc_dointvec_jiffies: seconds, at most INT_MAX / HZ
   kMsJiffies,  // proc_dointvec_ms_jiffies: milliseconds rounded up to a jiffy
   kPortRange,  // ipv4_local_port_range
+  kPrivPorts,  // ipv4_privileged_ports
   kCongestion,
   kReadOnly,  // mode 0444
 };
@@ -71,11 +72,12 @@ const std::vector<Entry>& entries() {
       {"net.core.netdev_max_backlog", Kind::kInt, F(netdev_max_backlog)},
       {"net.ipv4.ip_default_ttl", Kind::kU8, F(ip_default_ttl), 1, 255},
       {"net.ipv4.ip_local_port_range", Kind::kPortRange, F(ip_local_port_range), 1, 65535},
-      {"net.ipv4.ip_unprivileged_port_start", Kind::kInt, F(ip_unprivileged_port_start), 0, 65535},
+      {"net.ipv4.ip_unprivileged_port_start", Kind::kPrivPorts, F(ip_unprivileged_port_start), 0,
+       65535},
       {"net.ipv4.ip_no_pmtu_disc", Kind::kU8, F(ip_no_pmtu_disc)},
       {"net.ipv4.icmp_echo_ignore_all", Kind::kU8, F(icmp_echo_ignore_all), 0, 1},
       {"net.ipv4.icmp_echo_ignore_broadcasts", Kind::kU8, F(icmp_echo_ignore_broadcasts), 0, 1},
-      {"net.ipv4.icmp_ratelimit", Kind::kMsJiffies, F(icmp_ratelimit)},
+      {"net.ipv4.icmp_ratelimit", Kind::kMsJiffies, F(icmp_ratelimit_jiffies)},
       {"net.ipv4.icmp_msgs_per_sec", Kind::kInt, F(icmp_msgs_per_sec), 0},
       {"net.ipv4.icmp_msgs_burst", Kind::kInt, F(icmp_msgs_burst), 0},
       {"net.ipv4.tcp_rmem", Kind::kVec, F(tcp_rmem), 1},
@@ -260,6 +262,10 @@ Result<std::string> sysctl_get(const Sysctl& s, std::string_view name) {
       return available_congestion_control();
     case Kind::kUint:
       return fmt::format("{}", s.tcp_notsent_lowat);
+    case Kind::kMsJiffies:
+      // jiffies_to_msecs, unsigned.
+      return fmt::format("{}", static_cast<std::uint64_t>(static_cast<unsigned>(e->ints(m)[0])) *
+                                   (1000 / kSysctlHz));
     default:
       return join(e->ints(m));
   }
@@ -269,6 +275,8 @@ Status sysctl_set(Sysctl& s, std::string_view name, std::string_view value) {
   const Entry* e = find(name);
   if (e == nullptr) return Error::kNoEntry;
   const auto in_bounds = [e](long long v) { return v >= e->min && v <= e->max; };
+  if (e->kind == Kind::kReadOnly) return Error::kPermissionDenied;
+  if (value.empty()) return {};  // a write of no bytes changes nothing
   switch (e->kind) {
     case Kind::kInt:
     case Kind::kVec:
@@ -287,16 +295,15 @@ Status sysctl_set(Sysctl& s, std::string_view name, std::string_view value) {
                           return neg ? -static_cast<long long>(v) : static_cast<long long>(v);
                         });
     case Kind::kMsJiffies:
-      // do_proc_dointvec_ms_jiffies_conv: msecs_to_jiffies rounds up; reading gives the
-      // jiffies back in ms. A negative value is a huge unsigned one there: out of range.
+      // do_proc_dointvec_ms_jiffies_conv: msecs_to_jiffies() takes the value (negated if
+      // negative) as an unsigned int; one with the top bit set is MAX_JIFFY_OFFSET, too
+      // large; otherwise it rounds up to whole jiffies.
       return write_ints(e->ints(s), value,
                         [](unsigned long long v, bool neg) -> std::optional<long long> {
-                          constexpr unsigned long long kMsPerJiffy = 1000 / kSysctlHz;
-                          if (neg || v > UINT_MAX) return std::nullopt;
-                          const unsigned long long jif = (v + kMsPerJiffy - 1) / kMsPerJiffy;
-                          if (jif * kMsPerJiffy > static_cast<unsigned long long>(kIntMax))
-                            return std::nullopt;
-                          return static_cast<long long>(jif * kMsPerJiffy);
+                          constexpr std::uint32_t kMsPerJiffy = 1000 / kSysctlHz;
+                          const auto m = static_cast<std::uint32_t>(neg ? 0 - v : v);
+                          if (static_cast<std::int32_t>(m) < 0) return std::nullopt;
+                          return static_cast<long long>((m + kMsPerJiffy - 1) / kMsPerJiffy);
                         });
     case Kind::kU8: {
       auto v = read_uint(value);
@@ -331,6 +338,22 @@ Status sysctl_set(Sysctl& s, std::string_view name, std::string_view value) {
       s.ip_local_port_range = range;
       return {};
     }
+    case Kind::kPrivPorts: {
+      // ipv4_privileged_ports: the ephemeral range must stay above the privileged ports.
+      int v = s.ip_unprivileged_port_start;
+      if (auto st = write_ints(std::span<int>(&v, 1), value,
+                               [&](unsigned long long x, bool neg) -> std::optional<long long> {
+                                 auto i = to_int(x, neg);
+                                 if (!i || !in_bounds(*i)) return std::nullopt;
+                                 return i;
+                               });
+          !st) {
+        return st;
+      }
+      if (s.ip_local_port_range[0] < v) return Error::kInvalidArgument;
+      s.ip_unprivileged_port_start = v;
+      return {};
+    }
     case Kind::kCongestion: {
       // proc_dostring keeps at most TCP_CA_NAME_MAX - 1 bytes, up to a newline; then
       // tcp_set_default_congestion_control: an unknown name is ENOENT.
@@ -345,9 +368,9 @@ Status sysctl_set(Sysctl& s, std::string_view name, std::string_view value) {
       return {};
     }
     case Kind::kReadOnly:
-      return Error::kPermissionDenied;
+      break;
   }
-  return Error::kInvalidArgument;
+  return Error::kPermissionDenied;
 }
 
 std::vector<SysctlAssignment> sysctl_parse_list(std::string_view text, char separator) {

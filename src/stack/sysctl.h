@@ -42,7 +42,9 @@ struct Sysctl {
   int ip_no_pmtu_disc = 0;                // 1: new sockets default to IP_PMTUDISC_DONT
   int icmp_echo_ignore_all = 0;
   int icmp_echo_ignore_broadcasts = 1;
-  int icmp_ratelimit = 1000;  // ms per destination (through jiffies)
+  // icmp_ratelimit, kept as the kernel keeps it: in jiffies (1000 ms); reads and writes are
+  // in ms. Read icmp_ratelimit_ms().
+  int icmp_ratelimit_jiffies = kSysctlHz;
   int icmp_msgs_per_sec = 1000;
   int icmp_msgs_burst = 50;
 
@@ -82,6 +84,10 @@ struct Sysctl {
   int tcp_max_syn_backlog = 512;
   int tcp_max_tw_buckets = 32768;
   int tcp_max_orphans = 16384;
+
+  std::int64_t icmp_ratelimit_ms() const noexcept {
+    return std::int64_t{icmp_ratelimit_jiffies} * 1000 / kSysctlHz;
+  }
 };
 
 // The value of `name` (net.ipv4.tcp_rmem or net/ipv4/tcp_rmem) as `sysctl -n` prints it:
