@@ -226,7 +226,7 @@ TEST_P(SynKernel, SynAndSynAckMatchTheKernels) {
   const pid_t server =
       spawn_in_ns({"python3", "-c",
                    "import socket\nl = socket.socket()\nl.setsockopt(socket.SOL_SOCKET, "
-                   "socket.SO_REUSEADDR, 1)\nl.bind(('198.18.3.1', 45001))\nl.listen(1)\nc, _ = "
+                   "socket.SO_REUSEADDR, 1)\nl.bind(('', 45001))\nl.listen(1)\nc, _ = "
                    "l.accept()\nwhile c.recv(65536): pass\n"});
   ASSERT_TRUE(wait_kernel_listening(45001, server));
   const std::string client_pcap = tmp("client.pcap");
