@@ -149,6 +149,29 @@ struct usnet_impairments {
 int usnet_wire_connect(usnet_stack* a, const char* a_cidr, usnet_stack* b, const char* b_cidr,
                        const struct usnet_impairments* impairments, const char* pcap_path);
 
+/* ---- settings under Linux's sysctl names (sysctl(8), Linux ip-sysctl.rst) ----
+ * Each stack has its own copy of the net.ipv4.* and net.core.* settings usnet has, with
+ * Linux's defaults and Linux's effect (tcp_rmem decides the window scale of a SYN,
+ * tcp_timestamps=0 sends no timestamps, ip_local_port_range bounds ephemeral ports, ...);
+ * changes apply to what happens next (a new socket, the next SYN), as on Linux. Names are
+ * dotted or slashed ("net.ipv4.tcp_rmem", "net/ipv4/tcp_rmem"); values are parsed and printed
+ * as the kernel's /proc/sys handlers do: numbers in C syntax, vectors separated by white
+ * space on input and by tabs on output. `stack` NULL: the calling thread's current stack.
+ * Each returns 0, or -1 with errno: ENOENT for a name usnet does not have (and for a
+ * tcp_congestion_control it does not have), EINVAL for a value the kernel would refuse
+ * (not a number, out of range, ip_local_port_range reversed or below
+ * ip_unprivileged_port_start), EACCES for a read-only name. */
+/* The value of `name`, NUL-terminated, into buf (ERANGE if it does not fit). */
+int usnet_sysctl_get(usnet_stack* stack, const char* name, char* buf, size_t len);
+int usnet_sysctl_set(usnet_stack* stack, const char* name, const char* value);
+/* "name=value;name=value" (the format of the USNET_SYSCTL environment variable): every
+ * assignment is tried; a name with a leading '-' may fail silently. errno: the first failure. */
+int usnet_sysctl_apply(usnet_stack* stack, const char* list);
+/* A file in sysctl.conf(5) syntax (USNET_SYSCTL_FILE): `name = value` per line, '#' and ';'
+ * comments, blank lines, '-' before a name to ignore its errors. errno: the file's open
+ * error, else the first failed line's. */
+int usnet_sysctl_load_file(usnet_stack* stack, const char* path);
+
 /* Call tracing: each call's and each packet's path through the layers, to stderr.
  * Also enabled for every new stack by the environment variable USNET_TRACE=1. */
 int usnet_trace(usnet_stack* stack, int enable);

@@ -65,7 +65,9 @@ IcmpError icmp_error_for(std::uint8_t type, std::uint8_t code) {
 }
 
 Icmp::Icmp(Stack& stack, IcmpConfig config)
-    : stack_(stack), config_(config), global_{static_cast<double>(config.global_burst), kEpoch} {}
+    : stack_(stack),
+      config_(config),
+      global_{static_cast<double>(stack.sysctl().icmp_msgs_burst), kEpoch} {}
 
 void Icmp::icmp_rcv(Interface& ifc, Packet pkt, const wire::Ipv4Header& ip) {
   MibCounters& mib = stack_.mib();
@@ -110,8 +112,12 @@ void Icmp::icmp_rcv(Interface& ifc, Packet pkt, const wire::Ipv4Header& ip) {
 void Icmp::icmp_echo(Interface& /*ifc*/, Packet pkt, const wire::Ipv4Header& ip,
                      const wire::IcmpHeader& h) {
   stack_.tracer().step("icmp_echo");
+  if (stack_.sysctl().icmp_echo_ignore_all != 0) {
+    stack_.tracer().step("ignored: icmp_echo_ignore_all");
+    return;
+  }
   const bool to_broadcast = !stack_.is_local_address(ip.dst);
-  if (to_broadcast && config_.echo_ignore_broadcasts) {
+  if (to_broadcast && stack_.sysctl().icmp_echo_ignore_broadcasts != 0) {
     stack_.tracer().step("ignored broadcast");
     return;
   }
@@ -126,7 +132,7 @@ void Icmp::icmp_echo(Interface& /*ifc*/, Packet pkt, const wire::Ipv4Header& ip,
   p.src = to_broadcast ? Ipv4Address{} : ip.dst;
   p.dst = ip.src;
   p.protocol = static_cast<std::uint8_t>(wire::IpProtocol::kIcmp);
-  p.ttl = stack_.config().default_ttl;
+  p.ttl = static_cast<std::uint8_t>(stack_.sysctl().ip_default_ttl);
   p.tos = ip.tos;
   stack_.mib().IcmpOutMsgs++;
   stack_.mib().IcmpOutEchoReps++;
@@ -179,17 +185,22 @@ bool Icmp::rate_allow(Ipv4Address dst) {
     b.tokens = std::min(burst, b.tokens + secs * per_sec);
     b.last = now;
   };
-  refill(global_, config_.global_per_sec, config_.global_burst);
+  const Sysctl& sc = stack_.sysctl();
+  refill(global_, sc.icmp_msgs_per_sec, sc.icmp_msgs_burst);
   if (global_.tokens < 1.0) {
     stack_.mib().IcmpOutRateLimitGlobal++;
     return false;
+  }
+  if (sc.icmp_ratelimit_jiffies <= 0) {  // Linux: a timeout of 0 lets every message through
+    global_.tokens -= 1.0;
+    return true;
   }
   auto it = hosts_.find(dst.value);
   if (it == hosts_.end()) {
     if (hosts_.size() >= config_.max_hosts) hosts_.erase(hosts_.begin());
     it = hosts_.emplace(dst.value, Bucket{static_cast<double>(config_.host_burst), now}).first;
   }
-  const double per_sec = 1.0 / std::chrono::duration<double>(config_.host_interval).count();
+  const double per_sec = 1000.0 / static_cast<double>(sc.icmp_ratelimit_ms());
   refill(it->second, per_sec, config_.host_burst);
   if (it->second.tokens < 1.0) {
     stack_.mib().IcmpOutRateLimitHost++;
@@ -251,7 +262,7 @@ void Icmp::icmp_send(ByteSpan offending, const wire::Ipv4Header& ip, std::uint8_
   out.src = ip.dst;
   out.dst = ip.src;
   out.protocol = static_cast<std::uint8_t>(wire::IpProtocol::kIcmp);
-  out.ttl = stack_.config().default_ttl;
+  out.ttl = static_cast<std::uint8_t>(stack_.sysctl().ip_default_ttl);
   // RFC 1812 4.3.2.5: the TOS of the offending datagram, precedence 6 (0xc0) for errors.
   out.tos = static_cast<std::uint8_t>((ip.tos & 0x1c) | 0xc0);
   if (!stack_.ipv4().ip_output(std::move(p), out)) mib.IcmpOutErrors++;

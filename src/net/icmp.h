@@ -25,15 +25,12 @@ class IcmpEchoListener {
   virtual void echo_reply(Packet pkt, const wire::Ipv4Header& ip, const wire::IcmpHeader& h) = 0;
 };
 
+// The limits come from the stack's sysctls: icmp_msgs_per_sec and icmp_msgs_burst (a
+// stack-wide token bucket for errors), icmp_ratelimit (a per-destination bucket refilled
+// once per that many ms; 0: none), icmp_echo_ignore_all and icmp_echo_ignore_broadcasts.
 struct IcmpConfig {
-  // icmp_msgs_per_sec / icmp_msgs_burst: a stack-wide token bucket for errors.
-  unsigned global_per_sec = 1000;
-  unsigned global_burst = 50;
-  // icmp_ratelimit (1000 ms) with XRLIM_BURST_FACTOR 6: per-destination bucket.
-  Duration host_interval = std::chrono::milliseconds(1000);
-  unsigned host_burst = 6;
-  std::size_t max_hosts = 1024;        // destinations tracked for the per-host limit
-  bool echo_ignore_broadcasts = true;  // net.ipv4.icmp_echo_ignore_broadcasts
+  unsigned host_burst = 6;       // XRLIM_BURST_FACTOR: the per-destination bucket's depth
+  std::size_t max_hosts = 1024;  // destinations tracked for the per-host limit
 };
 
 // Linux's icmp_err_convert: what a socket reports for a destination-unreachable code, and

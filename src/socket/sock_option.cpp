@@ -37,11 +37,11 @@ Result<Duration> read_timeval(ByteSpan v) {
 }
 
 int clamp_buf(int v, int max, int min) {
-  // Linux: val = min_t(u32, val, max); sk_buf = max(val * 2, min). A negative value is a
-  // huge u32 and is clamped to max.
+  // Linux: val = min_t(u32, val, max); sk_buf = max_t(int, val * 2, min), the doubling in
+  // u32. A negative value is a huge u32 and is clamped to max.
   const auto u = static_cast<std::uint32_t>(v);
-  const auto capped = static_cast<int>(std::min<std::uint32_t>(u, static_cast<std::uint32_t>(max)));
-  return std::max(capped * 2, min);
+  const std::uint32_t capped = std::min<std::uint32_t>(u, static_cast<std::uint32_t>(max));
+  return std::max(static_cast<int>(capped * 2U), min);
 }
 
 Status set_socket_level(Socket& s, int name, ByteSpan v) {
@@ -87,11 +87,11 @@ Status set_socket_level(Socket& s, int name, ByteSpan v) {
   const int x = *iv;
   switch (name) {
     case SO_RCVBUF:
-      s.opt.rcvbuf = clamp_buf(x, kMaxRcvbuf, kMinRcvbuf);
+      s.opt.rcvbuf = clamp_buf(x, s.stack.sysctl().rmem_max, kMinRcvbuf);
       s.opt.rcvbuf_locked = true;
       break;
     case SO_SNDBUF:
-      s.opt.sndbuf = clamp_buf(x, kMaxSndbuf, kMinSndbuf);
+      s.opt.sndbuf = clamp_buf(x, s.stack.sysctl().wmem_max, kMinSndbuf);
       s.opt.sndbuf_locked = true;
       break;
     case SO_REUSEADDR:

@@ -11,8 +11,16 @@ std::string SockAddr::to_string() const {
   return "unspec";
 }
 
+Socket::Socket(Stack& s, int fam, int typ, int proto, const ProtoOps& o)
+    : stack(s), family(fam), type(typ), protocol(proto), ops(&o) {
+  const Sysctl& sc = s.sysctl();
+  opt.rcvbuf = sc.rmem_default;
+  opt.sndbuf = sc.wmem_default;
+  opt.pmtu = sc.ip_no_pmtu_disc != 0 ? PmtuMode::kDont : PmtuMode::kWant;
+}
+
 int Socket::ttl() const noexcept {
-  return opt.ttl >= 0 ? opt.ttl : stack.config().default_ttl;
+  return opt.ttl >= 0 ? opt.ttl : stack.sysctl().ip_default_ttl;
 }
 
 IpOutParams Socket::ip_out_params(Ipv4Address src, Ipv4Address dst,

@@ -42,18 +42,15 @@ struct SockAddr {
   friend bool operator==(const SockAddr&, const SockAddr&) = default;
 };
 
-// Linux defaults: net.core.rmem_default / wmem_default (212992), and SOCK_MIN_RCVBUF /
-// SOCK_MIN_SNDBUF for the floor of a doubled setsockopt value (socket(7)).
-inline constexpr int kDefaultRcvbuf = 212992;
-inline constexpr int kDefaultSndbuf = 212992;
-inline constexpr int kMaxRcvbuf = 212992;  // net.core.rmem_max
-inline constexpr int kMaxSndbuf = 212992;  // net.core.wmem_max
+// SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF: the floor of a doubled setsockopt value (socket(7)).
+// The defaults and caps are the stack's net.core.rmem_default, wmem_default, rmem_max and
+// wmem_max (stack/sysctl.h).
 inline constexpr int kMinRcvbuf = 2304;
 inline constexpr int kMinSndbuf = 4608;
 
 struct SockOptions {
-  int rcvbuf = kDefaultRcvbuf;  // as getsockopt reports it (Linux doubles what is set)
-  int sndbuf = kDefaultSndbuf;
+  int rcvbuf = 0;  // as getsockopt reports it (Linux doubles what is set)
+  int sndbuf = 0;
   bool reuseaddr = false;
   bool reuseport = false;
   bool broadcast = false;
@@ -80,8 +77,9 @@ struct RecvResult {
 
 class Socket {
  public:
-  Socket(Stack& s, int fam, int typ, int proto, const ProtoOps& o)
-      : stack(s), family(fam), type(typ), protocol(proto), ops(&o) {}
+  // Takes the stack's defaults: net.core.rmem_default and wmem_default for the buffers,
+  // net.ipv4.ip_no_pmtu_disc for IP_MTU_DISCOVER (Linux sock_init_data, inet_create).
+  Socket(Stack& s, int fam, int typ, int proto, const ProtoOps& o);
   virtual ~Socket() = default;
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;

@@ -16,6 +16,7 @@ namespace usnet {
 
 Stack::Stack(StackConfig config)
     : config_(std::move(config)),
+      sysctl_(config_.sysctl),
       rng_(config_.seed ? *config_.seed : os_random_u64()),
       routes_(std::make_unique<RouteTable>()),
       arp_(std::make_unique<Arp>(*this)),
@@ -141,7 +142,7 @@ void Stack::dev_queue_xmit(Interface& ifc, Packet frame) {
 }
 
 void Stack::loopback_xmit(Packet pkt) {
-  if (loopback_.size() >= kLoopbackBacklog) {
+  if (loopback_.size() >= static_cast<std::size_t>(std::max(sysctl_.netdev_max_backlog, 0))) {
     mib_.IpOutDiscards++;
     return;
   }

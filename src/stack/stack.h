@@ -24,6 +24,7 @@
 #include "base/trace.h"
 #include "link/interface.h"
 #include "stack/mib.h"
+#include "stack/sysctl.h"
 #include "wire/addresses.h"
 
 namespace usnet {
@@ -44,16 +45,9 @@ struct StackConfig {
   // the same bytes on the wire. Unset, the Rng's seed and every secret come from the
   // kernel's getrandom() (os_random), as a real host's must.
   std::optional<std::uint64_t> seed;
-  std::uint8_t default_ttl = 64;  // net.ipv4.ip_default_ttl
-  // Bounds on TCP connections the user no longer holds (net.ipv4.tcp_max_tw_buckets and
-  // tcp_max_orphans, at values for a small machine): past them, closing connections end at
-  // once (no TIME_WAIT; a reset) instead of being kept.
-  std::size_t tcp_max_tw_buckets = 32768;
-  std::size_t tcp_max_orphans = 16384;
-  // net.ipv4.tcp_orphan_retries: how long a closed connection retries what it still has
-  // to send (its FIN), in retransmissions of a 200 ms RTO doubling to 120 s. 0, Linux's
-  // default, means 8 (about 100 s) while the RTO is below 120 s.
-  int tcp_orphan_retries = 0;
+  // The settings the stack starts with (net.ipv4.*, net.core.*); sysctl() changes them
+  // later, as `sysctl -w` does a kernel's.
+  Sysctl sysctl;
 };
 
 class Stack {
@@ -86,8 +80,6 @@ class Stack {
   static constexpr std::uint32_t kLoopbackIndex = 1;
   // Frames taken from one device in one poll(), so one busy device cannot starve the rest.
   static constexpr std::size_t kRxBudget = 256;
-  // Datagrams waiting on the loopback device (net.core.netdev_max_backlog).
-  static constexpr std::size_t kLoopbackBacklog = 1000;
 
   // --- driving ---
   // Handles every frame that has arrived and every timer due by `now`; flushes devices.
@@ -108,6 +100,9 @@ class Stack {
 
   // --- subsystems ---
   const StackConfig& config() const noexcept { return config_; }
+  // The settings under Linux's sysctl names, read by the layers as plain fields.
+  Sysctl& sysctl() noexcept { return sysctl_; }
+  const Sysctl& sysctl() const noexcept { return sysctl_; }
   MibCounters& mib() noexcept { return mib_; }
   const MibCounters& mib() const noexcept { return mib_; }
   Tracer& tracer() noexcept { return tracer_; }
@@ -136,6 +131,7 @@ class Stack {
   void netif_receive(Interface& ifc, Packet frame);
 
   StackConfig config_;
+  Sysctl sysctl_;
   Instant now_ = kEpoch;
   MibCounters mib_;
   TimerWheel timers_;  // before the protocols: their sockets' timers unlink from it

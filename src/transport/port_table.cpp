@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "stack/stack.h"
+
 namespace usnet {
 
 bool udp_bind_conflict(const Socket& a, Ipv4Address a_addr, const Socket& b) {
@@ -21,11 +23,13 @@ bool PortTable::conflicts(const Socket& s, Ipv4Address addr, std::uint16_t port)
 
 Status PortTable::bind(Socket& s, Ipv4Address addr, std::uint16_t port, Rng& rng) {
   if (port == 0) {
-    const std::uint32_t range = kEphemeralHigh - kEphemeralLow + 1;
+    const auto [low, high] = s.stack.sysctl().ip_local_port_range;
+    const auto range = static_cast<std::uint32_t>(high - low + 1);
     const auto start = static_cast<std::uint32_t>(rng.below(range));
     bool found = false;
     for (std::uint32_t i = 0; i < range; ++i) {
-      const auto candidate = static_cast<std::uint16_t>(kEphemeralLow + (start + i) % range);
+      const auto candidate =
+          static_cast<std::uint16_t>(static_cast<std::uint32_t>(low) + (start + i) % range);
       // An ephemeral port is one nobody holds at all, so a later explicit bind of a
       // specific address to it still works.
       if (!ports_.contains(candidate)) {

@@ -12,10 +12,6 @@
 
 namespace usnet {
 
-// net.ipv4.ip_local_port_range defaults.
-inline constexpr std::uint16_t kEphemeralLow = 32768;
-inline constexpr std::uint16_t kEphemeralHigh = 60999;
-
 class PortTable {
  public:
   // True when `a` may not share a port with the already bound `b`.
@@ -23,10 +19,11 @@ class PortTable {
 
   explicit PortTable(ConflictRule rule) : rule_(rule) {}
 
-  // Binds `s` to (addr, port); port 0 picks a free ephemeral port, starting at a random
-  // point of the range as Linux does, so ports are hard to guess (RFC 6056 section 3.3.1).
-  // On success sets s.local. kAddressInUse on conflict or when the range is exhausted
-  // (Linux says EADDRINUSE for both, and EAGAIN for autobind — the caller maps that).
+  // Binds `s` to (addr, port); port 0 picks a free ephemeral port from the stack's
+  // net.ipv4.ip_local_port_range, starting at a random point of it as Linux does, so ports are hard
+  // to guess (RFC 6056 section 3.3.1). On success sets s.local. kAddressInUse on conflict or when
+  // the range is exhausted (Linux says EADDRINUSE for both, and EAGAIN for autobind — the caller
+  // maps that).
   Status bind(Socket& s, Ipv4Address addr, std::uint16_t port, Rng& rng);
   void unbind(Socket& s);
   // Records that `s` holds its port (s.local) without the conflict check: a connection a

@@ -247,8 +247,8 @@ namespace {
 
 TEST(TcpSim, ClosedConnectionsAreBoundedByTheOrphanAndTimeWaitLimits) {
   StackConfig cfg;
-  cfg.tcp_max_tw_buckets = 5;
-  cfg.tcp_max_orphans = 8;
+  cfg.sysctl.tcp_max_tw_buckets = 5;
+  cfg.sysctl.tcp_max_orphans = 8;
   SimNet net(Impairments{}, 3, {}, cfg);
   Socket* l = tcp_listener(*net.b, 7000, 64);
   std::vector<Socket*> clients;

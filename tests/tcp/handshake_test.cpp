@@ -79,8 +79,9 @@ TEST_F(Handshake, SynCookieChildTakesTheDataOfItsFirstSegments) {
   auto synack = next_sent();
   ASSERT_TRUE(synack);
   ASSERT_EQ(synack->flags, kTcpSyn | kTcpAck);
-  // A cookie cannot remember window scaling: the window offered is the unscaled 65535.
-  EXPECT_EQ(synack->window, 65535);
+  // A cookie cannot remember window scaling: the window offered is the unscaled initial
+  // window (half of tcp_rmem[1] in whole segments, as Linux's).
+  EXPECT_EQ(synack->window, 64240);
   EXPECT_FALSE(synack->options.window_scale);
   const std::uint32_t iss = synack->seq;
   // The ACK completing the handshake carries data, and so does the next segment: both are

@@ -26,10 +26,10 @@ TEST_F(Tcp, PassiveOpenListenSynReceivedEstablished) {
   EXPECT_EQ(state(l), TcpState::kListen);
   inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options()});
   auto synack = expect(kTcpSyn | kTcpAck, isn_for(), kPeerIsn + 1);
-  // Our SYN,ACK answers each option the peer offered: MSS from the MTU, window scale 7
-  // (6 MiB receive space), SACK-permitted, timestamps echoing the peer's.
+  // Our SYN,ACK answers each option the peer offered: MSS from the MTU, window scale 10
+  // (Linux 6.18's tcp_rmem[2], 32 MiB), SACK-permitted, timestamps echoing the peer's.
   EXPECT_EQ(synack.options.mss, 1460);
-  EXPECT_EQ(synack.options.window_scale, 7);
+  EXPECT_EQ(synack.options.window_scale, 10);
   EXPECT_TRUE(synack.options.sack_permitted);
   EXPECT_EQ(synack.options.ts_ecr, 500U);
   EXPECT_EQ(stack->tcp().connections(), 1U);
@@ -53,7 +53,7 @@ TEST_F(Tcp, ActiveOpenSynSentEstablished) {
   EXPECT_EQ(state(s), TcpState::kSynSent);
   auto syn = expect(kTcpSyn, isn_for(s->local.port), 0);
   EXPECT_EQ(syn.options.mss, 1460);
-  EXPECT_EQ(syn.options.window_scale, 7);
+  EXPECT_EQ(syn.options.window_scale, 10);
   EXPECT_TRUE(syn.options.sack_permitted);
   EXPECT_TRUE(syn.options.ts_val.has_value());
   inject({.flags = kTcpSyn | kTcpAck,
@@ -91,14 +91,17 @@ TEST_F(Tcp, SynRetriesBackOffThenTimeOut) {
   Socket* s = tcp_socket();
   (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
   auto syn = expect(kTcpSyn, isn_for(s->local.port), 0);
-  // Linux: six retries after 1, 2, 4, 8, 16, 32 s, then ETIMEDOUT 64 s later.
-  for (int i = 0; i < 6; ++i) {
-    advance(std::chrono::milliseconds((1000 << i) - 1));
+  // Linux 6.18 (tcp_syn_retries 6, tcp_syn_linear_timeouts 4): ten retries, the first
+  // five a second apart, then after 2, 4, 8, 16, 32 s; ETIMEDOUT 64 s after the last.
+  for (int gap : {1, 1, 1, 1, 1, 2, 4, 8, 16, 32}) {
+    advance(std::chrono::milliseconds(gap * 1000 - 1));
     expect_nothing();
     advance(std::chrono::milliseconds(1));
     expect(kTcpSyn, syn.seq, 0);
   }
-  advance(std::chrono::seconds(64));
+  advance(std::chrono::milliseconds(64 * 1000 - 1));
+  EXPECT_EQ(state(s), TcpState::kSynSent);
+  advance(std::chrono::milliseconds(1));
   EXPECT_EQ(state(s), TcpState::kClosed);
   EXPECT_EQ(s->take_error(), Error::kTimedOut);
 }
@@ -114,7 +117,7 @@ TEST_F(Tcp, SimultaneousOpen) {
   EXPECT_EQ(state(s), TcpState::kSynReceived);
   auto synack = expect(kTcpSyn | kTcpAck, syn.seq, kPeerIsn + 1);
   EXPECT_EQ(synack.options.mss, 1460);
-  EXPECT_EQ(synack.options.window_scale, 7);
+  EXPECT_EQ(synack.options.window_scale, 10);
   EXPECT_TRUE(synack.options.sack_permitted);
   EXPECT_FALSE(synack.options.ts_val);  // the peer offered no timestamps
   // The peer's ACK of our SYN completes the open; nothing more is due from us.
@@ -334,10 +337,11 @@ TEST_F(Tcp, WindowScaleAppliesToThePeersWindow) {
   auto seg = expect(kTcpAck, synack.seq + 1, kPeerIsn + 1, &data);
   EXPECT_EQ(data.size(), 256U);
   expect_nothing();
-  // Our own window is scaled by 7 too: the SYN,ACK carries it unscaled (RFC 7323 2.2),
-  // capped at 65535; later segments carry the 6 MiB receive space shifted right by 7.
-  EXPECT_EQ(synack.window, 65535);
-  EXPECT_EQ(seg.window, kTcpRmemMax >> 7);
+  // Our own window is scaled (by 10): the SYN,ACK carries it unscaled (RFC 7323 2.2), as
+  // Linux's initial window, half of tcp_rmem[1] in whole segments (65536 / 1460 * 1460);
+  // later segments carry the 32 MiB receive space shifted right by 10.
+  EXPECT_EQ(synack.window, 64240);
+  EXPECT_EQ(seg.window, stack->sysctl().tcp_rmem[2] >> 10);
 }
 
 TEST_F(Tcp, ZeroWindowIsProbedWithBackoff) {

@@ -6,11 +6,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
 
+#include <fstream>
+#include <sstream>
+
 #include "dev/kernel_netif.h"
+#include "stack/sysctl.h"
 #include "wire/addresses.h"
 
 namespace usnet::tool {
@@ -69,7 +74,80 @@ void add_net_options(CLI::App& app, NetOptions& o) {
   app.add_option("--mtu", o.mtu, "MTU of the TAP link")->check(CLI::Range(68, 65535));
   app.add_flag("--trace", o.trace, "Trace every call and packet through the layers (stderr)");
   app.add_option("--pcap", o.pcap, "Record every frame of the TAP into this pcap file");
+  app.add_option("--sysctl", o.sysctls,
+                 "Set a stack setting under its Linux name, e.g. net.ipv4.tcp_rmem='4096 "
+                 "131072 15728640' (repeatable; see `usnet sysctl -a`)");
+  app.add_option("--sysctl-file", o.sysctl_file,
+                 "Apply settings from a file in sysctl.conf syntax (before any --sysctl)");
 }
+
+void print_sysctl_error(const std::string& name, int err) {
+  const std::string canon = sysctl_normalize(name);
+  if (err == ENOENT && !sysctl_get(Sysctl{}, canon)) {
+    std::string path = canon;
+    std::replace(path.begin(), path.end(), '.', '/');
+    std::cerr << "usnet sysctl: cannot stat /proc/sys/" << path << ": No such file or directory\n";
+    return;
+  }
+  // procps 4 checks a read-only key's mode itself and reports EINVAL for it.
+  const int shown = err == EACCES ? EINVAL : err;
+  std::cerr << "usnet sysctl: setting key \"" << canon << "\": " << std::strerror(shown) << "\n";
+}
+
+bool set_sysctl(usnet_stack* stack, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos) {
+    std::cerr << "usnet sysctl: \"" << assignment << "\" must be of the form name=value\n";
+    return false;
+  }
+  const std::string name = assignment.substr(0, eq);
+  if (usnet_sysctl_set(stack, name.c_str(), assignment.c_str() + eq + 1) < 0) {
+    print_sysctl_error(name, errno);
+    return false;
+  }
+  return true;
+}
+
+bool load_sysctl_file(
+    usnet_stack* stack, const std::string& path,
+    const std::function<void(const std::string& name, const std::string& value)>& each) {
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "usnet sysctl: cannot open \"" << path << "\": " << std::strerror(errno) << "\n";
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  bool ok = true;
+  for (const SysctlAssignment& a : sysctl_parse_list(text.str(), '\n')) {
+    if (!a.valid) {
+      // sysctl(8) goes on after a malformed line.
+      std::cerr << "usnet sysctl: " << path << "(" << a.line
+                << "): invalid syntax, continuing...\n";
+      continue;
+    }
+    if (usnet_sysctl_set(stack, a.name.c_str(), a.value.c_str()) < 0) {
+      if (!a.ignore_errors) {
+        print_sysctl_error(a.name, errno);
+        ok = false;
+      }
+      continue;
+    }
+    if (each) each(sysctl_normalize(a.name), a.value);
+  }
+  return ok;
+}
+
+namespace {
+
+// The --sysctl-file, then each --sysctl, on a stack just made.
+bool apply_sysctl_options(const NetOptions& o, usnet_stack* stack) {
+  if (!o.sysctl_file.empty() && !load_sysctl_file(stack, o.sysctl_file)) return false;
+  return std::all_of(o.sysctls.begin(), o.sysctls.end(),
+                     [&](const std::string& a) { return set_sysctl(stack, a); });
+}
+
+}  // namespace
 
 Host::~Host() {
   if (rt != nullptr) usnet_runtime_free(rt);
@@ -80,11 +158,12 @@ bool setup_host(const NetOptions& o, Host& host) {
     host.stack = usnet_stack_current();  // the default stack: loopback only
     host.rt = nullptr;
     if (o.trace) usnet_trace(host.stack, 1);
-    return true;
+    return apply_sysctl_options(o, host.stack);
   }
   host.rt = usnet_runtime_new();
   host.stack = usnet_stack_new(host.rt, "usnet", 0);
   if (o.trace) usnet_trace(host.stack, 1);
+  if (!apply_sysctl_options(o, host.stack)) return false;
   auto attach = [&]() -> bool {
     host.ifindex = usnet_stack_add_tap(host.stack, o.tap.c_str(),
                                        o.mac.empty() ? nullptr : o.mac.c_str(), o.mtu);

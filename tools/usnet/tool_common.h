@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,8 +36,21 @@ struct NetOptions {
   int mtu = 1500;
   bool trace = false;
   std::string pcap;
+  std::vector<std::string> sysctls;  // --sysctl NAME=VALUE, in order
+  std::string sysctl_file;           // --sysctl-file FILE (sysctl.conf syntax), applied first
 };
 void add_net_options(CLI::App& app, NetOptions& o);
+
+// Prints why setting `name` failed with `err`, as sysctl(8) words it ("cannot stat
+// /proc/sys/...: No such file or directory", "setting key \"...\": Invalid argument").
+void print_sysctl_error(const std::string& name, int err);
+// Sets one NAME=VALUE on the stack; prints the error and returns false if it fails.
+bool set_sysctl(usnet_stack* stack, const std::string& assignment);
+// Applies a sysctl.conf file, line by line; `each` hears of every setting applied. Prints
+// every error; false if there was one.
+bool load_sysctl_file(
+    usnet_stack* stack, const std::string& path,
+    const std::function<void(const std::string& name, const std::string& value)>& each = {});
 
 // A runtime and stack set up as the options say. Prints the reason and returns false on
 // failure.

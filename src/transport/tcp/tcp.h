@@ -61,10 +61,9 @@ struct TcpSegment {
   }
 };
 
-// Linux defaults that a user would notice.
-inline constexpr int kSomaxconn = 4096;                         // net.core.somaxconn
+// Linux constants. The defaults a user can change live in the stack's Sysctl
+// (stack/sysctl.h: tcp_rmem, tcp_syn_retries, tcp_fin_timeout, somaxconn, ...).
 inline constexpr Duration kTcpMsl2 = std::chrono::seconds(60);  // TCP_TIMEWAIT_LEN
-inline constexpr Duration kTcpFinTimeout = std::chrono::seconds(60);
 inline constexpr Duration kTcpRtoMin = std::chrono::milliseconds(200);
 inline constexpr Duration kTcpRtoMax = std::chrono::seconds(120);
 inline constexpr Duration kTcpTimeoutInit = std::chrono::seconds(1);  // RFC 6298 2.1
@@ -72,17 +71,10 @@ inline constexpr Duration kTcpTimeoutInit = std::chrono::seconds(1);  // RFC 629
 inline constexpr Duration kTcpTimeoutFallback = std::chrono::seconds(3);
 inline constexpr Duration kTcpDelackMax = std::chrono::milliseconds(40);
 inline constexpr Duration kTcpCorkMax = std::chrono::milliseconds(200);  // tcp(7) TCP_CORK
-inline constexpr int kTcpRetries2 = 15;
-inline constexpr int kTcpSynackRetries = 5;
-inline constexpr std::uint32_t kTcpInitCwndSegs = 10;      // RFC 6928
-inline constexpr int kTcpDefaultRcvbuf = 131072;           // tcp_rmem[1]
-inline constexpr int kTcpDefaultSndbuf = 16384;            // tcp_wmem[1]
-inline constexpr std::size_t kTcpRmemMax = 6291456;        // tcp_rmem[2]
-inline constexpr std::size_t kTcpWmemMax = 4194304;        // tcp_wmem[2]
-inline constexpr std::uint32_t kChallengeAckLimit = 1000;  // per second per stack
+inline constexpr std::uint32_t kTcpInitCwndSegs = 10;                    // RFC 6928
+inline constexpr std::uint32_t kChallengeAckLimit = 1000;                // per second per stack
 inline constexpr std::size_t kMaxScoreboard = 64;
 inline constexpr std::uint16_t kTcpDefaultMss = 536;     // RFC 9293 3.7.1, TCP_MSS_DEFAULT
-inline constexpr std::uint32_t kTcpMinSndMss = 48;       // net.ipv4.tcp_min_snd_mss
 inline constexpr std::uint32_t kTcpTimestampBytes = 12;  // the option, aligned, on every segment
 
 class Tcp : public TransportProtocol {

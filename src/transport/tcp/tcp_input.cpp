@@ -572,7 +572,7 @@ bool tcp_closing_states(TcpSock& sk, const TcpSegment& seg) {
         tcp_set_state(sk, TcpState::kFinWait2);
         // An orphan does not wait forever for the peer's FIN (Linux tcp_fin_timeout).
         if (sk.owner == TcpSock::Owner::kOrphan) {
-          stack.timers().arm(sk.keep_timer, stack.now() + kTcpFinTimeout);
+          stack.timers().arm(sk.keep_timer, stack.now() + tcp_fin_time(sk));
         }
       }
       return true;

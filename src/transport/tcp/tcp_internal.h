@@ -10,6 +10,18 @@ inline TcpSock& tcp_sk(Socket& s) {
   return static_cast<TcpSock&>(s);
 }
 
+// --- the stack's settings as a connection sees them (tcp_state.cpp) ---
+// Linux keepalive_time_when, keepalive_intvl_when, keepalive_probes: the socket's option,
+// else the stack's sysctl.
+Duration tcp_keepalive_time(const TcpSock& sk);
+Duration tcp_keepalive_intvl(const TcpSock& sk);
+int tcp_keepalive_probes(const TcpSock& sk);
+// TCP_SYNCNT, else net.ipv4.tcp_syn_retries.
+int tcp_syn_count(const TcpSock& sk);
+// Linux tcp_fin_time: how long an orphan waits in FIN_WAIT_2 (tcp_fin_timeout, at least
+// 3.5 RTOs).
+Duration tcp_fin_time(const TcpSock& sk);
+
 // --- tcp_state.cpp ---
 // The one place a connection changes state (STYLE habit 8); traced.
 void tcp_set_state(TcpSock& sk, TcpState st);
@@ -18,6 +30,11 @@ void tcp_set_state(TcpSock& sk, TcpState st);
 void tcp_done(TcpSock& sk);
 // Ends the connection with `err` reported to the user (ECONNRESET, ETIMEDOUT, ...).
 void tcp_abort(TcpSock& sk, Error err);
+// Linux tcp_select_initial_window: the window a SYN or SYN,ACK offers (counted in segments
+// of `mss`) and the window scale, from the receive buffer, tcp_rmem[2], rmem_max and the
+// sysctls tcp_window_scaling and tcp_workaround_signed_windows.
+std::uint32_t tcp_initial_rcv_wnd(const TcpSock& sk, std::uint32_t mss);
+std::uint8_t tcp_initial_wscale(const TcpSock& sk);
 // Fills in the parts of a new connection that depend on the route: MSS, window scale.
 Status tcp_init_connection(TcpSock& sk);
 // A child socket for a connection request arriving on `listener`.

@@ -64,6 +64,7 @@ void send_cookie_synack(TcpSock& listener, const TcpSegment& syn) {
   tmp->sack_ok = false;
   tmp->ts_ok = false;
   tmp->rcv_wscale = 0;
+  tmp->rcv_wnd_init = tcp_initial_rcv_wnd(*tmp, tmp->advmss);
   tmp->advmss = std::min(tmp->advmss, kCookieMss[idx]);
   tmp->rcv_adv = tmp->rcv_nxt;
   tcp_send_synack(*tmp);
@@ -98,12 +99,11 @@ void cookie_ack(TcpSock& listener, const TcpSegment& seg) {
   c.snd_nxt = seg.ack;
   c.snd_max = seg.ack;
   c.rcv_wscale = 0;
-  // The window our SYN,ACK offered was not remembered; it is what tcp_select_window gives
-  // a fresh socket with scale 0 (the same computation send_cookie_synack made). Without it
+  // The window our SYN,ACK offered was not remembered; it is the initial window of a fresh
+  // socket without options (the same computation send_cookie_synack made). Without it
   // RCV.ADV would equal RCV.NXT and the client's first data would be cut as beyond a zero
   // window (Linux cookie_v4_check recomputes it with tcp_select_initial_window).
-  c.rcv_adv = c.rcv_nxt;
-  (void)tcp_select_window(c);
+  c.rcv_adv = c.rcv_nxt + std::min<std::uint32_t>(c.rcv_wnd_init, 65535);
   c.snd_wnd = seg.h.window;
   c.max_snd_wnd = c.snd_wnd;
   c.snd_wl1 = seg.seq;
@@ -144,9 +144,22 @@ void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg) {
     stack.tracer().step("drop: accept queue full");
     return;
   }
-  if (listener.syn_queue.size() >= std::max<std::size_t>(backlog, 1)) {
+  // Linux tcp_conn_request: with tcp_syncookies=2 every SYN is answered with a cookie;
+  // with 1, once the SYN queue is full; with 0 a full queue drops the SYN, and so does one
+  // three-quarters full of tcp_max_syn_backlog (the peer retries).
+  const int syncookies = stack.sysctl().tcp_syncookies;
+  const bool queue_full = listener.syn_queue.size() >= std::max<std::size_t>(backlog, 1);
+  if (syncookies == 2 || (queue_full && syncookies != 0)) {
     stack.tracer().step("tcp_syn_flood: syn cookie");
     send_cookie_synack(listener, seg);
+    return;
+  }
+  const auto max_syn_backlog = static_cast<std::int64_t>(stack.sysctl().tcp_max_syn_backlog);
+  if (queue_full ||
+      (syncookies == 0 && max_syn_backlog - static_cast<std::int64_t>(listener.syn_queue.size()) <
+                              (max_syn_backlog >> 2))) {
+    mib.TcpExtListenDrops++;
+    stack.tracer().step("drop: syn queue full");
     return;
   }
   auto child = tcp_create_child(listener, seg);

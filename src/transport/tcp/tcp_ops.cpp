@@ -41,8 +41,10 @@ Status tcp_listen(Socket& sock, int backlog) {
   if (sk.state != TcpState::kClosed && sk.state != TcpState::kListen) {
     return Error::kInvalidArgument;
   }
-  // Linux: a backlog above somaxconn (or negative, as unsigned) becomes somaxconn.
-  if (backlog < 0 || backlog > kSomaxconn) backlog = kSomaxconn;
+  // Linux __sys_listen: a backlog above net.core.somaxconn (or negative, as unsigned)
+  // becomes somaxconn.
+  const int somaxconn = sock.stack.sysctl().somaxconn;
+  if (static_cast<unsigned>(backlog) > static_cast<unsigned>(somaxconn)) backlog = somaxconn;
   sk.backlog = backlog;
   if (sk.state == TcpState::kListen) return {};
   Tcp& tcp = sock.stack.tcp();
@@ -144,7 +146,7 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
     return Error::kAddressNotAvailable;
   }
   // ts_offset depends on the port chosen above: recompute it.
-  sk.ts_offset = tcp.keyed_hash(t, 1, 0);
+  sk.ts_offset = stack.sysctl().tcp_timestamps == 1 ? tcp.keyed_hash(t, 1, 0) : 0;
   sk.iss = tcp.isn(t);
   sk.recover = sk.iss;
   sk.snd_una = sk.iss;
@@ -346,9 +348,10 @@ void tcp_release(std::unique_ptr<Socket> owned) {
     }
   }
   if (sk.state == TcpState::kFinWait2) {
-    stack.timers().arm(sk.keep_timer, stack.now() + kTcpFinTimeout);
+    stack.timers().arm(sk.keep_timer, stack.now() + tcp_fin_time(sk));
   }
-  if (stack.tcp().orphans() >= stack.config().tcp_max_orphans) {
+  if (stack.tcp().orphans() >=
+      static_cast<std::size_t>(std::max(stack.sysctl().tcp_max_orphans, 0))) {
     // Linux tcp_too_many_orphans: the connection is reset instead of kept.
     stack.mib().TcpExtTCPAbortOnMemory++;
     if (sk.state != TcpState::kTimeWait) tcp_send_active_reset(sk);

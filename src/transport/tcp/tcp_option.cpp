@@ -164,13 +164,15 @@ Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name) {
       if (synchronized_or_syn(sk)) return OptValue::of_int(sk.mss);
       return OptValue::of_int(sk.user_mss != 0 ? sk.user_mss : 536);
     case TCP_KEEPIDLE:
-      return OptValue::of_int(sk.keepidle_s);
+      return OptValue::of_int(static_cast<int>(
+          std::chrono::duration_cast<std::chrono::seconds>(tcp_keepalive_time(sk)).count()));
     case TCP_KEEPINTVL:
-      return OptValue::of_int(sk.keepintvl_s);
+      return OptValue::of_int(static_cast<int>(
+          std::chrono::duration_cast<std::chrono::seconds>(tcp_keepalive_intvl(sk)).count()));
     case TCP_KEEPCNT:
-      return OptValue::of_int(sk.keepcnt);
+      return OptValue::of_int(tcp_keepalive_probes(sk));
     case TCP_SYNCNT:
-      return OptValue::of_int(sk.syn_count);
+      return OptValue::of_int(tcp_syn_count(sk));
     case TCP_USER_TIMEOUT:
       return OptValue::of_int(static_cast<int>(
           std::chrono::duration_cast<std::chrono::milliseconds>(sk.user_timeout).count()));

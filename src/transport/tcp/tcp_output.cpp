@@ -55,19 +55,25 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   h.flags = flags;
   const bool syn = (flags & wire::kTcpSyn) != 0;
   if ((flags & wire::kTcpAck) != 0) h.ack = sk.rcv_nxt.raw();
-  const std::uint32_t wnd = (flags & wire::kTcpRst) != 0 ? 0 : tcp_select_window(sk);
   if (syn) {
-    // RFC 7323 2.2: the window of a SYN is never scaled.
-    h.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd, 65535));
+    // RFC 7323 2.2: the window of a SYN is never scaled. Linux offers the initial window
+    // (tcp_select_initial_window), at most 65535.
+    const auto wnd = static_cast<std::uint16_t>(std::min<std::uint32_t>(sk.rcv_wnd_init, 65535));
+    h.window = wnd;
+    sk.rcv_adv = sk.rcv_nxt + wnd;
     h.options.mss = sk.advmss;
+    // An active open offers what the sysctls allow (tcp_syn_options); a SYN,ACK answers
+    // what both ends agreed on.
     const bool active = (flags & wire::kTcpAck) == 0;
-    if (active || sk.wscale_ok) h.options.window_scale = sk.rcv_wscale;
-    h.options.sack_permitted = active || sk.sack_ok;
-    if (active || sk.ts_ok) {
+    const Sysctl& sc = stack.sysctl();
+    if (active ? sc.tcp_window_scaling != 0 : sk.wscale_ok) h.options.window_scale = sk.rcv_wscale;
+    h.options.sack_permitted = active ? sc.tcp_sack != 0 : sk.sack_ok;
+    if (active ? sc.tcp_timestamps != 0 : sk.ts_ok) {
       h.options.ts_val = tcp_now_ts(sk);
       h.options.ts_ecr = active ? 0 : sk.ts_recent;
     }
   } else {
+    const std::uint32_t wnd = (flags & wire::kTcpRst) != 0 ? 0 : tcp_select_window(sk);
     h.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd >> sk.rcv_wscale, 65535));
     if (sk.ts_ok && (flags & wire::kTcpRst) == 0) {
       h.options.ts_val = tcp_now_ts(sk);
@@ -248,7 +254,7 @@ void tcp_send_reset(Stack& stack, const TcpSegment& seg) {
   ip.src = seg.dst;
   ip.dst = seg.src;
   ip.protocol = kProtoTcp;
-  ip.ttl = stack.config().default_ttl;
+  ip.ttl = static_cast<std::uint8_t>(stack.sysctl().ip_default_ttl);
   stack.tracer().step("tcp_v4_send_reset");
   (void)stack.ipv4().ip_output(std::move(p), ip);
   stack.mib().TcpOutSegs++;
@@ -358,8 +364,10 @@ void tcp_write_xmit(TcpSock& sk) {
   if (!can_send_data(sk.state)) return;
   const Instant now = sk.stack.now();
   // RFC 5681 4.1 / RFC 7661: after an idle period longer than the RTO, restart from at most
-  // the initial window rather than bursting a stale cwnd.
-  if (sk.flight() == 0 && sk.last_send != kEpoch && now - sk.last_send > sk.rto) {
+  // the initial window rather than bursting a stale cwnd (unless tcp_slow_start_after_idle
+  // is 0, as in Linux tcp_cwnd_validate).
+  if (sk.stack.sysctl().tcp_slow_start_after_idle != 0 && sk.flight() == 0 &&
+      sk.last_send != kEpoch && now - sk.last_send > sk.rto) {
     sk.cwnd = std::min(sk.cwnd, kTcpInitCwndSegs * sk.mss);
   }
   if (sk.in_recovery && sk.sack_ok) tcp_retransmit_holes(sk);

@@ -122,6 +122,9 @@ struct TcpSock : Socket {
   bool pmtu_locked = false;       // raised to the floor: sent without DF (RTAX_MTU locked)
   std::uint8_t snd_wscale = 0;    // shift for windows the peer sends
   std::uint8_t rcv_wscale = 0;    // shift for windows we send
+  // The window a SYN or SYN,ACK offers (Linux tcp_select_initial_window's rcv_wnd): half
+  // the receive buffer, in whole segments.
+  std::uint32_t rcv_wnd_init = 0;
   bool wscale_ok = false;
   bool sack_ok = false;
   bool ts_ok = false;
@@ -173,11 +176,14 @@ struct TcpSock : Socket {
   bool nodelay = false;
   bool cork = false;
   bool more = false;  // MSG_MORE on the last send
-  int keepidle_s = 7200;
-  int keepintvl_s = 75;
-  int keepcnt = 9;
+  // TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_SYNCNT; 0 until set: the stack's
+  // tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes and tcp_syn_retries
+  // apply, read when needed (Linux keepalive_time_when and friends).
+  int keepidle_s = 0;
+  int keepintvl_s = 0;
+  int keepcnt = 0;
   Duration user_timeout{0};
-  int syn_count = 6;  // TCP_SYNCNT (net.ipv4.tcp_syn_retries)
+  int syn_count = 0;
 
   // --- statistics (tcp_info) ---
   std::uint32_t total_retrans = 0;

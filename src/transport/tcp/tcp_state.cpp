@@ -1,6 +1,8 @@
 // Connection state: set_state(), the start and the end of a connection.
 #include <netinet/in.h>
 
+#include <bit>
+
 #include <fmt/format.h>
 
 #include "net/ipv4.h"
@@ -68,10 +70,13 @@ std::uint8_t tcp_state_linux(TcpState s) noexcept {
 
 TcpSock::TcpSock(Stack& s, const ProtoOps& o)
     : Socket(s, AF_INET, SOCK_STREAM, IPPROTO_TCP, o), tcp_(&s.tcp()) {
-  opt.rcvbuf = kTcpDefaultRcvbuf;
-  opt.sndbuf = kTcpDefaultSndbuf;
-  opt.pmtu = PmtuMode::kWant;
-  cc = make_congestion_control("cubic");  // Linux's default
+  // tcp_init_sock: the buffers start at tcp_rmem[1] and tcp_wmem[1]; the congestion
+  // control is net.ipv4.tcp_congestion_control (always one usnet has: sysctl_set checks).
+  const Sysctl& sc = s.sysctl();
+  opt.rcvbuf = sc.tcp_rmem[1];
+  opt.sndbuf = sc.tcp_wmem[1];
+  cc = make_congestion_control(sc.tcp_congestion_control);
+  if (!cc) cc = make_congestion_control("cubic");
 }
 
 TcpSock::~TcpSock() {
@@ -83,11 +88,82 @@ TcpSock::~TcpSock() {
 }
 
 std::size_t TcpSock::rcv_space_max() const noexcept {
-  return opt.rcvbuf_locked ? static_cast<std::size_t>(opt.rcvbuf) : kTcpRmemMax;
+  const int max = opt.rcvbuf_locked ? opt.rcvbuf : stack.sysctl().tcp_rmem[2];
+  return static_cast<std::size_t>(std::max(max, 1));
 }
 
 std::size_t TcpSock::snd_space_max() const noexcept {
-  return opt.sndbuf_locked ? static_cast<std::size_t>(opt.sndbuf) : kTcpWmemMax;
+  const int max = opt.sndbuf_locked ? opt.sndbuf : stack.sysctl().tcp_wmem[2];
+  return static_cast<std::size_t>(std::max(max, 1));
+}
+
+Duration tcp_keepalive_time(const TcpSock& sk) {
+  return std::chrono::seconds(sk.keepidle_s != 0 ? sk.keepidle_s
+                                                 : sk.stack.sysctl().tcp_keepalive_time);
+}
+
+Duration tcp_keepalive_intvl(const TcpSock& sk) {
+  return std::chrono::seconds(sk.keepintvl_s != 0 ? sk.keepintvl_s
+                                                  : sk.stack.sysctl().tcp_keepalive_intvl);
+}
+
+int tcp_keepalive_probes(const TcpSock& sk) {
+  return sk.keepcnt != 0 ? sk.keepcnt : sk.stack.sysctl().tcp_keepalive_probes;
+}
+
+int tcp_syn_count(const TcpSock& sk) {
+  return sk.syn_count != 0 ? sk.syn_count : sk.stack.sysctl().tcp_syn_retries;
+}
+
+Duration tcp_fin_time(const TcpSock& sk) {
+  Duration t = std::chrono::seconds(sk.stack.sysctl().tcp_fin_timeout);
+  const Duration floor = sk.rto * 4 - sk.rto / 2;
+  return std::max(t, floor);
+}
+
+namespace {
+
+// Linux tcp_full_space / tcp_win_from_space: the window a receive buffer of `rcvbuf` bytes
+// may offer. Since Linux 6.6 a fresh socket counts half of it (TCP_DEFAULT_SCALING_RATIO,
+// 128/256) as payload; tcp_adv_win_scale no longer matters.
+std::uint32_t win_from_space(int rcvbuf) {
+  return static_cast<std::uint32_t>((static_cast<std::int64_t>(std::max(rcvbuf, 0)) * 128) >> 8);
+}
+
+// The window clamp tcp_select_initial_window works under: the full space when SO_RCVBUF
+// fixed the buffer (tcp_connect_init, tcp_openreq_init_rwin), else the largest window a
+// scale of 14 can express.
+std::uint32_t initial_window_clamp(const TcpSock& sk) {
+  if (sk.opt.rcvbuf_locked) return win_from_space(sk.opt.rcvbuf);
+  return 65535U << wire::TcpHeader::kMaxWindowScale;
+}
+
+}  // namespace
+
+std::uint32_t tcp_initial_rcv_wnd(const TcpSock& sk, std::uint32_t mss) {
+  // Linux tcp_select_initial_window: the space, in whole segments; 32767 at most with
+  // tcp_workaround_signed_windows.
+  std::uint32_t space = std::min(initial_window_clamp(sk), win_from_space(sk.opt.rcvbuf));
+  if (mss != 0 && space > mss) space = space / mss * mss;
+  if (sk.stack.sysctl().tcp_workaround_signed_windows != 0)
+    space = std::min<std::uint32_t>(space, 32767);
+  return space;
+}
+
+std::uint8_t tcp_initial_wscale(const TcpSock& sk) {
+  // Linux tcp_select_initial_window: the scale is chosen for the largest window the socket
+  // could ever offer, max(its space, tcp_rmem[2], rmem_max) under the clamp: the smallest
+  // shift that brings it within 16 bits, ilog2(space) - 15, at most 14 (RFC 7323 2.3).
+  // tcp_window_scaling=0 offers none.
+  const Sysctl& sc = sk.stack.sysctl();
+  if (sc.tcp_window_scaling == 0) return 0;
+  const std::uint32_t clamp = initial_window_clamp(sk);
+  std::uint32_t space = std::min(clamp, win_from_space(sk.opt.rcvbuf));
+  space = std::max(space, static_cast<std::uint32_t>(std::max(sc.tcp_rmem[2], 0)));
+  space = std::max(space, static_cast<std::uint32_t>(std::max(sc.rmem_max, 0)));
+  space = std::min(space, clamp);
+  const int log = space == 0 ? 0 : std::bit_width(space) - 1;
+  return static_cast<std::uint8_t>(std::clamp(log - 15, 0, int{wire::TcpHeader::kMaxWindowScale}));
 }
 
 void tcp_set_state(TcpSock& sk, TcpState st) {
@@ -155,14 +231,15 @@ Status tcp_init_connection(TcpSock& sk) {
   auto mss = static_cast<std::uint32_t>(std::min<std::size_t>(mtu - 40, 65495));
   if (sk.user_mss != 0) mss = std::min<std::uint32_t>(mss, sk.user_mss);
   sk.advmss = static_cast<std::uint16_t>(mss);
-  // RFC 7323 2.3: the smallest shift that lets the largest receive space be advertised.
-  std::uint8_t ws = 0;
-  while (ws < wire::TcpHeader::kMaxWindowScale && (sk.rcv_space_max() >> ws) > 65535)
-    ++ws;
-  sk.rcv_wscale = ws;
+  sk.rcv_wscale = tcp_initial_wscale(sk);
+  sk.rcv_wnd_init = tcp_initial_rcv_wnd(sk, mss);
   sk.rto = kTcpTimeoutInit;
-  sk.ts_offset = sk.tcp().keyed_hash(
-      FourTuple{sk.local.addr, sk.local.port, sk.remote.addr, sk.remote.port}, 1, 0);
+  // tcp_timestamps=2: timestamps without the per-connection random offset.
+  sk.ts_offset =
+      sk.stack.sysctl().tcp_timestamps == 1
+          ? sk.tcp().keyed_hash(
+                FourTuple{sk.local.addr, sk.local.port, sk.remote.addr, sk.remote.port}, 1, 0)
+          : 0;
   return {};
 }
 
@@ -174,18 +251,21 @@ void tcp_sync_mss(TcpSock& sk) {
   // carry nothing or wrap the size around.
   std::uint32_t m = sk.pmtu - wire::Ipv4Header::kMinSize - wire::TcpHeader::kMinSize;
   m = std::min<std::uint32_t>(m, sk.mss_clamp);
-  m = std::max<std::uint32_t>(m, kTcpMinSndMss);
+  m = std::max<std::uint32_t>(m, static_cast<std::uint32_t>(sk.stack.sysctl().tcp_min_snd_mss));
   if (sk.ts_ok) m -= kTcpTimestampBytes;
   sk.mss = static_cast<std::uint16_t>(m);
 }
 
-// Options both ends agreed on in the SYN exchange (RFC 7323 2.2 and 3.2, RFC 2018 2).
+// Options both ends agreed on in the SYN exchange (RFC 7323 2.2 and 3.2, RFC 2018 2). As
+// Linux's tcp_parse_options, an option whose sysctl (tcp_window_scaling, tcp_sack,
+// tcp_timestamps) is off is not seen in the peer's SYN or SYN,ACK.
 void tcp_negotiate(TcpSock& sk, const wire::TcpOptions& o) {
-  sk.wscale_ok = o.window_scale.has_value();
+  const Sysctl& sc = sk.stack.sysctl();
+  sk.wscale_ok = o.window_scale.has_value() && sc.tcp_window_scaling != 0;
   sk.snd_wscale = sk.wscale_ok ? *o.window_scale : 0;
   if (!sk.wscale_ok) sk.rcv_wscale = 0;
-  sk.sack_ok = o.sack_permitted;
-  sk.ts_ok = o.ts_val.has_value();
+  sk.sack_ok = o.sack_permitted && sc.tcp_sack != 0;
+  sk.ts_ok = o.ts_val.has_value() && sc.tcp_timestamps != 0;
   if (sk.ts_ok) {
     sk.ts_recent = *o.ts_val;
     sk.ts_recent_stamp = sk.stack.now();
@@ -209,6 +289,7 @@ std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& s
   c.keepidle_s = listener.keepidle_s;
   c.keepintvl_s = listener.keepintvl_s;
   c.keepcnt = listener.keepcnt;
+  c.syn_count = listener.syn_count;
   c.user_timeout = listener.user_timeout;
   c.cc = make_congestion_control(listener.cc->name());
   c.local = SockAddr::inet(syn.dst, syn.h.dst_port);
@@ -230,6 +311,8 @@ std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& s
   c.max_snd_wnd = c.snd_wnd;
   c.snd_wl1 = syn.seq;
   tcp_negotiate(c, syn.h.options);
+  // tcp_openreq_init_rwin: the SYN,ACK's window counts segments without the timestamps.
+  c.rcv_wnd_init = tcp_initial_rcv_wnd(c, c.advmss - (c.ts_ok ? kTcpTimestampBytes : 0));
   c.last_recv = c.stack.now();
   return child;
 }
@@ -248,7 +331,8 @@ void tcp_finish_connect(TcpSock& sk, const TcpSegment& seg) {
 
 void tcp_time_wait(TcpSock& sk) {
   if (sk.state != TcpState::kTimeWait &&
-      sk.tcp().time_waits() >= sk.stack.config().tcp_max_tw_buckets) {
+      sk.tcp().time_waits() >=
+          static_cast<std::size_t>(std::max(sk.stack.sysctl().tcp_max_tw_buckets, 0))) {
     // Linux tcp_max_tw_buckets: past the limit the connection ends without TIME_WAIT
     // ("time wait bucket table overflow"), so closed connections cannot exhaust memory.
     sk.stack.mib().TcpExtTCPTimeWaitOverflow++;

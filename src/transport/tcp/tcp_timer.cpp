@@ -37,7 +37,7 @@ bool retransmits_timed_out(const TcpSock& sk, int boundary) {
 // TCP_RTO_MAX ("8 corresponds to >100 seconds with minimal RTO of 200msec"), and none once
 // it is not and an ICMP error has been seen.
 int tcp_orphan_retries(const TcpSock& sk, bool alive) {
-  int retries = sk.stack.config().tcp_orphan_retries;
+  int retries = sk.stack.sysctl().tcp_orphan_retries;
   if (sk.soft_error && !alive) retries = 0;
   if (retries == 0 && alive) retries = 8;
   return retries;
@@ -46,7 +46,7 @@ int tcp_orphan_retries(const TcpSock& sk, bool alive) {
 // Linux tcp_write_timeout for a synchronized connection: ends it once its retries are spent
 // (tcp_retries2, or tcp_orphan_retries for an orphan). True if it did.
 bool tcp_write_timeout(TcpSock& sk) {
-  int retry_until = kTcpRetries2;
+  int retry_until = sk.stack.sysctl().tcp_retries2;
   if (sk.owner == TcpSock::Owner::kOrphan) {
     retry_until = tcp_orphan_retries(sk, tcp_current_rto(sk) < kTcpRtoMax);
   }
@@ -76,7 +76,8 @@ void tcp_probe_timer(TcpSock& sk) {
   } else if (sk.user_timeout.count() > 0 && now - sk.probes_stamp >= sk.user_timeout) {
     give_up = true;
   }
-  int max_probes = kTcpRetries2;
+  const int retries2 = sk.stack.sysctl().tcp_retries2;
+  int max_probes = retries2;
   if (sk.owner == TcpSock::Owner::kOrphan) {
     const bool alive = tcp_current_rto(sk) < kTcpRtoMax;
     max_probes = tcp_orphan_retries(sk, alive);
@@ -88,7 +89,7 @@ void tcp_probe_timer(TcpSock& sk) {
     return;
   }
   sk.probes++;
-  if (sk.backoff < kTcpRetries2) sk.backoff++;  // as Linux tcp_send_probe0
+  if (sk.backoff < retries2) sk.backoff++;  // as Linux tcp_send_probe0
   tcp_send_probe(sk, false);
   tcp_arm_persist(sk);
 }
@@ -102,23 +103,31 @@ void tcp_retransmit_timer(TcpSock& sk) {
                                      sk.local.port, tcp_state_name(sk.state)));
   }
   switch (sk.state) {
-    case TcpState::kSynSent:
-      // Linux tcp_syn_retries (6): 1, 2, 4, ... 64 s, then ETIMEDOUT.
-      if (sk.syn_retries >= sk.syn_count) {
+    case TcpState::kSynSent: {
+      // Linux tcp_write_timeout and tcp_retransmit_timer: a SYN is retried
+      // tcp_syn_retries (or TCP_SYNCNT) + tcp_syn_linear_timeouts times; the first
+      // tcp_syn_linear_timeouts retries keep the initial RTO, later ones double it. With
+      // Linux 6.18's 6 and 4: after 1, 1, 1, 1, 1, 2, 4, 8, 16, 32 s, then ETIMEDOUT 64 s later.
+      const int linear = stack.sysctl().tcp_syn_linear_timeouts;
+      if (sk.syn_retries >= tcp_syn_count(sk) + linear) {
         mib.TcpAttemptFails++;
         mib.TcpExtTCPAbortOnTimeout++;
         tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
         return;
       }
       sk.syn_retries++;
-      sk.backoff++;
+      if (sk.syn_retries > linear) sk.backoff++;
       mib.TcpRetransSegs++;
       sk.total_retrans++;
       tcp_send_syn(sk);
       tcp_arm_rto(sk);
       return;
+    }
     case TcpState::kSynReceived:
-      if (sk.syn_retries >= kTcpSynackRetries) {
+      // Linux reqsk_timer_handler: the listener's TCP_SYNCNT, else tcp_synack_retries; the
+      // RTO doubles each time (no linear phase on the passive side).
+      if (sk.syn_retries >=
+          (sk.syn_count != 0 ? sk.syn_count : stack.sysctl().tcp_synack_retries)) {
         mib.TcpAttemptFails++;
         tcp_done(sk);
         return;
@@ -209,21 +218,21 @@ void tcp_keepalive_timer(TcpSock& sk) {
   }
   if (!sk.opt.keepalive) return;
   const Duration idle = now - sk.last_recv;
-  const Duration keepidle = std::chrono::seconds(sk.keepidle_s);
+  const Duration keepidle = tcp_keepalive_time(sk);
   if (idle < keepidle && sk.ka_probes == 0) {
     stack.timers().arm(sk.keep_timer, sk.last_recv + keepidle);
     return;
   }
   // RFC 1122 4.2.3.6; Linux: TCP_KEEPCNT unanswered probes (or TCP_USER_TIMEOUT) end it.
   const bool user_timed_out = sk.user_timeout.count() > 0 && idle >= sk.user_timeout;
-  if (sk.ka_probes >= sk.keepcnt || user_timed_out) {
+  if (sk.ka_probes >= tcp_keepalive_probes(sk) || user_timed_out) {
     stack.mib().TcpExtTCPAbortOnTimeout++;
     tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
     return;
   }
   sk.ka_probes++;
   tcp_send_probe(sk, true);
-  stack.timers().arm(sk.keep_timer, now + std::chrono::seconds(sk.keepintvl_s));
+  stack.timers().arm(sk.keep_timer, now + tcp_keepalive_intvl(sk));
 }
 
 }  // namespace
@@ -286,7 +295,7 @@ void tcp_arm_keepalive(TcpSock& sk) {
     case TcpState::kCloseWait:
     case TcpState::kFinWait1:
     case TcpState::kFinWait2:
-      sk.stack.timers().arm(sk.keep_timer, sk.stack.now() + std::chrono::seconds(sk.keepidle_s));
+      sk.stack.timers().arm(sk.keep_timer, sk.stack.now() + tcp_keepalive_time(sk));
       break;
     default:
       break;
