@@ -45,4 +45,13 @@ inline const std::vector<std::byte>& ipv6_frame(const std::vector<std::vector<st
   throw std::runtime_error("fixture has no such IPv6 frame");
 }
 
+// The first frame for which pred(frame) holds.
+template <typename Pred>
+const std::vector<std::byte>& frame_where(const std::vector<std::vector<std::byte>>& frames,
+                                          Pred pred) {
+  for (const auto& f : frames)
+    if (pred(f)) return f;
+  throw std::runtime_error("fixture has no such frame");
+}
+
 }  // namespace usnet::test
