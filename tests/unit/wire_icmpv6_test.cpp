@@ -44,6 +44,7 @@ TEST(WireIcmpv6, LinuxEcho) {
   ASSERT_TRUE(h);
   EXPECT_EQ(h->type, 128);
   EXPECT_EQ(h->code, 0);
+  EXPECT_EQ(h->ident(), 19400);  // ping's, as tcpdump shows the capture
   EXPECT_EQ(h->sequence(), 1);
   EXPECT_EQ(req.icmp.size(), 32u);
   expect_round_trip(*h, req);

@@ -251,10 +251,13 @@ TEST(WireNdp, LinuxMldv2JoinRoundTrips) {
                        Ipv6Address::from_bytes(ByteSpan(m.icmp).subspan(off + 4))});
     EXPECT_EQ(records.back().type, MldRecordType::kChangeToExclude);
   }
-  // Among them, the solicited-node group of its link-local address.
-  const auto sn = solicited_node(addr("fe80::ff:fe00:b"));
-  EXPECT_TRUE(std::any_of(records.begin(), records.end(),
-                          [&](const MldRecord& r) { return r.group == sn; }));
+  // The solicited-node groups of its link-local address, of the subnet-router anycast
+  // address a router holds (RFC 4291 2.6.1) and of its global address, then all-routers.
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0].group, solicited_node(addr("fe80::ff:fe00:b")));
+  EXPECT_EQ(records[1].group, solicited_node(addr("2001:db8:9::")));
+  EXPECT_EQ(records[2].group, solicited_node(addr("2001:db8:9::2")));
+  EXPECT_EQ(records[3].group, addr("ff02::2"));
   // The whole packet rebuilt: IPv6 header, router-alert hop-by-hop, report.
   const std::size_t len = kRouterAlertHopByHopSize + mldv2_report_size(n);
   auto pkt = test::pattern_buffer(40 + len);
