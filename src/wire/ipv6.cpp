@@ -57,8 +57,8 @@ std::optional<Ipv6Address> Ipv6Address::parse(std::string_view text) {
   // Groups before and after "::" are collected separately, then the gap is zero-filled.
   std::array<std::uint16_t, 8> head{};
   std::array<std::uint16_t, 8> tail{};
-  int nhead = 0;
-  int ntail = 0;
+  std::size_t nhead = 0;
+  std::size_t ntail = 0;
   bool gap = false;
   std::optional<Ipv4Address> quad;
   if (text.starts_with("::")) {
@@ -70,7 +70,7 @@ std::optional<Ipv6Address> Ipv6Address::parse(std::string_view text) {
   while (!text.empty()) {
     const std::size_t end = text.find(':');
     const std::string_view piece = text.substr(0, end);
-    const int used = nhead + ntail;
+    const std::size_t used = nhead + ntail;
     if (piece.find('.') != std::string_view::npos) {
       // A dotted quad ends the address and fills two groups (RFC 4291 2.2 form 3).
       if (end != std::string_view::npos || used > 6) return std::nullopt;
@@ -108,14 +108,14 @@ std::optional<Ipv6Address> Ipv6Address::parse(std::string_view text) {
       return std::nullopt;  // a trailing single colon
     }
   }
-  const int total = nhead + ntail + (quad ? 2 : 0);
+  const std::size_t total = nhead + ntail + (quad ? 2 : 0);
   if (gap ? total > 7 : total != 8) return std::nullopt;
   std::array<std::uint16_t, 8> g{};
-  for (int i = 0; i < nhead; ++i)
-    g[static_cast<std::size_t>(i)] = head[static_cast<std::size_t>(i)];
-  const int tail_start = 8 - ntail - (quad ? 2 : 0);
-  for (int i = 0; i < ntail; ++i)
-    g[static_cast<std::size_t>(tail_start + i)] = tail[static_cast<std::size_t>(i)];
+  for (std::size_t i = 0; i < nhead; ++i)
+    g[i] = head[i];
+  const std::size_t tail_start = 8 - ntail - (quad ? 2 : 0);  // total <= 8: no wrap
+  for (std::size_t i = 0; i < ntail; ++i)
+    g[tail_start + i] = tail[i];
   if (quad) {
     g[6] = static_cast<std::uint16_t>(quad->value >> 16);
     g[7] = static_cast<std::uint16_t>(quad->value);
