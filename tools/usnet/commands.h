@@ -13,5 +13,6 @@ void register_tcp_echo(CLI::App& app);
 void register_httpd(CLI::App& app);
 void register_get(CLI::App& app);
 void register_tcp_send(CLI::App& app);
+void register_run(CLI::App& app);
 
 }  // namespace usnet::tool
