@@ -1,0 +1,236 @@
+// The process's usnet stack, made from the environment (src/preload/README.md) the first
+// time a call needs it, and the process-wide switches of the preload.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include <chrono>
+
+#include "api/handles.h"
+#include "api/process.h"
+#include "preload/preload.h"
+#include "stack/stack.h"
+#include "transport/tcp/tcp.h"
+#include "usnet/usnet.h"
+
+namespace usnet::preload {
+
+thread_local bool t_inside __attribute__((tls_model("initial-exec"))) = false;
+
+namespace {
+
+std::atomic<usnet_stack*> g_stack{nullptr};
+std::atomic<bool> g_in_use{false};
+
+bool env_on(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' && std::string_view(v) != "0";
+}
+
+// Written with the kernel's write(2): stdio may be what the program is busy with.
+void say(const char* fmt, va_list ap) {
+  char line[512];
+  int n = std::vsnprintf(line, sizeof(line) - 1, fmt, ap);
+  if (n < 0) return;
+  if (n > static_cast<int>(sizeof(line)) - 2) n = static_cast<int>(sizeof(line)) - 2;
+  line[n++] = '\n';
+  (void)!real().write(STDERR_FILENO, line, static_cast<std::size_t>(n));
+}
+
+void say(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void say(const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  say(fmt, ap);
+  va_end(ap);
+}
+
+// Connections closed by the program that still have data or a FIN to deliver (TIME_WAIT
+// ones are done: their peer has everything).
+std::size_t draining(usnet_stack* s) {
+  std::lock_guard lock(s->runtime->rt.mutex());
+  const Tcp& tcp = s->stack->tcp();
+  return tcp.orphans() > tcp.time_waits() ? tcp.orphans() - tcp.time_waits() : 0;
+}
+
+// At exit the kernel closes a process's sockets and goes on delivering what they hold; a
+// usnet socket's data lives in this process, so exit waits here for it: every usnet socket
+// still open is closed (as the kernel closes them), then the connections are given up to
+// USNET_EXIT_WAIT_MS (default 5000) to deliver their data and FIN.
+void drain_at_exit(usnet_stack* s) {
+  for (int fd : api::fd_map().fds_of(s->runtime))
+    (void)usnet_close(fd);
+  int wait_ms = 5000;
+  if (const char* w = std::getenv("USNET_EXIT_WAIT_MS"); w != nullptr && *w != '\0') {
+    wait_ms = std::atoi(w);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  std::size_t left = draining(s);
+  while (left > 0 && std::chrono::steady_clock::now() < deadline) {
+    (void)usnet_runtime_poll(s->runtime, 10);
+    left = draining(s);
+  }
+  if (left > 0) {
+    say("usnet preload: pid %d: exit with %zu connection(s) still delivering after %d ms "
+        "(USNET_EXIT_WAIT_MS)",
+        static_cast<int>(::getpid()), left, wait_ms);
+  }
+}
+
+void at_exit() {
+  usnet_stack* s = stack();
+  if (s == nullptr) return;  // no stack, or a forked child's copy of the parent's
+  Inside in;
+  drain_at_exit(s);
+  const char* where = std::getenv("USNET_COUNTERS");
+  if (where == nullptr || *where == '\0') return;
+  const std::string_view w(where);
+  if (w == "-" || w == "stderr") {
+    (void)usnet_stack_dump_counters(s, STDERR_FILENO);
+    return;
+  }
+  const int fd = ::open(where, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    say("usnet preload: cannot write counters to %s: %s", where, std::strerror(errno));
+    return;
+  }
+  (void)usnet_stack_dump_counters(s, fd);
+  ::close(fd);
+}
+
+// The stack of README's environment, or null (with the reason said once on stderr).
+usnet_stack* start_stack() {
+  const char* tap = std::getenv("USNET_TAP");
+  if (tap == nullptr || *tap == '\0') return nullptr;  // configured() said so
+  const char* addr = std::getenv("USNET_ADDR");
+  if (addr == nullptr || *addr == '\0') {
+    say("usnet preload: USNET_TAP=%s needs USNET_ADDR (CIDR): every call goes to the kernel",
+        tap);
+    return nullptr;
+  }
+  int mtu = 1500;
+  if (const char* m = std::getenv("USNET_MTU"); m != nullptr && *m != '\0') mtu = std::atoi(m);
+  const char* mac = std::getenv("USNET_MAC");
+  if (mac != nullptr && *mac == '\0') mac = nullptr;
+  const char* gateway = std::getenv("USNET_GATEWAY");
+  if (gateway != nullptr && *gateway == '\0') gateway = nullptr;
+  const char* pcap = std::getenv("USNET_PCAP");
+
+  usnet_runtime* rt = usnet_runtime_new();
+  usnet_stack* s = rt != nullptr ? usnet_stack_new(rt, "preload", 0) : nullptr;
+  if (s == nullptr) {
+    say("usnet preload: cannot make a stack: %s", std::strerror(errno));
+    return nullptr;
+  }
+  const int ifindex = usnet_stack_add_tap(s, tap, mac, mtu);
+  const char* step = "open TAP";
+  bool ok = ifindex > 0;
+  if (ok && pcap != nullptr && *pcap != '\0') {
+    step = "capture to USNET_PCAP";
+    ok = usnet_stack_capture(s, ifindex, pcap) == 0;
+  }
+  if (ok) {
+    step = "add USNET_ADDR";
+    ok = usnet_stack_add_address(s, ifindex, addr) == 0;
+  }
+  if (ok && gateway != nullptr) {
+    step = "add the route via USNET_GATEWAY";
+    ok = usnet_stack_add_route(s, "0.0.0.0/0", gateway, ifindex) == 0;
+  }
+  if (!ok) {
+    say("usnet preload: cannot %s (USNET_TAP=%s USNET_ADDR=%s): %s; every call goes to the "
+        "kernel",
+        step, tap, addr, std::strerror(errno));
+    usnet_runtime_free(rt);
+    return nullptr;
+  }
+  usnet_stack_set_default(s);
+  if (debug()) {
+    say("usnet preload: pid %d: stack up on %s, %s%s%s, loopback to %s",
+        static_cast<int>(::getpid()), tap, addr, gateway != nullptr ? " via " : "",
+        gateway != nullptr ? gateway : "", loopback_in_usnet() ? "usnet" : "the kernel");
+  }
+  return s;
+}
+
+}  // namespace
+
+bool debug() noexcept {
+  static const bool on = env_on("USNET_PRELOAD_DEBUG");
+  return on;
+}
+
+void debug_line(const char* fmt, ...) {
+  if (!debug()) return;
+  va_list ap;
+  va_start(ap, fmt);
+  say(fmt, ap);
+  va_end(ap);
+}
+
+bool loopback_in_usnet() noexcept {
+  static const bool on = [] {
+    const char* v = std::getenv("USNET_LOOPBACK");
+    return v != nullptr && std::string_view(v) == "usnet";
+  }();
+  return on;
+}
+
+bool configured() noexcept {
+  static const bool tap = [] {
+    const char* t = std::getenv("USNET_TAP");
+    const bool set = t != nullptr && *t != '\0';
+    if (!set) debug_line("usnet preload: USNET_TAP is not set: every call goes to the kernel");
+    return set;
+  }();
+  return tap && !api::in_forked_child();
+}
+
+bool ensure_stack() {
+  if (!configured()) return false;
+  if (g_stack.load(std::memory_order_acquire) != nullptr) return true;
+  static std::mutex mu;
+  static bool tried = false;
+  Inside in;
+  std::lock_guard lock(mu);
+  if (!tried) {
+    tried = true;
+    if (usnet_stack* s = start_stack()) {
+      g_stack.store(s, std::memory_order_release);
+      note_usnet_in_use();
+      std::atexit(at_exit);
+    }
+  }
+  return g_stack.load(std::memory_order_acquire) != nullptr && !api::in_forked_child();
+}
+
+usnet_stack* stack() noexcept {
+  return api::in_forked_child() ? nullptr : g_stack.load(std::memory_order_acquire);
+}
+
+bool usnet_in_use() noexcept {
+  return g_in_use.load(std::memory_order_relaxed);
+}
+
+void note_usnet_in_use() noexcept {
+  g_in_use.store(true, std::memory_order_relaxed);
+}
+
+// At load: the fork handlers of the descriptor table are in place before the program can
+// fork, so a child forked before the stack started still knows it is one.
+__attribute__((constructor)) void preload_init() {
+  Inside in;
+  (void)real();
+  (void)api::fd_map();
+}
+
+}  // namespace usnet::preload

@@ -1,0 +1,72 @@
+// The preload library's internal interface (hidden inside libusnet_preload.so): what the
+// interposed calls (src/preload/*_shim.cpp) and the name resolver (resolver*.cpp) share.
+// The contract with `usnet run` and the resolver is written in src/preload/README.md.
+#pragma once
+
+#include <sys/socket.h>
+
+#include "preload/real_calls.h"
+
+struct usnet_stack;
+
+namespace usnet::preload {
+
+// The re-entry guard: true while this thread runs usnet code on behalf of an interposed
+// call. Calls usnet itself makes then (eventfd, dup3, poll, read of a waker, ...) and the
+// ones libc, fmt or an allocation make inside them go straight to the kernel.
+// initial-exec: a preloaded library sits in the static TLS block, so the access is one
+// load from the thread pointer and never allocates (no __tls_get_addr).
+extern thread_local bool t_inside __attribute__((tls_model("initial-exec")));
+
+inline bool inside() noexcept {
+  return t_inside;
+}
+
+class Inside {
+ public:
+  Inside() noexcept : prev_(t_inside) { t_inside = true; }
+  ~Inside() { t_inside = prev_; }
+  Inside(const Inside&) = delete;
+  Inside& operator=(const Inside&) = delete;
+
+ private:
+  bool prev_;
+};
+
+// USNET_TAP is set and this process may use usnet: it is not a child forked from a process
+// of ours (such a child's sockets go to the kernel, README "Process model"). Reads the
+// environment once; does not start the stack.
+bool configured() noexcept;
+
+// Starts the stack on first use (the environment of README "Running programs on usnet");
+// false if usnet does not serve this process (no USNET_TAP, a forked child, or the stack
+// could not start: said once on stderr).
+bool ensure_stack();
+
+// The stack, once ensure_stack() returned true; else null.
+usnet_stack* stack() noexcept;
+
+// The "what goes where" decision for a destination (connect, sendto, a name server): true
+// if usnet carries traffic to it. AF_INET only (AF_INET6 and the rest go to the kernel);
+// loopback (127/8, and 0.0.0.0, which Linux treats as this host) only with
+// USNET_LOOPBACK=usnet; else an address of usnet's interfaces or one its routes reach.
+// Starts the stack if it has to look.
+bool served_by_usnet(const sockaddr* addr, socklen_t len);
+
+// The same for a local address a socket binds to: INADDR_ANY, an address of usnet's
+// interfaces (or a broadcast address of theirs), loopback only with USNET_LOOPBACK=usnet.
+bool bound_by_usnet(const sockaddr* addr, socklen_t len);
+
+// USNET_LOOPBACK=usnet: 127/8 stays in usnet (default: the kernel's).
+bool loopback_in_usnet() noexcept;
+
+// USNET_PRELOAD_DEBUG=1: one line on stderr per routing decision.
+bool debug() noexcept;
+void debug_line(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// Set once a usnet descriptor may exist in this process (the stack started, or a usnet
+// epoll instance was made): until then poll and select need not look at their sets.
+bool usnet_in_use() noexcept;
+void note_usnet_in_use() noexcept;
+
+}  // namespace usnet::preload
