@@ -133,6 +133,18 @@ std::string hosts_reverse(std::string_view text, int family, const std::uint8_t*
   return found;
 }
 
+bool nsswitch_hosts_uses_dns(std::string_view text) {
+  bool found = false;
+  bool dns = true;
+  for_each_line(text, [&](std::string_view raw) {
+    auto w = words_of(strip_comment(raw, false));
+    if (w.empty() || w[0] != "hosts:") return;
+    found = true;
+    dns = std::find(w.begin() + 1, w.end(), "dns") != w.end();
+  });
+  return !found || dns;
+}
+
 std::vector<std::string> search_candidates(std::string_view name, const ResolvConf& conf) {
   std::vector<std::string> out;
   if (name.empty()) return out;

@@ -39,6 +39,10 @@ HostsMatch hosts_lookup(std::string_view text, std::string_view name);
 // bytes); empty if none.
 std::string hosts_reverse(std::string_view text, int family, const std::uint8_t* addr);
 
+// Whether the `hosts:` line of nsswitch.conf(5) text names the dns service (no such line:
+// glibc's default, "dns [!UNAVAIL=return] files", does).
+bool nsswitch_hosts_uses_dns(std::string_view text);
+
 // The names to ask for `name`, in order (resolv.conf(5) "search", "ndots"): a name with a
 // final dot only as given; one with at least ndots dots as given first, then with each
 // search domain; others with each search domain first.

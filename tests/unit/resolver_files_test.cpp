@@ -70,3 +70,15 @@ TEST(Hosts, ForwardAndReverse) {
 
 }  // namespace
 }  // namespace usnet::dns
+
+namespace usnet::dns {
+namespace {
+
+TEST(Nsswitch, HostsLineDecidesDns) {
+  EXPECT_TRUE(nsswitch_hosts_uses_dns("passwd: files\nhosts:          files dns\n"));
+  EXPECT_FALSE(nsswitch_hosts_uses_dns("hosts: files myhostname # dns\n"));
+  EXPECT_TRUE(nsswitch_hosts_uses_dns("passwd: files\n"));  // glibc's default has dns
+}
+
+}  // namespace
+}  // namespace usnet::dns
