@@ -164,10 +164,10 @@ Lookup classify(const Answer& a, std::uint16_t qtype) {
     }
     case Rcode::kNxDomain:
       return Lookup::kNoName;
-    case Rcode::kServFail:
-      return Lookup::kAgain;
     default:
-      return Lookup::kFail;
+      // SERVFAIL, REFUSED, FORMERR, NOTIMP: glibc's resolver moves to the next server and,
+      // when none does better, says TRY_AGAIN (EAI_AGAIN).
+      return Lookup::kAgain;
   }
 }
 
@@ -196,7 +196,6 @@ Lookup query(const ResolvConf& conf, const std::string& name, std::uint16_t qtyp
   // rotate (resolv.conf(5)): spread the load by starting at a different server each time.
   static std::atomic<unsigned> next{0};
   const std::size_t first = conf.rotate ? next.fetch_add(1) % conf.servers.size() : 0;
-  Lookup worst = Lookup::kAgain;
   for (int attempt = 0; attempt < conf.attempts; ++attempt) {
     for (std::size_t k = 0; k < conf.servers.size(); ++k) {
       const std::size_t i = (first + k) % conf.servers.size();
@@ -214,15 +213,12 @@ Lookup query(const ResolvConf& conf, const std::string& name, std::uint16_t qtyp
       if (e != Exchange::kAnswer) continue;
       const Lookup l = classify(a, qtype);
       // SERVFAIL, REFUSED, ...: another server may know (glibc's res_send does the same).
-      if (l == Lookup::kAgain || l == Lookup::kFail) {
-        if (l == Lookup::kFail) worst = Lookup::kFail;
-        continue;
-      }
+      if (l == Lookup::kAgain) continue;
       *out = std::move(a);
       return l;
     }
   }
-  return worst;
+  return Lookup::kAgain;
 }
 
 }  // namespace usnet::dns

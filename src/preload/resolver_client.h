@@ -17,8 +17,8 @@ enum class Lookup {
   kFound,   // records of the type asked
   kNoName,  // NXDOMAIN (HOST_NOT_FOUND)
   kNoData,  // the name exists, no record of that type (NO_DATA)
-  kAgain,   // no server answered in time, or SERVFAIL (TRY_AGAIN)
-  kFail,    // refused, malformed, or not possible here (NO_RECOVERY)
+  kAgain,   // no server answered in time, or every answer was an error rcode (TRY_AGAIN)
+  kFail,    // no server to ask (NO_RECOVERY)
 };
 
 // Asks for `name` (a full name: the search list is the caller's) of `qtype`. *out holds the

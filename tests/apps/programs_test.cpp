@@ -22,8 +22,8 @@ class Programs : public ProgramsFixture {
  protected:
   // A kernel `python3 -m http.server` serving the test's directory on port 8000.
   void kernel_http_server() {
-    const pid_t pid = spawn_in_ns({"python3", "-m", "http.server", "--bind", "0.0.0.0",
-                                   "--directory", dir_, "8000"});
+    const pid_t pid = spawn_in_ns(
+        {"python3", "-m", "http.server", "--bind", "0.0.0.0", "--directory", dir_, "8000"});
     ASSERT_TRUE(wait_kernel_listening(8000, pid));
   }
 
@@ -121,9 +121,9 @@ TEST_F(Programs, KernelNcSendsToNcOnUsnet) {
   // nc -l takes one connection: no probe; it is ready once blocked in accept.
   ASSERT_TRUE(wait_blocked(run)) << slurp(log);
   std::string out;
-  ASSERT_EQ(run_kernel({"sh", "-c", "exec nc -N " + std::string(kUsnet) + " 7002 < " + file}, &out,
-                       60),
-            0)
+  ASSERT_EQ(
+      run_kernel({"sh", "-c", "exec nc -N " + std::string(kUsnet) + " 7002 < " + file}, &out, 60),
+      0)
       << out;
   EXPECT_EQ(wait_run(run, 10'000), 0) << slurp(log);
   EXPECT_EQ(digest(dir_ + "/got"), digest(file));
@@ -144,8 +144,8 @@ TEST_F(Programs, SocatTcpBothWays) {
   EXPECT_EQ(digest(dir_ + "/got1"), digest(file));
   // kernel -> usnet: socat on usnet listens and writes what it receives.
   std::string log;
-  const pid_t run = start_usnet(
-      {"socat", "-u", "TCP4-LISTEN:7004,reuseaddr", "CREATE:" + dir_ + "/got2"}, &log);
+  const pid_t run =
+      start_usnet({"socat", "-u", "TCP4-LISTEN:7004,reuseaddr", "CREATE:" + dir_ + "/got2"}, &log);
   ASSERT_TRUE(wait_blocked(run)) << slurp(log);
   ASSERT_EQ(run_kernel({"socat", "-u", "OPEN:" + file, "TCP4:" + std::string(kUsnet) + ":7004"},
                        &out, 60),
@@ -161,9 +161,12 @@ TEST_F(Programs, SocatUdpBothWays) {
   ASSERT_GT(echo, 0);
   std::string out;
   // The kernel's socat binds in a moment; socat on usnet sends until an echo comes back.
-  const std::string ask = "for i in 1 2 3 4 5 6 7 8 9 10; do r=$(echo hello-usnet | socat -T 1 - "
-                          "UDP4:" + std::string(kKernel) + ":7005); [ -n \"$r\" ] && echo \"$r\" "
-                          "&& exit 0; done; exit 1";
+  const std::string ask =
+      "for i in 1 2 3 4 5 6 7 8 9 10; do r=$(echo hello-usnet | socat -T 1 - "
+      "UDP4:" +
+      std::string(kKernel) +
+      ":7005); [ -n \"$r\" ] && echo \"$r\" "
+      "&& exit 0; done; exit 1";
   ASSERT_EQ(run_usnet({"sh", "-c", ask}, &out, 30), 0) << out;
   EXPECT_NE(out.find("hello-usnet"), std::string::npos) << out;
 
@@ -194,11 +197,12 @@ TEST_F(Programs, RedisServerOnUsnetUnderKernelRedisBenchmark) {
       << out;
   EXPECT_NE(out.find("SET:"), std::string::npos) << out;
   EXPECT_NE(out.find("GET:"), std::string::npos) << out;
-  // redis-benchmark's SET writes the key "key:__rand_int__" (no -r) with "xxx" (-d 3).
+  // redis-benchmark's SET writes the one key "key:__rand_int__" (no -r) with a 3-byte
+  // value (-d 3).
   ASSERT_EQ(run_kernel({"redis-cli", "-h", kUsnet, "DBSIZE"}, &out), 0) << out;
   EXPECT_EQ(out, "1\n");
-  ASSERT_EQ(run_kernel({"redis-cli", "-h", kUsnet, "GET", "key:__rand_int__"}, &out), 0);
-  EXPECT_EQ(out, "xxx\n");
+  ASSERT_EQ(run_kernel({"redis-cli", "-h", kUsnet, "STRLEN", "key:__rand_int__"}, &out), 0);
+  EXPECT_EQ(out, "3\n");
   ASSERT_EQ(run_kernel({"redis-cli", "-h", kUsnet, "INFO", "stats"}, &out), 0);
   std::smatch m;
   ASSERT_TRUE(std::regex_search(out, m, std::regex("total_commands_processed:([0-9]+)"))) << out;
@@ -206,17 +210,18 @@ TEST_F(Programs, RedisServerOnUsnetUnderKernelRedisBenchmark) {
 }
 
 TEST_F(Programs, RedisCliOnUsnetAgainstKernelRedisServer) {
-  const pid_t server = spawn_in_ns({"redis-server", "--port", "6380", "--bind", "0.0.0.0",
-                                    "--protected-mode", "no", "--save", "", "--appendonly", "no",
-                                    "--dir", dir_});
+  const pid_t server =
+      spawn_in_ns({"redis-server", "--port", "6380", "--bind", "0.0.0.0", "--protected-mode", "no",
+                   "--save", "", "--appendonly", "no", "--dir", dir_});
   ASSERT_TRUE(wait_kernel_listening(6380, server));
   const std::string file = make_file("value", 1U << 20);
   std::string out;
   // A 1 MiB value through usnet (-x: the last argument from stdin), read back by the kernel.
-  ASSERT_EQ(run_usnet({"sh", "-c",
-                       "exec redis-cli -h " + std::string(kKernel) + " -p 6380 -x SET big < " + file},
-                      &out),
-            0)
+  ASSERT_EQ(
+      run_usnet({"sh", "-c",
+                 "exec redis-cli -h " + std::string(kKernel) + " -p 6380 -x SET big < " + file},
+                &out),
+      0)
       << out;
   EXPECT_EQ(out, "OK\n");
   ASSERT_EQ(run_kernel({"sh", "-c",
@@ -254,16 +259,21 @@ TEST_F(Programs, Iperf3ServerOnUsnet) {
           << out;
       EXPECT_LT(std::stod(m[1]), 50.0) << c.what << ": " << out;
     } else {
-      // TCP: the receiver got every byte the sender sent.
+      // TCP: iperf3's receiver stops counting when the test time is up, so what was still
+      // in the sender's and receiver's buffers then is sent but not counted: received is
+      // at most sent and short of it by less than those buffers (a few MiB).
       std::smatch sent;
       ASSERT_TRUE(std::regex_search(out, sent,
                                     std::regex("\"sum_sent\":\\s*\\{[^}]*?\"bytes\":\\s*([0-9]+)")))
           << out;
-      ASSERT_TRUE(std::regex_search(out, m,
-                                    std::regex("\"sum_received\":\\s*\\{[^}]*?\"bytes\":\\s*([0-9]+)")))
+      ASSERT_TRUE(std::regex_search(
+          out, m, std::regex("\"sum_received\":\\s*\\{[^}]*?\"bytes\":\\s*([0-9]+)")))
           << out;
-      EXPECT_GT(std::stoll(m[1]), 0) << c.what;
-      EXPECT_EQ(sent[1], m[1]) << c.what << ": sent and received differ";
+      const long long got = std::stoll(m[1]);
+      const long long put = std::stoll(sent[1]);
+      EXPECT_GT(got, 0) << c.what;
+      EXPECT_LE(got, put) << c.what;
+      EXPECT_LT(put - got, 16LL << 20) << c.what << ": more lost than buffers hold";
     }
   }
 }
@@ -293,11 +303,11 @@ TEST_F(Programs, SigintRaisesKeyboardInterruptInPythonBlockedInRecv) {
   const pid_t server = spawn_in_ns({"nc", "-l", "-4", "7009"});
   ASSERT_TRUE(wait_kernel_listening(7009, server));
   std::string log;
-  const pid_t run = start_usnet(
-      {"python3", "-c",
-       "import socket\ns = socket.create_connection(('" + std::string(kKernel) +
-           "', 7009))\nprint('connected', flush=True)\ns.recv(10)\n"},
-      &log);
+  const pid_t run =
+      start_usnet({"python3", "-c",
+                   "import socket\ns = socket.create_connection(('" + std::string(kKernel) +
+                       "', 7009))\nprint('connected', flush=True)\ns.recv(10)\n"},
+                  &log);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (slurp(log).find("connected") == std::string::npos &&
          std::chrono::steady_clock::now() < deadline) {
@@ -317,12 +327,14 @@ TEST_F(Programs, NameLookupsThroughDnsmasqOverUsnet) {
   ASSERT_EQ(in_ns({"ip", "tuntap", "add", "mode", "tap", "name", kTap}), 0);
   ASSERT_EQ(in_ns({"ip", "addr", "add", std::string(kKernel) + "/24", "dev", kTap}), 0);
   ASSERT_EQ(in_ns({"ip", "link", "set", kTap, "up"}), 0);
-  const pid_t dns = spawn_in(
-      ns_,
-      {"dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--log-queries",
-       "--log-facility=-", "--address=/name.test/198.18.3.77", "--port", "53",
-       "--listen-address=" + std::string(kKernel), "--bind-interfaces", "--pid-file="},
-      dir_ + "/dnsmasq.out");
+  const pid_t dns =
+      spawn_in(ns_,
+               {"dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--log-queries",
+                "--log-facility=" + dir_ + "/dnsmasq.log", "--address=/name.test/198.18.3.77",
+                "--address=/nx.test/", "--port", "53", "--listen-address=" + std::string(kKernel),
+                "--bind-interfaces", "--pid-file="},
+               dir_ + "/dnsmasq.out");
+  // (--address=/nx.test/ answers NXDOMAIN; other names, with no upstream, REFUSED.)
   ASSERT_TRUE(wait_kernel_listening(53, dns));
   std::ofstream(dir_ + "/resolv.conf") << "nameserver " << kKernel << "\noptions timeout:2\n";
   std::ofstream(dir_ + "/hosts") << "127.0.0.1 localhost\n198.18.3.55 files.test\n";
@@ -334,21 +346,25 @@ TEST_F(Programs, NameLookupsThroughDnsmasqOverUsnet) {
       "print('B', socket.gethostbyname('www.name.test'))\n"
       "print('C', socket.gethostbyname('files.test'))\n"
       "print('D', socket.getaddrinfo('localhost', 0, socket.AF_INET)[0][4][0])\n"
+      "try:\n  socket.getaddrinfo('www.nx.test', 80)\nexcept socket.gaierror as e:\n"
+      "  print('E', e.errno == socket.EAI_NONAME)\n"
       "try:\n  socket.getaddrinfo('missing.invalid', 80)\nexcept socket.gaierror as e:\n"
-      "  print('E', e.errno == socket.EAI_NONAME)\n";
+      "  print('F', e.errno == socket.EAI_AGAIN)\n";
   std::string out;
   ASSERT_EQ(run_usnet({"python3", "-c", script}, &out, 30, env), 0) << out;
   EXPECT_NE(out.find("A ['198.18.3.77']"), std::string::npos) << out;
   EXPECT_NE(out.find("B 198.18.3.77"), std::string::npos) << out;
   EXPECT_NE(out.find("C 198.18.3.55"), std::string::npos) << out;  // hosts(5) first
   EXPECT_NE(out.find("D 127.0.0.1"), std::string::npos) << out;
-  EXPECT_NE(out.find("E True"), std::string::npos) << out;
+  EXPECT_NE(out.find("E True"), std::string::npos) << out;  // NXDOMAIN: EAI_NONAME
+  // REFUSED: EAI_AGAIN, as glibc's resolver says when every server refuses.
+  EXPECT_NE(out.find("F True"), std::string::npos) << out;
   // getent (glibc's getaddrinfo in C) too.
   ASSERT_EQ(run_usnet({"getent", "ahostsv4", "name.test"}, &out, 30, env), 0) << out;
   EXPECT_NE(out.find("198.18.3.77"), std::string::npos) << out;
   // The queries came from usnet's address, through the TAP: the kernel's own sockets in
   // this namespace would have come from its address, 198.18.3.1.
-  const std::string log = slurp(dir_ + "/dnsmasq.out");
+  const std::string log = slurp(dir_ + "/dnsmasq.log");
   EXPECT_NE(log.find("query[A] name.test from 198.18.3.2"), std::string::npos) << log;
   EXPECT_EQ(log.find("from 198.18.3.1"), std::string::npos) << log;
 }

@@ -6,9 +6,9 @@
 // program and then itself get SIGKILL.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -38,7 +38,8 @@ inline std::string slurp(const std::string& path) {
 
 // The first child of process `pid` (the program a `usnet run` started), or -1.
 inline pid_t first_child(pid_t pid) {
-  const std::string p = "/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children";
+  const std::string p =
+      "/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children";
   std::istringstream in(slurp(p));
   pid_t c = -1;
   in >> c;
@@ -73,7 +74,8 @@ class ProgramsFixture : public interop::NetnsFixture {
                                     const std::vector<std::string>& env = {}) const {
     std::vector<std::string> v = {"env"};
     v.insert(v.end(), env.begin(), env.end());
-    for (const char* a : {USNET_TOOL_PATH, "run", "--netns"}) v.emplace_back(a);
+    for (const char* a : {USNET_TOOL_PATH, "run", "--netns"})
+      v.emplace_back(a);
     v.push_back(ns_);
     for (const std::string& a : {std::string("--tap"), std::string(kTap), std::string("--addr"),
                                  std::string(kUsnet) + "/24", std::string("--peer-addr"),
@@ -190,7 +192,8 @@ class ProgramsFixture : public interop::NetnsFixture {
         std::istringstream stat(slurp(base + std::to_string(prog) + "/stat"));
         std::string field;
         std::string state;
-        for (int i = 0; i < 3 && stat >> field; ++i) state = field;
+        for (int i = 0; i < 3 && stat >> field; ++i)
+          state = field;
         const std::string sc = slurp(base + std::to_string(prog) + "/syscall");
         const std::string now = sc.substr(0, sc.find(' '));
         if (threads >= 2 && state == "S" && now == last && now != "running") return true;
