@@ -1,6 +1,9 @@
 // The process's usnet stack, made from the environment (src/preload/README.md) the first
 // time a call needs it, and the process-wide switches of the preload.
 #include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,19 +20,33 @@
 
 #include "api/handles.h"
 #include "api/process.h"
+#include "preload/pending.h"
 #include "preload/preload.h"
 #include "stack/stack.h"
 #include "transport/tcp/tcp.h"
+#include "transport/tcp/tcp_sock.h"
 #include "usnet/usnet.h"
 
 namespace usnet::preload {
 
 thread_local bool t_inside __attribute__((tls_model("initial-exec"))) = false;
+thread_local const sigset_t* t_wait_mask __attribute__((tls_model("initial-exec"))) = nullptr;
 
 namespace {
 
 std::atomic<usnet_stack*> g_stack{nullptr};
 std::atomic<bool> g_in_use{false};
+// This process was forked from one that had a stack (or from such a child): the TAP and
+// the sockets are the parent's, and this process's new sockets go to the kernel. A child
+// of a process that had none (a server that daemonizes before its first socket) may start
+// a stack of its own.
+std::atomic<bool> g_child_of_stack{false};
+
+void after_fork_child() {
+  if (g_stack.load(std::memory_order_relaxed) != nullptr) {
+    g_child_of_stack.store(true, std::memory_order_relaxed);
+  }
+}
 
 bool env_on(const char* name) {
   const char* v = std::getenv(name);
@@ -37,8 +54,9 @@ bool env_on(const char* name) {
 }
 
 // Written with the kernel's write(2): stdio may be what the program is busy with.
-void say(const char* fmt, va_list ap) {
+__attribute__((format(printf, 1, 0))) void say(const char* fmt, va_list ap) {
   char line[512];
+  // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): the caller's va_start
   int n = std::vsnprintf(line, sizeof(line) - 1, fmt, ap);
   if (n < 0) return;
   if (n > static_cast<int>(sizeof(line)) - 2) n = static_cast<int>(sizeof(line)) - 2;
@@ -54,12 +72,19 @@ void say(const char* fmt, ...) {
   va_end(ap);
 }
 
-// Connections closed by the program that still have data or a FIN to deliver (TIME_WAIT
-// ones are done: their peer has everything).
+// Connections closed by the program whose data or FIN the peer has not yet acknowledged
+// (FIN_WAIT_1, CLOSING, LAST_ACK). FIN_WAIT_2 and TIME_WAIT are done: the peer has it all.
 std::size_t draining(usnet_stack* s) {
   std::lock_guard lock(s->runtime->rt.mutex());
-  const Tcp& tcp = s->stack->tcp();
-  return tcp.orphans() > tcp.time_waits() ? tcp.orphans() - tcp.time_waits() : 0;
+  std::size_t n = 0;
+  s->stack->tcp().for_each([&](const TcpSock& sk) {
+    if (sk.owner != TcpSock::Owner::kOrphan) return;
+    if (sk.state == TcpState::kFinWait1 || sk.state == TcpState::kClosing ||
+        sk.state == TcpState::kLastAck) {
+      ++n;
+    }
+  });
+  return n;
 }
 
 // At exit the kernel closes a process's sockets and goes on delivering what they hold; a
@@ -107,14 +132,37 @@ void at_exit() {
   ::close(fd);
 }
 
+// Attaching to the TAP turns its carrier on, but the kernel acts on that later (linkwatch
+// runs at most once a second): until then it drops what it sends through the TAP (an ARP
+// reply, a SYN-ACK, a UDP answer), which a first connection would pay for with a 1 s
+// retransmission and a one-shot datagram with its loss. So the start waits, up to 2 s, for
+// the kernel to report the link running (IFF_RUNNING follows the operational state). A
+// TAP whose kernel side is down is not waited for.
+void wait_link_running(const char* tap) {
+  const int s = real().socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  ifreq r{};
+  std::strncpy(r.ifr_name, tap, IFNAMSIZ - 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    if (real().ioctl(s, SIOCGIFFLAGS, &r) != 0 || (r.ifr_flags & IFF_UP) == 0) break;
+    if ((r.ifr_flags & IFF_RUNNING) != 0) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      debug_line("usnet preload: %s is not running after 2 s; going on", tap);
+      break;
+    }
+    ::usleep(5000);  // the kernel offers no wait for it short of a netlink listener
+  }
+  real().close(s);
+}
+
 // The stack of README's environment, or null (with the reason said once on stderr).
 usnet_stack* start_stack() {
   const char* tap = std::getenv("USNET_TAP");
   if (tap == nullptr || *tap == '\0') return nullptr;  // configured() said so
   const char* addr = std::getenv("USNET_ADDR");
   if (addr == nullptr || *addr == '\0') {
-    say("usnet preload: USNET_TAP=%s needs USNET_ADDR (CIDR): every call goes to the kernel",
-        tap);
+    say("usnet preload: USNET_TAP=%s needs USNET_ADDR (CIDR): every call goes to the kernel", tap);
     return nullptr;
   }
   int mtu = 1500;
@@ -142,6 +190,7 @@ usnet_stack* start_stack() {
     step = "add USNET_ADDR";
     ok = usnet_stack_add_address(s, ifindex, addr) == 0;
   }
+  if (ok) wait_link_running(tap);
   if (ok && gateway != nullptr) {
     step = "add the route via USNET_GATEWAY";
     ok = usnet_stack_add_route(s, "0.0.0.0/0", gateway, ifindex) == 0;
@@ -192,7 +241,7 @@ bool configured() noexcept {
     if (!set) debug_line("usnet preload: USNET_TAP is not set: every call goes to the kernel");
     return set;
   }();
-  return tap && !api::in_forked_child();
+  return tap && !g_child_of_stack.load(std::memory_order_relaxed);
 }
 
 bool ensure_stack() {
@@ -210,11 +259,12 @@ bool ensure_stack() {
       std::atexit(at_exit);
     }
   }
-  return g_stack.load(std::memory_order_acquire) != nullptr && !api::in_forked_child();
+  return g_stack.load(std::memory_order_acquire) != nullptr;
 }
 
 usnet_stack* stack() noexcept {
-  return api::in_forked_child() ? nullptr : g_stack.load(std::memory_order_acquire);
+  return g_child_of_stack.load(std::memory_order_relaxed) ? nullptr
+                                                          : g_stack.load(std::memory_order_acquire);
 }
 
 bool usnet_in_use() noexcept {
@@ -231,6 +281,8 @@ __attribute__((constructor)) void preload_init() {
   Inside in;
   (void)real();
   (void)api::fd_map();
+  (void)pending();
+  ::pthread_atfork(nullptr, nullptr, after_fork_child);
 }
 
 }  // namespace usnet::preload

@@ -137,7 +137,8 @@ int ifconf_request(const KernelAsker& k, const std::vector<IfInfo>& ifs, ifconf*
     ifc->ifc_len = static_cast<int>(all.size() * sizeof(ifreq));
     return 0;
   }
-  const std::size_t room = ifc->ifc_len < 0 ? 0 : static_cast<std::size_t>(ifc->ifc_len) / sizeof(ifreq);
+  const std::size_t room =
+      ifc->ifc_len < 0 ? 0 : static_cast<std::size_t>(ifc->ifc_len) / sizeof(ifreq);
   const std::size_t n = std::min(room, all.size());
   std::memcpy(ifc->ifc_req, all.data(), n * sizeof(ifreq));
   ifc->ifc_len = static_cast<int>(n * sizeof(ifreq));

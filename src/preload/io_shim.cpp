@@ -15,11 +15,13 @@
 
 #include "preload/dispatch.h"
 #include "preload/pending.h"
+#include "preload/v4mapped.h"
 #include "usnet/usnet.h"
 
 using namespace usnet::preload;  // NOLINT(google-build-using-namespace): the C edge
 
-extern "C" [[noreturn]] void __chk_fail(void);  // glibc: "buffer overflow detected"
+// glibc's "buffer overflow detected" abort.
+extern "C" [[noreturn]] void __chk_fail(void);  // NOLINT(bugprone-reserved-identifier)
 
 namespace {
 
@@ -72,8 +74,8 @@ ssize_t sendfile_to_usnet(int out, int in, off_t* offset, std::size_t count) {
   int err = 0;
   while (total < count) {
     const std::size_t want = std::min(kChunk, count - total);
-    const ssize_t n = offset != nullptr ? ::pread(in, buf.get(), want, pos)
-                                        : real().read(in, buf.get(), want);
+    const ssize_t n =
+        offset != nullptr ? ::pread(in, buf.get(), want, pos) : real().read(in, buf.get(), want);
     if (n <= 0) {
       if (n < 0) err = errno;
       break;
@@ -94,6 +96,47 @@ ssize_t sendfile_to_usnet(int out, int in, off_t* offset, std::size_t count) {
     return -1;
   }
   return static_cast<ssize_t>(total);
+}
+
+// sendmsg/recvmsg on a usnet socket, with the AF_INET6 face of a v4-in-v6 one
+// (preload/v4mapped.h): a destination given in v4-mapped form, a source returned in it.
+ssize_t sendmsg_usnet(int fd, const msghdr* msg, int flags) {
+  if (msg == nullptr || msg->msg_name == nullptr || !is_v4_in_v6(fd) ||
+      msg->msg_namelen < sizeof(sa_family_t) ||
+      static_cast<const sockaddr*>(msg->msg_name)->sa_family != AF_INET6) {
+    return usnet_sendmsg(fd, msg, flags);
+  }
+  sockaddr_in to{};
+  if (!v4_of_v6(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen, to)) {
+    errno = ENETUNREACH;  // a real IPv6 destination: usnet has no IPv6 route
+    return -1;
+  }
+  msghdr m = *msg;
+  m.msg_name = &to;
+  m.msg_namelen = sizeof(to);
+  return usnet_sendmsg(fd, &m, flags);
+}
+
+ssize_t recvmsg_usnet(int fd, msghdr* msg, int flags) {
+  if (msg == nullptr || msg->msg_name == nullptr || !is_v4_in_v6(fd)) {
+    return usnet_recvmsg(fd, msg, flags);
+  }
+  sockaddr_in from{};
+  msghdr m = *msg;
+  m.msg_name = &from;
+  m.msg_namelen = sizeof(from);
+  const ssize_t n = usnet_recvmsg(fd, &m, flags);
+  if (n < 0) return n;
+  socklen_t len = msg->msg_namelen;
+  if (m.msg_namelen > 0) {
+    v6_of_v4(from, static_cast<sockaddr*>(msg->msg_name), &len);
+  } else {
+    len = 0;  // a stream socket gives no source
+  }
+  msg->msg_namelen = len;
+  msg->msg_controllen = m.msg_controllen;
+  msg->msg_flags = m.msg_flags;
+  return n;
 }
 
 ssize_t sendfile_any(int out, int in, off_t* offset, std::size_t count) {
@@ -184,12 +227,20 @@ ssize_t send(int fd, const void* buf, size_t n, int flags) {
   }
 }
 
-ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr,
-               socklen_t len) {
+ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* addr, socklen_t len) {
   if (addr != nullptr && !inside()) decide_by_destination(fd, addr, len, "sendto");
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
+      if (addr != nullptr && is_v4_in_v6(fd)) {
+        iovec v{const_cast<void*>(buf), n};  // NOLINT: iovec is not const-correct
+        msghdr m{};
+        m.msg_name = const_cast<sockaddr*>(addr);  // NOLINT: msghdr is not const-correct
+        m.msg_namelen = len;
+        m.msg_iov = &v;
+        m.msg_iovlen = 1;
+        return sendmsg_usnet(fd, &m, flags);
+      }
       return usnet_sendto(fd, buf, n, flags, addr, len);
     }
     case FdKind::kInherited:
@@ -207,7 +258,7 @@ ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      return usnet_sendmsg(fd, msg, flags);
+      return sendmsg_usnet(fd, msg, flags);
     }
     case FdKind::kInherited:
       return inherited_fd(fd);
@@ -235,7 +286,7 @@ int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
   vlen = std::min(vlen, 1024U);
   unsigned int done = 0;
   for (; done < vlen; ++done) {
-    const ssize_t n = usnet_sendmsg(fd, &vec[done].msg_hdr, flags);
+    const ssize_t n = sendmsg_usnet(fd, &vec[done].msg_hdr, flags);
     if (n < 0) {
       if (done == 0) return -1;
       break;
@@ -262,6 +313,25 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr, socklen
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
+      if (addr != nullptr && is_v4_in_v6(fd)) {
+        if (len == nullptr) {
+          errno = EFAULT;
+          return -1;
+        }
+        if (static_cast<int>(*len) < 0) {
+          errno = EINVAL;
+          return -1;
+        }
+        iovec v{buf, n};
+        msghdr m{};
+        m.msg_name = addr;
+        m.msg_namelen = *len;
+        m.msg_iov = &v;
+        m.msg_iovlen = 1;
+        const ssize_t r = recvmsg_usnet(fd, &m, flags);
+        if (r >= 0) *len = m.msg_namelen;
+        return r;
+      }
       return usnet_recvfrom(fd, buf, n, flags, addr, len);
     }
     case FdKind::kInherited:
@@ -275,7 +345,7 @@ ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      return usnet_recvmsg(fd, msg, flags);
+      return recvmsg_usnet(fd, msg, flags);
     }
     case FdKind::kInherited:
       return inherited_fd(fd);
@@ -297,8 +367,8 @@ int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeo
   // timeout is looked at after each datagram (so it does not end a blocked receive, as on
   // Linux); an error after the first datagram is not reported, the count is.
   Inside in;
-  if (timeout != nullptr && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
-                             timeout->tv_nsec >= 1'000'000'000)) {
+  if (timeout != nullptr &&
+      (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1'000'000'000)) {
     errno = EINVAL;
     return -1;
   }
@@ -317,7 +387,7 @@ int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeo
   while (done < vlen) {
     int f = flags & ~MSG_WAITFORONE;
     if (done > 0 && (flags & MSG_WAITFORONE) != 0) f |= MSG_DONTWAIT;
-    const ssize_t n = usnet_recvmsg(fd, &vec[done].msg_hdr, f);
+    const ssize_t n = recvmsg_usnet(fd, &vec[done].msg_hdr, f);
     if (n < 0) {
       if (done == 0) return -1;
       break;
@@ -336,16 +406,19 @@ int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeo
 }
 
 // _FORTIFY_SOURCE: the compiler knew the buffer's size; a longer read is a bug caught here.
+// NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's name
 ssize_t __read_chk(int fd, void* buf, size_t n, size_t buflen) {
   if (n > buflen) __chk_fail();
   return read(fd, buf, n);
 }
 
+// NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's name
 ssize_t __recv_chk(int fd, void* buf, size_t n, size_t buflen, int flags) {
   if (n > buflen) __chk_fail();
   return recv(fd, buf, n, flags);
 }
 
+// NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's name
 ssize_t __recvfrom_chk(int fd, void* buf, size_t n, size_t buflen, int flags, sockaddr* addr,
                        socklen_t* len) {
   if (n > buflen) __chk_fail();
@@ -371,7 +444,8 @@ ssize_t splice(int fd_in, loff_t* off_in, int fd_out, loff_t* off_out, size_t le
   }
   // One end a usnet socket: the other must be a pipe (the kernel's rule for splice), and a
   // socket has no offset (ESPIPE).
-  if ((ki == FdKind::kSocket && off_in != nullptr) || (ko == FdKind::kSocket && off_out != nullptr)) {
+  if ((ki == FdKind::kSocket && off_in != nullptr) ||
+      (ko == FdKind::kSocket && off_out != nullptr)) {
     errno = ESPIPE;
     return -1;
   }

@@ -3,52 +3,26 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "api/process.h"
 #include "preload/preload.h"
+#include "preload/v4mapped.h"
 #include "usnet/usnet.h"
 
 namespace usnet::preload {
 
 bool PendingTable::contains(int fd) const noexcept {
-  if (fd < 0 || !any_.load(std::memory_order_relaxed)) return false;
-  const auto c = static_cast<std::size_t>(fd) >> kChunkBits;
-  if (c >= kChunks) {
-    std::lock_guard lock(mu_);
-    return map_.contains(fd);
-  }
-  const auto* chunk = marks_[c].load(std::memory_order_acquire);
-  return chunk != nullptr &&
-         chunk[static_cast<std::size_t>(fd) & (kChunkSize - 1)].load(std::memory_order_acquire) !=
-             0;
-}
-
-void PendingTable::mark(int fd, bool on) {
-  const auto c = static_cast<std::size_t>(fd) >> kChunkBits;
-  if (c >= kChunks) return;  // beyond the lock-free range: contains() asks the map
-  auto* chunk = marks_[c].load(std::memory_order_acquire);
-  if (chunk == nullptr) {
-    if (!on) return;
-    // Chunks are never freed, so a lock-free reader never sees one go (as api::FdMap).
-    auto* fresh = new std::atomic<std::uint8_t>[kChunkSize]();  // NOLINT: immortal
-    if (marks_[c].compare_exchange_strong(chunk, fresh, std::memory_order_acq_rel)) {
-      chunk = fresh;
-    } else {
-      delete[] fresh;  // NOLINT: lost the race
-    }
-  }
-  chunk[static_cast<std::size_t>(fd) & (kChunkSize - 1)].store(on ? 1 : 0,
-                                                               std::memory_order_release);
+  return marks_.test(fd);
 }
 
 void PendingTable::add(int fd, const PendingSocket& p) {
   std::lock_guard lock(mu_);
   map_[fd] = p;
-  any_.store(true, std::memory_order_relaxed);
-  mark(fd, true);
+  marks_.set(fd, true);
 }
 
 void PendingTable::record_option(int fd, int level, int name, const void* value, socklen_t len) {
@@ -69,19 +43,55 @@ bool PendingTable::take(int fd, PendingSocket& out) {
   if (it == map_.end()) return false;
   out = std::move(it->second);
   map_.erase(it);
-  mark(fd, false);
+  marks_.set(fd, false);
   return true;
+}
+
+void PendingTable::note_epoll(int fd, int epfd, int op, const epoll_event* ev) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(fd);
+  if (it == map_.end()) return;
+  auto& regs = it->second.epolls;
+  std::erase_if(regs, [&](const auto& r) { return r.first == epfd; });
+  if (op != EPOLL_CTL_DEL && ev != nullptr) regs.emplace_back(epfd, *ev);
+}
+
+void PendingTable::note_bound_anywhere(int fd) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(fd);
+  if (it != map_.end()) it->second.bound_anywhere = true;
+}
+
+int PendingTable::domain(int fd) const {
+  if (!contains(fd)) return AF_UNSPEC;
+  std::lock_guard lock(mu_);
+  auto it = map_.find(fd);
+  return it == map_.end() ? AF_UNSPEC : it->second.domain;
 }
 
 void PendingTable::forget(int fd) {
   if (!contains(fd)) return;
   std::lock_guard lock(mu_);
   map_.erase(fd);
-  mark(fd, false);
+  marks_.set(fd, false);
+}
+
+void PendingTable::before_fork() {
+  mu_.lock();  // NOLINT: released by after_fork
+}
+
+void PendingTable::after_fork() {
+  mu_.unlock();
 }
 
 PendingTable& pending() {
-  static auto* table = new PendingTable;  // NOLINT: immortal, used until the last exit handler
+  static auto* table = [] {
+    auto* t = new PendingTable;  // NOLINT: immortal, used until the last exit handler
+    // A child must not inherit the lock held by another thread of the parent.
+    ::pthread_atfork([] { pending().before_fork(); }, [] { pending().after_fork(); },
+                     [] { pending().after_fork(); });
+    return t;
+  }();
   return *table;
 }
 
@@ -105,21 +115,46 @@ int install_usnet(int fd, const PendingSocket& p) {
   const int fdfl = real().fcntl(fd, F_GETFD);
   if (fl < 0 || fdfl < 0) return -1;
   const int base_type = p.type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  const int u = usnet_socket(p.domain, base_type | SOCK_CLOEXEC, p.protocol);
+  const bool v6 = p.domain == AF_INET6;  // an AF_INET socket behind an AF_INET6 face
+  const int u = usnet_socket(AF_INET, base_type | SOCK_CLOEXEC, p.protocol);
   if (u < 0) return -1;
   for (const auto& o : p.options) {
+    if (v6 && o.level == IPPROTO_IPV6) continue;  // IPv6's own: nothing for IPv4 to take
     // The kernel took these; one usnet does not have is noted, not fatal (the program
     // was told it worked, as it would have been on the kernel).
     if (usnet_setsockopt(u, o.level, o.name, o.value.data(),
                          static_cast<socklen_t>(o.value.size())) != 0) {
-      debug_line("usnet preload: fd %d: setsockopt(%d, %d) not replayed on usnet: %s", fd,
-                 o.level, o.name, std::strerror(errno));
+      debug_line("usnet preload: fd %d: setsockopt(%d, %d) not replayed on usnet: %s", fd, o.level,
+                 o.name, std::strerror(errno));
+    }
+  }
+  if (p.bound_anywhere) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    sockaddr_in any{};
+    any.sin_family = AF_INET;
+    if (real().getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {  // NOLINT
+      // sin_port and sin6_port sit at the same offset.
+      std::memcpy(&any.sin_port, reinterpret_cast<const char*>(&ss) + 2, 2);  // NOLINT
+    }
+    if (usnet_bind(u, reinterpret_cast<const sockaddr*>(&any), sizeof(any)) != 0) {  // NOLINT
+      any.sin_port = 0;  // the kernel's port is taken in usnet: any other
+      (void)usnet_bind(u, reinterpret_cast<const sockaddr*>(&any), sizeof(any));  // NOLINT
     }
   }
   if ((fl & O_NONBLOCK) != 0) (void)usnet_fcntl(u, F_SETFL, O_NONBLOCK);
   // Onto the program's number; the kernel socket there is closed by the kernel's dup3.
   const int r = usnet_dup3(u, fd, (fdfl & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0);
   const int saved = errno;
+  if (r >= 0) {
+    v4_in_v6().set(fd, v6);
+    for (auto [epfd, ev] : p.epolls) {
+      if (usnet_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        debug_line("usnet preload: fd %d: not watched again by epoll %d: %s", fd, epfd,
+                   std::strerror(errno));
+      }
+    }
+  }
   (void)usnet_close(u);
   errno = saved;
   return r < 0 ? -1 : 0;
@@ -140,15 +175,33 @@ int move_to_usnet(int fd) {
   return 0;
 }
 
-void decide_by_destination(int fd, const sockaddr* addr, socklen_t len, const char* call) {
-  if (!pending().contains(fd) || api::in_forked_child()) return;
-  if (addr == nullptr || len < static_cast<socklen_t>(sizeof(sa_family_t)) ||
-      addr->sa_family != AF_INET) {
-    return;  // the kernel reports the mistake; still undecided
+namespace {
+
+// An undecided AF_INET6 socket that may serve IPv4 (preload/v4mapped.h): IPV6_V6ONLY is
+// clear, as the kernel socket says (it holds the sysctl default and what was set).
+bool dual_stack(int fd) {
+  int v6only = 1;
+  socklen_t len = sizeof(v6only);
+  Inside in;
+  return real().getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && v6only == 0;
+}
+
+// The IPv4 address an address given to undecided `fd` stands for; false: the kernel's.
+bool ipv4_for(int fd, const sockaddr* addr, socklen_t len, sockaddr_in& out) {
+  if (addr == nullptr || len < static_cast<socklen_t>(sizeof(sa_family_t))) return false;
+  if (addr->sa_family == AF_INET) {
+    if (len < static_cast<socklen_t>(sizeof(sockaddr_in)) || is_v6_pending(fd)) return false;
+    std::memcpy(&out, addr, sizeof(out));
+    return true;
   }
-  const bool usnet = served_by_usnet(addr, len);
-  debug_line("usnet preload: fd %d: %s %s -> %s", fd, call, describe(addr, len).c_str(),
-             usnet ? "usnet" : "kernel");
+  return addr->sa_family == AF_INET6 && is_v6_pending(fd) && v4_of_v6(addr, len, out) &&
+         dual_stack(fd);
+}
+
+void decide(int fd, bool usnet, const char* call, const sockaddr_in& a) {
+  debug_line("usnet preload: fd %d: %s %s%s -> %s", fd, call,
+             describe(reinterpret_cast<const sockaddr*>(&a), sizeof(a)).c_str(),  // NOLINT
+             is_v6_pending(fd) ? " (v4-mapped)" : "", usnet ? "usnet" : "kernel");
   if (usnet) {
     (void)move_to_usnet(fd);
   } else {
@@ -156,26 +209,54 @@ void decide_by_destination(int fd, const sockaddr* addr, socklen_t len, const ch
   }
 }
 
-void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len) {
-  if (!pending().contains(fd) || api::in_forked_child()) return;
-  if (addr == nullptr || len < static_cast<socklen_t>(sizeof(sockaddr_in)) ||
-      addr->sa_family != AF_INET) {
+}  // namespace
+
+bool is_v6_pending(int fd) {
+  return pending().domain(fd) == AF_INET6;
+}
+
+void decide_by_destination(int fd, const sockaddr* addr, socklen_t len, const char* call) {
+  if (!pending().contains(fd) || !configured()) return;
+  sockaddr_in a{};
+  if (!ipv4_for(fd, addr, len, a)) {
+    // Another family's destination (a real IPv6 one): the kernel's. A mistake in the
+    // address: the kernel reports it, and the socket stays undecided.
+    if (addr != nullptr && len >= static_cast<socklen_t>(sizeof(sa_family_t)) &&
+        addr->sa_family == AF_INET6 && is_v6_pending(fd)) {
+      debug_line("usnet preload: fd %d: %s to an IPv6 address -> kernel", fd, call);
+      pending().forget(fd);
+    }
     return;
   }
-  const bool usnet = bound_by_usnet(addr, len);
-  debug_line("usnet preload: fd %d: bind %s -> %s", fd, describe(addr, len).c_str(),
-             usnet ? "usnet" : "kernel");
-  if (usnet) {
-    (void)move_to_usnet(fd);
-  } else {
-    pending().forget(fd);
+  decide(fd, served_by_usnet(reinterpret_cast<const sockaddr*>(&a), sizeof(a)),  // NOLINT
+         call, a);
+}
+
+void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len, bool& anywhere) {
+  anywhere = false;
+  if (!pending().contains(fd) || !configured()) return;
+  sockaddr_in a{};
+  if (!ipv4_for(fd, addr, len, a)) {
+    if (addr != nullptr && len >= static_cast<socklen_t>(sizeof(sa_family_t)) &&
+        addr->sa_family == AF_INET6 && is_v6_pending(fd)) {
+      debug_line("usnet preload: fd %d: bind to an IPv6 address (or IPV6_V6ONLY) -> kernel", fd);
+      pending().forget(fd);
+    }
+    return;
   }
+  if (a.sin_addr.s_addr == htonl(INADDR_ANY) && a.sin_port == 0) {
+    debug_line("usnet preload: fd %d: bind to the wildcard, port 0: not decided yet", fd);
+    anywhere = true;
+    return;
+  }
+  decide(fd, bound_by_usnet(reinterpret_cast<const sockaddr*>(&a), sizeof(a)),  // NOLINT
+         "bind", a);
 }
 
 void decide_for_listen(int fd) {
-  if (!pending().contains(fd) || api::in_forked_child()) return;
-  const bool usnet = ensure_stack();
-  debug_line("usnet preload: fd %d: listen without bind (0.0.0.0) -> %s", fd,
+  if (!pending().contains(fd) || !configured()) return;
+  const bool usnet = (!is_v6_pending(fd) || dual_stack(fd)) && ensure_stack();
+  debug_line("usnet preload: fd %d: listen without bind (the wildcard) -> %s", fd,
              usnet ? "usnet" : "kernel");
   if (usnet) {
     (void)move_to_usnet(fd);

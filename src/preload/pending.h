@@ -1,4 +1,5 @@
-// AF_INET sockets whose side is not decided yet (issue 8 item 4). socket() cannot know
+// AF_INET (and dual-stack AF_INET6, preload/v4mapped.h) sockets whose side is not decided
+// yet (issue 8 item 4). socket() cannot know
 // where the socket will talk, so it hands out a kernel socket (its number is a real kernel
 // descriptor, so numbers never collide) and notes it here. The first bind, connect,
 // sendto/sendmsg with an address, or listen decides: the kernel keeps it, or a usnet
@@ -7,15 +8,15 @@
 // back from the kernel socket, which held them meanwhile).
 #pragma once
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
-#include <array>
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 #include <vector>
+
+#include "preload/fd_marks.h"
 
 namespace usnet::preload {
 
@@ -29,6 +30,13 @@ struct PendingSocket {
     std::vector<std::byte> value;
   };
   std::vector<Option> options;  // in the order the program set them
+  // bind(0.0.0.0, port 0) (or `::`) was made on the kernel socket: a client choosing no
+  // address, which does not say where it will talk (preload/pending.cpp). The usnet socket
+  // is bound to the port the kernel chose, so getsockname's answer stays true.
+  bool bound_anywhere = false;
+  // The usnet epoll instances watching the kernel socket (epfd, event): the usnet socket
+  // is added to them in its place (the kernel's registration goes with the kernel socket).
+  std::vector<std::pair<int, epoll_event>> epolls;
 };
 
 class PendingTable {
@@ -40,17 +48,20 @@ class PendingTable {
   // Removes fd and returns what was noted (false if it was not pending).
   bool take(int fd, PendingSocket& out);
   void forget(int fd);
+  // epoll_ctl(epfd, op, fd, ev) succeeded on undecided fd.
+  void note_epoll(int fd, int epfd, int op, const epoll_event* ev);
+  // The kernel socket was bound to the wildcard with port 0 (PendingSocket::bound_anywhere).
+  void note_bound_anywhere(int fd);
+  // The family socket() was asked for; AF_UNSPEC if fd is not pending.
+  int domain(int fd) const;
+  // pthread_atfork: the lock is held across fork, so the child's is free.
+  void before_fork();
+  void after_fork();
 
  private:
-  static constexpr int kChunkBits = 12;
-  static constexpr std::size_t kChunkSize = std::size_t{1} << kChunkBits;
-  static constexpr std::size_t kChunks = 4096;
-  void mark(int fd, bool on);
-
   mutable std::mutex mu_;
   std::unordered_map<int, PendingSocket> map_;
-  std::array<std::atomic<std::atomic<std::uint8_t>*>, kChunks> marks_{};
-  std::atomic<bool> any_{false};  // nothing was ever pending: skip even the chunk load
+  FdMarks marks_;
 };
 
 PendingTable& pending();
@@ -62,8 +73,13 @@ int move_to_usnet(int fd);
 // Decides pending fd by a destination (connect, sendto) or a local address (bind); a
 // no-op for a descriptor that is not pending. `call` names the call for the debug line.
 void decide_by_destination(int fd, const sockaddr* addr, socklen_t len, const char* call);
-void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len);
-// listen() on an undecided socket: it would bind to INADDR_ANY, which is usnet's.
+// A bind to the wildcard with port 0 decides nothing (a client that binds before it sends
+// or connects): the kernel socket takes it, and the socket stays undecided; `anywhere` says
+// so, and the caller reports a successful kernel bind with note_bound_anywhere.
+void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len, bool& anywhere);
+// listen() on an undecided socket: it would bind to the wildcard, which is usnet's.
 void decide_for_listen(int fd);
+// An undecided AF_INET6 socket (dual-stack: preload/v4mapped.h).
+bool is_v6_pending(int fd);
 
 }  // namespace usnet::preload

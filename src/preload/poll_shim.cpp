@@ -3,12 +3,13 @@
 // it is; one with any goes to usnet's poll/select/epoll, which mix usnet sockets and kernel
 // descriptors. When usnet is configured every epoll instance is usnet's (a kernel epoll
 // cannot watch a usnet socket); it watches kernel descriptors through a kernel epoll of its
-// own. The signal mask of ppoll/pselect/epoll_pwait is set around usnet's wait, not
-// atomically with it as the kernel does (README "Running programs on usnet").
-#include <pthread.h>
+// own. The signal mask of ppoll/pselect/epoll_pwait reaches the kernel call usnet sleeps in
+// (preload.h, t_wait_mask), so it is set atomically with the sleep, as the kernel sets it.
 // glibc declares poll's and ppoll's array write-only (__attr_access), though the kernel
 // reads `fd` and `events` from it; reading it here is not a use of uninitialised memory.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <sys/epoll.h>
 #include <sys/select.h>
 
@@ -16,11 +17,12 @@
 #include <climits>
 
 #include "preload/dispatch.h"
+#include "preload/pending.h"
 #include "usnet/usnet.h"
 
 using namespace usnet::preload;  // NOLINT(google-build-using-namespace): the C edge
 
-extern "C" [[noreturn]] void __chk_fail(void);
+extern "C" [[noreturn]] void __chk_fail(void);  // NOLINT(bugprone-reserved-identifier)
 
 namespace {
 
@@ -60,16 +62,25 @@ bool timeout_ms(const timespec* ts, int& ms) {
   return true;
 }
 
-// Runs f with the thread's signal mask set to `mask` (if any), then restores it.
+// Runs f (a usnet wait) with `mask` as the mask of the kernel call it sleeps in.
 template <typename F>
 int with_mask(const sigset_t* mask, F f) {
-  sigset_t old;
-  if (mask != nullptr) ::pthread_sigmask(SIG_SETMASK, mask, &old);
+  const sigset_t* prev = t_wait_mask;
+  t_wait_mask = mask;
   const int r = f();
-  const int saved = errno;
-  if (mask != nullptr) ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  errno = saved;
+  t_wait_mask = prev;
   return r;
+}
+
+// usnet's own poll, inside a ppoll/pselect of the program's: the kernel's ppoll with the
+// program's mask.
+int masked_poll(pollfd* fds, nfds_t n, int timeout) {
+  timespec ts{};
+  if (timeout >= 0) {
+    ts.tv_sec = timeout / 1000;
+    ts.tv_nsec = static_cast<long>(timeout % 1000) * 1'000'000;
+  }
+  return real().ppoll(fds, n, timeout >= 0 ? &ts : nullptr, t_wait_mask);
 }
 
 int usnet_ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
@@ -84,6 +95,10 @@ int usnet_ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask)
 extern "C" {
 
 int poll(pollfd* fds, nfds_t n, int timeout) {
+  if (inside()) {
+    if (t_wait_mask != nullptr) return masked_poll(fds, n, timeout);
+    return real().poll(fds, n, timeout);
+  }
   if (has_usnet(fds, n)) {
     Inside in;
     return usnet_poll(fds, n, timeout);
@@ -91,6 +106,7 @@ int poll(pollfd* fds, nfds_t n, int timeout) {
   return real().poll(fds, n, timeout);
 }
 
+// NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's name
 int __poll_chk(pollfd* fds, nfds_t n, int timeout, size_t fdslen) {
   if (fdslen / sizeof(*fds) < n) __chk_fail();
   return poll(fds, n, timeout);
@@ -101,6 +117,7 @@ int ppoll(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask) {
   return real().ppoll(fds, n, ts, mask);
 }
 
+// NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's name
 int __ppoll_chk(pollfd* fds, nfds_t n, const timespec* ts, const sigset_t* mask, size_t fdslen) {
   if (fdslen / sizeof(*fds) < n) __chk_fail();
   return ppoll(fds, n, ts, mask);
@@ -114,8 +131,7 @@ int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* tv) {
   return real().select(nfds, r, w, e, tv);
 }
 
-int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec* ts,
-            const sigset_t* mask) {
+int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec* ts, const sigset_t* mask) {
   if (!has_usnet(nfds, r, w, e)) return real().pselect(nfds, r, w, e, ts, mask);
   if (ts != nullptr && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1'000'000'000)) {
     errno = EINVAL;
@@ -132,7 +148,8 @@ int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const timespec* ts,
     }
   }
   Inside in;
-  return with_mask(mask, [&] { return usnet_select(nfds, r, w, e, ts != nullptr ? &tv : nullptr); });
+  return with_mask(mask,
+                   [&] { return usnet_select(nfds, r, w, e, ts != nullptr ? &tv : nullptr); });
 }
 
 int epoll_create(int size) {
@@ -152,6 +169,14 @@ int epoll_create1(int flags) {
 }
 
 int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
+  if (!inside() && kind_of(epfd) == FdKind::kObject && pending().contains(fd)) {
+    // An undecided socket: watched as the kernel socket it is for now, and noted, so the
+    // usnet socket that may take its place is watched instead (preload/pending.h).
+    Inside in;
+    const int r = usnet_epoll_ctl(epfd, op, fd, ev);
+    if (r == 0) pending().note_epoll(fd, epfd, op, ev);
+    return r;
+  }
   if (kind_of(epfd) != FdKind::kNone || kind_of(fd) != FdKind::kNone) {
     Inside in;
     return usnet_epoll_ctl(epfd, op, fd, ev);
@@ -160,6 +185,12 @@ int epoll_ctl(int epfd, int op, int fd, epoll_event* ev) {
 }
 
 int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout) {
+  if (inside()) {
+    if (t_wait_mask != nullptr) {
+      return real().epoll_pwait(epfd, events, maxevents, timeout, t_wait_mask);
+    }
+    return real().epoll_wait(epfd, events, maxevents, timeout);
+  }
   if (kind_of(epfd) != FdKind::kNone) {
     Inside in;
     return usnet_epoll_wait(epfd, events, maxevents, timeout);

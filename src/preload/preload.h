@@ -3,6 +3,7 @@
 // The contract with `usnet run` and the resolver is written in src/preload/README.md.
 #pragma once
 
+#include <signal.h>
 #include <sys/socket.h>
 
 #include "preload/real_calls.h"
@@ -22,6 +23,11 @@ inline bool inside() noexcept {
   return t_inside;
 }
 
+// The signal mask of the ppoll, pselect or epoll_pwait this thread is in, while usnet runs
+// it: usnet's own sleeping poll/epoll_wait then become the kernel's ppoll/epoll_pwait with
+// this mask, so the mask is set atomically with the sleep, as the kernel's calls set it.
+extern thread_local const sigset_t* t_wait_mask __attribute__((tls_model("initial-exec")));
+
 class Inside {
  public:
   Inside() noexcept : prev_(t_inside) { t_inside = true; }
@@ -34,8 +40,9 @@ class Inside {
 };
 
 // USNET_TAP is set and this process may use usnet: it is not a child forked from a process
-// of ours (such a child's sockets go to the kernel, README "Process model"). Reads the
-// environment once; does not start the stack.
+// that had a stack (such a child's sockets go to the kernel, README "Process model"; a
+// child of a process without one, as a server that daemonizes first, may start its own).
+// Reads the environment once; does not start the stack.
 bool configured() noexcept;
 
 // Starts the stack on first use (the environment of README "Running programs on usnet");

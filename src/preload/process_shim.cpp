@@ -97,6 +97,7 @@ std::vector<char*> collect_args(const char* arg0, va_list ap) {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(arg0));  // NOLINT: exec's type
   if (arg0 != nullptr) {
+    // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized): the caller's va_start
     while (char* a = va_arg(ap, char*))
       argv.push_back(a);
   }
@@ -110,8 +111,9 @@ extern "C" {
 
 pid_t fork(void) {
   const pid_t pid = real().fork();
-  if (pid == 0) debug_line("usnet preload: pid %d: forked child: its sockets go to the kernel",
-                           static_cast<int>(::getpid()));
+  if (pid == 0)
+    debug_line("usnet preload: pid %d: forked child: its sockets go to the kernel",
+               static_cast<int>(::getpid()));
   return pid;
 }
 

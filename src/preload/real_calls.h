@@ -2,6 +2,8 @@
 // each resolved once with dlsym(RTLD_NEXT, ...) when the table is first used.
 #pragma once
 
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -10,8 +12,6 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 #include <time.h>
 
 namespace usnet::preload {

@@ -86,8 +86,7 @@ class Preload : public usnet::interop::NetnsFixture {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (slurp(*out_path).find("LISTENING") == std::string::npos) {
       int status = 0;
-      if (std::chrono::steady_clock::now() > deadline ||
-          ::waitpid(pid, &status, WNOHANG) == pid) {
+      if (std::chrono::steady_clock::now() > deadline || ::waitpid(pid, &status, WNOHANG) == pid) {
         ADD_FAILURE() << "server not listening: " << slurp(*out_path);
         return -1;
       }
@@ -137,11 +136,100 @@ TEST_F(Preload, UdpBothWays) {
   EXPECT_EQ(wait_bg(server, 10), 0) << slurp(path);
 }
 
+// A dual-stack listener on [::] (nginx's `listen [::]:80`, node's default) serves IPv4 on
+// usnet, the peers shown v4-mapped; an AF_INET6 client of a v4-mapped address is usnet's.
+TEST_F(Preload, DualStackSocketsServeIpv4OnUsnet) {
+  std::string path;
+  const pid_t server = start_server(preloaded({"v6-echo-server", "7018", kKernel}), &path);
+  ASSERT_GT(server, 0);
+  std::string out;
+  EXPECT_EQ(run_both(kernel({"echo-client", kUsnet, "7018", "300000", "kernel"}), &out), 0) << out;
+  EXPECT_EQ(wait_bg(server, 10), 0) << slurp(path);
+  EXPECT_NE(slurp(path).find("OK v6 echoed"), std::string::npos) << slurp(path);
+
+  kernel_echo(7019);
+  const pid_t udp = start_server(kernel({"udp-echo-server", kKernel, "7020", "kernel"}), &path);
+  ASSERT_GT(udp, 0);
+  EXPECT_EQ(run_both(preloaded({"v6-client", kKernel, "7019"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK v6 client"), std::string::npos) << out;
+  EXPECT_EQ(wait_bg(udp, 10), 0) << slurp(path);
+}
+
+TEST_F(Preload, SendmmsgAndRecvmmsg) {
+  std::string path;
+  const pid_t server = start_server(kernel({"udp-echo-many", kKernel, "7021", "3"}), &path);
+  ASSERT_GT(server, 0);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"mmsg", kKernel, "7021"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK mmsg"), std::string::npos) << out;
+  EXPECT_EQ(wait_bg(server, 10), 0) << slurp(path);
+}
+
+TEST_F(Preload, SpliceBetweenAPipeAndAUsnetSocket) {
+  kernel_echo(7022);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"splice", kKernel, "7022"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK splice"), std::string::npos) << out;
+}
+
+TEST_F(Preload, CloseRangeClosesUsnetSockets) {
+  kernel_echo(7023);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"closerange", kKernel, "7023"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK close_range"), std::string::npos) << out;
+}
+
+// USNET_COUNTERS and USNET_PCAP, read when the stack starts.
+TEST_F(Preload, CountersAndCaptureFromTheEnvironment) {
+  kernel_echo(7024);
+  const std::string pcap = "/tmp/usnet-preload-" + std::to_string(::getpid()) + ".pcap";
+  files_.push_back(pcap);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"echo-client", kKernel, "7024", "10000", "usnet"},
+                               {"USNET_COUNTERS=-", "USNET_PCAP=" + pcap}),
+                     &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("TcpActiveOpens                  1"), std::string::npos) << out;
+  const std::string cap = slurp(pcap);
+  ASSERT_GT(cap.size(), 24U + 16U * 8) << "no frames captured";
+  EXPECT_EQ(cap.substr(0, 4), std::string("\x4d\x3c\xb2\xa1", 4))
+      << "not a pcap file (nanosecond magic)";
+}
+
+// A destination beyond usnet's subnet is usnet's only with a route to it (USNET_GATEWAY);
+// without one it is the kernel's, which reaches it here (an address of the namespace's own,
+// on its loopback interface).
+TEST_F(Preload, TheGatewayDecidesForDestinationsOffTheSubnet) {
+  ASSERT_EQ(in_ns({"ip", "addr", "add", "198.19.5.1/32", "dev", "lo"}), 0);
+  kernel_echo(7029, "198.19.5.1");
+  kernel_echo(7030, "198.19.5.1");
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"echo-client", "198.19.5.1", "7029", "50000", "usnet"},
+                               {std::string("USNET_GATEWAY=") + kKernel}),
+                     &out),
+            0)
+      << out;
+  EXPECT_EQ(run_both(preloaded({"echo-client", "198.19.5.1", "7030", "50000", "kernel"}), &out), 0)
+      << out;
+}
+
 TEST_F(Preload, LoopbackGoesToTheKernel) {
   kernel_echo(7005, "127.0.0.1");
   std::string out;
   EXPECT_EQ(run_both(preloaded({"loopback-kernel", "7005"}), &out), 0) << out;
   EXPECT_NE(out.find("OK loopback kernel"), std::string::npos) << out;
+}
+
+TEST_F(Preload, ABindToTheWildcardPortZeroWaitsForTheDestination) {
+  kernel_echo(7026);
+  std::string path;
+  const pid_t udp = start_server(kernel({"udp-echo-server", "127.0.0.1", "7027", "kernel"}), &path);
+  ASSERT_GT(udp, 0);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"bind-any", kKernel, "7026", "7027"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK bind-any"), std::string::npos) << out;
+  EXPECT_EQ(wait_bg(udp, 10), 0) << slurp(path);
 }
 
 TEST_F(Preload, LoopbackStaysInUsnetWhenAsked) {
@@ -169,6 +257,20 @@ TEST_F(Preload, PollSelectEpollMixAPipeAndAUsnetSocket) {
   std::string out;
   EXPECT_EQ(run_both(preloaded({"readiness", kKernel, "7008"}), &out), 0) << out;
   EXPECT_NE(out.find("OK readiness"), std::string::npos) << out;
+}
+
+TEST_F(Preload, PpollAndEpollPwaitSetTheirMaskWithTheWait) {
+  kernel_echo(7025);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"pmask", kKernel, "7025"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK pmask"), std::string::npos) << out;
+}
+
+TEST_F(Preload, ASocketInEpollBeforeItsConnectIsWatchedOnUsnet) {
+  kernel_echo(7028);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"epoll-first", kKernel, "7028"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK epoll-first"), std::string::npos) << out;
 }
 
 TEST_F(Preload, ReadvAndWritev) {
@@ -225,6 +327,14 @@ TEST_F(Preload, ForkedChildSeesInheritedSocketsClosedAndUsesTheKernel) {
   EXPECT_EQ(out.find(notice, first + 1), std::string::npos) << "notice twice: " << out;
 }
 
+TEST_F(Preload, AChildForkedBeforeAnyStackMayStartItsOwn) {
+  kernel_echo(7017);
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"fork-first", kKernel, "7017"}), &out), 0) << out;
+  EXPECT_NE(out.find("OK fork-first child"), std::string::npos) << out;
+  EXPECT_NE(out.find("OK fork-first"), std::string::npos) << out;
+}
+
 TEST_F(Preload, ExecKeepsThePreloadAndClosesUsnetSockets) {
   kernel_echo(7014);
   kernel_echo(7015);
@@ -254,8 +364,8 @@ TEST_F(Preload, SigintEndsAProgramBlockedInAccept) {
 
 TEST_F(Preload, WithoutATapEverythingIsTheKernels) {
   std::string out;
-  EXPECT_EQ(run_both({"env", std::string("LD_PRELOAD=") + USNET_PRELOAD_LIB, "USNET_PRELOAD_DEBUG=1",
-                      USNET_PROBE_PATH, "passthrough"},
+  EXPECT_EQ(run_both({"env", std::string("LD_PRELOAD=") + USNET_PRELOAD_LIB,
+                      "USNET_PRELOAD_DEBUG=1", USNET_PROBE_PATH, "passthrough"},
                      &out),
             0)
       << out;

@@ -17,6 +17,7 @@
 #include <deque>
 #include <string>
 
+#include "../support/signal_latency.h"
 #include "support/conformance.h"
 #include "usnet/ring.h"
 #include "usnet/usnet.h"
@@ -341,13 +342,7 @@ void ctrl_c(const char* call, bool with_handler) {
   ASSERT_GT(::read(out[0], ready, sizeof(ready) - 1), 0) << "the helper did not start";
   ::close(out[0]);
   ASSERT_TRUE(wait_until_asleep_pid(pid)) << "the helper never blocked in " << call;
-#ifdef USNET_SANITIZED
-  // ThreadSanitizer's runtime holds a signal that arrives in a blocking call for up to a
-  // second before the program's handler runs (seen: 1.01 s); the bound is for the program.
-  const auto limit = milliseconds(3000);
-#else
-  const auto limit = milliseconds(1000);
-#endif
+  const auto limit = usnet::test::kSignalStopBound;
   const auto t0 = Clock::now();
   ::kill(pid, SIGINT);
   int status = 0;
@@ -357,8 +352,8 @@ void ctrl_c(const char* call, bool with_handler) {
   if (r == 0) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
-    FAIL() << "SIGINT did not end a program blocked in " << call << " within "
-           << limit.count() << " ms";
+    FAIL() << "SIGINT did not end a program blocked in " << call << " within " << limit.count()
+           << " ms";
   }
   if (with_handler) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 4)

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <cstdlib>
 
 #include "support/sim_net.h"
 #include "support/tcp_helpers.h"
@@ -61,11 +60,9 @@ void expect_clean_close(PeerNet& net, Socket* s) {
 // RFC 2018 section 8: a receiver may discard data it has SACKed; the sender must not take
 // SACKed data as delivered, and after a retransmission timeout retransmits from SND.UNA
 // (RFC 6675 5.1). The peer reneges every 50 segments while it holds data out of order.
-// Today the transfer stalls (46 KiB of 4 MiB in 600 s); USNET_RUN_BLOCKED=1 runs it.
+// Before the scoreboard was cleared after an RTO, the transfer stalled (46 KiB of 4 MiB in
+// 600 s).
 TEST(AdversarialPeer, RenegingReceiver) {
-  if (std::getenv("USNET_RUN_BLOCKED") == nullptr)
-    GTEST_SKIP() << "waits for the fix of 'after an RTO the SACK scoreboard is kept' "
-                    "(RFC 2018 section 8) on branch tcp-rfc";
   PeerOptions po;
   Impairments to_peer;
   to_peer.loss = 0.02;
@@ -96,15 +93,11 @@ TEST(AdversarialPeer, RenegingReceiver) {
 // RFC 1122 4.2.2.17: while the receiver keeps answering zero-window probes, the connection
 // MUST NOT be closed, however long the window stays shut. The peer reads nothing for ten
 // minutes (and, in the second case, thirty) of virtual time, then everything. Ten minutes
-// take 13 probes; thirty take more than tcp_retries2 (15), where usnet today aborts.
+// take 13 probes; thirty take more than tcp_retries2 (15), where usnet used to abort.
 class ZeroWindow : public ::testing::TestWithParam<int> {};
 
 TEST_P(ZeroWindow, HeldWhileAnsweringProbes) {
   const int minutes = GetParam();
-  if (minutes > 10 && std::getenv("USNET_RUN_BLOCKED") == nullptr) {
-    GTEST_SKIP() << "waits for the fix of 'a connection whose peer keeps answering zero-window "
-                    "probes is aborted' (RFC 1122 4.2.2.17) on branch tcp-rfc";
-  }
   PeerOptions po;
   po.rcvbuf = 64 << 10;
   Impairments d;
@@ -155,19 +148,11 @@ INSTANTIATE_TEST_SUITE_P(Minutes, ZeroWindow, ::testing::Values(10, 30));
 
 // RFC 9293 3.7.1 and RFC 6691: a segment's data and options fit in the MSS the peer
 // announced. Linux floors a peer's MSS at tcp_min_snd_mss (48) before it takes the options
-// off (peer MSS 1 with timestamps: 36 data bytes). USNET_RUN_BLOCKED=1 runs the cases that
-// wait for a fix.
+// off (peer MSS 1 with timestamps: 36 data bytes).
 class TinyMss : public ::testing::TestWithParam<int> {};
 
 TEST_P(TinyMss, EveryByteArrivesInSegmentsThatFit) {
   const int mss = GetParam();
-  // tcp_sync_mss subtracts the 12 timestamp bytes from the peer's MSS (1 - 12 wraps) and
-  // floors the result at 64 data bytes: 64 + 12 = 76 bytes go to a peer that announced 64.
-  if (mss < 100 && std::getenv("USNET_RUN_BLOCKED") == nullptr) {
-    GTEST_SKIP() << "waits for the fix of 'a peer MSS smaller than the options usnet sends "
-                    "underflows the segment size' on branch tcp-rfc (MSS "
-                 << mss << ")";
-  }
   PeerOptions po;
   po.mss = static_cast<std::uint16_t>(mss);
   Impairments d;

@@ -169,7 +169,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadOption{{134, 8, 0, 0, 0, 1, 0, 0}, 22},    // CIPSO: no such DOI on this host
         BadOption{{134, 6, 0, 0, 0, 1, 0, 0}, 21}));  // CIPSO shorter than 8
 
-// ICMP Destination Unreachable, Fragmentation Needed, quoting one of our segments.
+// ICMP Destination Unreachable, Fragmentation Needed, quoting one of our segments: its IP
+// header and the first 8 bytes of its TCP header (ports and sequence number), RFC 792.
 Packet frag_needed(std::uint16_t mtu, const wire::Ipv4Header& ip, const wire::TcpHeader& tcp) {
   std::vector<std::byte> msg(wire::IcmpHeader::kSize + 28);
   wire::IcmpHeader h;
@@ -181,7 +182,6 @@ Packet frag_needed(std::uint16_t mtu, const wire::Ipv4Header& ip, const wire::Tc
   store_be<std::uint16_t>(msg, 28, tcp.src_port);
   store_be<std::uint16_t>(msg, 30, tcp.dst_port);
   store_be<std::uint32_t>(msg, 32, tcp.seq);
-  store_be<std::uint32_t>(msg, 36, tcp.ack);
   wire::IcmpHeader::finish_checksum(msg);
   return ip_datagram(Ipv4Address::from_octets(198, 18, 0, 254), {}, 1, msg);
 }

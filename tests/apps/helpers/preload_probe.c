@@ -35,6 +35,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void fail(const char* fmt, ...) {
@@ -48,8 +49,8 @@ static void fail(const char* fmt, ...) {
   exit(1);
 }
 
-#define CHECK(cond, ...)       \
-  do {                         \
+#define CHECK(cond, ...)            \
+  do {                              \
     if (!(cond)) fail(__VA_ARGS__); \
   } while (0)
 
@@ -130,8 +131,8 @@ static void echo_roundtrip(int s, uint64_t n) {
   if (n == 0) CHECK(shutdown(s, SHUT_WR) == 0, "shutdown");
   while (got < n) {
     struct pollfd p = {s, (short)(POLLIN | (sent < n ? POLLOUT : 0)), 0};
-    CHECK(poll(&p, 1, 5000) == 1, "echo stalled at %llu sent, %llu back",
-          (unsigned long long)sent, (unsigned long long)got);
+    CHECK(poll(&p, 1, 5000) == 1, "echo stalled at %llu sent, %llu back", (unsigned long long)sent,
+          (unsigned long long)got);
     if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t r = read(s, buf, sizeof(buf));
       CHECK(r > 0, "read echo at %llu of %llu", (unsigned long long)got, (unsigned long long)n);
@@ -554,6 +555,8 @@ static int ifinfo(char** a) {
   }
   CHECK(avail == 5, "FIONREAD says %d, expected 5", avail);
   CHECK(ioctl(s, SIOCGIFADDR, &r) == 0, "SIOCGIFADDR on a usnet socket");
+  char echo[5];
+  CHECK(read(s, echo, sizeof(echo)) == 5, "read the echo"); /* no reset at close */
   printf("OK ifinfo\n");
   return 0;
 }
@@ -585,6 +588,349 @@ static int fork_mode(char** a) {
         "child failed");
   echo_roundtrip(s, 20000);
   printf("OK fork\n");
+  return 0;
+}
+
+/* ::ffff:IP, port. */
+static struct sockaddr_in6 mapped_of(const char* ip, int port) {
+  struct sockaddr_in6 a;
+  memset(&a, 0, sizeof(a));
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons((uint16_t)port);
+  char text[64];
+  snprintf(text, sizeof(text), "::ffff:%s", ip);
+  CHECK(inet_pton(AF_INET6, text, &a.sin6_addr) == 1, "bad address %s", text);
+  return a;
+}
+
+static void expect_mapped(const struct sockaddr_in6* a, socklen_t len, const char* ip,
+                          const char* what) {
+  CHECK(len == sizeof(*a) && a->sin6_family == AF_INET6, "%s: not an AF_INET6 address", what);
+  struct sockaddr_in6 want = mapped_of(ip, 0);
+  CHECK(memcmp(&a->sin6_addr, &want.sin6_addr, 16) == 0, "%s: not ::ffff:%s", what, ip);
+}
+
+/* v6-echo-server PORT PEER: a dual-stack listener on [::]:PORT (the IPv4 part on usnet);
+ * the accepted peer must show as ::ffff:PEER. */
+static int v6_echo_server(char** a) {
+  int l = socket(AF_INET6, SOCK_STREAM, 0);
+  CHECK(l >= 0, "socket");
+  int zero = 0, one = 1;
+  CHECK(setsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) == 0, "IPV6_V6ONLY");
+  CHECK(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0, "SO_REUSEADDR");
+  struct sockaddr_in6 any;
+  memset(&any, 0, sizeof(any));
+  any.sin6_family = AF_INET6;
+  any.sin6_port = htons((uint16_t)atoi(a[0]));
+  CHECK(bind(l, (struct sockaddr*)&any, sizeof(any)) == 0, "bind [::]");
+  CHECK(listen(l, 4) == 0, "listen");
+  expect_where(l, "usnet", "dual-stack listener");
+  struct sockaddr_in6 me;
+  socklen_t len = sizeof(me);
+  CHECK(getsockname(l, (struct sockaddr*)&me, &len) == 0 && len == sizeof(me) &&
+            me.sin6_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&me.sin6_addr) &&
+            me.sin6_port == any.sin6_port,
+        "getsockname: not [::]:port");
+  int v = -1;
+  len = sizeof(v);
+  CHECK(getsockopt(l, SOL_SOCKET, SO_DOMAIN, &v, &len) == 0 && v == AF_INET6, "SO_DOMAIN");
+  len = sizeof(v);
+  CHECK(getsockopt(l, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len) == 0 && v == 0, "IPV6_V6ONLY read");
+  listening();
+  struct sockaddr_in6 peer;
+  len = sizeof(peer);
+  int c = accept(l, (struct sockaddr*)&peer, &len);
+  CHECK(c >= 0, "accept");
+  expect_mapped(&peer, len, a[1], "accepted peer");
+  len = sizeof(peer);
+  CHECK(getpeername(c, (struct sockaddr*)&peer, &len) == 0, "getpeername");
+  expect_mapped(&peer, len, a[1], "getpeername");
+  char buf[16384];
+  for (;;) {
+    ssize_t r = read(c, buf, sizeof(buf));
+    CHECK(r >= 0, "read");
+    if (r == 0) break;
+    write_all(c, buf, (size_t)r);
+  }
+  close(c);
+  printf("OK v6 echoed\n");
+  return 0;
+}
+
+/* v6-client IP PORT: an AF_INET6 socket connected to ::ffff:IP is usnet's; and a datagram
+ * to ::ffff:IP:PORT+1 comes back from the same v4-mapped address. */
+static int v6_client(char** a) {
+  int s = socket(AF_INET6, SOCK_STREAM, 0);
+  CHECK(s >= 0, "socket");
+  struct sockaddr_in6 to = mapped_of(a[0], atoi(a[1]));
+  CHECK(connect(s, (struct sockaddr*)&to, sizeof(to)) == 0, "connect ::ffff:%s", a[0]);
+  expect_where(s, "usnet", "v4-mapped client");
+  struct sockaddr_in6 peer;
+  socklen_t len = sizeof(peer);
+  CHECK(getpeername(s, (struct sockaddr*)&peer, &len) == 0, "getpeername");
+  expect_mapped(&peer, len, a[0], "getpeername");
+  echo_roundtrip(s, 100000);
+  int u = socket(AF_INET6, SOCK_DGRAM, 0);
+  CHECK(u >= 0, "socket");
+  struct sockaddr_in6 uto = mapped_of(a[0], atoi(a[1]) + 1);
+  CHECK(sendto(u, "ping", 4, 0, (struct sockaddr*)&uto, sizeof(uto)) == 4, "sendto");
+  expect_where(u, "usnet", "v4-mapped datagram socket");
+  struct pollfd p = {u, POLLIN, 0};
+  CHECK(poll(&p, 1, 5000) == 1, "no reply");
+  char buf[8];
+  struct sockaddr_in6 from;
+  len = sizeof(from);
+  CHECK(recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr*)&from, &len) == 4, "recvfrom");
+  expect_mapped(&from, len, a[0], "recvfrom");
+  CHECK(from.sin6_port == uto.sin6_port, "reply from another port");
+  printf("OK v6 client\n");
+  return 0;
+}
+
+/* udp-echo-many IP PORT COUNT: answers COUNT datagrams. */
+static int udp_echo_many(char** a) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  CHECK(s >= 0, "socket");
+  struct sockaddr_in me = addr_of(a[0], atoi(a[1]));
+  CHECK(bind(s, (struct sockaddr*)&me, sizeof(me)) == 0, "bind");
+  listening();
+  for (int i = 0; i < atoi(a[2]); ++i) {
+    char buf[2048];
+    struct sockaddr_in from;
+    socklen_t len = sizeof(from);
+    ssize_t n = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr*)&from, &len);
+    CHECK(n > 0, "recvfrom");
+    CHECK(sendto(s, buf, (size_t)n, 0, (struct sockaddr*)&from, len) == n, "sendto");
+  }
+  printf("OK udp echoed many\n");
+  return 0;
+}
+
+/* mmsg IP PORT: three datagrams out with one sendmmsg, back with recvmmsg. */
+static int mmsg(char** a) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  CHECK(s >= 0, "socket");
+  struct sockaddr_in to = addr_of(a[0], atoi(a[1]));
+  char out[3][32];
+  struct iovec ov[3];
+  struct mmsghdr om[3];
+  memset(om, 0, sizeof(om));
+  for (int i = 0; i < 3; ++i) {
+    snprintf(out[i], sizeof(out[i]), "datagram %d of three", i);
+    ov[i].iov_base = out[i];
+    ov[i].iov_len = strlen(out[i]);
+    om[i].msg_hdr.msg_name = &to;
+    om[i].msg_hdr.msg_namelen = sizeof(to);
+    om[i].msg_hdr.msg_iov = &ov[i];
+    om[i].msg_hdr.msg_iovlen = 1;
+  }
+  CHECK(sendmmsg(s, om, 3, 0) == 3, "sendmmsg");
+  expect_where(s, "usnet", "socket");
+  for (int i = 0; i < 3; ++i)
+    CHECK(om[i].msg_len == ov[i].iov_len, "sendmmsg msg_len %d", i);
+  char in[3][64];
+  struct iovec iv[3];
+  struct mmsghdr im[3];
+  int got = 0;
+  while (got < 3) {
+    memset(im, 0, sizeof(im));
+    for (int i = 0; i < 3; ++i) {
+      iv[i].iov_base = in[i];
+      iv[i].iov_len = sizeof(in[i]);
+      im[i].msg_hdr.msg_iov = &iv[i];
+      im[i].msg_hdr.msg_iovlen = 1;
+    }
+    struct pollfd p = {s, POLLIN, 0};
+    CHECK(poll(&p, 1, 5000) == 1, "no datagrams back");
+    int n = recvmmsg(s, im, (unsigned)(3 - got), MSG_WAITFORONE, NULL);
+    CHECK(n > 0, "recvmmsg");
+    for (int i = 0; i < n; ++i) {
+      CHECK(im[i].msg_len == ov[got + i].iov_len && memcmp(in[i], out[got + i], im[i].msg_len) == 0,
+            "datagram %d differs", got + i);
+    }
+    got += n;
+  }
+  printf("OK mmsg\n");
+  return 0;
+}
+
+/* splice IP PORT: pipe -> usnet socket, and the echo usnet socket -> pipe. */
+static int splice_mode(char** a) {
+  int s = tcp_connect(a[0], atoi(a[1]), 0);
+  expect_where(s, "usnet", "socket");
+  int in[2], out[2];
+  CHECK(pipe(in) == 0 && pipe(out) == 0, "pipe");
+  unsigned char msg[3000];
+  for (size_t i = 0; i < sizeof(msg); ++i)
+    msg[i] = pattern(i);
+  write_all(in[1], msg, sizeof(msg));
+  size_t moved = 0;
+  while (moved < sizeof(msg)) {
+    ssize_t n = splice(in[0], NULL, s, NULL, sizeof(msg) - moved, 0);
+    CHECK(n > 0, "splice pipe -> socket");
+    moved += (size_t)n;
+  }
+  moved = 0;
+  unsigned char back[3000];
+  while (moved < sizeof(msg)) {
+    ssize_t n = splice(s, NULL, out[1], NULL, sizeof(msg) - moved, 0);
+    CHECK(n > 0, "splice socket -> pipe");
+    CHECK(read(out[0], back + moved, (size_t)n) == n, "read the pipe");
+    moved += (size_t)n;
+  }
+  CHECK(memcmp(back, msg, sizeof(msg)) == 0, "spliced bytes differ");
+  loff_t off = 0;
+  CHECK(splice(s, &off, out[1], NULL, 1, 0) == -1 && errno == ESPIPE, "offset on a socket");
+  printf("OK splice\n");
+  return 0;
+}
+
+/* closerange IP PORT: close_range closes usnet sockets too, and the number a pipe then
+ * gets is the kernel's again. */
+static int closerange(char** a) {
+  int s = tcp_connect(a[0], atoi(a[1]), 0);
+  expect_where(s, "usnet", "socket");
+  CHECK(close_range((unsigned)s, ~0U, 0) == 0, "close_range");
+  CHECK(fcntl(s, F_GETFD) == -1 && errno == EBADF, "socket still open after close_range");
+  int p[2];
+  CHECK(pipe(p) == 0, "pipe");
+  CHECK(p[0] == s || p[1] == s, "the pipe did not get the number back (%d, %d vs %d)", p[0], p[1],
+        s);
+  CHECK(write(p[1], "k", 1) == 1, "pipe write");
+  char c;
+  CHECK(read(p[0], &c, 1) == 1 && c == 'k', "pipe read on a former usnet number");
+  printf("OK close_range\n");
+  return 0;
+}
+
+static volatile sig_atomic_t got_usr1 = 0;
+static void on_usr1(int sig) {
+  (void)sig;
+  got_usr1 = 1;
+}
+
+/* pmask IP PORT: ppoll and epoll_pwait set their signal mask atomically with the wait: a
+ * signal blocked before the call and pending, which the call's mask lets in, ends the wait
+ * at once with EINTR (not after the timeout, as it would if the mask were set first and the
+ * signal handled before the wait began). */
+static int pmask(char** a) {
+  int s = tcp_connect(a[0], atoi(a[1]), 0);
+  expect_where(s, "usnet", "socket");
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_usr1; /* no SA_RESTART */
+  CHECK(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction");
+  sigset_t usr1, none;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  sigemptyset(&none);
+  for (int round = 0; round < 2; ++round) {
+    CHECK(sigprocmask(SIG_BLOCK, &usr1, NULL) == 0, "block SIGUSR1");
+    got_usr1 = 0;
+    CHECK(raise(SIGUSR1) == 0 && !got_usr1, "SIGUSR1 pending, not handled");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int r;
+    if (round == 0) {
+      struct pollfd p = {s, POLLIN, 0};
+      struct timespec ts = {3, 0};
+      r = ppoll(&p, 1, &ts, &none);
+    } else {
+      int ep = epoll_create1(0);
+      struct epoll_event ev = {.events = EPOLLIN, .data.fd = s};
+      CHECK(ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) == 0, "epoll");
+      struct epoll_event out;
+      r = epoll_pwait(ep, &out, 1, 3000, &none);
+      close(ep);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    CHECK(r == -1 && errno == EINTR, "%s: %d, expected EINTR", round ? "epoll_pwait" : "ppoll", r);
+    CHECK(got_usr1, "handler did not run");
+    CHECK(ms < 1000, "%s waited %.0f ms before EINTR", round ? "epoll_pwait" : "ppoll", ms);
+    sigset_t now;
+    CHECK(sigprocmask(SIG_SETMASK, NULL, &now) == 0 && sigismember(&now, SIGUSR1),
+          "the call's mask was not undone");
+    CHECK(sigprocmask(SIG_UNBLOCK, &usr1, NULL) == 0, "unblock");
+  }
+  printf("OK pmask\n");
+  return 0;
+}
+
+/* bind-any IP PORT LOPORT: a client that binds to 0.0.0.0 port 0 before it talks is decided
+ * by where it then talks: a TCP connection to IP is usnet's (with the port bind chose), a
+ * UDP datagram to the kernel's loopback (127.0.0.1:LOPORT) the kernel's. */
+static int bind_any(char** a) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in any = addr_of("0.0.0.0", 0), me;
+  socklen_t len = sizeof(me);
+  CHECK(bind(s, (struct sockaddr*)&any, sizeof(any)) == 0, "bind");
+  CHECK(getsockname(s, (struct sockaddr*)&me, &len) == 0 && me.sin_port != 0, "getsockname");
+  struct sockaddr_in to = addr_of(a[0], atoi(a[1]));
+  CHECK(connect(s, (struct sockaddr*)&to, sizeof(to)) == 0, "connect");
+  expect_where(s, "usnet", "TCP client bound to 0.0.0.0:0");
+  struct sockaddr_in after;
+  len = sizeof(after);
+  CHECK(getsockname(s, (struct sockaddr*)&after, &len) == 0 && after.sin_port == me.sin_port,
+        "the port bind chose changed (%d -> %d)", ntohs(me.sin_port), ntohs(after.sin_port));
+  echo_roundtrip(s, 10000);
+  int u = socket(AF_INET, SOCK_DGRAM, 0);
+  CHECK(bind(u, (struct sockaddr*)&any, sizeof(any)) == 0, "bind udp");
+  struct sockaddr_in lo = addr_of("127.0.0.1", atoi(a[2]));
+  CHECK(sendto(u, "lo", 2, 0, (struct sockaddr*)&lo, sizeof(lo)) == 2, "sendto loopback");
+  expect_where(u, "kernel", "UDP client bound to 0.0.0.0:0, talking to loopback");
+  struct pollfd p = {u, POLLIN, 0};
+  char buf[4];
+  CHECK(poll(&p, 1, 5000) == 1 && recv(u, buf, sizeof(buf), 0) == 2, "loopback echo");
+  printf("OK bind-any\n");
+  return 0;
+}
+
+/* epoll-first IP PORT: a non-blocking socket added to epoll before its connect still
+ * reports the connect's completion and the echo (the usnet socket took its place there). */
+static int epoll_first(char** a) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  CHECK(s >= 0, "socket");
+  int ep = epoll_create1(0);
+  struct epoll_event ev = {.events = EPOLLOUT, .data.fd = s};
+  CHECK(ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) == 0, "epoll_ctl before connect");
+  struct sockaddr_in to = addr_of(a[0], atoi(a[1]));
+  int r = connect(s, (struct sockaddr*)&to, sizeof(to));
+  CHECK(r == 0 || errno == EINPROGRESS, "connect");
+  expect_where(s, "usnet", "socket");
+  struct epoll_event out;
+  CHECK(epoll_wait(ep, &out, 1, 5000) == 1 && out.data.fd == s && (out.events & EPOLLOUT),
+        "no EPOLLOUT for the connect");
+  int err = -1;
+  socklen_t len = sizeof(err);
+  CHECK(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0, "SO_ERROR %d", err);
+  ev.events = EPOLLIN;
+  CHECK(epoll_ctl(ep, EPOLL_CTL_MOD, s, &ev) == 0, "EPOLL_CTL_MOD");
+  CHECK(write(s, "e", 1) == 1, "write");
+  char c;
+  CHECK(epoll_wait(ep, &out, 1, 5000) == 1 && (out.events & EPOLLIN), "no EPOLLIN for the echo");
+  CHECK(read(s, &c, 1) == 1 && c == 'e', "read");
+  printf("OK epoll-first\n");
+  return 0;
+}
+
+/* fork-first IP PORT: a process that forks before its first socket (a server that
+ * daemonizes): the child may start a stack of its own, and its socket is usnet's. */
+static int fork_first(char** a) {
+  pid_t pid = fork();
+  CHECK(pid >= 0, "fork");
+  if (pid == 0) {
+    int s = tcp_connect(a[0], atoi(a[1]), 0);
+    expect_where(s, "usnet", "socket of a child forked before any stack");
+    echo_roundtrip(s, 20000);
+    printf("OK fork-first child\n");
+    fflush(stdout);
+    exit(0); /* exit, not _exit: the connection is given time to deliver */
+  }
+  int status = 0;
+  CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+        "child failed");
+  printf("OK fork-first\n");
   return 0;
 }
 
@@ -638,7 +984,8 @@ static int passthrough(char** a) {
   CHECK(ep >= 0, "epoll_create1");
   char path[64], target[64] = {0};
   snprintf(path, sizeof(path), "/proc/self/fd/%d", ep);
-  CHECK(readlink(path, target, sizeof(target) - 1) > 0 && strcmp(target, "anon_inode:[eventpoll]") == 0,
+  CHECK(readlink(path, target, sizeof(target) - 1) > 0 &&
+            strcmp(target, "anon_inode:[eventpoll]") == 0,
         "epoll instance is %s", target);
   printf("OK passthrough\n");
   return 0;
@@ -650,16 +997,35 @@ int main(int argc, char** argv) {
     int args;
     int (*fn)(char**);
   } modes[] = {
-      {"echo-server", 3, echo_server},   {"echo-client", 4, echo_client},
-      {"sink", 2, sink},                 {"digest", 1, digest},
-      {"sendfile", 3, send_file},        {"udp-echo-server", 3, udp_echo_server},
-      {"udp-client", 3, udp_client},     {"unix", 0, unix_mode},
-      {"loopback-kernel", 1, loopback_kernel}, {"loopback-usnet", 1, loopback_usnet},
-      {"dupfcntl", 2, dupfcntl},         {"readiness", 2, readiness},
-      {"iov", 2, iov_mode},              {"ifinfo", 4, ifinfo},
-      {"fork", 2, fork_mode},            {"exec", 3, exec_mode},
-      {"exec-child", 3, exec_child},     {"block-accept", 1, block_accept},
+      {"echo-server", 3, echo_server},
+      {"echo-client", 4, echo_client},
+      {"sink", 2, sink},
+      {"digest", 1, digest},
+      {"sendfile", 3, send_file},
+      {"udp-echo-server", 3, udp_echo_server},
+      {"udp-client", 3, udp_client},
+      {"unix", 0, unix_mode},
+      {"loopback-kernel", 1, loopback_kernel},
+      {"loopback-usnet", 1, loopback_usnet},
+      {"dupfcntl", 2, dupfcntl},
+      {"readiness", 2, readiness},
+      {"iov", 2, iov_mode},
+      {"ifinfo", 4, ifinfo},
+      {"fork", 2, fork_mode},
+      {"fork-first", 2, fork_first},
+      {"exec", 3, exec_mode},
+      {"exec-child", 3, exec_child},
+      {"block-accept", 1, block_accept},
       {"passthrough", 0, passthrough},
+      {"v6-echo-server", 2, v6_echo_server},
+      {"v6-client", 2, v6_client},
+      {"udp-echo-many", 3, udp_echo_many},
+      {"mmsg", 2, mmsg},
+      {"splice", 2, splice_mode},
+      {"closerange", 2, closerange},
+      {"pmask", 2, pmask},
+      {"bind-any", 3, bind_any},
+      {"epoll-first", 2, epoll_first},
   };
   signal(SIGPIPE, SIG_IGN);
   if (argc >= 2) {
