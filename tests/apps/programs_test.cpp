@@ -2,6 +2,8 @@
 // through `usnet run` (support/programs.h), the namespace's kernel as their peer, every byte
 // compared by digest where the program moves a file, each bounded in time.
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -367,6 +369,68 @@ TEST_F(Programs, NameLookupsThroughDnsmasqOverUsnet) {
   const std::string log = slurp(dir_ + "/dnsmasq.log");
   EXPECT_NE(log.find("query[A] name.test from 198.18.3.2"), std::string::npos) << log;
   EXPECT_EQ(log.find("from 198.18.3.1"), std::string::npos) << log;
+}
+
+TEST_F(Programs, UsnetRunPassesTheExitStatusAndRemovesItsTap) {
+  std::string out;
+  EXPECT_EQ(run_usnet({"sh", "-c", "ip -br link show pr0; exit 7"}, &out), 7) << out;
+  EXPECT_NE(out.find("pr0"), std::string::npos) << "the TAP was not there: " << out;
+  EXPECT_NE(in_ns({"ip", "link", "show", kTap}), 0) << "the TAP outlived `usnet run`";
+  // Killed by a signal: 128 + its number, as a shell reports it.
+  EXPECT_EQ(run_usnet({"sh", "-c", "kill -TERM $$"}, &out), 128 + SIGTERM) << out;
+  EXPECT_EQ(run_usnet({"no-such-program-anywhere"}, &out), 127) << out;
+}
+
+TEST_F(Programs, UsnetRunCountersShowTheProgramsTraffic) {
+  kernel_http_server();
+  make_file("small", 100000);
+  std::string out;
+  // --counters is an option of the tool, before `--`.
+  std::vector<std::string> argv = {"sh",
+                                   "-c",
+                                   "exec \"$@\" 2>&1",
+                                   "sh",
+                                   USNET_TOOL_PATH,
+                                   "run",
+                                   "--netns",
+                                   ns_,
+                                   "--tap",
+                                   kTap,
+                                   "--addr",
+                                   std::string(kUsnet) + "/24",
+                                   "--peer-addr",
+                                   std::string(kKernel) + "/24",
+                                   "--counters",
+                                   "--",
+                                   "curl",
+                                   "-sS",
+                                   "--fail",
+                                   "-o",
+                                   "/dev/null",
+                                   url(kKernel, 8000, "small")};
+  ASSERT_EQ(interop::run(argv, &out, 30), 0) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("TcpActiveOpens +([0-9]+)"))) << out;
+  EXPECT_EQ(m[1], "1") << out;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("TcpInSegs +([0-9]+)"))) << out;
+  EXPECT_GT(std::stol(m[1]), 60) << out;  // 100,000 bytes in segments of at most 1460
+}
+
+TEST_F(Programs, UsnetRunRefusesProgramsLdPreloadCannotReach) {
+  // Debian's ldconfig is statically linked (static-pie).
+  std::string out;
+  ASSERT_EQ(run_usnet({"/sbin/ldconfig", "--version"}, &out), 126) << out;
+  EXPECT_NE(out.find("statically linked"), std::string::npos) << out;
+  // A set-user-ID copy of a dynamic program, owned by another user than the one running it
+  // (nobody, 65534): exec would change credentials, and the loader ignore LD_PRELOAD.
+  const std::string copy = dir_ + "/suid-true";
+  std::filesystem::copy_file("/bin/true", copy);
+  ASSERT_EQ(::chown(copy.c_str(), 65534, 65534), 0);
+  ASSERT_EQ(::chmod(copy.c_str(), 04755), 0);
+  ASSERT_EQ(run_usnet({copy}, &out), 126) << out;
+  EXPECT_NE(out.find("secure-execution"), std::string::npos) << out;
+  // Neither got as far as making the TAP.
+  EXPECT_NE(in_ns({"ip", "link", "show", kTap}), 0);
 }
 
 }  // namespace
