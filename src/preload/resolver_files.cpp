@@ -156,7 +156,10 @@ std::vector<std::string> search_candidates(std::string_view name, const ResolvCo
   const auto dots = std::count(base.begin(), base.end(), '.');
   if (dots >= conf.ndots) out.push_back(base);
   for (const std::string& d : conf.search) {
-    if (!d.empty()) out.push_back(base + "." + d);
+    if (d.empty()) continue;
+    std::string full = base;
+    full.append(1, '.').append(d);
+    out.push_back(std::move(full));
   }
   if (dots < conf.ndots) out.push_back(base);
   return out;

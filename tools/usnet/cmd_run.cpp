@@ -232,10 +232,12 @@ int run_program(RunOptions o) {
   env.counters = counters_path;
   std::vector<std::string> envs = run_environment(current_environment(), env);
   std::vector<char*> envp;
+  envp.reserve(envs.size() + 1);
   for (auto& e : envs)
     envp.push_back(e.data());
   envp.push_back(nullptr);
   std::vector<char*> argv;
+  argv.reserve(o.argv.size() + 1);
   for (auto& a : o.argv)
     argv.push_back(a.data());
   argv.push_back(nullptr);

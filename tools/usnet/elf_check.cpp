@@ -182,7 +182,7 @@ std::string find_on_path(const std::string& name, const std::string& path_env) {
   std::istringstream dirs(path_env);
   for (std::string dir; std::getline(dirs, dir, ':');) {
     // An empty entry means the current directory (execvp(3)).
-    const std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
     struct stat st {};
     if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
         ::access(candidate.c_str(), X_OK) == 0) {

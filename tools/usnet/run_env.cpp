@@ -41,7 +41,10 @@ std::vector<std::string> run_environment(const std::vector<std::string>& base, c
     if (!replaced) out.push_back(entry);
   }
   for (const auto& [n, v] : ours) {
-    if (!v.empty()) out.push_back(n + "=" + v);
+    if (v.empty()) continue;
+    std::string entry = n;
+    entry.append(1, '=').append(v);
+    out.push_back(std::move(entry));
   }
   // ld.so(8): LD_PRELOAD entries are separated by spaces or colons.
   std::string preload = e.preload;
