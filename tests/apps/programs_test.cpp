@@ -351,7 +351,9 @@ TEST_F(Programs, NameLookupsThroughDnsmasqOverUsnet) {
       "try:\n  socket.getaddrinfo('www.nx.test', 80)\nexcept socket.gaierror as e:\n"
       "  print('E', e.errno == socket.EAI_NONAME)\n"
       "try:\n  socket.getaddrinfo('missing.invalid', 80)\nexcept socket.gaierror as e:\n"
-      "  print('F', e.errno == socket.EAI_AGAIN)\n";
+      "  print('F', e.errno == socket.EAI_AGAIN)\n"
+      "print('G', socket.getnameinfo(('198.18.3.55', 80), 0))\n"
+      "print('H', socket.getnameinfo(('198.18.3.77', 80), socket.NI_NUMERICSERV))\n";
   std::string out;
   ASSERT_EQ(run_usnet({"python3", "-c", script}, &out, 30, env), 0) << out;
   EXPECT_NE(out.find("A ['198.18.3.77']"), std::string::npos) << out;
@@ -361,13 +363,21 @@ TEST_F(Programs, NameLookupsThroughDnsmasqOverUsnet) {
   EXPECT_NE(out.find("E True"), std::string::npos) << out;  // NXDOMAIN: EAI_NONAME
   // REFUSED: EAI_AGAIN, as glibc's resolver says when every server refuses.
   EXPECT_NE(out.find("F True"), std::string::npos) << out;
+  // Reverse: hosts(5), then a PTR query (dnsmasq has none for --address: numeric).
+  EXPECT_NE(out.find("G ('files.test', 'http')"), std::string::npos) << out;
+  EXPECT_NE(out.find("H ('198.18.3.77', '80')"), std::string::npos) << out;
   // getent (glibc's getaddrinfo in C) too.
   ASSERT_EQ(run_usnet({"getent", "ahostsv4", "name.test"}, &out, 30, env), 0) << out;
   EXPECT_NE(out.find("198.18.3.77"), std::string::npos) << out;
+  // getent hosts: gethostbyname2 (AF_INET6, then AF_INET).
+  ASSERT_EQ(run_usnet({"getent", "hosts", "name.test"}, &out, 30, env), 0) << out;
+  EXPECT_NE(out.find("198.18.3.77     name.test"), std::string::npos) << out;
   // The queries came from usnet's address, through the TAP: the kernel's own sockets in
   // this namespace would have come from its address, 198.18.3.1.
   const std::string log = slurp(dir_ + "/dnsmasq.log");
   EXPECT_NE(log.find("query[A] name.test from 198.18.3.2"), std::string::npos) << log;
+  EXPECT_NE(log.find("query[PTR] 77.3.18.198.in-addr.arpa from 198.18.3.2"), std::string::npos)
+      << log;
   EXPECT_EQ(log.find("from 198.18.3.1"), std::string::npos) << log;
 }
 
