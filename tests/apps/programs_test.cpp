@@ -329,13 +329,13 @@ TEST_F(Programs, NameLookupsThroughDnsmasqOverUsnet) {
   ASSERT_EQ(in_ns({"ip", "tuntap", "add", "mode", "tap", "name", kTap}), 0);
   ASSERT_EQ(in_ns({"ip", "addr", "add", std::string(kKernel) + "/24", "dev", kTap}), 0);
   ASSERT_EQ(in_ns({"ip", "link", "set", kTap, "up"}), 0);
-  const pid_t dns =
-      spawn_in(ns_,
-               {"dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--log-queries",
-                "--log-facility=" + dir_ + "/dnsmasq.log", "--address=/name.test/198.18.3.77",
-                "--address=/nx.test/", "--port", "53", "--listen-address=" + std::string(kKernel),
-                "--bind-interfaces", "--pid-file="},
-               dir_ + "/dnsmasq.out");
+  const pid_t dns = spawn_in(
+      ns_,
+      {"dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--log-queries",
+       "--log-facility=" + dir_ + "/dnsmasq.log", "--address=/name.test/198.18.3.77",
+       "--address=/nx.test/", "--address=/web.test/" + std::string(kKernel), "--port", "53",
+       "--listen-address=" + std::string(kKernel), "--bind-interfaces", "--pid-file="},
+      dir_ + "/dnsmasq.out");
   // (--address=/nx.test/ answers NXDOMAIN; other names, with no upstream, REFUSED.)
   ASSERT_TRUE(wait_kernel_listening(53, dns));
   std::ofstream(dir_ + "/resolv.conf") << "nameserver " << kKernel << "\noptions timeout:2\n";
@@ -369,6 +369,14 @@ TEST_F(Programs, NameLookupsThroughDnsmasqOverUsnet) {
   // getent (glibc's getaddrinfo in C) too.
   ASSERT_EQ(run_usnet({"getent", "ahostsv4", "name.test"}, &out, 30, env), 0) << out;
   EXPECT_NE(out.find("198.18.3.77"), std::string::npos) << out;
+  // curl resolves in a thread of its own (its threaded resolver), then fetches by name.
+  kernel_http_server();
+  const std::string file = make_file("page", 200000);
+  ASSERT_EQ(run_usnet({"curl", "-sS", "--fail", "-o", dir_ + "/got", "http://web.test:8000/page"},
+                      &out, 30, env),
+            0)
+      << out;
+  EXPECT_EQ(digest(dir_ + "/got"), digest(file));
   // getent hosts: gethostbyname2 (AF_INET6, then AF_INET).
   ASSERT_EQ(run_usnet({"getent", "hosts", "name.test"}, &out, 30, env), 0) << out;
   EXPECT_NE(out.find("198.18.3.77     name.test"), std::string::npos) << out;
