@@ -14,5 +14,6 @@ void register_httpd(CLI::App& app);
 void register_get(CLI::App& app);
 void register_tcp_send(CLI::App& app);
 void register_sysctl(CLI::App& app);
+void register_run(CLI::App& app);
 
 }  // namespace usnet::tool

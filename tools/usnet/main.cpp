@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     usnet::tool::register_get(app);
     usnet::tool::register_tcp_send(app);
     usnet::tool::register_sysctl(app);
+    usnet::tool::register_run(app);
     try {
       app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {
