@@ -179,6 +179,17 @@ usnet_stack* start_stack() {
     say("usnet preload: cannot make a stack: %s", std::strerror(errno));
     return nullptr;
   }
+  // The settings first (README "Settings (sysctl)"): the file, then the list, before the
+  // device and the first socket, so that every socket sees them. A refused setting is said
+  // and the rest still apply, as sysctl -p goes on past a bad line.
+  if (const char* file = std::getenv("USNET_SYSCTL_FILE"); file != nullptr && *file != '\0') {
+    if (usnet_sysctl_load_file(s, file) != 0)
+      say("usnet preload: USNET_SYSCTL_FILE=%s: %s", file, std::strerror(errno));
+  }
+  if (const char* list = std::getenv("USNET_SYSCTL"); list != nullptr && *list != '\0') {
+    if (usnet_sysctl_apply(s, list) != 0)
+      say("usnet preload: USNET_SYSCTL: %s", std::strerror(errno));
+  }
   const int ifindex = usnet_stack_add_tap(s, tap, mac, mtu);
   const char* step = "open TAP";
   bool ok = ifindex > 0;

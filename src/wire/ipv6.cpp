@@ -49,7 +49,11 @@ std::string Ipv6Address::to_string() const {
     if (!s.empty() && s.back() != ':') s += ':';
     s += fmt::format("{:x}", group(i));
   }
-  if (mapped) s += ":" + v4().to_string();
+  if (mapped) {
+    // Appended in two steps: gcc 12's -Wrestrict misjudges `":" + std::string&&` at -O3.
+    s += ':';
+    s += v4().to_string();
+  }
   return s;
 }
 

@@ -213,6 +213,27 @@ int run_program(RunOptions o) {
       return 2;
     }
   }
+  // Settings are checked here, on the tool's own scratch stack, so a bad name or value is
+  // refused with sysctl(8)'s message before the program starts; the program's stack
+  // applies the same through USNET_SYSCTL_FILE and USNET_SYSCTL (file first).
+  std::string sysctl_list;
+  {
+    usnet_stack* scratch = usnet_stack_current();
+    bool ok = o.net.sysctl_file.empty() || load_sysctl_file(scratch, o.net.sysctl_file);
+    for (const std::string& a : o.net.sysctls) {
+      ok = set_sysctl(scratch, a) && ok;
+      if (a.find(';') != std::string::npos) {
+        std::cerr << "usnet run: --sysctl " << a << ": a value cannot hold ';'\n";
+        ok = false;
+      }
+      if (!sysctl_list.empty()) sysctl_list += ';';
+      sysctl_list += a;
+    }
+    if (!ok) {
+      if (netns_fd >= 0) ::close(netns_fd);
+      return 2;
+    }
+  }
   bool created = false;
   if (!make_tap(o, &created)) {
     if (netns_fd >= 0) ::close(netns_fd);
@@ -230,6 +251,9 @@ int run_program(RunOptions o) {
   env.trace = o.net.trace;
   env.pcap = o.net.pcap.empty() ? "" : std::filesystem::absolute(o.net.pcap).string();
   env.counters = counters_path;
+  env.sysctl = sysctl_list;
+  env.sysctl_file =
+      o.net.sysctl_file.empty() ? "" : std::filesystem::absolute(o.net.sysctl_file).string();
   std::vector<std::string> envs = run_environment(current_environment(), env);
   std::vector<char*> envp;
   envp.reserve(envs.size() + 1);

@@ -26,6 +26,8 @@ std::vector<std::string> run_environment(const std::vector<std::string>& base, c
       {"USNET_TRACE", e.trace ? "1" : ""},
       {"USNET_PCAP", e.pcap},
       {"USNET_COUNTERS", e.counters},
+      {"USNET_SYSCTL", e.sysctl},
+      {"USNET_SYSCTL_FILE", e.sysctl_file},
   };
   std::vector<std::string> out;
   std::string old_preload;

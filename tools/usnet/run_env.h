@@ -9,16 +9,18 @@
 namespace usnet::tool {
 
 struct RunEnv {
-  std::string preload;   // absolute path of libusnet_preload.so
-  std::string tap;       // USNET_TAP
-  std::string addr;      // USNET_ADDR (CIDR)
-  std::string gateway;   // USNET_GATEWAY, optional
-  std::string mac;       // USNET_MAC, optional
-  int mtu = 1500;        // USNET_MTU
-  std::string loopback;  // USNET_LOOPBACK: kernel | usnet
-  bool trace = false;    // USNET_TRACE=1
-  std::string pcap;      // USNET_PCAP, optional
-  std::string counters;  // USNET_COUNTERS, optional
+  std::string preload;      // absolute path of libusnet_preload.so
+  std::string tap;          // USNET_TAP
+  std::string addr;         // USNET_ADDR (CIDR)
+  std::string gateway;      // USNET_GATEWAY, optional
+  std::string mac;          // USNET_MAC, optional
+  int mtu = 1500;           // USNET_MTU
+  std::string loopback;     // USNET_LOOPBACK: kernel | usnet
+  bool trace = false;       // USNET_TRACE=1
+  std::string pcap;         // USNET_PCAP, optional
+  std::string counters;     // USNET_COUNTERS, optional
+  std::string sysctl;       // USNET_SYSCTL: "name=value;name=value" (--sysctl, in order)
+  std::string sysctl_file;  // USNET_SYSCTL_FILE (--sysctl-file), applied before the list
 };
 
 // `base` (NAME=VALUE strings, as environ) with the variables above set, replacing any of the
