@@ -51,7 +51,6 @@ std::span<int> one(std::array<int, N>& v) {
 #define F(field) [](Sysctl& s) { return one(s.field); }
 
 constexpr long long kIntMax = INT_MAX;
-constexpr long long kIntMin = INT_MIN;
 // SOCK_MIN_RCVBUF and SOCK_MIN_SNDBUF: the floors of net.core.[rw]mem_{default,max}.
 constexpr long long kSockMinRcvbuf = 2304;
 constexpr long long kSockMinSndbuf = 4608;
