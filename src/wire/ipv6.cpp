@@ -78,6 +78,13 @@ std::optional<Ipv6Address> Ipv6Address::parse(std::string_view text) {
     if (piece.find('.') != std::string_view::npos) {
       // A dotted quad ends the address and fills two groups (RFC 4291 2.2 form 3).
       if (end != std::string_view::npos || used > 6) return std::nullopt;
+      // inet_pton's dotted quad has no leading zeros ("099" could be octal to inet_aton):
+      // a component of two or more digits may not start with 0.
+      for (std::size_t i = 0; i < piece.size(); ++i) {
+        const bool starts = i == 0 || piece[i - 1] == '.';
+        if (starts && piece[i] == '0' && i + 1 < piece.size() && piece[i + 1] != '.')
+          return std::nullopt;
+      }
       quad = Ipv4Address::parse(piece);
       if (!quad) return std::nullopt;
       text = {};
