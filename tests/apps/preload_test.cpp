@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "interop/support/interop.h"
+#include "support/thread_wait.h"
 
 namespace {
 
@@ -347,7 +348,8 @@ TEST_F(Preload, SigintEndsAProgramBlockedInAccept) {
   std::string path;
   const pid_t pid = start_server(preloaded({"block-accept", "7016"}), &path);
   ASSERT_GT(pid, 0);
-  ::usleep(100'000);  // let it reach accept; the bound is measured from the signal
+  // Blocked in accept (asleep in the kernel) before the signal; the bound is measured from it.
+  ASSERT_TRUE(usnet::test::wait_until_asleep_pid(pid)) << "never blocked in accept";
   // ip netns exec and env exec the probe, so pid is the probe itself.
   const auto sent = std::chrono::steady_clock::now();
   ASSERT_EQ(::kill(pid, SIGINT), 0);
