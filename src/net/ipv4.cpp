@@ -59,6 +59,21 @@ void Ipv4::ip_rcv(Interface& ifc, Packet pkt) {
   const wire::Ipv4Header& ip = *parsed;
   pkt.truncate(ip.total_length);  // Ethernet pads short frames (RFC 894)
   mib.IpExtInOctets += ip.total_length;
+  // Linux ip_rcv_core: IpExtIn{NoECT,ECT1,ECT0,CE}Pkts by the ECN field (RFC 3168 5).
+  switch (ip.tos & 0x03) {
+    case 0:
+      mib.IpExtInNoECTPkts++;
+      break;
+    case 1:
+      mib.IpExtInECT1Pkts++;
+      break;
+    case 2:
+      mib.IpExtInECT0Pkts++;
+      break;
+    default:
+      mib.IpExtInCEPkts++;
+      break;
+  }
 
   // RFC 1122 3.2.1.3: a host silently discards a datagram whose source is not a single
   // other host (a martian); no protocol sees it, so no SYN from one is ever answered.

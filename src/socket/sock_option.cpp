@@ -123,7 +123,13 @@ Status set_ip_level(Socket& s, int name, ByteSpan v) {
       return {};
     case IP_TOS:
       if (!iv) return iv.error();
-      s.opt.tos = static_cast<std::uint8_t>(*iv);
+      // Linux __ip_sock_set_tos: on a stream socket the ECN bits belong to TCP (RFC
+      // 3168 6.1.1); the user's are dropped and TCP's kept.
+      if (s.type == SOCK_STREAM) {
+        s.opt.tos = static_cast<std::uint8_t>((*iv & ~0x03) | (s.opt.tos & 0x03));
+      } else {
+        s.opt.tos = static_cast<std::uint8_t>(*iv);
+      }
       return {};
     case IP_MTU_DISCOVER:
       if (!iv) return iv.error();

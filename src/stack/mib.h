@@ -111,6 +111,12 @@ namespace usnet {
   X(UsnetTcpKeepaliveProbes)                                          \
   X(TcpExtTCPTimeWaitOverflow)                                        \
   X(TcpExtTCPAbortOnMemory)                                           \
+  /* ECN (RFC 3168): the IP ECN field of arriving datagrams; reductions */ \
+  X(IpExtInNoECTPkts)                                                 \
+  X(IpExtInECT1Pkts)                                                  \
+  X(IpExtInECT0Pkts)                                                  \
+  X(IpExtInCEPkts)                                                    \
+  X(UsnetTcpEcnReductions)                                            \
   /* ARP and Ethernet (Linux keeps these per device or not at all) */ \
   X(UsnetEthInFrames)                                                 \
   X(UsnetEthInErrors)                                                 \

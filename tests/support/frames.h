@@ -20,8 +20,10 @@ inline void push_ethernet(Packet& p, MacAddress src, MacAddress dst, std::uint16
 }
 
 // A whole frame carrying `h` and `payload` from src to dst (IPv4 with DF, TCP checksummed).
+// `tos` is the IP TOS byte (DSCP and the ECN field).
 inline Packet tcp_frame(const wire::TcpHeader& h, ByteSpan payload, Ipv4Address src,
-                        Ipv4Address dst, MacAddress src_mac, MacAddress dst_mac) {
+                        Ipv4Address dst, MacAddress src_mac, MacAddress dst_mac,
+                        std::uint8_t tos = 0) {
   Packet p = Packet::copy_of(payload);
   h.emit(p.push(h.size()));
   wire::TcpHeader::finish_checksum(p.data(), src, dst);
@@ -31,6 +33,7 @@ inline Packet tcp_frame(const wire::TcpHeader& h, ByteSpan payload, Ipv4Address 
   ip.dst = dst;
   ip.total_length = static_cast<std::uint16_t>(p.size() + wire::Ipv4Header::kMinSize);
   ip.dont_fragment = true;
+  ip.tos = tos;
   ip.emit(p.push(wire::Ipv4Header::kMinSize));
   push_ethernet(p, src_mac, dst_mac, 0x0800);
   return p;

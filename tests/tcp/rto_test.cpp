@@ -61,10 +61,11 @@ TEST_F(Rto, BackoffIsKeptUntilAValidRttSample) {
   expect(kTcpAck | kTcpPsh, p.iss + 3, kPeerIsn + 1);
   advance(10ms);
   inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 4});
-  EXPECT_EQ(tcp_current_rto(tsk(p.sock)), 200ms);
+  // Linux tcp_rtt_estimator: SRTT 1 us + (10 ms - 1 us) / 8 = 1.25 ms, RTTVAR still 200 ms.
+  EXPECT_EQ(tcp_current_rto(tsk(p.sock)), 201ms);
   EXPECT_EQ(send(p.sock, "d"), 1U);
   expect(kTcpAck | kTcpPsh, p.iss + 4, kPeerIsn + 1);
-  expect_retransmission_after(200ms, kTcpAck | kTcpPsh, p.iss + 4, kPeerIsn + 1);
+  expect_retransmission_after(201ms, kTcpAck | kTcpPsh, p.iss + 4, kPeerIsn + 1);
 }
 
 // RFC 6298 5.7: "If the timer expires awaiting the ACK of a SYN segment and the TCP
@@ -132,7 +133,9 @@ TEST_F(Rto, TimestampsGiveAnRttSampleAfterALostSyn) {
           .dport = s->local.port});
   ASSERT_EQ(state(s), TcpState::kEstablished);
   EXPECT_EQ(tsk(s).srtt, 50ms);
-  EXPECT_EQ(tcp_current_rto(tsk(s)), 200ms);  // 50 ms + 4 * 25 ms, at least RTO.min
+  // Linux tcp_rtt_estimator's first sample: RTTVAR max(2 * 50 ms, tcp_rto_min), so RTO =
+  // 50 ms + 200 ms (RFC 6298's 50 + 4 * 25 = 150 would be raised to RTO.min, 200 ms).
+  EXPECT_EQ(tcp_current_rto(tsk(s)), 250ms);
 }
 
 // RFC 5681 3.1, equation (4) on a timeout: "ssthresh = max (FlightSize / 2, 2*SMSS)" once

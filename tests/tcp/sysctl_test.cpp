@@ -249,7 +249,14 @@ TEST_F(Sysctls, SyncookiesTwoAnswersEverySynWithACookie) {
   ASSERT_TRUE(synack);
   EXPECT_EQ(stack->mib().TcpExtSyncookiesSent, 1U);
   EXPECT_EQ(tcp_sk(*l).syn_queue.size(), 0U);  // nothing remembered
-  EXPECT_FALSE(synack->options.ts_val);
+  // Linux cookie_init_timestamp: the options travel in the low 6 bits of the timestamp
+  // (the peer's window scale 7, SACK bit 4), under the connection's random offset.
+  ASSERT_TRUE(synack->options.ts_val);
+  const std::uint32_t offset =
+      stack->tcp().keyed_hash(FourTuple{kUs, kPort, kPeer, kPeerPort}, 1, 0);
+  EXPECT_EQ((*synack->options.ts_val - offset) & 0x3f, 7U | 0x10U);
+  EXPECT_TRUE(synack->options.window_scale);
+  EXPECT_TRUE(synack->options.sack_permitted);
 }
 
 TEST_F(Sysctls, KeepaliveTimesComeFromTheStack) {

@@ -277,7 +277,11 @@ TEST_F(Tcp, PawsDropsOldTimestamps) {
 TEST_F(Tcp, DelayedAckAtMost40msAndEverySecondSegment) {
   Passive p = open_passive();
   auto* sk = static_cast<TcpSock*>(p.sock);
+  // A connection past its first data, whose quick ACKs are spent (Linux quickacks the
+  // first segments: DelayedAck.* in timing_test.cpp).
   sk->quickacks = 0;
+  sk->ato = kTcpAtoMin;
+  sk->lrcvtime = now;
   inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = p.iss + 1, .data = bytes("a")});
   expect_nothing();
   advance(std::chrono::milliseconds(39));
@@ -339,9 +343,11 @@ TEST_F(Tcp, WindowScaleAppliesToThePeersWindow) {
   expect_nothing();
   // Our own window is scaled (by 10): the SYN,ACK carries it unscaled (RFC 7323 2.2), as
   // Linux's initial window, half of tcp_rmem[1] in whole segments (65536 / 1460 * 1460);
-  // later segments carry the 32 MiB receive space shifted right by 10.
+  // later segments carry the window the receive buffer allows now, shifted right by 10:
+  // the initial 64240 (rcv_ssthresh) rounded up to the scale unit, 64512 (Linux
+  // __tcp_select_window: ALIGN(free_space, 1 << rcv_wscale)). Autotuning grows it.
   EXPECT_EQ(synack.window, 64240);
-  EXPECT_EQ(seg.window, stack->sysctl().tcp_rmem[2] >> 10);
+  EXPECT_EQ(seg.window, 64512 >> 10);
 }
 
 TEST_F(Tcp, ZeroWindowIsProbedWithBackoff) {

@@ -70,6 +70,14 @@ inline constexpr Duration kTcpTimeoutInit = std::chrono::seconds(1);  // RFC 629
 // RFC 6298 5.7: the RTO once data starts when the handshake gave no RTT sample.
 inline constexpr Duration kTcpTimeoutFallback = std::chrono::seconds(3);
 inline constexpr Duration kTcpDelackMax = std::chrono::milliseconds(40);
+// Linux's delayed-ACK engine (include/net/tcp.h): ato starts at TCP_ATO_MIN and adapts to
+// the gaps between data segments; a delayed ACK waits at least TCP_DELACK_MIN, at most
+// TCP_DELACK_MAX in interactive (pingpong) mode, else half a second, and never past SRTT.
+inline constexpr Duration kTcpAtoMin = std::chrono::milliseconds(40);
+inline constexpr Duration kTcpDelackMin = std::chrono::milliseconds(40);
+inline constexpr Duration kTcpDelackMaxLinux = std::chrono::milliseconds(200);
+inline constexpr Duration kTcpAtoMax = std::chrono::milliseconds(500);  // HZ / 2
+inline constexpr int kTcpMaxQuickacks = 16;
 inline constexpr Duration kTcpCorkMax = std::chrono::milliseconds(200);  // tcp(7) TCP_CORK
 inline constexpr std::uint32_t kTcpInitCwndSegs = 10;                    // RFC 6928
 inline constexpr std::uint32_t kChallengeAckLimit = 1000;                // per second per stack

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "stack/stack.h"
+#include "transport/tcp/tcp_ecn.h"
 #include "transport/tcp/tcp_internal.h"
 
 namespace usnet {
@@ -140,6 +141,8 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
   ByteSpan data = seg.payload;
   bool fin = seg.h.has(kTcpFin);
   if (seg.h.has(kTcpSyn)) seq += 1;  // data on a SYN starts after it
+  // RFC 3168 6.1.3: the sender's CWR ends our ECE (Linux tcp_ecn_accept_cwr, ICSK_ACK_NOW).
+  if (tcp_ecn_accept_cwr(sk, seg)) sk.quickacks = std::max(sk.quickacks, 1);
 
   // Trim what we already have.
   if (seq < sk.rcv_nxt) {
@@ -177,6 +180,7 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
     }
     sk.rcvq.append(data);
     tcp_rcv_nxt_advance(sk, data.size());
+    if (!data.empty()) tcp_event_data_recv(sk, seg, data.size());
     // Pull in what was waiting for this hole.
     if (!fin) tcp_rcv_nxt_advance(sk, sk.ooo.pull(sk.rcv_nxt_off, sk.rcvq));
     const bool fin_now = fin || sk.ooo.fin() == sk.rcv_nxt_off;
@@ -201,6 +205,7 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
   // Out of order: keep it, within memory, and ACK at once (with SACK blocks) so the
   // sender's fast retransmit can start (RFC 5681 4.2).
   const std::uint64_t off = sk.rcv_nxt_off + static_cast<std::uint32_t>(seq - sk.rcv_nxt);
+  tcp_ecn_check_ce(sk, seg);  // Linux tcp_data_queue_ofo
   const OfoQueue::Insert r = sk.ooo.insert(off, data, fin, tcp_ofo_limits(sk));
   if (r.queued || r.duplicate) mib.TcpExtTCPOFOQueue++;
   if (r.dropped) mib.TcpExtTCPOFODrop++;
@@ -261,7 +266,9 @@ void enter_recovery(TcpSock& sk) {
     mib.TcpExtTCPRenoRecovery++;
   }
   mib.TcpExtTCPFastRetrans++;
-  sk.ssthresh = sk.cc->ssthresh(sk, sk.stack.now());
+  // Linux tcp_enter_recovery: a window already being reduced for ECN is not cut again.
+  if (!sk.in_cwr) sk.ssthresh = sk.cc->ssthresh(sk, sk.stack.now());
+  sk.in_cwr = false;
   sk.recover = sk.snd_max;
   sk.in_recovery = true;
   sk.high_rxt = sk.snd_una;
@@ -329,6 +336,7 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
   // application-limited sender does not build up a window it never tested (RFC 7661).
   const bool cwnd_limited = 2U * sk.flight() >= sk.cwnd;
   if (sk.sack_ok && seg.h.options.sack_count != 0) tcp_sacktag(sk, seg);
+  tcp_ecn_ack(sk, seg);
 
   if (ack > sk.snd_una) {
     const auto acked = static_cast<std::uint32_t>(ack - sk.snd_una);
@@ -379,7 +387,7 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
       }
     } else {
       sk.dupacks = 0;
-      if (cwnd_limited) sk.cc->on_ack(sk, acked, now);
+      if (cwnd_limited && !sk.in_cwr) sk.cc->on_ack(sk, acked, now);
     }
     // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
     if (sk.snd_una == sk.snd_max) {
@@ -410,20 +418,54 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
 }  // namespace
 
 void tcp_rtt_sample(TcpSock& sk, Duration r) {
-  // RFC 6298 2.2 and 2.3 (alpha 1/8, beta 1/4, K 4, G 1 ms), bounded as Linux: 200 ms to 120 s.
-  // An SRTT of 0 means "no sample yet", so a sample is at least 1 us (Linux: srtt_us >= 1).
-  r = std::max<Duration>(r, std::chrono::microseconds(1));
-  if (sk.srtt.count() == 0) {
-    sk.srtt = r;
-    sk.rttvar = r / 2;
+  // Linux tcp_rtt_estimator in its fixed point (srtt_us = 8 SRTT, mdev_us = 4 mdev), which
+  // refines RFC 6298 2.2-2.3: the first sample gives RTTVAR max(2 R, tcp_rto_min), so RTO =
+  // R + max(2 R, 200 ms); later the deviation that RTO adds is the largest mdev seen in
+  // the last window of data, never below tcp_rto_min, decaying by a quarter per window; a
+  // sample below SRTT moves mdev by only 1/32 (the Eifel-like damping).
+  constexpr std::int64_t kRtoMinUs = 200000;
+  const std::int64_t sample =
+      std::max<std::int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(r).count(), 1);
+  std::int64_t m = sample;
+  std::int64_t srtt = sk.srtt_us;
+  std::int64_t mdev = sk.mdev_us;
+  if (srtt != 0) {
+    m -= srtt >> 3;
+    srtt += m;
+    if (m < 0) {
+      m = -m;
+      m -= mdev >> 2;
+      if (m > 0) m >>= 3;
+    } else {
+      m -= mdev >> 2;
+    }
+    mdev += m;
+    if (mdev > sk.mdev_max_us) {
+      sk.mdev_max_us = static_cast<std::uint32_t>(mdev);
+      sk.rttvar_us = std::max(sk.rttvar_us, sk.mdev_max_us);
+    }
+    if (sk.snd_una > sk.rtt_win_seq) {
+      if (sk.mdev_max_us < sk.rttvar_us) sk.rttvar_us -= (sk.rttvar_us - sk.mdev_max_us) >> 2;
+      sk.rtt_win_seq = sk.snd_nxt;
+      sk.mdev_max_us = kRtoMinUs;
+    }
   } else {
-    const Duration diff = sk.srtt > r ? sk.srtt - r : r - sk.srtt;
-    sk.rttvar = (3 * sk.rttvar + diff) / 4;
-    sk.srtt = (7 * sk.srtt + r) / 8;
+    srtt = m << 3;
+    mdev = m << 1;
+    sk.rttvar_us = static_cast<std::uint32_t>(std::max(mdev, kRtoMinUs));
+    sk.mdev_max_us = sk.rttvar_us;
+    sk.rtt_win_seq = sk.snd_nxt;
   }
-  if (sk.min_rtt.count() == 0 || r < sk.min_rtt) sk.min_rtt = r;
-  Duration rto = sk.srtt + std::max<Duration>(std::chrono::milliseconds(1), 4 * sk.rttvar);
-  sk.rto = std::clamp<Duration>(rto, kTcpRtoMin, kTcpRtoMax);
+  sk.srtt_us = static_cast<std::uint32_t>(std::clamp<std::int64_t>(srtt, 1, 0xffffffff));
+  sk.mdev_us = static_cast<std::uint32_t>(std::max<std::int64_t>(mdev, 0));
+  sk.srtt = std::chrono::microseconds(sk.srtt_us >> 3);
+  sk.rttvar = std::chrono::microseconds(sk.mdev_us >> 2);  // tcp_info's tcpi_rttvar
+  if (sk.min_rtt.count() == 0 || r < sk.min_rtt) sk.min_rtt = std::max<Duration>(r, 1us);
+  // __tcp_set_rto and tcp_bound_rto: SRTT + RTTVAR, at most TCP_RTO_MAX. Linux turns it
+  // into jiffies rounding up (4 ms steps at HZ 250: 204 ms for a LAN's 200.05); usnet keeps
+  // whole milliseconds rounding down, so a LAN's RTO is the familiar 200 ms.
+  const std::int64_t rto_us = (sk.srtt_us >> 3) + std::int64_t{sk.rttvar_us};
+  sk.rto = std::min<Duration>(std::chrono::milliseconds(rto_us / 1000), kTcpRtoMax);
 }
 
 void tcp_rcv_synsent(TcpSock& sk, const TcpSegment& seg) {
@@ -452,6 +494,7 @@ void tcp_rcv_synsent(TcpSock& sk, const TcpSegment& seg) {
   if (has_ack) {
     sk.snd_una = seg.ack;
     if (sk.snd_nxt < sk.snd_una) sk.snd_nxt = sk.snd_una;
+    tcp_ecn_rcv_synack(sk, seg);
     tcp_finish_connect(sk, seg);
     tcp_handshake_rtt(sk, seg);  // after tcp_finish_connect: timestamps are agreed on
     sk.stack.timers().cancel(sk.rto_timer);
@@ -464,6 +507,7 @@ void tcp_rcv_synsent(TcpSock& sk, const TcpSegment& seg) {
     return;
   }
   // Simultaneous open (RFC 9293 figure 8): SYN_RECEIVED, answer with SYN,ACK.
+  tcp_ecn_rcv_syn(sk, seg);
   tcp_negotiate(sk, seg.h.options);
   sk.snd_wnd = seg.h.window;
   sk.snd_wl1 = seg.seq;

@@ -69,6 +69,24 @@ void tcp_send_probe(TcpSock& sk, bool keepalive);
 std::uint32_t tcp_select_window(TcpSock& sk);
 // Sends a window update if reading opened the window enough (tcp_cleanup_rbuf).
 void tcp_rcv_space_update(TcpSock& sk);
+// PSH placement (Linux tcp_mark_push, forced_push, tcp_push): marks after a sendmsg call
+// of `n` bytes from `start`; whether a segment [seq, seq + len) carries a mark.
+void tcp_mark_push(TcpSock& sk, SeqNum at);
+bool tcp_push_covered(TcpSock& sk, SeqNum seq, std::uint32_t len);
+void tcp_push_after_write(TcpSock& sk, SeqNum start, std::uint32_t n, bool more);
+
+// --- tcp_autotune.cpp (receive-buffer autotuning, Linux dynamic right-sizing) ---
+// The window may offer at most this much now (tp->rcv_ssthresh).
+std::uint32_t tcp_rcv_ssthresh(TcpSock& sk);
+// A data segment of `len` bytes arrived in order (tcp_event_data_recv's share: the
+// delayed-ACK engine, rcv_mss, tcp_grow_window, the receiver's RTT).
+void tcp_event_data_recv(TcpSock& sk, const TcpSegment& seg, std::size_t len);
+// The application read `n` bytes (tcp_rcv_space_adjust).
+void tcp_rcv_space_adjust(TcpSock& sk, std::size_t n);
+// Linux tcp_incr_quickack: up to `max` ACKs without delay.
+void tcp_incr_quickack(TcpSock& sk, int max);
+// The delayed-ACK timeout now (tcp_send_delayed_ack's ato bounded by max_ato).
+Duration tcp_delack_timeout(const TcpSock& sk);
 
 // --- tcp_input.cpp ---
 void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg);

@@ -5,6 +5,7 @@
 #include <array>
 
 #include "stack/stack.h"
+#include "transport/tcp/tcp_ecn.h"
 #include "transport/tcp/tcp_internal.h"
 
 namespace usnet {
@@ -49,6 +50,24 @@ int check_cookie(const Tcp& tcp, const TcpSegment& ack, Instant now) {
   return -1;
 }
 
+// Linux cookie_init_timestamp: a cookie SYN,ACK's TSval keeps the options the SYN asked
+// for in its low 6 bits (the peer echoes them in the ACK's TSecr): the peer's window scale
+// (4 bits, 0xf: none), SACK-permitted (bit 4) and ECN (bit 5). The clock part is rounded
+// down so that the value is never ahead of the real clock.
+constexpr std::uint32_t kTsBits = 6;
+constexpr std::uint32_t kTsOptWscaleMask = 0xf;
+constexpr std::uint32_t kTsOptSack = 1U << 4;
+constexpr std::uint32_t kTsOptEcn = 1U << 5;
+
+std::uint32_t cookie_timestamp(const TcpSock& tmp, std::uint32_t ts_now) {
+  std::uint32_t options = tmp.wscale_ok ? tmp.snd_wscale : kTsOptWscaleMask;
+  if (tmp.sack_ok) options |= kTsOptSack;
+  if ((tmp.ecn_flags & kTcpEcnOk) != 0) options |= kTsOptEcn;
+  std::uint32_t ts = ((ts_now >> kTsBits) << kTsBits) | options;
+  if (ts > ts_now) ts -= 1U << kTsBits;
+  return ts;
+}
+
 void send_cookie_synack(TcpSock& listener, const TcpSegment& syn) {
   Stack& stack = listener.stack;
   auto tmp = tcp_create_child(listener, syn);
@@ -59,12 +78,22 @@ void send_cookie_synack(TcpSock& listener, const TcpSegment& syn) {
     if (kCookieMss[i] <= peer_mss) idx = i;
   }
   tmp->iss = SeqNum(make_cookie(listener.tcp(), syn, cookie_count(stack.now()), idx));
-  // Nothing is remembered, so no option that needs remembering is offered.
-  tmp->wscale_ok = false;
-  tmp->sack_ok = false;
-  tmp->ts_ok = false;
-  tmp->rcv_wscale = 0;
-  tmp->rcv_wnd_init = tcp_initial_rcv_wnd(*tmp, tmp->advmss);
+  tmp->ecn_flags = tcp_ecn_syn_acceptable(listener, syn) ? kTcpEcnOk : 0;
+  if (tmp->ts_ok) {
+    // The options travel in the timestamp (cookie_init_timestamp). tcp_now_ts adds the
+    // connection's offset; the cookie value replaces the clock under it (tmp is thrown
+    // away after this SYN,ACK).
+    const std::uint32_t raw = tcp_now_ts(*tmp) - tmp->ts_offset;
+    tmp->ts_offset += cookie_timestamp(*tmp, raw) - raw;
+  } else {
+    // Without timestamps nothing is remembered, so no option that needs remembering is
+    // offered (Linux tcp_conn_request: tcp_clear_options, ecn_ok = 0).
+    tmp->wscale_ok = false;
+    tmp->sack_ok = false;
+    tmp->ecn_flags = 0;
+    tmp->rcv_wscale = 0;
+    tmp->rcv_wnd_init = tcp_initial_rcv_wnd(*tmp, tmp->advmss);
+  }
   tmp->advmss = std::min(tmp->advmss, kCookieMss[idx]);
   tmp->rcv_adv = tmp->rcv_nxt;
   tcp_send_synack(*tmp);
@@ -85,26 +114,48 @@ void cookie_ack(TcpSock& listener, const TcpSegment& seg) {
     stack.mib().TcpExtListenDrops++;
     return;
   }
-  stack.mib().TcpExtSyncookiesRecv++;
   TcpSegment syn = seg;
   syn.seq = seg.seq - 1;
   syn.h.options = {};
   syn.h.options.mss = kCookieMss[static_cast<std::size_t>(idx)];
+  bool ecn = false;
+  if (seg.h.options.ts_val && seg.h.options.ts_ecr) {
+    // Linux cookie_timestamp_decode: the options the SYN,ACK's TSval carried, under the
+    // connection's offset (the same keyed hash of the 4-tuple gives it again). An option
+    // whose sysctl was turned off since refuses the cookie.
+    const Sysctl& sc = stack.sysctl();
+    const std::uint32_t offset =
+        sc.tcp_timestamps == 1 ? listener.tcp().keyed_hash(tuple_of(seg), 1, 0) : 0;
+    const std::uint32_t options = *seg.h.options.ts_ecr - offset;
+    const bool sack = (options & kTsOptSack) != 0;
+    const bool wscale = (options & kTsOptWscaleMask) != kTsOptWscaleMask;
+    if (sc.tcp_timestamps == 0 || (sack && sc.tcp_sack == 0) ||
+        (wscale && sc.tcp_window_scaling == 0)) {
+      stack.mib().TcpExtSyncookiesFailed++;
+      return;
+    }
+    syn.h.options.ts_val = seg.h.options.ts_val;
+    syn.h.options.ts_ecr = 0;
+    syn.h.options.sack_permitted = sack;
+    if (wscale) syn.h.options.window_scale = static_cast<std::uint8_t>(options & kTsOptWscaleMask);
+    ecn = (options & kTsOptEcn) != 0 && sc.tcp_ecn != 0;  // cookie_ecn_ok
+  }
+  stack.mib().TcpExtSyncookiesRecv++;
   auto child = tcp_create_child(listener, syn);
   if (!child) return;
   TcpSock& c = *child;
+  c.ecn_flags = ecn ? kTcpEcnOk : 0;
   c.iss = seg.ack - 1;
   c.recover = c.iss;
   c.snd_una = seg.ack;
   c.snd_nxt = seg.ack;
   c.snd_max = seg.ack;
-  c.rcv_wscale = 0;
   // The window our SYN,ACK offered was not remembered; it is the initial window of a fresh
   // socket without options (the same computation send_cookie_synack made). Without it
   // RCV.ADV would equal RCV.NXT and the client's first data would be cut as beyond a zero
   // window (Linux cookie_v4_check recomputes it with tcp_select_initial_window).
   c.rcv_adv = c.rcv_nxt + std::min<std::uint32_t>(c.rcv_wnd_init, 65535);
-  c.snd_wnd = seg.h.window;
+  c.snd_wnd = static_cast<std::uint32_t>(seg.h.window) << c.snd_wscale;
   c.max_snd_wnd = c.snd_wnd;
   c.snd_wl1 = seg.seq;
   c.snd_wl2 = seg.ack;
@@ -169,6 +220,7 @@ void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg) {
   }
   TcpSock& c = *child;
   c.rcv_adv = c.rcv_nxt;
+  c.ecn_flags = tcp_ecn_syn_acceptable(listener, seg) ? kTcpEcnOk : 0;
   listener.tcp().hash(c);
   tcp_set_state(c, TcpState::kSynReceived);
   listener.syn_queue.push_back(std::move(child));

@@ -188,6 +188,7 @@ Result<std::size_t> tcp_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
   if (sk.sndq.size() >= limit) return Error::kWouldBlock;
   std::size_t room = limit - sk.sndq.size();
   std::size_t copied = 0;
+  const SeqNum start = sk.write_seq();
   for (ByteSpan b : msg.iov) {
     if (room == 0) break;
     const std::size_t n = std::min(room, b.size());
@@ -196,6 +197,7 @@ Result<std::size_t> tcp_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
     room -= n;
   }
   sk.more = (flags & MSG_MORE) != 0;
+  tcp_push_after_write(sk, start, static_cast<std::uint32_t>(copied), sk.more);
   if (!sk.more && !sk.cork) sock.stack.timers().cancel(sk.cork_timer);
   tcp_write_xmit(sk);
   return copied;
@@ -225,6 +227,7 @@ Result<RecvResult> tcp_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
   r.full_len = want;
   if ((flags & MSG_PEEK) == 0) {
     sk.rcvq.pop(want);
+    tcp_rcv_space_adjust(sk, want);
     tcp_rcv_space_update(sk);
   }
   return r;

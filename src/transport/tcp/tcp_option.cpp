@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "stack/stack.h"
+#include "transport/tcp/tcp_ecn.h"
 #include "transport/tcp/tcp_internal.h"
 
 namespace usnet {
@@ -44,13 +45,15 @@ tcp_info fill_tcp_info(const TcpSock& sk) {
   ti.tcpi_backoff = static_cast<std::uint8_t>(sk.backoff);
   if (sk.ts_ok) ti.tcpi_options |= TCPI_OPT_TIMESTAMPS;
   if (sk.sack_ok) ti.tcpi_options |= TCPI_OPT_SACK;
+  if ((sk.ecn_flags & kTcpEcnOk) != 0) ti.tcpi_options |= TCPI_OPT_ECN;
+  if ((sk.ecn_flags & kTcpEcnSeen) != 0) ti.tcpi_options |= TCPI_OPT_ECN_SEEN;
   if (sk.wscale_ok) {
     ti.tcpi_options |= TCPI_OPT_WSCALE;
     ti.tcpi_snd_wscale = sk.snd_wscale & 0xf;
     ti.tcpi_rcv_wscale = sk.rcv_wscale & 0xf;
   }
   ti.tcpi_rto = to_us(tcp_current_rto(sk));
-  ti.tcpi_ato = to_us(kTcpDelackMax);
+  ti.tcpi_ato = to_us(sk.ato);
   ti.tcpi_snd_mss = sk.mss;
   ti.tcpi_rcv_mss = sk.advmss;
   const std::uint32_t mss = std::max<std::uint32_t>(sk.mss, 1);
@@ -61,14 +64,15 @@ tcp_info fill_tcp_info(const TcpSock& sk) {
   ti.tcpi_last_data_recv = ms_since(now, sk.last_recv);
   ti.tcpi_last_ack_recv = ms_since(now, sk.last_recv);
   ti.tcpi_pmtu = sk.pmtu;
-  ti.tcpi_rcv_ssthresh = static_cast<std::uint32_t>(sk.rcv_space_max());
+  ti.tcpi_rcv_ssthresh = sk.rcv_ssthresh != 0 ? sk.rcv_ssthresh : sk.rcv_wnd_init;
   ti.tcpi_rtt = to_us(sk.srtt);
   ti.tcpi_rttvar = to_us(sk.rttvar);
   ti.tcpi_snd_ssthresh = sk.ssthresh >= 0x7fffffff ? 0x7fffffff : sk.ssthresh / mss;
   ti.tcpi_snd_cwnd = sk.cwnd / mss;
   ti.tcpi_advmss = sk.advmss;
   ti.tcpi_reordering = 3;
-  ti.tcpi_rcv_space = static_cast<std::uint32_t>(sk.rcv_space_max());
+  ti.tcpi_rcv_space = sk.rcvq_space;
+  ti.tcpi_rcv_rtt = sk.rcv_rtt_us >> 3;
   ti.tcpi_total_retrans = sk.total_retrans;
   return ti;
 }

@@ -4,6 +4,7 @@
 
 #include "net/ipv4.h"
 #include "stack/stack.h"
+#include "transport/tcp/tcp_ecn.h"
 #include "transport/tcp/tcp_internal.h"
 
 namespace usnet {
@@ -52,8 +53,10 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   h.src_port = sk.local.port;
   h.dst_port = sk.remote.port;
   h.seq = seq.raw();
-  h.flags = flags;
   const bool syn = (flags & wire::kTcpSyn) != 0;
+  // Linux tcp_ecn_send: SYNs carry their ECN flags already and always go Not-ECT.
+  const std::uint8_t ecn = syn ? kIpEcnNotEct : tcp_ecn_send(sk, seq, len, flags);
+  h.flags = flags;
   if ((flags & wire::kTcpAck) != 0) h.ack = sk.rcv_nxt.raw();
   if (syn) {
     // RFC 7323 2.2: the window of a SYN is never scaled. Linux offers the initial window
@@ -84,6 +87,7 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   h.emit(p.push(h.size()));
   wire::TcpHeader::finish_checksum(p.data(), sk.local.addr, sk.remote.addr);
   IpOutParams ip = sk.ip_out_params(sk.local.addr, sk.remote.addr, kProtoTcp);
+  ip.tos = static_cast<std::uint8_t>((ip.tos & ~kIpEcnMask) | ecn);
   // Linux ip_dont_fragment: IP_PMTUDISC_WANT sets DF unless the path MTU is locked.
   if (sk.pmtu_locked && ip.pmtu == PmtuMode::kWant) ip.pmtu = PmtuMode::kDont;
   (void)stack.ipv4().ip_output(std::move(p), ip);
@@ -93,6 +97,7 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   if ((flags & wire::kTcpAck) != 0) {
     sk.last_ack_sent = sk.rcv_nxt;
     sk.ack_pending = false;
+    sk.ack_pushed = false;
     sk.segs_unacked = 0;
     stack.timers().cancel(sk.delack_timer);
   }
@@ -168,9 +173,12 @@ std::uint32_t tcp_now_ts(const TcpSock& sk) {
 std::uint32_t tcp_select_window(TcpSock& sk) {
   const std::size_t space = sk.rcv_space_max();
   const std::size_t used = sk.rcvq.size() + sk.ooo.bytes();
-  const std::uint32_t free =
+  // Linux __tcp_select_window: the free space, no more than rcv_ssthresh, which grows as
+  // data arrives (tcp_grow_window, tcp_autotune.cpp).
+  const std::uint32_t free = std::min<std::uint32_t>(
       used >= space ? 0
-                    : static_cast<std::uint32_t>(std::min<std::size_t>(space - used, 0x3fffffff));
+                    : static_cast<std::uint32_t>(std::min<std::size_t>(space - used, 0x3fffffff)),
+      tcp_rcv_ssthresh(sk));
   const std::int32_t adv = sk.rcv_adv - sk.rcv_nxt;
   const std::uint32_t cur = adv > 0 ? static_cast<std::uint32_t>(adv) : 0;
   std::uint32_t wnd = free;
@@ -193,14 +201,14 @@ std::uint32_t tcp_select_window(TcpSock& sk) {
 
 void tcp_send_syn(TcpSock& sk) {
   if (sk.syn_retries == 0) sk.rtt_time = sk.stack.now();
-  tcp_transmit(sk, sk.iss, wire::kTcpSyn, 0);
+  tcp_transmit(sk, sk.iss, wire::kTcpSyn | tcp_ecn_syn_flags(sk), 0);
   sk.snd_nxt = sk.iss + 1;
   sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
 }
 
 void tcp_send_synack(TcpSock& sk) {
   if (sk.syn_retries == 0) sk.rtt_time = sk.stack.now();
-  tcp_transmit(sk, sk.iss, wire::kTcpSyn | wire::kTcpAck, 0);
+  tcp_transmit(sk, sk.iss, wire::kTcpSyn | wire::kTcpAck | tcp_ecn_synack_flags(sk), 0);
   sk.snd_nxt = sk.iss + 1;
   sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
 }
@@ -211,15 +219,26 @@ void tcp_send_ack(TcpSock& sk) {
 }
 
 void tcp_schedule_ack(TcpSock& sk, bool now) {
-  if (now || sk.quickacks > 0) {
+  // Linux __tcp_ack_snd_check: quickack mode holds only outside interactive (pingpong)
+  // mode; tcp_send_delayed_ack: the timeout from ato, and an ACK at once when a timer
+  // already running is within a quarter of ato of expiring.
+  if (now || (sk.quickacks > 0 && sk.pingpong == 0)) {
     if (sk.quickacks > 0) --sk.quickacks;
     tcp_send_ack(sk);
     return;
   }
   sk.ack_pending = true;
-  if (!sk.delack_timer.armed()) {
-    sk.stack.timers().arm(sk.delack_timer, sk.stack.now() + kTcpDelackMax);
+  const Instant t = sk.stack.now();
+  const Duration ato = tcp_delack_timeout(sk);
+  Instant when = t + ato;
+  if (sk.delack_timer.armed()) {
+    if (sk.delack_timer.when() <= t + ato / 4) {
+      tcp_send_ack(sk);
+      return;
+    }
+    when = std::min(when, sk.delack_timer.when());
   }
+  sk.stack.timers().arm(sk.delack_timer, when);
 }
 
 void tcp_send_challenge_ack(TcpSock& sk) {
@@ -270,7 +289,7 @@ std::uint32_t tcp_retransmit(TcpSock& sk, SeqNum seq, std::uint32_t max_len) {
   if (len == 0 && !fin) return 0;
   std::uint8_t flags = wire::kTcpAck;
   if (fin) flags |= wire::kTcpFin;
-  if (len > 0 && seq + len == end) flags |= wire::kTcpPsh;
+  if (len > 0 && tcp_push_covered(sk, seq, len)) flags |= wire::kTcpPsh;
   tcp_transmit(sk, seq, flags, len);
   sk.total_retrans++;
   sk.retrans_out++;
@@ -339,7 +358,10 @@ void tcp_segment_sent(TcpSock& sk, SeqNum seq, std::uint32_t len, bool fin, bool
     sk.total_retrans++;
     sk.retrans_out++;
     sk.stack.mib().TcpRetransSegs++;
-  } else if (!sk.ts_ok && !sk.rtt_seq_valid && len > 0) {
+  } else if (len > 0 && sk.lrcvtime != kEpoch && sk.stack.now() - sk.lrcvtime < sk.ato) {
+    sk.pingpong = 1;  // Linux tcp_event_data_sent: a reply within ato of the last data
+  }
+  if (!retrans && !sk.ts_ok && !sk.rtt_seq_valid && len > 0) {
     sk.rtt_seq = seq;  // Karn: one segment timed at a time, never a retransmission
     sk.rtt_time = sk.stack.now();
     sk.rtt_seq_valid = true;
@@ -397,7 +419,7 @@ void tcp_write_xmit(TcpSock& sk) {
     if (len == 0 && !fin) break;
     std::uint8_t flags = wire::kTcpAck;
     if (fin) flags |= wire::kTcpFin;
-    if (len > 0 && seq + len == end) flags |= wire::kTcpPsh;
+    if (len > 0 && tcp_push_covered(sk, seq, len)) flags |= wire::kTcpPsh;
     const bool retrans = seq < sk.snd_max;
     if (sk.flight() == 0) sk.retrans_stamp = now;
     tcp_transmit(sk, seq, flags, len);
@@ -413,7 +435,8 @@ void tcp_rcv_space_update(TcpSock& sk) {
   }
   const std::size_t space = sk.rcv_space_max();
   const std::size_t used = sk.rcvq.size() + sk.ooo.bytes();
-  const std::size_t free = used >= space ? 0 : space - used;
+  const std::size_t free =
+      std::min<std::size_t>(used >= space ? 0 : space - used, tcp_rcv_ssthresh(sk));
   const std::int32_t adv = sk.rcv_adv - sk.rcv_nxt;
   const std::size_t cur = adv > 0 ? static_cast<std::size_t>(adv) : 0;
   if (free <= cur) return;
@@ -423,6 +446,56 @@ void tcp_rcv_space_update(TcpSock& sk) {
   if (gain >= 2U * sk.advmss || gain >= space / 2 || (cur < sk.advmss && free >= sk.advmss)) {
     tcp_send_ack(sk);
   }
+}
+
+}  // namespace usnet
+
+namespace usnet {
+
+void tcp_mark_push(TcpSock& sk, SeqNum at) {
+  sk.pushed_seq = at;
+  constexpr std::size_t n = TcpSock::kPushMarks;
+  if (sk.push_count > 0 && sk.push_marks[(sk.push_head + sk.push_count - 1U) % n] == at) return;
+  if (sk.push_count == n) {
+    sk.push_head = static_cast<std::uint8_t>((sk.push_head + 1U) % n);
+    --sk.push_count;
+  }
+  sk.push_marks[(sk.push_head + sk.push_count) % n] = at;
+  ++sk.push_count;
+}
+
+bool tcp_push_covered(TcpSock& sk, SeqNum seq, std::uint32_t len) {
+  constexpr std::size_t n = TcpSock::kPushMarks;
+  while (sk.push_count > 0 && sk.push_marks[sk.push_head] <= sk.snd_una) {
+    sk.push_head = static_cast<std::uint8_t>((sk.push_head + 1U) % n);
+    --sk.push_count;
+  }
+  for (std::size_t i = 0; i < sk.push_count; ++i) {
+    const SeqNum m = sk.push_marks[(sk.push_head + i) % n];
+    if (m > seq && m <= seq + len) return true;
+  }
+  return false;
+}
+
+void tcp_push_after_write(TcpSock& sk, SeqNum start, std::uint32_t n, bool more) {
+  // Linux tcp_sendmsg_locked: each skb it fills is pushed when write_seq has passed
+  // pushed_seq + max_window / 2 (forced_push); tcp_push then marks the last one unless
+  // MSG_MORE (and even then when forced). usnet's segments are cut at MSS steps from
+  // SND.NXT, so those steps stand for Linux's skb ends (a device without TSO).
+  const std::uint32_t half = sk.max_snd_wnd / 2;
+  const SeqNum end = start + n;
+  const auto forced = [&](SeqNum at) { return at > sk.pushed_seq + half; };
+  const std::uint32_t mss = std::max<std::uint32_t>(sk.mss, 1);
+  const SeqNum base = seq_max(sk.snd_nxt, sk.data_start());
+  if (half > 0) {
+    // The first MSS step past `start`, and on while below `end`.
+    const auto done = start > base ? static_cast<std::uint32_t>(start - base) : 0U;
+    SeqNum b = base + (done / mss + 1) * mss;
+    for (; b < end; b += mss) {
+      if (forced(b)) tcp_mark_push(sk, b);
+    }
+  }
+  if (!more || forced(end)) tcp_mark_push(sk, end);
 }
 
 }  // namespace usnet

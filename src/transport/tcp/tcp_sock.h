@@ -3,6 +3,7 @@
 // the TCP part of a Socket (as tcp_sock embeds inet_connection_sock embeds sock).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <list>
@@ -206,6 +207,44 @@ struct TcpSock : Socket {
   std::list<std::unique_ptr<TcpSock>> syn_queue;      // children in SYN_RECEIVED
   std::deque<std::unique_ptr<TcpSock>> accept_queue;  // children ESTABLISHED, not accepted
   TcpSock* parent = nullptr;                          // for a child: its listener, until accepted
+
+  // --- ECN (RFC 3168; Linux tp->ecn_flags and the TCP_CA_CWR state), tcp_ecn.cpp ---
+  std::uint8_t ecn_flags = 0;  // kTcpEcnOk | kTcpEcnQueueCwr | kTcpEcnDemandCwr | kTcpEcnSeen
+  bool in_cwr = false;         // reducing cwnd for an ECE until SND.UNA passes cwr_high
+  SeqNum cwr_high;             // SND.NXT when the reduction began (Linux high_seq)
+
+  // --- RTT estimator in Linux's fixed point (tcp_rtt_estimator), microseconds ---
+  std::uint32_t srtt_us = 0;      // 8 * SRTT
+  std::uint32_t mdev_us = 0;      // 4 * the mean deviation
+  std::uint32_t mdev_max_us = 0;  // the largest mdev_us in this window of data
+  std::uint32_t rttvar_us = 0;    // what the RTO adds to SRTT (at least tcp_rto_min)
+  SeqNum rtt_win_seq;             // SND.NXT at the start of the window mdev_max_us covers
+
+  // --- delayed ACK engine (Linux icsk_ack: ato, lrcvtime, pingpong, rcv_mss) ---
+  Duration ato{0};              // 0 until the first data segment arrives
+  Instant lrcvtime = kEpoch;    // when the last data segment arrived
+  std::uint8_t pingpong = 0;    // interactive: replies follow data within ato
+  std::uint16_t rcv_mss = 536;  // the peer's segment size as seen (tcp_measure_rcv_mss)
+  SeqNum pushed_seq;            // write_seq when PSH was last set (tcp_mark_push)
+  // Where PSH goes (Linux marks the skb that ends there; usnet cuts segments at send time,
+  // so the ends are kept): a segment carrying the byte before a mark has PSH. Marks at or
+  // below SND.UNA are dropped as they are met; when the ring is full the oldest goes.
+  static constexpr std::size_t kPushMarks = 32;
+  std::array<SeqNum, kPushMarks> push_marks{};
+  std::uint8_t push_head = 0;
+  std::uint8_t push_count = 0;
+
+  // --- receive buffer autotuning (Linux tcp_rcv_space_adjust, rcvq_space, rcv_rtt_est) ---
+  std::uint32_t rcv_ssthresh = 0;       // the window may grow up to this (tcp_grow_window)
+  std::uint32_t rcvq_space = 0;         // bytes the application read in the last measured RTT
+  std::uint64_t rcvq_space_copied = 0;  // copied_total when that measurement began
+  Instant rcvq_space_time = kEpoch;
+  std::uint64_t copied_total = 0;  // bytes the application has read (copied_seq offset)
+  std::uint32_t rcv_rtt_us = 0;    // 8 * the receiver's RTT estimate (rcv_rtt_est.rtt_us)
+  SeqNum rcv_rtt_seq;              // per-window measurement: rcv_nxt + rcv_wnd when begun
+  Instant rcv_rtt_time = kEpoch;
+  std::uint32_t rcv_rtt_last_tsecr = 0;
+  bool ack_pushed = false;  // a short segment came since the last ACK (ICSK_ACK_PUSHED)
 
   // Limits a peer cannot push past (SO_RCVBUF/SO_SNDBUF, or Linux's autotuning maxima).
   std::size_t rcv_space_max() const noexcept;

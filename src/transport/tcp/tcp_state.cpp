@@ -88,8 +88,10 @@ TcpSock::~TcpSock() {
 }
 
 std::size_t TcpSock::rcv_space_max() const noexcept {
-  const int max = opt.rcvbuf_locked ? opt.rcvbuf : stack.sysctl().tcp_rmem[2];
-  return static_cast<std::size_t>(std::max(max, 1));
+  // Linux tcp_full_space: the payload the receive buffer holds, half of it (6.6+'s default
+  // scaling ratio). The buffer is SO_RCVBUF's, or starts at tcp_rmem[1] and grows with
+  // what the application reads (tcp_rcv_space_adjust) up to tcp_rmem[2].
+  return static_cast<std::size_t>(std::max(opt.rcvbuf, 2)) / 2;
 }
 
 std::size_t TcpSock::snd_space_max() const noexcept {
@@ -183,6 +185,8 @@ void tcp_set_state(TcpSock& sk, TcpState st) {
   if (old == TcpState::kTimeWait) sk.tcp().time_wait_changed(false);
   if (st == TcpState::kTimeWait) sk.tcp().time_wait_changed(true);
   sk.state = st;
+  // Linux tcp_connect_init / tcp_create_openreq_child: pushed_seq starts at write_seq.
+  if (st == TcpState::kEstablished && old != TcpState::kEstablished) sk.pushed_seq = sk.write_seq();
   sk_state_change(sk);
   if (sk.stack.tracer().enabled()) {
     sk.stack.tracer().event(fmt::format("tcp_set_state {}:{} {} -> {}", sk.local.addr.to_string(),

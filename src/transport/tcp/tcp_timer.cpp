@@ -162,7 +162,8 @@ void tcp_retransmit_timer(TcpSock& sk) {
     sk.ssthresh = sk.cc->ssthresh(sk, now);
   }
   sk.cc->on_rto(sk);
-  sk.cwnd = sk.mss;  // the loss window
+  sk.in_cwr = false;  // Linux tcp_enter_loss: the Loss state replaces CWR
+  sk.cwnd = sk.mss;   // the loss window
   sk.in_recovery = false;
   sk.dupacks = 0;
   sk.recover = sk.snd_max;
@@ -190,6 +191,14 @@ void tcp_retransmit_timer(TcpSock& sk) {
 
 void tcp_delack_timer(TcpSock& sk) {
   if (!sk.ack_pending || sk.state == TcpState::kClosed) return;
+  // Linux tcp_delack_timer_handler: a delayed ACK that had to wait for the timer inflates
+  // ato (up to the RTO); in interactive mode it ends that mode instead.
+  if (sk.pingpong == 0) {
+    sk.ato = std::min(std::max(sk.ato, kTcpAtoMin) * 2, sk.rto);
+  } else {
+    sk.pingpong = 0;
+    sk.ato = kTcpAtoMin;
+  }
   sk.stack.mib().TcpExtDelayedACKs++;
   tcp_send_ack(sk);
 }

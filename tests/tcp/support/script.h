@@ -68,6 +68,7 @@ struct Seg {
   std::uint16_t sport = 0;         // 0: the script's default peer port
   std::uint16_t dport = 0;         // 0: the socket's port
   std::optional<Ipv4Address> src;  // unset: the script's peer address
+  std::uint8_t tos = 0;            // the IP TOS byte (ECN in its low two bits)
 };
 
 // An ICMP message the stack sent: its IP header, ICMP header and the quoted bytes.
@@ -171,7 +172,7 @@ class TcpScript : public ::testing::Test {
     h.window = s.window;
     h.options = s.options;
     const Ipv4Address src = s.src.value_or(kPeer);
-    dev.in.push_back(frames::tcp_frame(h, s.data, src, kUs, kPeerMac, kUsMac));
+    dev.in.push_back(frames::tcp_frame(h, s.data, src, kUs, kPeerMac, kUsMac, s.tos));
     stack->poll(now);
     answer_arp();
   }
