@@ -181,19 +181,29 @@ std::uint32_t tcp_select_window(TcpSock& sk) {
       tcp_rcv_ssthresh(sk));
   const std::int32_t adv = sk.rcv_adv - sk.rcv_nxt;
   const std::uint32_t cur = adv > 0 ? static_cast<std::uint32_t>(adv) : 0;
-  std::uint32_t wnd = free;
+  const std::uint32_t max_wnd = 65535U << sk.rcv_wscale;
+  const std::uint32_t unit = 1U << sk.rcv_wscale;
   // RFC 9293 3.8.6.2.2 (receiver SWS avoidance): move the right edge only by at least
   // min(half the buffer, one MSS); never shrink the window already offered (3.8.6).
-  if (free <= cur) {
-    wnd = cur;
-  } else if (free - cur <
-             std::min<std::uint32_t>(static_cast<std::uint32_t>(space / 2), sk.advmss)) {
-    wnd = cur;
+  if (free <= cur ||
+      free - cur < std::min<std::uint32_t>(static_cast<std::uint32_t>(space / 2), sk.advmss)) {
+    // The edge stays where it was offered (RCV.ADV: data up to it is still taken). The
+    // field can only say it in scale units: rounded up as Linux does, unless that passes
+    // the free space rounded up; then down, as rounding the same edge up on every ACK
+    // would move it right by up to a unit each time, past the buffer (RFC 7323 2.4 lets
+    // the window look a fraction of a unit smaller).
+    const std::uint32_t up = std::min(max_wnd, (std::min(cur, max_wnd) + unit - 1) & ~(unit - 1));
+    const std::uint32_t free_up = std::min(max_wnd, (free + unit - 1) & ~(unit - 1));
+    if (up <= free_up) {
+      sk.rcv_adv = sk.rcv_nxt + up;
+      return up;
+    }
+    return std::min(cur, max_wnd) & ~(unit - 1);
   }
-  const std::uint32_t max_wnd = 65535U << sk.rcv_wscale;
-  wnd = std::min(wnd, max_wnd);
-  // Round up to the scale unit so the advertised edge is not below what we accept.
-  const std::uint32_t unit = 1U << sk.rcv_wscale;
+  // A new edge: the free space, rounded up to the scale unit so that the advertised edge
+  // is not below what we accept (at most a unit past the buffer, not compounding: the
+  // edge is measured from the buffer's, not from the last edge).
+  std::uint32_t wnd = std::min(free, max_wnd);
   wnd = std::min(max_wnd, (wnd + unit - 1) & ~(unit - 1));
   sk.rcv_adv = sk.rcv_nxt + wnd;
   return wnd;
