@@ -227,5 +227,44 @@ TEST_F(Timing, QuickackAgainAfterIdle) {
   expect(kTcpAck, p.iss + 1, seq);
 }
 
+// Linux tcp_keepalive_timer: no keepalive probes while data is outstanding (the
+// retransmission timer is the one watching the peer then).
+TEST_F(Timing, NoKeepaliveWhileDataIsOutstanding) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_KEEPALIVE, 1));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_KEEPIDLE, 1));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_KEEPINTVL, 1));
+  EXPECT_EQ(send(p.sock, "k"), 1U);
+  int segments = 0;
+  for (auto h = run_until_sent(20s); h; h = run_until_sent(20s)) {
+    EXPECT_EQ(h->seq, p.iss + 1) << "only the data, retransmitted, never a probe";
+    if (++segments == 6) break;  // 0.2 + 0.4 + ... s of backoff: past many keepalive times
+  }
+  EXPECT_EQ(segments, 6);
+  EXPECT_EQ(stack->mib().UsnetTcpKeepaliveProbes, 0U);
+}
+
+// With TCP_USER_TIMEOUT the keepalive gives up on time, not on TCP_KEEPCNT, and only once a
+// probe has gone unanswered (Linux tcp_keepalive_timer).
+TEST_F(Timing, KeepaliveWithUserTimeout) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_KEEPALIVE, 1));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_KEEPIDLE, 10));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_KEEPINTVL, 2));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_KEEPCNT, 5));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_USER_TIMEOUT, 5000));
+  // Idle 10 s, past the 5 s user timeout, but no probe has gone yet: one goes.
+  advance(10s);
+  expect(kTcpAck, p.iss, kPeerIsn + 1);
+  EXPECT_EQ(state(p.sock), TcpState::kEstablished);
+  // TCP_KEEPCNT 5 would send four more probes; the user timeout ends it at the next one.
+  advance(2s);
+  EXPECT_EQ(state(p.sock), TcpState::kClosed);
+  EXPECT_EQ(recv(p.sock), "<timed out>");
+  EXPECT_EQ(stack->mib().UsnetTcpKeepaliveProbes, 1U);
+}
+
 }  // namespace
 }  // namespace usnet::script

@@ -94,7 +94,8 @@ void send_cookie_synack(TcpSock& listener, const TcpSegment& syn) {
     tmp->rcv_wscale = 0;
     tmp->rcv_wnd_init = tcp_initial_rcv_wnd(*tmp, tmp->advmss);
   }
-  tmp->advmss = std::min(tmp->advmss, kCookieMss[idx]);
+  // The cookie encodes the peer's MSS; the SYN,ACK still announces our own (Linux
+  // tcp_make_synack: tcp_mss_clamp of the route's advmss, lowered only by TCP_MAXSEG).
   tmp->rcv_adv = tmp->rcv_nxt;
   tcp_send_synack(*tmp);
   stack.mib().TcpExtSyncookiesSent++;

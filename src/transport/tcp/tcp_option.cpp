@@ -55,7 +55,7 @@ tcp_info fill_tcp_info(const TcpSock& sk) {
   ti.tcpi_rto = to_us(tcp_current_rto(sk));
   ti.tcpi_ato = to_us(sk.ato);
   ti.tcpi_snd_mss = sk.mss;
-  ti.tcpi_rcv_mss = sk.advmss;
+  ti.tcpi_rcv_mss = sk.rcv_mss;  // Linux icsk_ack.rcv_mss: the peer's segments as seen
   const std::uint32_t mss = std::max<std::uint32_t>(sk.mss, 1);
   ti.tcpi_unacked = (sk.flight() + mss - 1) / mss;
   ti.tcpi_sacked = sk.sacked_bytes / mss;

@@ -226,15 +226,24 @@ void tcp_keepalive_timer(TcpSock& sk) {
       return;
   }
   if (!sk.opt.keepalive) return;
-  const Duration idle = now - sk.last_recv;
   const Duration keepidle = tcp_keepalive_time(sk);
+  // Linux tcp_keepalive_timer: no keepalive while data is outstanding or queued (the
+  // retransmission timer watches the peer then); look again a whole keepalive time later.
+  if (sk.flight() != 0 || !sk.sndq.empty()) {
+    stack.timers().arm(sk.keep_timer, now + keepidle);
+    return;
+  }
+  const Duration idle = now - sk.last_recv;
   if (idle < keepidle && sk.ka_probes == 0) {
     stack.timers().arm(sk.keep_timer, sk.last_recv + keepidle);
     return;
   }
   // RFC 1122 4.2.3.6; Linux: TCP_KEEPCNT unanswered probes (or TCP_USER_TIMEOUT) end it.
-  const bool user_timed_out = sk.user_timeout.count() > 0 && idle >= sk.user_timeout;
-  if (sk.ka_probes >= tcp_keepalive_probes(sk) || user_timed_out) {
+  // With TCP_USER_TIMEOUT the time decides, once a probe has gone; else the count.
+  const bool user_timed_out =
+      sk.user_timeout.count() > 0 && idle >= sk.user_timeout && sk.ka_probes > 0;
+  if ((sk.user_timeout.count() == 0 && sk.ka_probes >= tcp_keepalive_probes(sk)) ||
+      user_timed_out) {
     stack.mib().TcpExtTCPAbortOnTimeout++;
     tcp_abort(sk, sk.soft_error.value_or(Error::kTimedOut));
     return;
