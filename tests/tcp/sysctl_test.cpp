@@ -119,6 +119,21 @@ TEST_F(Sysctls, TimestampsTwoHaveNoRandomOffset) {
   EXPECT_EQ(*syn.options.ts_val, clock_ms());  // the stack's clock in ms, offset 0
 }
 
+// Linux secure_tcp_ts_off (since 4.13): the offset is per pair of hosts, not per
+// connection, so two connections between the same addresses send the same TSval at the
+// same time; TSval counts milliseconds (tcp_time_stamp_ms).
+TEST_F(Sysctls, TimestampOffsetIsPerHostPair) {
+  auto a = connect_syn();
+  auto b = connect_syn();
+  ASSERT_TRUE(a.options.ts_val && b.options.ts_val);
+  EXPECT_NE(a.src_port, b.src_port);
+  EXPECT_EQ(*a.options.ts_val, *b.options.ts_val);
+  advance(std::chrono::milliseconds(7));
+  auto c = connect_syn();
+  ASSERT_TRUE(c.options.ts_val);
+  EXPECT_EQ(*c.options.ts_val - *a.options.ts_val, 7U);
+}
+
 TEST_F(Sysctls, SackOffSendsNoSackPermitted) {
   set("net.ipv4.tcp_sack", "0");
   auto syn = connect_syn();
@@ -252,8 +267,7 @@ TEST_F(Sysctls, SyncookiesTwoAnswersEverySynWithACookie) {
   // Linux cookie_init_timestamp: the options travel in the low 6 bits of the timestamp
   // (the peer's window scale 7, SACK bit 4), under the connection's random offset.
   ASSERT_TRUE(synack->options.ts_val);
-  const std::uint32_t offset =
-      stack->tcp().keyed_hash(FourTuple{kUs, kPort, kPeer, kPeerPort}, 1, 0);
+  const std::uint32_t offset = tcp_ts_offset(stack->tcp(), kUs, kPeer);
   EXPECT_EQ((*synack->options.ts_val - offset) & 0x3f, 7U | 0x10U);
   EXPECT_TRUE(synack->options.window_scale);
   EXPECT_TRUE(synack->options.sack_permitted);

@@ -126,7 +126,7 @@ void cookie_ack(TcpSock& listener, const TcpSegment& seg) {
     // whose sysctl was turned off since refuses the cookie.
     const Sysctl& sc = stack.sysctl();
     const std::uint32_t offset =
-        sc.tcp_timestamps == 1 ? listener.tcp().keyed_hash(tuple_of(seg), 1, 0) : 0;
+        sc.tcp_timestamps == 1 ? tcp_ts_offset(listener.tcp(), seg.dst, seg.src) : 0;
     const std::uint32_t options = *seg.h.options.ts_ecr - offset;
     const bool sack = (options & kTsOptSack) != 0;
     const bool wscale = (options & kTsOptWscaleMask) != kTsOptWscaleMask;

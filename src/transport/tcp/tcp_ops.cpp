@@ -145,8 +145,9 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
     sk.remote = {};
     return Error::kAddressNotAvailable;
   }
-  // ts_offset depends on the port chosen above: recompute it.
-  sk.ts_offset = stack.sysctl().tcp_timestamps == 1 ? tcp.keyed_hash(t, 1, 0) : 0;
+  // ts_offset depends on the address chosen above: recompute it.
+  sk.ts_offset =
+      stack.sysctl().tcp_timestamps == 1 ? tcp_ts_offset(tcp, sk.local.addr, sk.remote.addr) : 0;
   sk.iss = tcp.isn(t);
   sk.recover = sk.iss;
   sk.snd_una = sk.iss;

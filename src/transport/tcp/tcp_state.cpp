@@ -239,11 +239,9 @@ Status tcp_init_connection(TcpSock& sk) {
   sk.rcv_wnd_init = tcp_initial_rcv_wnd(sk, mss);
   sk.rto = kTcpTimeoutInit;
   // tcp_timestamps=2: timestamps without the per-connection random offset.
-  sk.ts_offset =
-      sk.stack.sysctl().tcp_timestamps == 1
-          ? sk.tcp().keyed_hash(
-                FourTuple{sk.local.addr, sk.local.port, sk.remote.addr, sk.remote.port}, 1, 0)
-          : 0;
+  sk.ts_offset = sk.stack.sysctl().tcp_timestamps == 1
+                     ? tcp_ts_offset(sk.tcp(), sk.local.addr, sk.remote.addr)
+                     : 0;
   return {};
 }
 
