@@ -200,6 +200,33 @@ TEST_F(Timing, DelayedAckStartsQuickThenFollowsAto) {
   EXPECT_EQ(stack->mib().TcpExtDelayedACKs, 3U);
 }
 
+// Linux __tcp_ack_snd_check: once more than rcv_mss (536 until larger segments are seen)
+// has arrived since the last ACK, the ACK goes at once: the 6th of 100-byte segments.
+TEST_F(Timing, AckAtOnceAfterMoreThanOneSegmentsWorth) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  TcpSock& sk = tsk(p.sock);
+  std::uint32_t seq = kPeerIsn + 1;
+  const auto data = [&] {
+    inject({.flags = kTcpAck | kTcpPsh,
+            .seq = seq,
+            .ack = p.iss + 1,
+            .window = 512,
+            .data = std::vector<std::byte>(100, std::byte{'s'})});
+    seq += 100;
+  };
+  data();
+  expect(kTcpAck, p.iss + 1, seq);  // the first: quickack
+  sk.quickacks = 0;                 // as if spent
+  for (int i = 0; i < 5; ++i) {
+    data();
+    expect_nothing();
+  }
+  data();  // 600 bytes unacknowledged > 536
+  expect(kTcpAck, p.iss + 1, seq);
+  EXPECT_EQ(sk.rcv_mss, 536);
+}
+
 // A gap longer than the RTO restarts quickack mode (the sender restarts from a small
 // window: tcp_event_data_recv's "m > rto").
 TEST_F(Timing, QuickackAgainAfterIdle) {

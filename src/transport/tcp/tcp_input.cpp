@@ -197,8 +197,12 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
     }
     // RFC 1122 4.2.3.2 / RFC 9293 3.8.6.3: an ACK for at least every second full-sized
     // segment; otherwise within the delayed-ACK time.
+    // Linux __tcp_ack_snd_check: at once when more than one segment's worth (rcv_mss,
+    // the peer's segment size as seen) has arrived since the last ACK. (Linux also
+    // wants the window to advance, which depends on its skb memory accounting; not kept.)
     if (data.size() >= sk.advmss / 2U) sk.segs_unacked++;
-    tcp_schedule_ack(sk, sk.segs_unacked >= 2);
+    tcp_schedule_ack(sk, sk.segs_unacked >= 2 || static_cast<std::uint32_t>(
+                                                     sk.rcv_nxt - sk.last_ack_sent) > sk.rcv_mss);
     return;
   }
 
