@@ -145,6 +145,9 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
       sk.user_timeout = std::chrono::milliseconds(v);
       return {};
     case TCP_QUICKACK:
+      // Linux __tcp_sock_set_quickack: 0 enters interactive (pingpong) mode, where ACKs
+      // are delayed; 1 leaves it and sends an ACK that was waiting.
+      sk.pingpong = v != 0 ? 0 : 1;
       if (v != 0) {
         sk.quickacks = 16;
         if (sk.ack_pending) tcp_send_ack(sk);
