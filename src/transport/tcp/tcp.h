@@ -9,6 +9,8 @@
 //   tcp_ops.cpp      the socket calls (ProtoOps)
 //   tcp_option.cpp   TCP-level socket options, TCP_INFO, ioctls
 //   tcp_cong.cpp     NewReno and CUBIC congestion control
+//   tcp_ecn.cpp      ECN (RFC 3168): negotiation, ECT, ECE/CWR
+//   tcp_autotune.cpp receive-buffer autotuning and the delayed-ACK engine (ato, quickack)
 #pragma once
 
 #include <cstdint>
