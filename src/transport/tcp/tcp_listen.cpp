@@ -122,7 +122,7 @@ void cookie_ack(TcpSock& listener, const TcpSegment& seg) {
   bool ecn = false;
   if (seg.h.options.ts_val && seg.h.options.ts_ecr) {
     // Linux cookie_timestamp_decode: the options the SYN,ACK's TSval carried, under the
-    // connection's offset (the same keyed hash of the 4-tuple gives it again). An option
+    // connection's offset (the keyed hash of the two addresses gives it again). An option
     // whose sysctl was turned off since refuses the cookie.
     const Sysctl& sc = stack.sysctl();
     const std::uint32_t offset =
@@ -152,7 +152,8 @@ void cookie_ack(TcpSock& listener, const TcpSegment& seg) {
   c.snd_nxt = seg.ack;
   c.snd_max = seg.ack;
   // The window our SYN,ACK offered was not remembered; it is the initial window of a fresh
-  // socket without options (the same computation send_cookie_synack made). Without it
+  // child for the options the cookie restored (the same computation send_cookie_synack
+  // made). Without it
   // RCV.ADV would equal RCV.NXT and the client's first data would be cut as beyond a zero
   // window (Linux cookie_v4_check recomputes it with tcp_select_initial_window).
   c.rcv_adv = c.rcv_nxt + std::min<std::uint32_t>(c.rcv_wnd_init, 65535);
