@@ -192,8 +192,12 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
       return;
     }
     // RFC 1122 4.2.3.2 / RFC 9293 3.8.6.3: an ACK for at least every second full-sized
-    // segment; otherwise within the delayed-ACK time.
-    if (data.size() >= sk.advmss / 2U) sk.segs_unacked++;
+    // segment; otherwise within the delayed-ACK time. A segment a coalescing device made of
+    // several (Device::max_receive_frame_size) counts as the segments it stands for, so it
+    // is acknowledged at once as Linux acknowledges a GRO segment of more than one MSS.
+    if (data.size() >= sk.advmss / 2U) {
+      sk.segs_unacked += static_cast<int>(std::max<std::size_t>(data.size() / sk.advmss, 1));
+    }
     tcp_schedule_ack(sk, sk.segs_unacked >= 2);
     return;
   }
