@@ -122,6 +122,15 @@ usnet_runtime* usnet_stack_runtime(usnet_stack* stack);
 /* Attaches a TAP device (created if needed) as an interface. mac NULL: a random local MAC.
  * Returns the ifindex, or -1 with errno. Needs CAP_NET_ADMIN and /dev/net/tun. */
 int usnet_stack_add_tap(usnet_stack* stack, const char* tap_name, const char* mac, int mtu);
+/* Flags of usnet_stack_add_tap_flags. USNET_TAP_GRO: the kernel may hand over a TCP
+ * connection's data coalesced into frames of up to 64 KiB (the TAP is opened with
+ * IFF_VNET_HDR and offers TSO and partial checksums, as a virtio NIC does), as GRO gives
+ * Linux's own TCP; the MSS usnet announces still follows the MTU. */
+#define USNET_TAP_GRO 0x1u
+/* usnet_stack_add_tap with flags; EINVAL for an unknown flag, EOPNOTSUPP when the kernel
+ * refuses the offload. */
+int usnet_stack_add_tap_flags(usnet_stack* stack, const char* tap_name, const char* mac, int mtu,
+                              unsigned flags);
 /* The kernel-side name of a TAP attached with usnet_stack_add_tap. */
 const char* usnet_stack_tap_name(usnet_stack* stack, int ifindex);
 /* Records every frame of the interface (both directions) into a pcap file from now on. */

@@ -34,7 +34,14 @@ MacAddress random_mac(Stack& s) {
 extern "C" {
 
 int usnet_stack_add_tap(usnet_stack* stack, const char* tap_name, const char* mac, int mtu) {
-  if (stack == nullptr || mtu < 68 || mtu > 65535) return fail(EINVAL);
+  return usnet_stack_add_tap_flags(stack, tap_name, mac, mtu, 0);
+}
+
+int usnet_stack_add_tap_flags(usnet_stack* stack, const char* tap_name, const char* mac, int mtu,
+                              unsigned flags) {
+  if (stack == nullptr || mtu < 68 || mtu > 65535 || (flags & ~USNET_TAP_GRO) != 0) {
+    return fail(EINVAL);
+  }
   std::lock_guard lock(stack->runtime->rt.mutex());
   MacAddress m;
   if (mac != nullptr) {
@@ -44,7 +51,10 @@ int usnet_stack_add_tap(usnet_stack* stack, const char* tap_name, const char* ma
   } else {
     m = random_mac(*stack->stack);
   }
-  auto tap = TapDevice::open(tap_name != nullptr ? tap_name : "", static_cast<std::size_t>(mtu));
+  const TapOffload offload =
+      (flags & USNET_TAP_GRO) != 0 ? TapOffload::kReceiveCoalesced : TapOffload::kNone;
+  auto tap =
+      TapDevice::open(tap_name != nullptr ? tap_name : "", static_cast<std::size_t>(mtu), offload);
   if (!tap) return fail(tap.error());
   const std::string kernel_name = (*tap)->name();
   Device& dev = stack->runtime->rt.keep(std::move(tap.value()));

@@ -36,6 +36,13 @@ class Device {
   // Largest frame the device carries, counting the 14-byte Ethernet header (MTU + 14).
   virtual std::size_t max_frame_size() const = 0;
 
+  // Largest frame receive() may hand up. Larger than max_frame_size() only for a device
+  // that coalesces a peer's TCP segments before the stack sees them, as GRO hands Linux's
+  // TCP segments of up to 64 KiB: the link and IP layers take such a frame whole, and TCP
+  // treats it as the run of segments it stands for. The MSS a stack announces still comes
+  // from the MTU (max_frame_size()), never from this.
+  virtual std::size_t max_receive_frame_size() const { return max_frame_size(); }
+
   // Moves up to `max` frames that have arrived by `now` to the end of `out`; returns how
   // many. Never blocks.
   virtual std::size_t receive(Instant now, std::vector<Packet>& out, std::size_t max) = 0;

@@ -13,6 +13,7 @@ class PcapDevice final : public Device {
 
   const std::string& name() const override { return inner_.name(); }
   std::size_t max_frame_size() const override { return inner_.max_frame_size(); }
+  std::size_t max_receive_frame_size() const override { return inner_.max_receive_frame_size(); }
   std::size_t receive(Instant now, std::vector<Packet>& out, std::size_t max) override;
   void transmit(Instant now, Packet frame) override;
   void flush(Instant now) override;

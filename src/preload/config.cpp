@@ -172,6 +172,8 @@ usnet_stack* start_stack() {
   const char* gateway = std::getenv("USNET_GATEWAY");
   if (gateway != nullptr && *gateway == '\0') gateway = nullptr;
   const char* pcap = std::getenv("USNET_PCAP");
+  const char* gro = std::getenv("USNET_TAP_GRO");
+  const unsigned tap_flags = gro != nullptr && std::strcmp(gro, "1") == 0 ? USNET_TAP_GRO : 0U;
 
   usnet_runtime* rt = usnet_runtime_new();
   usnet_stack* s = rt != nullptr ? usnet_stack_new(rt, "preload", 0) : nullptr;
@@ -190,7 +192,7 @@ usnet_stack* start_stack() {
     if (usnet_sysctl_apply(s, list) != 0)
       say("usnet preload: USNET_SYSCTL: %s", std::strerror(errno));
   }
-  const int ifindex = usnet_stack_add_tap(s, tap, mac, mtu);
+  const int ifindex = usnet_stack_add_tap_flags(s, tap, mac, mtu, tap_flags);
   const char* step = "open TAP";
   bool ok = ifindex > 0;
   if (ok && pcap != nullptr && *pcap != '\0') {

@@ -247,6 +247,7 @@ int run_program(RunOptions o) {
   env.gateway = o.net.gateway;
   env.mac = o.net.mac;
   env.mtu = o.net.mtu;
+  env.tap_gro = o.net.tap_gro;
   env.loopback = o.loopback;
   env.trace = o.net.trace;
   env.pcap = o.net.pcap.empty() ? "" : std::filesystem::absolute(o.net.pcap).string();

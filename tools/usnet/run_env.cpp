@@ -22,6 +22,7 @@ std::vector<std::string> run_environment(const std::vector<std::string>& base, c
       {"USNET_GATEWAY", e.gateway},
       {"USNET_MAC", e.mac},
       {"USNET_MTU", std::to_string(e.mtu)},
+      {"USNET_TAP_GRO", e.tap_gro ? "1" : ""},
       {"USNET_LOOPBACK", e.loopback},
       {"USNET_TRACE", e.trace ? "1" : ""},
       {"USNET_PCAP", e.pcap},

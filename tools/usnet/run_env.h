@@ -15,6 +15,7 @@ struct RunEnv {
   std::string gateway;      // USNET_GATEWAY, optional
   std::string mac;          // USNET_MAC, optional
   int mtu = 1500;           // USNET_MTU
+  bool tap_gro = false;     // USNET_TAP_GRO
   std::string loopback;     // USNET_LOOPBACK: kernel | usnet
   bool trace = false;       // USNET_TRACE=1
   std::string pcap;         // USNET_PCAP, optional

@@ -72,6 +72,9 @@ void add_net_options(CLI::App& app, NetOptions& o) {
   app.add_option("--netns", o.netns, "Create the TAP inside this (existing) network namespace");
   app.add_option("--mac", o.mac, "usnet's MAC address on the TAP (default: random, local)");
   app.add_option("--mtu", o.mtu, "MTU of the TAP link")->check(CLI::Range(68, 65535));
+  app.add_flag("--tap-gro", o.tap_gro,
+               "Let the kernel hand over TCP data coalesced into frames of up to 64 KiB "
+               "(IFF_VNET_HDR with TSO, as GRO does); the MSS announced still follows --mtu");
   app.add_flag("--trace", o.trace, "Trace every call and packet through the layers (stderr)");
   app.add_option("--pcap", o.pcap, "Record every frame of the TAP into this pcap file");
   app.add_option("--sysctl", o.sysctls,
@@ -165,8 +168,9 @@ bool setup_host(const NetOptions& o, Host& host) {
   if (o.trace) usnet_trace(host.stack, 1);
   if (!apply_sysctl_options(o, host.stack)) return false;
   auto attach = [&]() -> bool {
-    host.ifindex = usnet_stack_add_tap(host.stack, o.tap.c_str(),
-                                       o.mac.empty() ? nullptr : o.mac.c_str(), o.mtu);
+    host.ifindex = usnet_stack_add_tap_flags(host.stack, o.tap.c_str(),
+                                             o.mac.empty() ? nullptr : o.mac.c_str(), o.mtu,
+                                             o.tap_gro ? USNET_TAP_GRO : 0U);
     if (host.ifindex < 0) {
       std::cerr << "usnet: cannot open TAP " << o.tap << ": " << std::strerror(errno) << "\n";
       return false;

@@ -34,6 +34,7 @@ struct NetOptions {
   std::string netns;      // create the TAP inside this existing namespace
   std::string mac;
   int mtu = 1500;
+  bool tap_gro = false;  // --tap-gro: USNET_TAP_GRO (the kernel's TCP segments coalesced)
   bool trace = false;
   std::string pcap;
   std::vector<std::string> sysctls;  // --sysctl NAME=VALUE, in order

@@ -200,6 +200,8 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
     // Linux __tcp_ack_snd_check: at once when more than one segment's worth (rcv_mss,
     // the peer's segment size as seen) has arrived since the last ACK. (Linux also
     // wants the window to advance, which depends on its skb memory accounting; not kept.)
+    // A segment a coalescing device made of several (Device::max_receive_frame_size) is
+    // more than rcv_mss (clamped to advmss) by itself: acknowledged at once, as a GRO one.
     if (data.size() >= sk.advmss / 2U) sk.segs_unacked++;
     tcp_schedule_ack(sk, sk.segs_unacked >= 2 || static_cast<std::uint32_t>(
                                                      sk.rcv_nxt - sk.last_ack_sent) > sk.rcv_mss);

@@ -64,6 +64,7 @@ class ChecksumAudit final : public Device {
 
   const std::string& name() const override { return inner_.name(); }
   std::size_t max_frame_size() const override { return inner_.max_frame_size(); }
+  std::size_t max_receive_frame_size() const override { return inner_.max_receive_frame_size(); }
   std::size_t receive(Instant now, std::vector<Packet>& out, std::size_t max) override {
     const std::size_t before = out.size();
     const std::size_t n = inner_.receive(now, out, max);

@@ -31,9 +31,11 @@ namespace usnet::script {
 // A device whose other side is the test.
 class ScriptDevice final : public Device {
  public:
-  explicit ScriptDevice(std::size_t max_frame = 1514) : max_frame_(max_frame) {}
+  explicit ScriptDevice(std::size_t max_frame = 1514, std::size_t max_rx_frame = 0)
+      : max_frame_(max_frame), max_rx_frame_(max_rx_frame != 0 ? max_rx_frame : max_frame) {}
   const std::string& name() const override { return name_; }
   std::size_t max_frame_size() const override { return max_frame_; }
+  std::size_t max_receive_frame_size() const override { return max_rx_frame_; }
   std::size_t receive(Instant /*now*/, std::vector<Packet>& out, std::size_t max) override {
     std::size_t n = 0;
     while (!in.empty() && n < max) {
@@ -55,6 +57,7 @@ class ScriptDevice final : public Device {
  private:
   std::string name_ = "script0";
   std::size_t max_frame_;
+  std::size_t max_rx_frame_;
 };
 
 // A segment to inject or one that was sent. Sequence numbers are absolute.
@@ -114,12 +117,15 @@ struct Passive {
 struct ScriptConfig {
   std::optional<std::uint64_t> seed = 99;  // nullopt: secrets from getrandom
   std::size_t mtu = 1500;
+  // The largest frame the device may hand up (a coalescing device's); 0: MTU + 14.
+  std::size_t max_receive_frame = 0;
 };
 
 class TcpScript : public ::testing::Test {
  protected:
   TcpScript() : TcpScript(ScriptConfig{}) {}
-  explicit TcpScript(const ScriptConfig& sc) : dev(sc.mtu + wire::EthernetHeader::kSize) {
+  explicit TcpScript(const ScriptConfig& sc)
+      : dev(sc.mtu + wire::EthernetHeader::kSize, sc.max_receive_frame) {
     StackConfig cfg;
     cfg.name = "script";
     cfg.seed = sc.seed;
