@@ -88,8 +88,11 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   const bool nonblock = (flags & MSG_DONTWAIT) != 0;
   Socket* sock = t.sock;
   if (sock->type != SOCK_STREAM) {
+    const bool zerocopy = sock_zerocopy_wanted(*sock, flags, m.total());
+    if (zerocopy && !sock_zerocopy_can_notify(*sock)) return trace.ret(fail(ENOBUFS));
     auto r = run_blocking(t, nonblock, sock->opt.sndtimeo,
                           [&] { return sock_sendmsg(*sock, m, flags); });
+    if (r && zerocopy) sock_zerocopy_complete(*sock);
     t.pump();  // hand the datagram to the device now, not at the next call
     if (!r) return trace.ret(fail(r.error()));
     return trace.ret(static_cast<ssize_t>(*r));
@@ -97,6 +100,10 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   // A blocking stream send returns when all of it is queued (or on error or timeout, with
   // what was queued so far), as Linux's tcp_sendmsg waits for send-buffer space.
   const std::size_t total = m.total();
+  // MSG_ZEROCOPY: one completion per call that queued data (Linux allocates one ubuf_info
+  // per tcp_sendmsg); ENOBUFS when it could not be queued.
+  const bool zerocopy = sock_zerocopy_wanted(*sock, flags, total);
+  if (zerocopy && !sock_zerocopy_can_notify(*sock)) return trace.ret(fail(ENOBUFS));
   std::size_t sent = 0;
   Status last;
   std::vector<ByteSpan> rest;
@@ -112,6 +119,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
     }
     sent += *r;
   } while (!nonblock && sent < total);
+  if (zerocopy && sent > 0) sock_zerocopy_complete(*sock);
   t.pump();
   if (sent > 0 || total == 0) return trace.ret(static_cast<ssize_t>(sent));
   // tcp_sendmsg: EPIPE raises SIGPIPE unless MSG_NOSIGNAL, as the kernel does.
@@ -126,9 +134,15 @@ ssize_t do_recvmsg(int fd, msghdr* msg, int flags, const char* call) {
   if (msg == nullptr) return trace.ret(fail(EFAULT));
   std::vector<MutableByteSpan> iov;
   if (auto st = import_iovec(*msg, iov); !st) return trace.ret(fail(st.error()));
-  // The error queue (IP_RECVERR) is not kept yet: it is always empty, which Linux reports
-  // as EAGAIN.
-  if ((flags & MSG_ERRQUEUE) != 0) return trace.ret(fail(EAGAIN));
+  if ((flags & MSG_ERRQUEUE) != 0) {
+    // ip_recv_error never waits: an empty queue is EAGAIN whatever the blocking mode.
+    t.pump();
+    RecvMsg em{iov};
+    auto r = sock_recv_errqueue(*t.sock, em);
+    if (!r) return trace.ret(fail(r.error()));
+    if (auto st = recv_results_to_user(*r, *msg); !st) return trace.ret(fail(st.error()));
+    return trace.ret(static_cast<ssize_t>(r->copied));
+  }
   RecvMsg m{iov};
   if (t.sock->nonblocking) flags |= MSG_DONTWAIT;  // O_NONBLOCK becomes a per-call flag
   const bool nonblock = (flags & MSG_DONTWAIT) != 0;

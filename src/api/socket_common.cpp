@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "api/handles.h"
 #include "api/process.h"
@@ -47,8 +48,45 @@ Result<SockAddr> connect_addr_from_user(const sockaddr* addr, socklen_t addrlen)
   return *a;
 }
 
+namespace {
+
+// Linux put_cmsg for each control message, then msg_controllen is what was written. A
+// buffer too small for a header takes nothing; one too small for the data takes the
+// truncated message; either way MSG_CTRUNC.
+void cmsgs_to_user(const CmsgArea& a, msghdr& msg, int& flags) {
+  auto* p = static_cast<unsigned char*>(msg.msg_control);
+  std::size_t room = p == nullptr ? 0 : msg.msg_controllen;
+  std::size_t written = 0;
+  for (std::size_t i = 0; i < a.count; ++i) {
+    const CmsgArea::Item& it = a.items[i];
+    if (room < sizeof(cmsghdr)) {
+      flags |= MSG_CTRUNC;
+      break;
+    }
+    std::size_t cmlen = CMSG_LEN(it.len);
+    if (room < cmlen) {
+      flags |= MSG_CTRUNC;
+      cmlen = room;
+    }
+    cmsghdr h{};
+    h.cmsg_level = it.level;
+    h.cmsg_type = it.type;
+    h.cmsg_len = cmlen;
+    std::memcpy(p + written, &h, sizeof(h));
+    std::memcpy(p + written + CMSG_LEN(0), a.data.data() + it.off, cmlen - CMSG_LEN(0));
+    const std::size_t step = std::min<std::size_t>(CMSG_SPACE(it.len), room);
+    written += step;
+    room -= step;
+  }
+  msg.msg_controllen = written;
+}
+
+}  // namespace
+
 Status recv_results_to_user(const RecvResult& r, msghdr& msg) {
-  msg.msg_flags = r.msg_flags;
+  int flags = r.msg_flags;
+  cmsgs_to_user(r.cmsg, msg, flags);
+  msg.msg_flags = flags;
   if (msg.msg_name == nullptr) return {};
   if (!r.from) {
     msg.msg_namelen = 0;

@@ -119,7 +119,9 @@ Result<int> sock_ioctl(Socket& sock, unsigned long request) {
 }
 
 PollMask sock_poll(Socket& sock) {
-  const PollMask m = sock.ops->poll(sock);
+  PollMask m = sock.ops->poll(sock);
+  // tcp_poll / datagram_poll: a non-empty error queue is POLLERR.
+  if (!sock.errq.empty()) m |= POLLERR;
   // tcp_poll: a poller that finds no room is a writer waiting for space (SOCK_NOSPACE).
   if ((m & POLLOUT) == 0) sock.nospace = true;
   return m;

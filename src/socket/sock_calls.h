@@ -52,4 +52,20 @@ PollMask sock_poll(Socket& sock);
 Status sock_setsockopt(Socket& sock, int level, int name, ByteSpan value);
 Result<OptValue> sock_getsockopt(Socket& sock, int level, int name);
 
+// --- control messages and the error queue (socket/sock_errqueue.cpp) ---
+// Adds SCM_TIMESTAMP(NS) / SCM_TIMESTAMPING for r.rx_stamp as the socket's options ask.
+void sock_recv_timestamp(const Socket& sock, RecvResult& r);
+// Queues an entry and wakes pollers (POLLERR); false when the queue is full (dropped).
+bool sock_queue_err(Socket& sock, const ErrQueueEntry& e);
+// recvmsg(MSG_ERRQUEUE): the oldest entry with its IP_RECVERR cmsg; kWouldBlock if none.
+Result<RecvResult> sock_recv_errqueue(Socket& sock, const RecvMsg& msg);
+// MSG_ZEROCOPY: whether this send takes part, whether its completion fits the queue
+// (else ENOBUFS, as Linux when it cannot allocate the notification), and the completion
+// of a send that queued data (one per sendmsg call, as Linux counts them).
+bool sock_zerocopy_wanted(const Socket& sock, int flags, std::size_t len);
+bool sock_zerocopy_can_notify(const Socket& sock);
+void sock_zerocopy_complete(Socket& sock);
+// A transmit time stamp (SCM_TSTAMP_SND/SCHED/ACK) with its OPT_ID key.
+void sock_tx_timestamp(Socket& sock, std::uint32_t tstype, std::uint32_t key, Instant when);
+
 }  // namespace usnet

@@ -1,6 +1,7 @@
 // setsockopt/getsockopt for SOL_SOCKET (socket(7)) and IPPROTO_IP (ip(7)), with Linux's
 // value rules: SO_RCVBUF/SO_SNDBUF are doubled and clamped, timeouts are struct timeval,
 // int options need an int (IP_TTL and IP_TOS also take a single byte).
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <sys/time.h>
 
@@ -44,6 +45,86 @@ int clamp_buf(int v, int max, int min) {
   return std::max(static_cast<int>(capped * 2U), min);
 }
 
+// SOF_TIMESTAMPING_* up to TX_COMPLETION, Linux 6.18's SOF_TIMESTAMPING_MASK (the
+// installed uapi header may be older).
+constexpr std::uint32_t kTsMask = (1U << 19) - 1;
+constexpr std::uint32_t kTsBindPhc = 1U << 15;
+constexpr std::uint32_t kTsOptIdTcp = 1U << 16;
+
+// Linux sock_set_timestamping.
+Status set_timestamping(Socket& s, int flags_in) {
+  const auto flags = static_cast<std::uint32_t>(flags_in);
+  if ((flags & ~kTsMask) != 0) return Error::kInvalidArgument;
+  if ((flags & kTsOptIdTcp) != 0 && (flags & SOF_TIMESTAMPING_OPT_ID) == 0) {
+    return Error::kInvalidArgument;
+  }
+  // OPT_STATS comes only with OPT_TSONLY (the stats replace the packet).
+  if ((flags & SOF_TIMESTAMPING_OPT_STATS) != 0 && (flags & SOF_TIMESTAMPING_OPT_TSONLY) == 0) {
+    return Error::kInvalidArgument;
+  }
+  // No PTP hardware clock to bind to (sock_timestamping_bind_phc finds no device).
+  if ((flags & kTsBindPhc) != 0) return Error::kOperationNotSupported;
+  if ((flags & SOF_TIMESTAMPING_OPT_ID) != 0 && (s.opt.tsflags & SOF_TIMESTAMPING_OPT_ID) == 0) {
+    // The counter starts from here: a stream's next byte (TCP asks its protocol: EINVAL
+    // when not connected), a datagram socket's next send.
+    std::uint32_t key = 0;
+    if (s.ops->tskey != nullptr) {
+      auto k = s.ops->tskey(s, (flags & kTsOptIdTcp) != 0);
+      if (!k) return k.error();
+      key = *k;
+    }
+    s.opt.tskey = key;
+  }
+  s.opt.tsflags = flags;
+  return {};
+}
+
+Status set_int_option(Socket& s, int name, int x) {
+  switch (name) {
+    case SO_PRIORITY:
+      // Linux needs CAP_NET_ADMIN outside 0..6; a usnet program owns its stack, so it
+      // is treated as privileged (as root on the kernel).
+      s.opt.priority = x;
+      return {};
+    case SO_MARK:
+      s.opt.mark = x;  // CAP_NET_ADMIN on Linux: privileged here, as above
+      return {};
+    case SO_RCVLOWAT: {
+      // sk_setsockopt: negative is INT_MAX; tcp_set_rcvlowat caps it at half the
+      // (locked or largest autotuned) receive buffer; 0 becomes 1.
+      if (x < 0) x = INT32_MAX;
+      if (s.protocol == IPPROTO_TCP) {
+        const int cap = s.opt.rcvbuf_locked ? s.opt.rcvbuf >> 1 : s.stack.sysctl().tcp_rmem[2] >> 1;
+        x = std::min(x, cap);
+      }
+      s.opt.rcvlowat = x != 0 ? x : 1;
+      if (s.ops->sockopt_changed != nullptr) s.ops->sockopt_changed(s, name);
+      return {};
+    }
+    case SO_ZEROCOPY:
+      // Only TCP and UDP sockets take it; then only 0 or 1.
+      if (!(s.protocol == IPPROTO_TCP || (s.type == SOCK_DGRAM && s.protocol == IPPROTO_UDP))) {
+        return Error::kOperationNotSupported;
+      }
+      if (x < 0 || x > 1) return Error::kInvalidArgument;
+      s.opt.zerocopy = x != 0;
+      return {};
+    case SO_TIMESTAMP:
+    case SO_TIMESTAMPNS:
+      // sock_set_timestamp: the two share one switch; the later call says which unit.
+      if (x != 0) {
+        s.opt.rcvtstamp = true;
+        s.opt.rcvtstampns = name == SO_TIMESTAMPNS;
+      } else {
+        s.opt.rcvtstamp = false;
+        s.opt.rcvtstampns = false;
+      }
+      return {};
+    default:
+      return Error::kNoProtocolOption;
+  }
+}
+
 Status set_socket_level(Socket& s, int name, ByteSpan v) {
   switch (name) {
     case SO_RCVTIMEO:
@@ -62,11 +143,27 @@ Status set_socket_level(Socket& s, int name, ByteSpan v) {
       if (s.ops->sockopt_changed != nullptr) s.ops->sockopt_changed(s, name);
       return {};
     }
+    case SO_TIMESTAMPING: {
+      // sock_setsockopt reads struct so_timestamping when optlen is its size, else an int.
+      // bind_phc matters only with SOF_TIMESTAMPING_BIND_PHC, which is refused.
+      int flags = 0;
+      if (v.size() < sizeof(int)) return Error::kInvalidArgument;
+      std::memcpy(&flags, v.data(), sizeof(int));
+      return set_timestamping(s, flags);
+    }
     default:
       break;
   }
   auto iv = read_int(v, false);
   switch (name) {
+    case SO_PRIORITY:
+    case SO_MARK:
+    case SO_RCVLOWAT:
+    case SO_ZEROCOPY:
+    case SO_TIMESTAMP:
+    case SO_TIMESTAMPNS:
+      if (!iv) return iv.error();
+      return set_int_option(s, name, *iv);
     case SO_RCVBUF:
     case SO_SNDBUF:
     case SO_REUSEADDR:
@@ -213,6 +310,25 @@ Result<OptValue> sock_getsockopt(Socket& sock, int level, int name) {
       case SO_LINGER: {
         linger l{sock.opt.linger_on ? 1 : 0, sock.opt.linger_s};
         return OptValue::of_bytes(ByteSpan(reinterpret_cast<const std::byte*>(&l), sizeof(l)));
+      }
+      case SO_PRIORITY:
+        return OptValue::of_int(sock.opt.priority);
+      case SO_MARK:
+        return OptValue::of_int(sock.opt.mark);
+      case SO_RCVLOWAT:
+        return OptValue::of_int(sock.opt.rcvlowat);
+      case SO_ZEROCOPY:
+        return OptValue::of_int(sock.opt.zerocopy ? 1 : 0);
+      case SO_TIMESTAMP:
+        return OptValue::of_int(sock.opt.rcvtstamp && !sock.opt.rcvtstampns ? 1 : 0);
+      case SO_TIMESTAMPNS:
+        return OptValue::of_int(sock.opt.rcvtstampns ? 1 : 0);
+      case SO_TIMESTAMPING: {
+        // struct so_timestamping {flags, bind_phc}; the caller's optlen cuts it to the int.
+        const std::array<int, 2> t{static_cast<int>(sock.opt.tsflags), 0};
+        OptValue o =
+            OptValue::of_bytes(ByteSpan(reinterpret_cast<const std::byte*>(t.data()), sizeof(t)));
+        return o;
       }
       case SO_RCVTIMEO:
         return OptValue::of_timeval(sock.opt.rcvtimeo);

@@ -1,5 +1,7 @@
 #include "socket/socket.h"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "stack/stack.h"
@@ -33,6 +35,32 @@ IpOutParams Socket::ip_out_params(Ipv4Address src, Ipv4Address dst,
   ip.tos = opt.tos;
   ip.pmtu = opt.pmtu;
   return ip;
+}
+
+}  // namespace usnet
+
+namespace usnet {
+
+bool CmsgArea::put(int level, int type, const void* p, std::size_t n) noexcept {
+  if (count == kMaxItems || n > kMaxData - used) return false;
+  items[count] = {level, type, static_cast<std::uint16_t>(used), static_cast<std::uint16_t>(n)};
+  if (n > 0) std::memcpy(data.data() + used, p, n);
+  used += n;
+  ++count;
+  return true;
+}
+
+bool ErrQueue::push(const ErrQueueEntry& e) noexcept {
+  if (n_ == kCapacity) return false;
+  ring_[(head_ + n_) % kCapacity] = e;
+  ++n_;
+  return true;
+}
+
+void ErrQueue::pop() noexcept {
+  if (n_ == 0) return;
+  head_ = (head_ + 1) % kCapacity;
+  --n_;
 }
 
 }  // namespace usnet

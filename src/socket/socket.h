@@ -65,6 +65,78 @@ struct SockOptions {
   int linger_s = 0;
   bool rcvbuf_locked = false;  // SO_RCVBUF was set: no autotuning (Linux SOCK_RCVBUF_LOCK)
   bool sndbuf_locked = false;
+  // Recorded and reported; usnet has no queueing discipline or firewall that reads them.
+  int priority = 0;       // SO_PRIORITY
+  int mark = 0;           // SO_MARK
+  int rcvlowat = 1;       // SO_RCVLOWAT (Linux sk_rcvlowat, never 0)
+  bool zerocopy = false;  // SO_ZEROCOPY (Linux SOCK_ZEROCOPY)
+  // SO_TIMESTAMP / SO_TIMESTAMPNS (Linux SOCK_RCVTSTAMP, SOCK_RCVTSTAMPNS).
+  bool rcvtstamp = false;
+  bool rcvtstampns = false;
+  std::uint32_t tsflags = 0;  // SO_TIMESTAMPING's SOF_TIMESTAMPING_* (Linux sk_tsflags)
+  std::uint32_t tskey = 0;    // SOF_TIMESTAMPING_OPT_ID's base (Linux sk_tskey)
+  std::uint32_t zckey = 0;    // the next MSG_ZEROCOPY send's number (Linux sk_zckey)
+};
+
+// Control messages that recvmsg hands back (Linux put_cmsg into msg_control): the protocol
+// appends (level, type, data) records here and the API writes them to the caller's
+// msg_control, setting MSG_CTRUNC for what does not fit. A fixed area, so that a receive
+// allocates nothing; it holds the largest set usnet produces (IP_RECVERR with its offender,
+// SCM_TIMESTAMPING, TCP_CM_INQ) with room to spare.
+struct CmsgArea {
+  struct Item {
+    int level = 0;
+    int type = 0;
+    std::uint16_t off = 0;  // into data
+    std::uint16_t len = 0;
+  };
+  static constexpr std::size_t kMaxItems = 4;
+  static constexpr std::size_t kMaxData = 128;
+  std::array<Item, kMaxItems> items{};
+  std::array<std::byte, kMaxData> data{};
+  std::size_t count = 0;
+  std::size_t used = 0;
+  // False (and nothing added) when the area is full: a bug in the caller, never user input.
+  bool put(int level, int type, const void* p, std::size_t n) noexcept;
+};
+
+// One entry of a socket's error queue (Linux sk_error_queue, an skb carrying a
+// sock_exterr_skb): the sock_extended_err fields, the offender (ICMP), a software time
+// stamp for SCM_TIMESTAMPING, and up to kMaxPayload bytes the entry returns as data (the
+// quoted datagram of an ICMP error).
+struct ErrQueueEntry {
+  static constexpr std::size_t kMaxPayload = 64;
+  std::uint32_t ee_errno = 0;
+  std::uint8_t ee_origin = 0;
+  std::uint8_t ee_type = 0;
+  std::uint8_t ee_code = 0;
+  std::uint32_t ee_info = 0;
+  std::uint32_t ee_data = 0;
+  std::optional<SockAddr> offender;  // the host that sent the ICMP error
+  SockAddr dest;                     // the quoted datagram's destination (msg_name)
+  std::optional<Instant> tstamp;     // stack time; the API maps it to CLOCK_REALTIME
+  std::array<std::byte, kMaxPayload> payload{};
+  std::size_t payload_len = 0;
+};
+
+// The error queue: a fixed ring, so queueing a notification never allocates. Linux bounds
+// it by the receive buffer (sock_queue_err_skb: ENOMEM); usnet by its entry count, and a
+// full queue drops the new entry, as Linux drops the skb.
+class ErrQueue {
+ public:
+  static constexpr std::size_t kCapacity = 16;
+  bool empty() const noexcept { return n_ == 0; }
+  std::size_t size() const noexcept { return n_; }
+  bool push(const ErrQueueEntry& e) noexcept;
+  const ErrQueueEntry& front() const noexcept { return ring_[head_]; }
+  ErrQueueEntry& back() noexcept { return ring_[(head_ + n_ - 1) % kCapacity]; }
+  const ErrQueueEntry& back() const noexcept { return ring_[(head_ + n_ - 1) % kCapacity]; }
+  void pop() noexcept;
+
+ private:
+  std::array<ErrQueueEntry, kCapacity> ring_{};
+  std::size_t head_ = 0;
+  std::size_t n_ = 0;
 };
 
 // What recvmsg filled in.
@@ -73,6 +145,10 @@ struct RecvResult {
   std::size_t full_len = 0;  // length of the datagram (MSG_TRUNC reports this)
   std::optional<SockAddr> from;
   int msg_flags = 0;  // MSG_TRUNC, ...
+  CmsgArea cmsg;      // control messages for msg_control
+  // The receive time of the data returned (the last segment or the datagram), for
+  // SO_TIMESTAMP(NS) and SO_TIMESTAMPING's software receive stamp; kEpoch if unknown.
+  Instant rx_stamp = kEpoch;
 };
 
 class Socket {
@@ -98,6 +174,9 @@ class Socket {
   std::optional<Error> pending_error;
   bool shut_rd = false;
   bool shut_wr = false;
+  // MSG_ZEROCOPY completions, TX time stamps and IP_RECVERR errors, read with
+  // recvmsg(MSG_ERRQUEUE); POLLERR while not empty (Linux sk_error_queue).
+  ErrQueue errq;
 
   // Those waiting for this socket to change (socket/wait_queue.h), and SOCK_NOSPACE: a
   // writer found the send buffer full, so freed space is worth a wake-up.
@@ -151,7 +230,7 @@ struct RecvMsg {
 // An option value as getsockopt returns it: an int, a struct timeval, a name
 // (TCP_CONGESTION) or a struct (TCP_INFO).
 struct OptValue {
-  std::array<std::byte, 256> bytes{};
+  std::array<std::byte, 320> bytes{};  // the largest: Linux 6.18 tcp_info, 280
   std::size_t len = 0;
   static OptValue of_int(int v);
   static OptValue of_timeval(Duration d);
@@ -183,6 +262,9 @@ struct ProtoOps {
   // A setsockopt() of SOL_SOCKET that the protocol must see (SO_RCVBUF locks autotuning,
   // SO_KEEPALIVE arms a timer, SO_LINGER); may be null.
   void (*sockopt_changed)(Socket& sock, int name);
+  // SOF_TIMESTAMPING_OPT_ID's starting key (sk_tskey) for a stream: the next byte to write,
+  // or SND.UNA with OPT_ID_TCP; an error when the socket has no stream yet. Null: 0.
+  Result<std::uint32_t> (*tskey)(Socket& sock, bool from_snd_una);
 };
 
 }  // namespace usnet

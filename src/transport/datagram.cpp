@@ -8,6 +8,8 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
+#include "socket/sock_calls.h"
+
 namespace usnet {
 
 Result<int> dgram_ioctl(const DgramQueue& q, unsigned long request) {
@@ -59,6 +61,8 @@ Result<RecvResult> dgram_recvmsg(Socket& sock, DgramQueue& q, const RecvMsg& msg
     r.copied += n;
   }
   if (r.copied < r.full_len) r.msg_flags |= MSG_TRUNC;
+  r.rx_stamp = d.stamp;
+  sock_recv_timestamp(sock, r);
   if ((flags & MSG_PEEK) == 0) q.pop();
   return r;
 }

@@ -12,6 +12,7 @@ namespace usnet {
 struct Datagram {
   Packet data;  // payload only
   SockAddr from;
+  Instant stamp = kEpoch;  // arrival (SO_TIMESTAMP, SO_TIMESTAMPING's receive stamp)
 };
 
 // Each queued datagram is charged its length plus this much, standing in for Linux's skb

@@ -116,6 +116,7 @@ const ProtoOps kPingOps = {
     .accept = nullptr,
     .ioctl = ping_ioctl,
     .sockopt_changed = nullptr,
+    .tskey = nullptr,
 };
 
 Ping::Ping(Stack& stack) : stack_(stack), idents_(udp_bind_conflict) {}
@@ -130,7 +131,8 @@ void Ping::echo_reply(Packet pkt, const wire::Ipv4Header& ip, const wire::IcmpHe
     if (!s->local.addr.is_any() && s->local.addr != ip.dst) continue;
     if (s->connected() && s->remote.addr != ip.src) continue;
     auto& ps = ping_sk(*s);
-    if (!ps.rx.enqueue(Datagram{std::move(pkt), SockAddr::inet(ip.src, 0)}, s->opt.rcvbuf)) {
+    if (!ps.rx.enqueue(Datagram{std::move(pkt), SockAddr::inet(ip.src, 0), s->stack.now()},
+                       s->opt.rcvbuf)) {
       stack_.tracer().step("drop: receive buffer full");
     } else {
       stack_.tracer().step(fmt::format("sock_queue_rcv fd {}", s->fd));

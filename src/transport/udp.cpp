@@ -151,6 +151,7 @@ const ProtoOps kUdpOps = {
     .accept = nullptr,
     .ioctl = udp_ioctl,
     .sockopt_changed = nullptr,
+    .tskey = nullptr,
 };
 
 Udp::Udp(Stack& stack) : stack_(stack), ports_(udp_bind_conflict) {}
@@ -187,7 +188,7 @@ UdpSock* Udp::lookup(Ipv4Address saddr, std::uint16_t sport, Ipv4Address daddr,
 void Udp::deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& from) {
   data.truncate(len);
   // Queued after SHUT_RD too: Linux's UDP receive path does not look at the shutdown.
-  if (!sk.rx.enqueue(Datagram{std::move(data), from}, sk.opt.rcvbuf)) {
+  if (!sk.rx.enqueue(Datagram{std::move(data), from, sk.stack.now()}, sk.opt.rcvbuf)) {
     stack_.mib().UdpRcvbufErrors++;
     stack_.mib().UdpInErrors++;
     stack_.tracer().step("drop: receive buffer full");

@@ -224,6 +224,7 @@ void Tcp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
     stack_.tracer().step(fmt::format("tcp_v4_do_rcv {}", tcp_state_name(sk->state)));
   }
   sk->segs_in++;
+  if (!seg.payload.empty()) sk->data_segs_in++;
   if (sk->state == TcpState::kSynSent) {
     tcp_rcv_synsent(*sk, seg);
   } else {

@@ -118,6 +118,7 @@ void tcp_rcv_nxt_advance(TcpSock& sk, std::size_t n) {
   sk.rcv_nxt += static_cast<std::uint32_t>(n);
   sk.rcv_nxt_off += n;
   sk.bytes_received += n;
+  if (n > 0) sk.last_rx_stamp = sk.stack.now();
 }
 
 // The out-of-order queue's bounds, by memory as Linux's (sk_rcvbuf, tcp_prune_ofo_queue):

@@ -2,12 +2,15 @@
 // connect, sendmsg, recvmsg, shutdown, close and poll.
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 
 #include <algorithm>
 
 #include "socket/af_inet.h"
+#include "socket/sock_calls.h"
+#include "socket/wait_queue.h"
 #include "stack/stack.h"
 #include "transport/tcp/tcp_internal.h"
 
@@ -186,8 +189,19 @@ Result<std::size_t> tcp_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
   const std::size_t total = msg.total();
   if (total == 0) return std::size_t{0};
   const std::size_t limit = sk.snd_space_max();
-  if (sk.sndq.size() >= limit) return Error::kWouldBlock;
+  // sk_stream_memory_free: no room, or TCP_NOTSENT_LOWAT's worth already unsent, is a wait.
+  if (sk.sndq.size() >= limit || sk.notsent_bytes() >= sk.notsent_limit()) {
+    return Error::kWouldBlock;
+  }
   std::size_t room = limit - sk.sndq.size();
+  // tcp_sendmsg_locked looks at the low-water mark before each new segment it fills: the
+  // copy stops at the first segment boundary where the unsent bytes reach it.
+  const std::uint64_t lowat = sk.notsent_limit();
+  if (lowat < UINT32_MAX) {
+    const std::uint64_t seg = std::max<std::uint32_t>(sk.mss, 1);
+    const std::uint64_t need = lowat - sk.notsent_bytes();  // > 0: checked above
+    room = static_cast<std::size_t>(std::min<std::uint64_t>(room, (need + seg - 1) / seg * seg));
+  }
   std::size_t copied = 0;
   const SeqNum start = sk.write_seq();
   for (ByteSpan b : msg.iov) {
@@ -204,16 +218,40 @@ Result<std::size_t> tcp_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
   return copied;
 }
 
+// tcp_recvmsg's control messages, in Linux's order: the receive time stamps of the last
+// data (tcp_recv_timestamp), then TCP_CM_INQ, the bytes left to read (tcp_inq_hint: 1 at
+// the end of the stream when nothing is left, so a reader knows to read once more).
+void tcp_recv_cmsgs(TcpSock& sk, RecvResult& r) {
+  r.rx_stamp = sk.last_rx_stamp;
+  sock_recv_timestamp(sk, r);
+  if (sk.recvmsg_inq) {
+    int inq = static_cast<int>(std::min<std::size_t>(sk.rcvq.size(), INT32_MAX));
+    if (inq == 0 && (sk.rcv_fin || sk.done_flag)) inq = 1;  // SOCK_DONE
+    r.cmsg.put(IPPROTO_TCP, TCP_CM_INQ, &inq, sizeof(inq));
+  }
+}
+
 Result<RecvResult> tcp_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
   TcpSock& sk = tcp_sk(sock);
   sock.stack.tracer().step("tcp_recvmsg");
   if (sk.state == TcpState::kListen) return Error::kNotConnected;
   if ((flags & MSG_OOB) != 0) return Error::kInvalidArgument;  // no urgent data is kept
   RecvResult r;
+  const bool eof = sk.rcv_fin || sk.shut_rd || sk.done_flag;
   if (sk.rcvq.empty()) {
     if (auto e = sk.take_error()) return *e;
-    if (sk.rcv_fin || sk.shut_rd || sk.done_flag) return r;  // end of stream: 0
+    if (eof) {
+      tcp_recv_cmsgs(sk, r);
+      return r;  // end of stream: 0
+    }
     if (sk.state == TcpState::kClosed) return Error::kNotConnected;
+    return Error::kWouldBlock;
+  }
+  // SO_RCVLOWAT (sock_rcvlowat): a blocking read waits until min(lowat, len) bytes are
+  // there, or the stream ends; a non-blocking one takes what there is.
+  const std::size_t target = std::min<std::size_t>(static_cast<std::size_t>(sk.opt.rcvlowat),
+                                                   std::max<std::size_t>(msg.capacity(), 1));
+  if ((flags & MSG_DONTWAIT) == 0 && sk.rcvq.size() < target && !eof && !sk.pending_error) {
     return Error::kWouldBlock;
   }
   const std::size_t want = std::min(msg.capacity(), sk.rcvq.size());
@@ -231,6 +269,7 @@ Result<RecvResult> tcp_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
     tcp_rcv_space_adjust(sk, want);
     tcp_rcv_space_update(sk);
   }
+  tcp_recv_cmsgs(sk, r);
   return r;
 }
 
@@ -284,10 +323,15 @@ PollMask tcp_poll(Socket& sock) {
   if ((rcv_shutdown && sk.shut_wr) || sk.state == TcpState::kClosed) m |= POLLHUP;
   if (rcv_shutdown) m |= POLLIN | POLLRDNORM | POLLRDHUP;
   if (sk.state == TcpState::kSynSent || sk.state == TcpState::kSynReceived) return m;
-  if (!sk.rcvq.empty()) m |= POLLIN | POLLRDNORM;
+  // tcp_stream_is_readable: SO_RCVLOWAT bytes (with the FIN, any: handled above).
+  if (!sk.rcvq.empty() && sk.rcvq.size() >= static_cast<std::size_t>(sk.opt.rcvlowat)) {
+    m |= POLLIN | POLLRDNORM;
+  }
   if (sk.shut_wr || sk.state == TcpState::kClosed) {
     m |= POLLOUT | POLLWRNORM;  // writes fail at once (EPIPE), so they do not block
-  } else if (sk.sndq.size() < sk.snd_space_max()) {
+  } else if (sk.sndq.size() < sk.snd_space_max() && sk.notsent_bytes() < sk.notsent_limit()) {
+    // sk_stream_is_writeable: buffer room and, by tcp_stream_memory_free, fewer unsent
+    // bytes than TCP_NOTSENT_LOWAT.
     m |= POLLOUT | POLLWRNORM;
   }
   return m;
@@ -389,6 +433,17 @@ Result<int> tcp_ioctl(Socket& sock, unsigned long request) {
 void tcp_sockopt_changed(Socket& sock, int name) {
   TcpSock& sk = tcp_sk(sock);
   if (name == SO_KEEPALIVE) tcp_arm_keepalive(sk);
+  if (name == SO_RCVLOWAT) sk_data_ready(sk);  // a lower mark may make it readable now
+}
+
+// sock_set_timestamping for TCP: OPT_ID needs a stream (not CLOSE or LISTEN); the key
+// starts at the next byte written, or at SND.UNA with OPT_ID_TCP.
+Result<std::uint32_t> tcp_tskey(Socket& sock, bool from_snd_una) {
+  TcpSock& sk = tcp_sk(sock);
+  if (sk.state == TcpState::kClosed || sk.state == TcpState::kListen) {
+    return Error::kInvalidArgument;
+  }
+  return from_snd_una ? sk.snd_una.raw() : sk.write_seq().raw();
 }
 
 }  // namespace
@@ -411,6 +466,7 @@ const ProtoOps kTcpOps = {
     .accept = tcp_accept,
     .ioctl = tcp_ioctl,
     .sockopt_changed = tcp_sockopt_changed,
+    .tskey = tcp_tskey,
 };
 
 }  // namespace usnet

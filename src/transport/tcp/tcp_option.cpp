@@ -3,10 +3,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "socket/wait_queue.h"
 #include "stack/stack.h"
 #include "transport/tcp/tcp_ecn.h"
 #include "transport/tcp/tcp_internal.h"
@@ -32,8 +34,67 @@ std::uint32_t ms_since(Instant now, Instant then) {
       std::chrono::duration_cast<std::chrono::milliseconds>(now - then).count());
 }
 
-tcp_info fill_tcp_info(const TcpSock& sk) {
-  tcp_info ti{};
+// Linux 6.18's struct tcp_info (include/uapi/linux/tcp.h): glibc's <netinet/tcp.h> has
+// only the fields up to tcpi_total_retrans, so the rest follow here in the kernel's order.
+// getsockopt returns min(optlen, sizeof), so a program built against an older header
+// gets its prefix.
+struct TcpInfo {
+  tcp_info base;
+  std::uint64_t tcpi_pacing_rate;
+  std::uint64_t tcpi_max_pacing_rate;
+  std::uint64_t tcpi_bytes_acked;
+  std::uint64_t tcpi_bytes_received;
+  std::uint32_t tcpi_segs_out;
+  std::uint32_t tcpi_segs_in;
+  std::uint32_t tcpi_notsent_bytes;
+  std::uint32_t tcpi_min_rtt;
+  std::uint32_t tcpi_data_segs_in;
+  std::uint32_t tcpi_data_segs_out;
+  std::uint64_t tcpi_delivery_rate;
+  std::uint64_t tcpi_busy_time;
+  std::uint64_t tcpi_rwnd_limited;
+  std::uint64_t tcpi_sndbuf_limited;
+  std::uint32_t tcpi_delivered;
+  std::uint32_t tcpi_delivered_ce;
+  std::uint64_t tcpi_bytes_sent;
+  std::uint64_t tcpi_bytes_retrans;
+  std::uint32_t tcpi_dsack_dups;
+  std::uint32_t tcpi_reord_seen;
+  std::uint32_t tcpi_rcv_ooopack;
+  std::uint32_t tcpi_snd_wnd;
+  std::uint32_t tcpi_rcv_wnd;
+  std::uint32_t tcpi_rehash;
+  std::uint16_t tcpi_total_rto;
+  std::uint16_t tcpi_total_rto_recoveries;
+  std::uint32_t tcpi_total_rto_time;
+  // AccECN (Linux 6.18); zero here.
+  std::uint32_t tcpi_received_ce;
+  std::uint32_t tcpi_delivered_e1_bytes;
+  std::uint32_t tcpi_delivered_e0_bytes;
+  std::uint32_t tcpi_delivered_ce_bytes;
+  std::uint32_t tcpi_received_e1_bytes;
+  std::uint32_t tcpi_received_e0_bytes;
+  std::uint32_t tcpi_received_ce_bytes;
+  std::uint16_t tcpi_accecn_fail_mode;
+  std::uint16_t tcpi_accecn_opt_seen;
+};
+static_assert(sizeof(tcp_info) == 104, "glibc's tcp_info ends at tcpi_total_retrans");
+static_assert(offsetof(TcpInfo, tcpi_snd_wnd) == 228, "Linux uapi tcp_info layout");
+static_assert(sizeof(TcpInfo) == 280, "Linux 6.18 returns 280 bytes of tcp_info");
+
+// Linux tcp_update_pacing_rate: cwnd * mss / srtt, times 200% in slow start (cwnd below
+// half of ssthresh) and 120% after; 0 until there is an RTT sample. In bytes per second.
+std::uint64_t pacing_rate(const TcpSock& sk) {
+  const auto srtt_us = std::chrono::duration_cast<std::chrono::microseconds>(sk.srtt).count();
+  if (srtt_us <= 0) return 0;
+  const std::uint64_t ratio = sk.cwnd < sk.ssthresh / 2 ? 200 : 120;
+  return static_cast<std::uint64_t>(sk.cwnd) * ratio * 1000000 / 100 /
+         static_cast<std::uint64_t>(srtt_us);
+}
+
+TcpInfo fill_tcp_info(const TcpSock& sk) {
+  TcpInfo full{};
+  tcp_info& ti = full.base;
   const Instant now = sk.stack.now();
   ti.tcpi_state = tcp_state_linux(sk.state);
   // TCP_CA_Recovery (3) in fast recovery, TCP_CA_Loss (4) from a timeout until SND.UNA has
@@ -74,7 +135,58 @@ tcp_info fill_tcp_info(const TcpSock& sk) {
   ti.tcpi_rcv_space = sk.rcvq_space;
   ti.tcpi_rcv_rtt = sk.rcv_rtt_us >> 3;
   ti.tcpi_total_retrans = sk.total_retrans;
-  return ti;
+  full.tcpi_pacing_rate = pacing_rate(sk);
+  full.tcpi_max_pacing_rate = ~std::uint64_t{0};  // sk_max_pacing_rate: no SO_MAX_PACING_RATE
+  full.tcpi_bytes_acked = sk.bytes_acked;
+  full.tcpi_bytes_received = sk.bytes_received;
+  full.tcpi_segs_out = sk.segs_out;
+  full.tcpi_segs_in = sk.segs_in;
+  full.tcpi_notsent_bytes = sk.state == TcpState::kListen ? 0 : sk.notsent_bytes();
+  // tcp_min_rtt: ~0U until a sample.
+  full.tcpi_min_rtt = sk.min_rtt.count() > 0 ? to_us(sk.min_rtt) : ~std::uint32_t{0};
+  full.tcpi_data_segs_in = sk.data_segs_in;
+  full.tcpi_data_segs_out = sk.data_segs_out;
+  full.tcpi_bytes_sent = sk.bytes_sent;
+  full.tcpi_bytes_retrans = sk.bytes_retrans;
+  full.tcpi_snd_wnd = sk.snd_wnd;
+  // tp->rcv_wnd: the window last advertised.
+  full.tcpi_rcv_wnd =
+      sk.rcv_nxt < sk.rcv_adv ? static_cast<std::uint32_t>(sk.rcv_adv - sk.rcv_nxt) : 0;
+  return full;
+}
+
+// Linux secs_to_retrans / retrans_to_secs with TCP_TIMEOUT_INIT (1 s) doubling up to
+// TCP_RTO_MAX (120 s): TCP_DEFER_ACCEPT is kept as the number of SYN,ACK retransmissions
+// whose timeouts add up to at least the seconds asked, and read back as that sum.
+constexpr int kDeferTimeoutInit = 1;
+constexpr int kDeferRtoMax = 120;
+
+std::uint8_t secs_to_retrans(int seconds) {
+  int res = 0;
+  if (seconds > 0) {
+    int timeout = kDeferTimeoutInit;
+    int period = timeout;
+    res = 1;
+    while (seconds > period && res < 255) {
+      ++res;
+      timeout = std::min(timeout * 2, kDeferRtoMax);
+      period += timeout;
+    }
+  }
+  return static_cast<std::uint8_t>(res);
+}
+
+int retrans_to_secs(int retrans) {
+  int period = 0;
+  if (retrans > 0) {
+    int timeout = kDeferTimeoutInit;
+    period = timeout;
+    while (--retrans > 0) {
+      timeout = std::min(timeout * 2, kDeferRtoMax);
+      period += timeout;
+    }
+  }
+  return period;
 }
 
 bool synchronized_or_syn(const TcpSock& sk) {
@@ -144,6 +256,24 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
       if (v < 0) return Error::kInvalidArgument;
       sk.user_timeout = std::chrono::milliseconds(v);
       return {};
+    case TCP_INQ:
+      if (v < 0 || v > 1) return Error::kInvalidArgument;
+      sk.recvmsg_inq = v != 0;
+      return {};
+    case TCP_NOTSENT_LOWAT:
+      // Any value (a negative one is a huge u32); 0 goes back to the sysctl. A higher mark
+      // may make the socket writable now (sk_write_space).
+      sk.notsent_lowat = static_cast<std::uint32_t>(v);
+      sk_write_space(sk);
+      return {};
+    case TCP_DEFER_ACCEPT:
+      sk.defer_accept = secs_to_retrans(v);
+      return {};
+    case TCP_SAVE_SYN:
+      // 1 saves the IP and TCP headers, 2 the link-layer header too.
+      if (v < 0 || v > 2) return Error::kInvalidArgument;
+      sk.save_syn = static_cast<std::uint8_t>(v);
+      return {};
     case TCP_QUICKACK:
       // Linux __tcp_sock_set_quickack: 0 enters interactive (pingpong) mode, where ACKs
       // are delayed; 1 leaves it and sends an ACK that was waiting.
@@ -192,9 +322,25 @@ Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name) {
       return OptValue::of_bytes(ByteSpan(reinterpret_cast<const std::byte*>(n.data()), n.size()));
     }
     case TCP_INFO: {
-      const tcp_info ti = fill_tcp_info(sk);
+      const TcpInfo ti = fill_tcp_info(sk);
       return OptValue::of_bytes(ByteSpan(reinterpret_cast<const std::byte*>(&ti), sizeof(ti)));
     }
+    case TCP_CC_INFO:
+      // What the congestion control's get_info gives: reno and cubic have none, so Linux
+      // succeeds with optlen 0.
+      return OptValue{};
+    case TCP_INQ:
+      return OptValue::of_int(sk.recvmsg_inq ? 1 : 0);
+    case TCP_NOTSENT_LOWAT:
+      return OptValue::of_int(static_cast<int>(sk.notsent_lowat));  // 0 unless set
+    case TCP_DEFER_ACCEPT:
+      return OptValue::of_int(retrans_to_secs(sk.defer_accept));
+    case TCP_SAVE_SYN:
+      return OptValue::of_int(sk.save_syn);
+    case TCP_SAVED_SYN:
+      // No SYN is saved (TCP_SAVE_SYN is recorded but the headers are not kept yet):
+      // Linux then succeeds with optlen 0.
+      return OptValue{};
     default:
       return Error::kNoProtocolOption;
   }

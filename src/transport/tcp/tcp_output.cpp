@@ -93,6 +93,12 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   (void)stack.ipv4().ip_output(std::move(p), ip);
   stack.mib().TcpOutSegs++;
   sk.segs_out++;
+  if (len > 0) {
+    // Data below SND.MAX was sent before: a retransmission (tcpi_bytes_retrans).
+    sk.data_segs_out++;
+    sk.bytes_sent += len;
+    if (seq < sk.snd_max) sk.bytes_retrans += len;
+  }
   sk.last_send = stack.now();
   if ((flags & wire::kTcpAck) != 0) {
     sk.last_ack_sent = sk.rcv_nxt;

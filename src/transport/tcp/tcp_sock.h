@@ -185,6 +185,18 @@ struct TcpSock : Socket {
   int keepcnt = 0;
   Duration user_timeout{0};
   int syn_count = 0;
+  // TCP_INQ, TCP_NOTSENT_LOWAT (0: net.ipv4.tcp_notsent_lowat), TCP_DEFER_ACCEPT (in
+  // SYN,ACK retransmissions, as Linux rskq_defer_accept), TCP_SAVE_SYN.
+  bool recvmsg_inq = false;
+  std::uint32_t notsent_lowat = 0;
+  std::uint8_t defer_accept = 0;
+  std::uint8_t save_syn = 0;
+  Instant last_rx_stamp = kEpoch;  // arrival of the last in-order data (SO_TIMESTAMP)
+  std::uint32_t notsent_limit() const noexcept;
+  std::uint32_t notsent_bytes() const noexcept {
+    const SeqNum end = write_seq();
+    return snd_nxt < end ? static_cast<std::uint32_t>(end - snd_nxt) : 0;
+  }
 
   // --- statistics (tcp_info) ---
   std::uint32_t total_retrans = 0;
@@ -194,6 +206,11 @@ struct TcpSock : Socket {
   std::uint32_t segs_out = 0;
   std::uint32_t segs_in = 0;
   Instant established_at = kEpoch;
+  // TCP_INFO's RFC 4898 counters (tcpi_bytes_sent, ..., tcpi_rcv_ooopack).
+  std::uint64_t bytes_sent = 0;     // data bytes sent, retransmissions included
+  std::uint64_t bytes_retrans = 0;  // data bytes retransmitted
+  std::uint32_t data_segs_out = 0;
+  std::uint32_t data_segs_in = 0;
 
   // --- timers ---
   Timer rto_timer;            // retransmission, SYN retries, zero-window probes

@@ -94,6 +94,11 @@ std::size_t TcpSock::rcv_space_max() const noexcept {
   return static_cast<std::size_t>(std::max(opt.rcvbuf, 2)) / 2;
 }
 
+std::uint32_t TcpSock::notsent_limit() const noexcept {
+  // Linux tcp_notsent_lowat: the socket's TCP_NOTSENT_LOWAT, else the sysctl.
+  return notsent_lowat != 0 ? notsent_lowat : stack.sysctl().tcp_notsent_lowat;
+}
+
 std::size_t TcpSock::snd_space_max() const noexcept {
   const int max = opt.sndbuf_locked ? opt.sndbuf : stack.sysctl().tcp_wmem[2];
   return static_cast<std::size_t>(std::max(max, 1));
@@ -293,6 +298,11 @@ std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& s
   c.keepcnt = listener.keepcnt;
   c.syn_count = listener.syn_count;
   c.user_timeout = listener.user_timeout;
+  // sk_clone_lock copies the listener's tcp_sock: TCP_INQ and TCP_NOTSENT_LOWAT are
+  // inherited; the MSG_ZEROCOPY counter starts again.
+  c.recvmsg_inq = listener.recvmsg_inq;
+  c.notsent_lowat = listener.notsent_lowat;
+  c.opt.zckey = 0;
   c.cc = make_congestion_control(listener.cc->name());
   c.local = SockAddr::inet(syn.dst, syn.h.dst_port);
   c.remote = SockAddr::inet(syn.src, syn.h.src_port);
