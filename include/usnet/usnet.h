@@ -186,6 +186,11 @@ int usnet_sysctl_load_file(usnet_stack* stack, const char* path);
 int usnet_trace(usnet_stack* stack, int enable);
 /* Writes the stack's counters (as `nstat -a`: name and value, one per line) to fd. */
 int usnet_stack_dump_counters(usnet_stack* stack, int fd);
+/* Runs the stack for up to timeout_ms while connections closed by the program still hold
+ * data or a FIN the peer has not acknowledged (FIN_WAIT_1, CLOSING, LAST_ACK), as the kernel
+ * goes on delivering them after a process exits. Returns how many are left (0: all
+ * delivered). Call it before freeing the runtime of a program about to exit. */
+int usnet_stack_drain(usnet_stack* stack, int timeout_ms);
 /* Writes the stack's TCP sockets (as `ss -tni`: state, queues, cwnd, rtt, retransmits) to fd. */
 int usnet_stack_dump_sockets(usnet_stack* stack, int fd);
 

@@ -2,8 +2,11 @@
 // for a kernel, plus simulated wires, tracing and counters.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include <fmt/format.h>
@@ -128,6 +131,31 @@ static int write_all(int fd, const std::string& out) {
     off += static_cast<std::size_t>(n);
   }
   return 0;
+}
+
+int usnet_stack_drain(usnet_stack* stack, int timeout_ms) {
+  if (stack == nullptr) return fail(EINVAL);
+  // FIN_WAIT_2 and TIME_WAIT are done: the peer has it all.
+  auto draining = [&] {
+    std::lock_guard lock(stack->runtime->rt.mutex());
+    int n = 0;
+    stack->stack->tcp().for_each([&](const TcpSock& sk) {
+      if (sk.owner != TcpSock::Owner::kOrphan) return;
+      if (sk.state == TcpState::kFinWait1 || sk.state == TcpState::kClosing ||
+          sk.state == TcpState::kLastAck) {
+        ++n;
+      }
+    });
+    return n;
+  };
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 0));
+  int left = draining();
+  while (left > 0 && std::chrono::steady_clock::now() < deadline) {
+    (void)usnet_runtime_poll(stack->runtime, 10);
+    left = draining();
+  }
+  return left;
 }
 
 int usnet_stack_dump_counters(usnet_stack* stack, int fd) {

@@ -72,21 +72,6 @@ void say(const char* fmt, ...) {
   va_end(ap);
 }
 
-// Connections closed by the program whose data or FIN the peer has not yet acknowledged
-// (FIN_WAIT_1, CLOSING, LAST_ACK). FIN_WAIT_2 and TIME_WAIT are done: the peer has it all.
-std::size_t draining(usnet_stack* s) {
-  std::lock_guard lock(s->runtime->rt.mutex());
-  std::size_t n = 0;
-  s->stack->tcp().for_each([&](const TcpSock& sk) {
-    if (sk.owner != TcpSock::Owner::kOrphan) return;
-    if (sk.state == TcpState::kFinWait1 || sk.state == TcpState::kClosing ||
-        sk.state == TcpState::kLastAck) {
-      ++n;
-    }
-  });
-  return n;
-}
-
 // At exit the kernel closes a process's sockets and goes on delivering what they hold; a
 // usnet socket's data lives in this process, so exit waits here for it: every usnet socket
 // still open is closed (as the kernel closes them), then the connections are given up to
@@ -98,14 +83,9 @@ void drain_at_exit(usnet_stack* s) {
   if (const char* w = std::getenv("USNET_EXIT_WAIT_MS"); w != nullptr && *w != '\0') {
     wait_ms = std::atoi(w);
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-  std::size_t left = draining(s);
-  while (left > 0 && std::chrono::steady_clock::now() < deadline) {
-    (void)usnet_runtime_poll(s->runtime, 10);
-    left = draining(s);
-  }
+  const int left = usnet_stack_drain(s, wait_ms);
   if (left > 0) {
-    say("usnet preload: pid %d: exit with %zu connection(s) still delivering after %d ms "
+    say("usnet preload: pid %d: exit with %d connection(s) still delivering after %d ms "
         "(USNET_EXIT_WAIT_MS)",
         static_cast<int>(::getpid()), left, wait_ms);
   }

@@ -204,6 +204,7 @@ int run_get(const GetOptions& o) {
   if (o.sockets) usnet_stack_dump_sockets(host.stack, 2);
   if (o.counters) usnet_stack_dump_counters(host.stack, 2);
   usnet_close(fd);
+  drain_closed_connections(host);
   if (!ok) return 2;
   return status >= 200 && status < 300 ? 0 : 1;
 }

@@ -86,6 +86,7 @@ int run_tcp_send(const TcpSendOptions& o) {
   std::cout << fmt::format("usnet tcp-send: {} connections, {} bytes each, fnv64 {:016x}", done,
                            o.bytes, digest.h)
             << std::endl;
+  drain_closed_connections(host);
   if (o.sockets) usnet_stack_dump_sockets(host.stack, 1);
   if (o.counters) usnet_stack_dump_counters(host.stack, 1);
   return done == o.repeat ? 0 : 2;

@@ -152,6 +152,14 @@ bool apply_sysctl_options(const NetOptions& o, usnet_stack* stack) {
 
 }  // namespace
 
+void drain_closed_connections(const Host& host) {
+  const int left = usnet_stack_drain(host.stack, kDrainAtExitMs);
+  if (left > 0) {
+    std::cerr << "usnet: exit with " << left << " connection(s) still delivering after "
+              << kDrainAtExitMs << " ms\n";
+  }
+}
+
 Host::~Host() {
   if (rt != nullptr) usnet_runtime_free(rt);
 }

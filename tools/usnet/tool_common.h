@@ -62,6 +62,11 @@ struct Host {
   ~Host();
 };
 bool setup_host(const NetOptions& o, Host& host);
+// Before a client command returns: the stack lives in this process, so what its closed
+// connections still owe the peer (data, a FIN lost on the way) goes only while it runs.
+// Waits up to kDrainAtExitMs for it, as the preload's USNET_EXIT_WAIT_MS default does.
+inline constexpr int kDrainAtExitMs = 5000;
+void drain_closed_connections(const Host& host);
 
 // A network namespace this process created (`ip netns add`); deleted by the destructor.
 class Netns {
