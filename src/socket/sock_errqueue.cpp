@@ -83,14 +83,7 @@ Result<RecvResult> sock_recv_errqueue(Socket& sock, const RecvMsg& msg) {
   const ErrQueueEntry& e = sock.errq.front();
   RecvResult r;
   r.full_len = e.payload_len;
-  ByteSpan src(e.payload.data(), e.payload_len);
-  for (const auto& buf : msg.iov) {
-    if (src.empty()) break;
-    const std::size_t n = std::min(buf.size(), src.size());
-    if (n != 0) std::memcpy(buf.data(), src.data(), n);
-    src = src.subspan(n);
-    r.copied += n;
-  }
+  r.copied = msg.scatter(ByteSpan(e.payload.data(), e.payload_len));
   if (r.copied < r.full_len) r.msg_flags |= MSG_TRUNC;
   // ipv4_datagram_support_addr: the quoted destination for ICMP errors.
   if (e.ee_origin == SO_EE_ORIGIN_ICMP && e.offender) r.from = e.dest;

@@ -1,5 +1,6 @@
 #include "socket/socket.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -7,6 +8,18 @@
 #include "stack/stack.h"
 
 namespace usnet {
+
+std::size_t RecvMsg::scatter(ByteSpan src) const noexcept {
+  std::size_t copied = 0;
+  for (const auto& buf : iov) {
+    if (src.empty()) break;
+    const std::size_t n = std::min(buf.size(), src.size());
+    if (n != 0) std::memcpy(buf.data(), src.data(), n);
+    src = src.subspan(n);
+    copied += n;
+  }
+  return copied;
+}
 
 std::string SockAddr::to_string() const {
   if (family == AF_INET) return fmt::format("{}:{}", addr.to_string(), port);

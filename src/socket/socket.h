@@ -225,6 +225,9 @@ struct RecvMsg {
       n += b.size();
     return n;
   }
+  // Copies `src` into the buffers in order, as far as they reach (a datagram's rest is
+  // cut off: MSG_TRUNC is the caller's); returns the bytes copied.
+  std::size_t scatter(ByteSpan src) const noexcept;
 };
 
 // An option value as getsockopt returns it: an int, a struct timeval, a name

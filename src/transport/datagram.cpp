@@ -52,14 +52,7 @@ Result<RecvResult> dgram_recvmsg(Socket& sock, DgramQueue& q, const RecvMsg& msg
   RecvResult r;
   r.full_len = d.data.size();
   r.from = d.from;
-  ByteSpan src = d.data.data();
-  for (const auto& buf : msg.iov) {
-    if (src.empty()) break;
-    const std::size_t n = std::min(buf.size(), src.size());
-    if (n != 0) std::memcpy(buf.data(), src.data(), n);
-    src = src.subspan(n);
-    r.copied += n;
-  }
+  r.copied = msg.scatter(d.data.data());
   if (r.copied < r.full_len) r.msg_flags |= MSG_TRUNC;
   r.rx_stamp = d.stamp;
   sock_recv_timestamp(sock, r);

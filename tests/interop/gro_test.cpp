@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../unit/support/pcap_reader.h"
+#include "support/body.h"
 #include "support/interop.h"
 #include "wire/ethernet.h"
 #include "wire/ipv4.h"
@@ -20,14 +21,6 @@ namespace usnet::interop {
 namespace {
 
 constexpr std::size_t kBody = 20'000'000;
-
-bool same_files(const std::string& a, const std::string& b) {
-  std::ifstream fa(a, std::ios::binary);
-  std::ifstream fb(b, std::ios::binary);
-  if (!fa || !fb) return false;
-  return std::equal(std::istreambuf_iterator<char>(fa), std::istreambuf_iterator<char>(),
-                    std::istreambuf_iterator<char>(fb), std::istreambuf_iterator<char>());
-}
 
 // What a capture of usnet's TAP shows: the largest frame the kernel sent, how many passed
 // the MTU, and the MSS usnet's SYN announced.

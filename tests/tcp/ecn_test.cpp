@@ -32,13 +32,6 @@ class Ecn : public TcpScript {
   void set(const char* name, const char* value) {
     ASSERT_TRUE(sysctl_set(stack->sysctl(), name, value)) << name << "=" << value;
   }
-  tcp_info info(Socket* s) {
-    auto v = sock_getsockopt(*s, IPPROTO_TCP, TCP_INFO);
-    EXPECT_TRUE(v);
-    tcp_info ti{};
-    if (v) std::memcpy(&ti, v->bytes.data(), std::min(sizeof(ti), v->len));
-    return ti;
-  }
   // A passive open whose SYN carries `syn_flags` (SYN|ECE|CWR asks for ECN); returns the
   // accepted socket and leaves the SYN,ACK in `synack`.
   // Each call comes from a new peer port, to the one listener.

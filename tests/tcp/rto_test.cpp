@@ -19,13 +19,6 @@ using wire::kTcpSyn;
 
 class Rto : public TcpScript {
  protected:
-  tcp_info info(Socket* s) {
-    auto v = sock_getsockopt(*s, IPPROTO_TCP, TCP_INFO);
-    EXPECT_TRUE(v);
-    tcp_info ti{};
-    if (v) std::memcpy(&ti, v->bytes.data(), std::min(sizeof(ti), v->len));
-    return ti;
-  }
   // Expects the segment at `seq` to be retransmitted exactly `after` from now, not sooner.
   void expect_retransmission_after(Duration after, std::uint8_t flags, std::uint32_t seq,
                                    std::uint32_t ack) {

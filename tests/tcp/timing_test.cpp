@@ -18,13 +18,6 @@ using wire::kTcpSyn;
 
 class Timing : public TcpScript {
  protected:
-  tcp_info info(Socket* s) {
-    auto v = sock_getsockopt(*s, IPPROTO_TCP, TCP_INFO);
-    EXPECT_TRUE(v);
-    tcp_info ti{};
-    if (v) std::memcpy(&ti, v->bytes.data(), std::min(sizeof(ti), v->len));
-    return ti;
-  }
   // A passive open (no timestamps: Karn's rule times one segment at a time) whose
   // handshake takes `rtt`.
   Passive open_with_rtt(Duration rtt) {

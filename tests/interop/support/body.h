@@ -3,9 +3,11 @@
 // from the tool's `--counters` dump (nstat names).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,15 @@ namespace usnet::interop {
 
 inline unsigned char body_byte(std::uint64_t i) {
   return static_cast<unsigned char>((i * 7 + i / 4096) & 0xff);
+}
+
+// True if the two files hold the same bytes (a download against the file served).
+inline bool same_files(const std::string& a, const std::string& b) {
+  std::ifstream fa(a, std::ios::binary);
+  std::ifstream fb(b, std::ios::binary);
+  if (!fa || !fb) return false;
+  return std::equal(std::istreambuf_iterator<char>(fa), std::istreambuf_iterator<char>(),
+                    std::istreambuf_iterator<char>(fb), std::istreambuf_iterator<char>());
 }
 
 // True if `path` holds exactly `size` bytes of the generated body.

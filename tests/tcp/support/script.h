@@ -6,7 +6,10 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
+#include <algorithm>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <string>
@@ -314,6 +317,14 @@ class TcpScript : public ::testing::Test {
     return p;
   }
 
+  // getsockopt(TCP_INFO) as a program reads it (struct tcp_info of <netinet/tcp.h>).
+  tcp_info info(Socket* s) {
+    auto v = sock_getsockopt(*s, IPPROTO_TCP, TCP_INFO);
+    EXPECT_TRUE(v);
+    tcp_info ti{};
+    if (v) std::memcpy(&ti, v->bytes.data(), std::min(sizeof(ti), v->len));
+    return ti;
+  }
   std::size_t send(Socket* s, std::string_view text) {
     const ByteSpan iov[] = {as_bytes(text)};
     auto r = sock_sendmsg(*s, SendMsg{iov, nullptr}, MSG_DONTWAIT);
