@@ -430,7 +430,14 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     // duplicates was spurious (RFC 2883 / RFC 3708): undo it.
     if (dsack) (void)tcp_try_undo_dsack(sk);
     tcp_process_tlp_ack(sk, seg, dsack, una_advanced, new_sack);
-    if (rack_advanced) rack_lost = tcp_rack_detect_loss(sk);
+    // Only a segment sent before one delivered can be late: with nothing SACKed, no
+    // episode and no retransmission in flight, a cumulative ACK delivers in send order and
+    // the check (a walk of what is in flight) has nothing to find (Linux runs it only for
+    // a "dubious" ACK, tcp_ack_is_dubious).
+    if (rack_advanced && (sk.sacked_out != 0 || sk.lost_out != 0 || sk.tlp_active ||
+                          tcp_in_loss_episode(sk) || sk.rack_timer_kind == TcpSock::RackTimer::kReorder)) {
+      rack_lost = tcp_rack_detect_loss(sk);
+    }
   }
 
   if (una_advanced) {
