@@ -115,6 +115,9 @@ const std::vector<Entry>& entries() {
       {"net.ipv4.tcp_max_syn_backlog", Kind::kInt, F(tcp_max_syn_backlog)},
       {"net.ipv4.tcp_max_tw_buckets", Kind::kInt, F(tcp_max_tw_buckets)},
       {"net.ipv4.tcp_max_orphans", Kind::kInt, F(tcp_max_orphans)},
+      {"net.ipv4.tcp_reordering", Kind::kInt, F(tcp_reordering)},
+      {"net.ipv4.tcp_invalid_ratelimit", Kind::kMsJiffies, F(tcp_invalid_ratelimit_jiffies)},
+      {"net.ipv4.tcp_challenge_ack_limit", Kind::kInt, F(tcp_challenge_ack_limit)},
   };
   return table;
 }
