@@ -127,6 +127,49 @@ TEST_F(Rack, ThreeSackedSegmentsMarkTheHoleLostAtOnce) {
   EXPECT_EQ(info_u32(p.sock, kTcpiDelivered), 5U);
 }
 
+// RFC 6937 (Linux tcp_cwnd_reduction): in recovery the flight comes down to ssthresh at
+// ssthresh/RecoverFS of the delivery rate, rather than stopping until the pipe has drained
+// below ssthresh. cwnd 20: ssthresh 14 (CUBIC's 0.7); three SACKed segments start the
+// recovery with 16 in the pipe, and PRR lets ceil(14 * 3 / 20) = 3 go: the retransmission
+// and two new segments. The next ACK (4 delivered: ceil(56 / 20) = 3 sent already) lets
+// none go, the one after (5: 4) one.
+TEST_F(Rack, FastRecoveryReducesTheWindowProportionally) {
+  Passive p = open_with_rtt(100ms);
+  ASSERT_NE(p.sock, nullptr);
+  tsk(p.sock).cwnd = 20 * kMss;
+  EXPECT_EQ(send(p.sock, std::string(30 * kMss, 'r')), 30U * kMss);
+  for (std::uint32_t i = 0; i < 20; ++i) {
+    auto h = next_sent();
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->seq, p.iss + 1 + i * kMss);
+  }
+  expect_nothing();
+  advance(100ms);
+  const auto sacked_to = [&](std::uint32_t n) {
+    ack(p.iss + 1, {{p.iss + 1 + kMss, p.iss + 1 + (n + 1) * kMss}});
+  };
+  const auto next_seq = [&]() {
+    auto h = next_sent();
+    EXPECT_TRUE(h);
+    return h ? h->seq : 0;
+  };
+  sacked_to(3);
+  EXPECT_EQ(info(p.sock).tcpi_snd_ssthresh, 14U);
+  EXPECT_EQ(next_seq(), p.iss + 1);  // the fast retransmission
+  EXPECT_EQ(next_seq(), p.iss + 1 + 20 * kMss);
+  EXPECT_EQ(next_seq(), p.iss + 1 + 21 * kMss);
+  expect_nothing();
+  sacked_to(4);
+  expect_nothing();
+  sacked_to(5);
+  EXPECT_EQ(next_seq(), p.iss + 1 + 22 * kMss);
+  expect_nothing();
+  // The whole acknowledgment ends the recovery at ssthresh (Linux tcp_end_cwnd_reduction).
+  ack(p.iss + 1 + 23 * kMss);
+  EXPECT_EQ(info(p.sock).tcpi_ca_state, TCP_CA_Open);
+  EXPECT_EQ(info(p.sock).tcpi_snd_cwnd, 14U);
+}
+
 // RFC 8985 6.2: a retransmission that is lost too is found when a segment sent after it
 // is delivered (duplicate ACKs never see it: only the RTO would). Linux counts it as
 // TcpExtTCPLostRetransmit.

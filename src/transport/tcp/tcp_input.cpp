@@ -325,13 +325,37 @@ void tcp_enter_recovery_rack(TcpSock& sk) {
     sk.stack.timers().cancel(sk.rack_timer);
     sk.rack_timer_kind = TcpSock::RackTimer::kNone;
   }
-  // RFC 6675 5 step 4.2 with RACK's marks: the first lost segment goes at once, whatever
-  // the pipe; the rest as the pipe falls below cwnd (usnet reduces cwnd to ssthresh at
-  // once, without PRR's gradual reduction).
-  SeqNum seq;
-  std::uint32_t len = 0;
-  if (tcp_rack_next_lost(sk, seq, len)) (void)tcp_retransmit(sk, seq, len);
-  sk.cwnd = sk.ssthresh;
+  // RFC 6937 (Linux tcp_init_cwnd_reduction): cwnd goes from here towards ssthresh as the
+  // ACKs report deliveries (tcp_prr_reduce); the first lost segment goes at once.
+  sk.prior_cwnd = sk.cwnd;
+  sk.prr_delivered = 0;
+  sk.prr_out = 0;
+}
+
+void tcp_prr_reduce(TcpSock& sk, std::uint32_t newly_delivered, bool newly_lost,
+                    bool una_advanced) {
+  // Linux tcp_cwnd_reduction, in segments: below ssthresh the pipe grows back by what is
+  // delivered (plus one on an ACK that moved SND.UNA without finding a loss: slow start,
+  // PRR-SSRB); above it, sending goes at ssthresh/prior_cwnd of the delivery rate (PRR's
+  // proportional part).
+  if (newly_delivered == 0 || sk.prior_cwnd == 0) return;
+  const auto mss = std::max<std::uint32_t>(sk.mss, 1);
+  const std::int64_t pipe = (std::int64_t{tcp_rack_pipe(sk)} + mss - 1) / mss;
+  const std::int64_t ssthresh = sk.ssthresh / mss;
+  const std::int64_t prior_cwnd = std::max<std::uint32_t>(sk.prior_cwnd / mss, 1);
+  sk.prr_delivered += newly_delivered;
+  const std::int64_t delta = ssthresh - pipe;
+  std::int64_t sndcnt = 0;
+  if (delta < 0) {
+    sndcnt = (ssthresh * sk.prr_delivered + prior_cwnd - 1) / prior_cwnd - sk.prr_out;
+  } else {
+    sndcnt = std::max<std::int64_t>(std::int64_t{sk.prr_delivered} - sk.prr_out, newly_delivered);
+    if (una_advanced && !newly_lost) sndcnt++;
+    sndcnt = std::min(delta, sndcnt);
+  }
+  // The fast retransmission goes whatever the count.
+  sndcnt = std::max<std::int64_t>(sndcnt, sk.prr_out != 0 ? 0 : 1);
+  sk.cwnd = static_cast<std::uint32_t>(std::max<std::int64_t>(pipe + sndcnt, 1) * mss);
 }
 
 namespace {
@@ -407,6 +431,7 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
   tcp_ecn_ack(sk, seg);
 
   const bool una_advanced = ack > sk.snd_una;
+  const std::uint32_t prior_delivered = sk.delivered;
   std::uint32_t acked = 0;
   if (una_advanced) {
     acked = static_cast<std::uint32_t>(ack - sk.snd_una);
@@ -467,8 +492,13 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
         if (!(rack && tcp_try_undo_recovery(sk, seg, false))) {
           sk.in_recovery = false;
           sk.dupacks = 0;
-          sk.cwnd = std::min(sk.ssthresh,
-                             std::max(sk.flight(), static_cast<std::uint32_t>(sk.mss)) + sk.mss);
+          if (rack) {
+            // Linux tcp_end_cwnd_reduction: the reduction ends at ssthresh.
+            sk.cwnd = std::max<std::uint32_t>(sk.ssthresh, sk.mss);
+          } else {
+            sk.cwnd = std::min(sk.ssthresh,
+                               std::max(sk.flight(), static_cast<std::uint32_t>(sk.mss)) + sk.mss);
+          }
           if (sk.rack_reo_persist > 0) sk.rack_reo_persist--;  // RFC 8985 6.2 step 4
         }
       } else {
@@ -533,6 +563,9 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
   // RFC 8985 6.3: with RACK a loss is declared by time, not by a count of duplicates; the
   // first one starts fast recovery (a loss found in an episode is resent within it).
   if (rack_lost && !tcp_in_loss_episode(sk)) tcp_enter_recovery_rack(sk);
+  if (rack && sk.in_recovery) {
+    tcp_prr_reduce(sk, sk.delivered - prior_delivered, rack_lost, una_advanced);
+  }
 }
 
 }  // namespace

@@ -141,6 +141,9 @@ void tcp_rack_timer(TcpSock& sk);
 void tcp_dsack_set(TcpSock& sk, SeqNum left, SeqNum right);
 // tcp_input.cpp: fast recovery entered because RACK marked a loss.
 void tcp_enter_recovery_rack(TcpSock& sk);
+// RFC 6937 proportional rate reduction for one ACK (or reordering timeout) in recovery:
+// the segments it reported delivered, whether it found a loss, whether SND.UNA moved.
+void tcp_prr_reduce(TcpSock& sk, std::uint32_t newly_delivered, bool newly_lost, bool una_advanced);
 // tcp_output.cpp: one segment of new data for a loss probe, past cwnd and Nagle but within
 // the peer's window. False if none could go.
 bool tcp_xmit_probe_new_data(TcpSock& sk);

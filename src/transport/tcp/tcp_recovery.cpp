@@ -192,6 +192,7 @@ void tcp_rtx_record(TcpSock& sk, SeqNum seq, SeqNum end, bool retrans) {
     }
   }
   if (tail < end) sk.rtx.sent(seq_max(seq, tail), end, now);
+  if (sk.in_recovery) sk.prr_out++;  // RFC 6937 prr_out (Linux counts in tcp_write_xmit)
 }
 
 std::uint32_t tcp_rack_pipe(const TcpSock& sk) {
@@ -456,7 +457,10 @@ void tcp_rack_timer(TcpSock& sk) {
   if (kind != TcpSock::RackTimer::kReorder) return;
   // Linux tcp_rack_reo_timeout: the reordering window has passed for some segment.
   if (tcp_rack_detect_loss(sk)) {
-    if (!tcp_in_loss_episode(sk)) tcp_enter_recovery_rack(sk);
+    if (!tcp_in_loss_episode(sk)) {
+      tcp_enter_recovery_rack(sk);
+      tcp_prr_reduce(sk, 1, false, false);  // Linux tcp_rack_reo_timeout
+    }
     tcp_write_xmit(sk);
   }
 }

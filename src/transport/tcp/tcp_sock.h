@@ -296,8 +296,10 @@ struct TcpSock : Socket {
   // the window it cut comes back.
   bool undo_active = false;
   SeqNum undo_marker;
-  int undo_retrans = 0;  // retransmissions of the episode not yet reported duplicate
-  std::uint32_t prior_cwnd = 0;
+  int undo_retrans = 0;             // retransmissions of the episode not yet reported duplicate
+  std::uint32_t prior_cwnd = 0;     // also PRR's RecoverFS (Linux shares the field)
+  std::uint32_t prr_delivered = 0;  // RFC 6937 prr_delivered, prr_out: segments
+  std::uint32_t prr_out = 0;
   std::uint32_t prior_ssthresh = 0;
   std::uint32_t undo_tsval = 0;  // our TSval at the episode's first retransmission (0: none)
   // The receiver's side of DSACK: a duplicate range to report first in the next ACK.
