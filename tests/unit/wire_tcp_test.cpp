@@ -134,5 +134,87 @@ TEST(WireTcp, RefusesImpossibleDataOffsetsAndBadChecksums) {
   EXPECT_TRUE(TcpHeader::parse(b, kIpA, kIpB, /*verify_checksum=*/false));
 }
 
+// The options of a Linux SYN asking for a Fast Open cookie, as tcpdump shows them ("mss
+// 1460,sackOK,TS val 1 ecr 0,nop,wscale 7,tfo cookiereq,nop,nop"): the request last,
+// padded with two NOPs (tcp_options_write).
+TEST(WireTcpFastOpen, CookieRequestInLinuxLayout) {
+  const auto seg = with_options(
+      {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7, 34, 2, 1, 1});
+  auto h = TcpHeader::parse(seg, kIpA, kIpB);
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->options.fastopen);
+  EXPECT_EQ(h->options.fastopen->len, 0);
+  EXPECT_FALSE(h->options.fastopen->exp);
+  EXPECT_EQ(h->options.mss, 1460);
+  EXPECT_EQ(h->options.window_scale, 7);
+  // Re-emitted byte for byte.
+  ASSERT_EQ(h->size(), seg.size());
+  std::vector<std::byte> out(seg.size());
+  h->emit(out);
+  TcpHeader::finish_checksum(out, kIpA, kIpB);
+  EXPECT_EQ(out, seg);
+}
+
+TEST(WireTcpFastOpen, CookiesRoundTripInBothKinds) {
+  for (bool exp : {false, true}) {
+    for (std::int8_t len : {4, 6, 8, 16}) {
+      TcpHeader h;
+      h.flags = kTcpSyn;
+      h.options.mss = 1460;
+      h.options.sack_permitted = true;
+      h.options.ts_val = 1;
+      h.options.ts_ecr = 0;
+      h.options.window_scale = 7;
+      FastOpenCookie c;
+      c.exp = exp;
+      c.len = len;
+      for (int i = 0; i < len; ++i)
+        c.val[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(0xc0 + i);
+      h.options.fastopen = c;
+      const std::size_t opt = (static_cast<std::size_t>(len) + (exp ? 4 : 2) + 3) & ~std::size_t{3};
+      EXPECT_EQ(h.size(), 20u + 20u + opt) << int(len) << exp;
+      ASSERT_LE(h.size(), TcpHeader::kMaxSize);
+      std::vector<std::byte> seg(h.size());
+      h.emit(seg);
+      // Kind 34 or 254 + magic right after the 20 bytes of the other options.
+      EXPECT_EQ(load_u8(seg, 40), exp ? 254 : 34);
+      if (exp) {
+        EXPECT_EQ(load_be<std::uint16_t>(seg, 42), 0xF989);
+      }
+      TcpHeader::finish_checksum(seg, kIpA, kIpB);
+      auto p = TcpHeader::parse(seg, kIpA, kIpB);
+      ASSERT_TRUE(p);
+      EXPECT_EQ(p->options, h.options) << int(len) << exp;
+    }
+  }
+}
+
+TEST(WireTcpFastOpen, MalformedLengthsAsLinux) {
+  // Odd cookie length: no option at all (tcp_parse_fastopen_option returns early).
+  auto odd = TcpHeader::parse(with_options({34, 7, 1, 2, 3, 4, 5}), kIpA, kIpB);
+  ASSERT_TRUE(odd);
+  EXPECT_FALSE(odd->options.fastopen);
+  // Even but too short (2) or too long (18): an invalid cookie, len -1.
+  auto short2 = TcpHeader::parse(with_options({34, 4, 1, 2}), kIpA, kIpB);
+  ASSERT_TRUE(short2 && short2->options.fastopen);
+  EXPECT_EQ(short2->options.fastopen->len, -1);
+  auto long18 = TcpHeader::parse(
+      with_options({34, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}), kIpA,
+      kIpB);
+  ASSERT_TRUE(long18 && long18->options.fastopen);
+  EXPECT_EQ(long18->options.fastopen->len, -1);
+  // Experimental kind 254 with another magic is someone else's experiment: skipped.
+  auto other =
+      TcpHeader::parse(with_options({254, 6, 0x12, 0x34, 1, 2, 2, 4, 0x05, 0xb4}), kIpA, kIpB);
+  ASSERT_TRUE(other);
+  EXPECT_FALSE(other->options.fastopen);
+  EXPECT_EQ(other->options.mss, 1460);
+  // Kind 254 with the magic and an empty cookie: a request in the experimental form.
+  auto req = TcpHeader::parse(with_options({254, 4, 0xF9, 0x89}), kIpA, kIpB);
+  ASSERT_TRUE(req && req->options.fastopen);
+  EXPECT_EQ(req->options.fastopen->len, 0);
+  EXPECT_TRUE(req->options.fastopen->exp);
+}
+
 }  // namespace
 }  // namespace usnet::wire
