@@ -138,8 +138,9 @@ Status set_socket_level(Socket& s, int name, ByteSpan v) {
       linger l{};
       if (v.size() < sizeof(l)) return Error::kInvalidArgument;
       std::memcpy(&l, v.data(), sizeof(l));
+      // sk_setsockopt: the time is kept only when lingering is switched on.
       s.opt.linger_on = l.l_onoff != 0;
-      s.opt.linger_s = std::max(l.l_linger, 0);
+      if (s.opt.linger_on) s.opt.linger_s = std::max(l.l_linger, 0);
       if (s.ops->sockopt_changed != nullptr) s.ops->sockopt_changed(s, name);
       return {};
     }

@@ -207,6 +207,7 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
   if (level != IPPROTO_TCP) return Error::kNoProtocolOption;
   sock.stack.tracer().step("do_tcp_setsockopt");
   if (name == TCP_CONGESTION) {
+    if (value.empty()) return Error::kInvalidArgument;  // do_tcp_setsockopt: optlen < 1
     std::string n(reinterpret_cast<const char*>(value.data()),
                   std::min(value.size(), kTcpCaNameMax - 1));
     n = n.substr(0, n.find('\0'));
@@ -314,7 +315,8 @@ Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name) {
       return OptValue::of_int(static_cast<int>(
           std::chrono::duration_cast<std::chrono::milliseconds>(sk.user_timeout).count()));
     case TCP_QUICKACK:
-      return OptValue::of_int(sk.quickacks > 0 ? 1 : 0);
+      // Linux: !inet_csk_in_pingpong_mode(sk).
+      return OptValue::of_int(sk.pingpong == 0 ? 1 : 0);
     case TCP_CONGESTION: {
       std::array<char, kTcpCaNameMax> n{};
       const auto name_sv = sk.cc->name();
