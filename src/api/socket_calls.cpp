@@ -107,12 +107,30 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   std::size_t sent = 0;
   Status last;
   std::vector<ByteSpan> rest;
+  int part_flags = flags;
   do {
     iov_after(iov, sent, rest);
     SendMsg part{rest, m.dest};
     auto r = run_blocking(
-        t, nonblock, sock->opt.sndtimeo, [&] { return sock_sendmsg(*sock, part, flags); },
+        t, nonblock, sock->opt.sndtimeo, [&] { return sock_sendmsg(*sock, part, part_flags); },
         sent == 0 ? Restart::kYes : Restart::kNo);
+    // TCP Fast Open (MSG_FASTOPEN, or the first write after a deferred connect) starts the
+    // connection in the first call only. EINPROGRESS means nothing went on the SYN: a
+    // non-blocking caller sees it; a blocking one waits for the handshake, as
+    // __inet_stream_connect does, and then sends everything.
+    part_flags &= ~MSG_FASTOPEN;
+    if (!r && r.error() == Error::kInProgress && !nonblock) {
+      t.pump();
+      auto up = run_blocking(t, false, sock->opt.sndtimeo, [&]() -> Status {
+        if ((sock_poll(*sock) & (POLLOUT | POLLERR | POLLHUP)) != 0) return {};
+        return Error::kWouldBlock;
+      });
+      if (!up) {
+        last = up.error();
+        break;
+      }
+      continue;
+    }
     if (!r) {
       last = r.error();
       break;

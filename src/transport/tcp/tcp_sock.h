@@ -17,6 +17,7 @@
 #include "base/timer_wheel.h"
 #include "socket/socket.h"
 #include "transport/tcp/seq.h"
+#include "transport/tcp/tcp_fastopen.h"
 #include "transport/tcp/tcp_ofo.h"
 
 namespace usnet {
@@ -262,6 +263,9 @@ struct TcpSock : Socket {
   Instant rcv_rtt_time = kEpoch;
   std::uint32_t rcv_rtt_last_tsecr = 0;
   bool ack_pushed = false;  // a short segment came since the last ACK (ICSK_ACK_PUSHED)
+
+  // --- TCP Fast Open (RFC 7413), tcp_fastopen.cpp ---
+  TcpFastOpenSock tfo;
 
   // Limits a peer cannot push past (SO_RCVBUF/SO_SNDBUF, or Linux's autotuning maxima).
   std::size_t rcv_space_max() const noexcept;
