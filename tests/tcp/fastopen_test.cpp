@@ -296,6 +296,31 @@ TEST_F(Fastopen, ServerKeyRotation) {
             EINVAL);
 }
 
+// net.ipv4.tcp_fastopen_key as Linux prints it: zeros before any key; each key four words
+// of its bytes read little-endian, the backup after a comma. The cookies follow the key.
+TEST_F(Fastopen, SysctlKeyText) {
+  EXPECT_EQ(*sysctl_get(stack->sysctl(), "net.ipv4.tcp_fastopen_key"),
+            "00000000-00000000-00000000-00000000");
+  set("net.ipv4.tcp_fastopen_key",
+      "03020100-07060504-0b0a0908-0f0e0d0c,13121110-17161514-1b1a1918-1f1e1d1c");
+  EXPECT_EQ(*sysctl_get(stack->sysctl(), "net.ipv4.tcp_fastopen_key"),
+            "03020100-07060504-0b0a0908-0f0e0d0c,13121110-17161514-1b1a1918-1f1e1d1c");
+  std::array<std::uint8_t, 16> bytes0{};
+  for (std::size_t i = 0; i < 16; ++i)
+    bytes0[i] = static_cast<std::uint8_t>(i);
+  const SipKey k0 = tcp_fastopen_key_from_bytes(as_bytes(std::span(bytes0)));
+  Socket* l = tfo_listener();
+  auto got = sock_getsockopt(*l, IPPROTO_TCP, TCP_FASTOPEN_KEY);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->len, 32U);
+  EXPECT_EQ(std::memcmp(got->bytes.data(), bytes0.data(), 16), 0);
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .options = with_tfo(FastOpenCookie{})});
+  auto sa = expect(kTcpSyn | kTcpAck, isn_for(), kPeerIsn + 1);
+  ASSERT_TRUE(sa.options.fastopen);
+  EXPECT_EQ(*sa.options.fastopen, TcpFastOpen::cookie(k0, kPeer, kUs));
+  EXPECT_FALSE(sysctl_set(stack->sysctl(), "net.ipv4.tcp_fastopen_key", "1-2-3"));
+}
+
 // --- client ---
 
 // RFC 7413 4.1.1: the first MSG_FASTOPEN asks for a cookie (EINPROGRESS, no data on the

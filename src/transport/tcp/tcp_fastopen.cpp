@@ -52,7 +52,8 @@ TcpFastOpen::TcpFastOpen(Stack& stack) : stack_(stack) {}
 void TcpFastOpen::init_key_once() {
   // Linux tcp_fastopen_init_key_once: a random key the first time one is needed, so that
   // a stack that never uses Fast Open draws nothing from its random generator.
-  if (keys_.empty()) keys_.push_back(stack_.make_secret());
+  std::vector<SipKey>& keys = stack_.sysctl().tcp_fastopen_key;
+  if (keys.empty()) keys.push_back(stack_.make_secret());
 }
 
 FastOpenCookie TcpFastOpen::cookie(const SipKey& key, Ipv4Address saddr, Ipv4Address daddr) {
@@ -70,7 +71,7 @@ FastOpenCookie TcpFastOpen::cookie(const SipKey& key, Ipv4Address saddr, Ipv4Add
 const std::vector<SipKey>& TcpFastOpen::keys(const TcpSock& sk) {
   if (!sk.tfo.keys.empty()) return sk.tfo.keys;
   init_key_once();
-  return keys_;
+  return stack_.sysctl().tcp_fastopen_key;
 }
 
 std::optional<TcpFastOpen::Cached> TcpFastOpen::cache_get(Ipv4Address peer) {

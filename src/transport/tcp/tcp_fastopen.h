@@ -75,11 +75,8 @@ class TcpFastOpen {
   static wire::FastOpenCookie cookie(const SipKey& key, Ipv4Address saddr, Ipv4Address daddr);
   // The keys in force for a socket: its own, else the stack's (primary first).
   const std::vector<SipKey>& keys(const TcpSock& sk);
-  // The stack's keys (net.ipv4.tcp_fastopen_key), made the first time one is needed.
-  std::vector<SipKey>& stack_keys() {
-    init_key_once();
-    return keys_;
-  }
+  // The stack's keys live in net.ipv4.tcp_fastopen_key (Sysctl::tcp_fastopen_key); a
+  // random one is made the first time one is needed.
   void init_key_once();
 
   struct Cached {
@@ -93,8 +90,7 @@ class TcpFastOpen {
  private:
   using Entry = std::pair<std::uint32_t, Cached>;
   Stack& stack_;
-  std::vector<SipKey> keys_;  // primary[, backup]
-  std::list<Entry> lru_;      // most recently used first
+  std::list<Entry> lru_;  // most recently used first
   std::unordered_map<std::uint32_t, std::list<Entry>::iterator> map_;
 };
 
