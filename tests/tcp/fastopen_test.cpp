@@ -63,6 +63,12 @@ class Fastopen : public TcpScript {
     const SockAddr to = SockAddr::inet(kPeer, port);
     return sock_sendmsg(*s, SendMsg{iov, &to}, flags | MSG_FASTOPEN);
   }
+  // tcpi_fastopen_client_fail: bits 1-2 of the byte after the window scales.
+  int client_fail(Socket* s) {
+    const tcp_info ti = info(s);
+    return (reinterpret_cast<const std::uint8_t*>(&ti)[offsetof(tcp_info, tcpi_options) + 2] >> 1) &
+           3;
+  }
   int errno_of(Status st) { return st ? 0 : to_errno(st.error()); }
   template <typename T>
   int errno_of(const Result<T>& r) {
@@ -338,6 +344,7 @@ TEST_F(Fastopen, ClientRequestsCookieThenSendsDataOnSyn) {
   EXPECT_TRUE(d.empty());
   ASSERT_TRUE(syn->options.fastopen);
   EXPECT_EQ(syn->options.fastopen->len, 0);
+  EXPECT_EQ(client_fail(s), kTfoCookieUnavailable);
   const FastOpenCookie c = cookie_of({9, 8, 7, 6, 5, 4, 3, 2});
   synack(*syn, 0, c);
   expect(kTcpAck, syn->seq + 1, kPeerIsn + 1);
@@ -365,6 +372,7 @@ TEST_F(Fastopen, ClientRequestsCookieThenSendsDataOnSyn) {
   EXPECT_EQ(stack->mib().TcpExtTCPFastOpenActive, 1U);
   EXPECT_EQ(stack->mib().TcpExtTCPFastOpenActiveFail, 0U);
   EXPECT_NE(info(s2).tcpi_options & TCPI_OPT_SYN_DATA, 0);
+  EXPECT_EQ(client_fail(s2), 0);
   EXPECT_EQ(tsk(s2).sndq.size(), 0U);
   // The cookie stays cached though this SYN,ACK had none.
   EXPECT_EQ(fo().cache_get(kPeer)->cookie, c);
@@ -390,6 +398,7 @@ TEST_F(Fastopen, ClientResendsDataTheSynAckDidNotTake) {
   EXPECT_EQ(stack->mib().TcpExtTCPFastOpenActiveFail, 1U);
   EXPECT_EQ(stack->mib().TcpExtTCPFastOpenActive, 0U);
   EXPECT_EQ(info(s).tcpi_options & TCPI_OPT_SYN_DATA, 0);
+  EXPECT_EQ(client_fail(s), kTfoDataNotAcked);
   (void)h;
 
   Socket* s2 = tcp_socket();
@@ -474,6 +483,7 @@ TEST_F(Fastopen, ClientFastopenConnect) {
   synack(*retry, 0);
   expect(kTcpAck | kTcpPsh, retry->seq + 1, kPeerIsn + 1, &d);
   EXPECT_EQ(d.size(), 3U);
+  EXPECT_EQ(client_fail(s3), kTfoSynRetransmitted);
 }
 
 // tcp_fastopen 0x4 (or TCP_FASTOPEN_NO_COOKIE): data on the SYN without any option.

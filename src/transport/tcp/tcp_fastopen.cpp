@@ -197,6 +197,7 @@ void tcp_fastopen_syn(TcpSock& sk) {
   t.syn_fastopen = false;
   t.syn_data = false;
   t.syn_data_acked = false;
+  t.client_fail = 0;
   // Linux allocates a fastopen_req only for these two; other SYNs carry no option.
   if (t.req == nullptr && !t.connect) return;
   TcpFastOpen& fo = sk.tcp().fastopen();
@@ -209,6 +210,7 @@ void tcp_fastopen_syn(TcpSock& sk) {
     data_ok = true;
   } else {
     t.option = FastOpenCookie{};  // RFC 7413 4.1.1: the empty option asks for a cookie
+    t.client_fail = kTfoCookieUnavailable;
   }
   t.syn_fastopen = t.option.has_value();
   if (!data_ok || t.req == nullptr) return;
@@ -250,6 +252,7 @@ bool tcp_fastopen_synack(TcpSock& sk, const TcpSegment& synack) {
     // RFC 7413 4.2: the server took only the SYN (or part of the data): the rest goes
     // again at once, carrying the ACK of the SYN,ACK (tcp_non_congestion_loss_retransmit).
     sk.snd_nxt = sk.snd_una;
+    t.client_fail = sk.total_retrans != 0 ? kTfoSynRetransmitted : kTfoDataNotAcked;
     mib.TcpExtTCPFastOpenActiveFail++;
     return true;
   }

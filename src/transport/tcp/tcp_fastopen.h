@@ -34,6 +34,11 @@ inline constexpr int kTfoServerWoSockopt1 = 0x400;
 // addresses); TCP_FASTOPEN_KEY_LENGTH: a key is 16 bytes, two with a backup.
 inline constexpr std::size_t kTfoCookieSize = 8;
 inline constexpr std::size_t kTfoKeyLength = 16;
+// tcpi_fastopen_client_fail (Linux enum tfo_client_fail_reason): why a client's Fast Open
+// did not send or deliver its data on the SYN.
+inline constexpr std::uint8_t kTfoCookieUnavailable = 1;
+inline constexpr std::uint8_t kTfoDataNotAcked = 2;
+inline constexpr std::uint8_t kTfoSynRetransmitted = 3;
 // Entries in the client's cookie cache (Linux keeps them in the bounded tcp_metrics table).
 inline constexpr std::size_t kTfoCacheSize = 64;
 // Linux MAX_TCP_OPTION_SPACE: data on a SYN leaves room for 40 bytes of options, in case a
@@ -58,6 +63,7 @@ struct TcpFastOpenSock {
   bool syn_data = false;         // our SYN carried data (tp->syn_data)
   bool syn_data_acked = false;   // ... and the SYN,ACK acknowledged all of it
   std::uint32_t syn_len = 0;     // data bytes the first SYN is to carry
+  std::uint8_t client_fail = 0;  // tcpi_fastopen_client_fail: a kTfo*Fail value
   // The option the next SYN or SYN,ACK carries (only the first: retries go without).
   std::optional<wire::FastOpenCookie> option;
   // --- passive child in SYN_RECEIVED (Linux tp->fastopen_rsk) ---

@@ -114,6 +114,11 @@ TcpInfo fill_tcp_info(const TcpSock& sk) {
     ti.tcpi_snd_wscale = sk.snd_wscale & 0xf;
     ti.tcpi_rcv_wscale = sk.rcv_wscale & 0xf;
   }
+  // The kernel's byte after the window scales: tcpi_delivery_rate_app_limited:1, then
+  // tcpi_fastopen_client_fail:2 (glibc's struct leaves it as padding).
+  auto* raw = reinterpret_cast<std::uint8_t*>(&ti);
+  raw[offsetof(tcp_info, tcpi_options) + 2] =
+      static_cast<std::uint8_t>((sk.tfo.client_fail & 3U) << 1);
   ti.tcpi_rto = to_us(tcp_current_rto(sk));
   ti.tcpi_ato = to_us(sk.ato);
   ti.tcpi_snd_mss = sk.mss;
