@@ -327,6 +327,17 @@ TEST_F(Fastopen, SysctlKeyText) {
   EXPECT_FALSE(sysctl_set(stack->sysctl(), "net.ipv4.tcp_fastopen_key", "1-2-3"));
 }
 
+// The cookie Linux 6.x gives under a known key, read from its cache (`ip tcp_metrics show`:
+// "fo_cookie 12c3d3d66081fc12") after a Fast Open connection over its loopback with
+// net.ipv4.tcp_fastopen_key=00010203-04050607-08090a0b-0c0d0e0f: the same key text gives
+// usnet the same cookie, so servers can share keys with Linux ones.
+TEST_F(Fastopen, CookieMatchesLinuxForTheSameKey) {
+  set("net.ipv4.tcp_fastopen_key", "00010203-04050607-08090a0b-0c0d0e0f");
+  const Ipv4Address lo = Ipv4Address::from_octets(127, 0, 0, 1);
+  const FastOpenCookie c = TcpFastOpen::cookie(stack->sysctl().tcp_fastopen_key.at(0), lo, lo);
+  EXPECT_EQ(c, cookie_of({0x12, 0xc3, 0xd3, 0xd6, 0x60, 0x81, 0xfc, 0x12}));
+}
+
 // --- client ---
 
 // RFC 7413 4.1.1: the first MSG_FASTOPEN asks for a cookie (EINPROGRESS, no data on the
