@@ -166,6 +166,50 @@ TEST_F(Fastopen, ServerTakesDataWithValidCookie) {
   EXPECT_EQ(tsk(c).snd_una.raw(), iss + 1 + 17);
 }
 
+// A Fast Open child before its handshake ends: the SYN repeated gets the SYN,ACK again
+// (data acknowledged once, not queued twice); a lost SYN,ACK is retransmitted without the
+// cookie; a reset is reported to the accepted socket after its data (ECONNRESET); the
+// SYN,ACK retries running out are ETIMEDOUT, and the listener's qlen comes back each time.
+TEST_F(Fastopen, ServerChildBeforeItsHandshakeEnds) {
+  Socket* l = tfo_listener();
+  const FastOpenCookie c = server_cookie();
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .data = bytes("abc"), .options = with_tfo(c)});
+  const std::uint32_t iss = isn_for();
+  expect(kTcpSyn | kTcpAck, iss, kPeerIsn + 4);
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .data = bytes("abc"), .options = with_tfo(c)});
+  auto again = expect(kTcpSyn | kTcpAck, iss, kPeerIsn + 4);
+  EXPECT_FALSE(again.options.fastopen);
+  EXPECT_EQ(tcp_sk(*l).accept_queue.size(), 1U);
+  auto a = sock_accept(*l, 0);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(recv(*a), "abc");
+  auto rtx = run_until_sent(std::chrono::seconds(3));
+  ASSERT_TRUE(rtx);
+  EXPECT_EQ(rtx->flags, kTcpSyn | kTcpAck);
+  EXPECT_EQ(rtx->ack, kPeerIsn + 4);
+  EXPECT_FALSE(rtx->options.fastopen);
+  inject({.flags = wire::kTcpRst, .seq = kPeerIsn + 4});
+  EXPECT_EQ(state(*a), TcpState::kClosed);
+  EXPECT_EQ(recv(*a), "<" + std::string(error_name(Error::kConnectionReset)) + ">");
+  EXPECT_EQ(*tcp_sk(*l).tfo.qlen, 0);
+
+  // Another, whose peer never answers: the SYN,ACK retries end in ETIMEDOUT.
+  inject({.flags = kTcpSyn,
+          .seq = kPeerIsn + 500,
+          .data = bytes("xyz"),
+          .options = with_tfo(c),
+          .sport = kPeerPort + 1});
+  drain();
+  auto b = sock_accept(*l, 0);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(*tcp_sk(*l).tfo.qlen, 1);
+  advance(std::chrono::seconds(200));
+  EXPECT_EQ(state(*b), TcpState::kClosed);
+  EXPECT_EQ(recv(*b), "xyz");
+  EXPECT_EQ(recv(*b), "<" + std::string(error_name(Error::kTimedOut)) + ">");
+  EXPECT_EQ(*tcp_sk(*l).tfo.qlen, 0);
+}
+
 // A wrong cookie: the SYN,ACK acknowledges only the SYN and carries the right cookie; the
 // data is dropped (the client sends it again after the handshake).
 TEST_F(Fastopen, ServerDropsDataWithInvalidCookie) {

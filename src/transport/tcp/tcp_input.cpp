@@ -539,7 +539,10 @@ void tcp_rcv_reset(TcpSock& sk, const TcpSegment& seg) {
   switch (sk.state) {
     case TcpState::kSynReceived:
       stack.mib().TcpAttemptFails++;
-      if (sk.owner == TcpSock::Owner::kListener) {
+      if (tcp_fastopen_passive(sk)) {
+        // A Fast Open child belongs to accept() already: it reports the reset (tcp_reset).
+        tcp_abort(sk, Error::kConnectionReset);
+      } else if (sk.owner == TcpSock::Owner::kListener) {
         tcp_done(sk);  // a passive open goes back to the listener's care
       } else {
         tcp_abort(sk, Error::kConnectionRefused);
