@@ -117,5 +117,52 @@ s.close()
   EXPECT_EQ(kernel_counter("TcpExtTCPFastOpenPassiveFail"), 0);
 }
 
+// curl --tcp-fastopen under `usnet run` (curl uses TCP_FASTOPEN_CONNECT) fetches two URLs
+// from a kernel HTTP/1.0 server, which closes each connection, so the second fetch is a new
+// connection with the cookie the first got: the request rides on its SYN. The kernel's
+// tcp_fastopen 0x400 gives python's listener Fast Open without the socket option.
+TEST_F(FastopenInterop, CurlUnderUsnetRunSendsSecondRequestOnSyn) {
+  ASSERT_EQ(in_ns({"sysctl", "-qw", "net.ipv4.tcp_fastopen=1027"}), 0);
+  const pid_t server =
+      spawn_in_ns({"python3", "-m", "http.server", "8200", "--bind", "0.0.0.0", "-d", "/"});
+  ASSERT_GT(server, 0);
+  ASSERT_TRUE(wait_kernel_listening(8200, server));
+  const std::vector<std::string> argv = {"sh",
+                                         "-c",
+                                         "exec \"$@\" 2>&1",
+                                         "sh",
+                                         USNET_TOOL_PATH,
+                                         "run",
+                                         "--netns",
+                                         ns_,
+                                         "--tap",
+                                         "ut0",
+                                         "--addr",
+                                         "198.18.3.2/24",
+                                         "--peer-addr",
+                                         "198.18.3.1/24",
+                                         "--counters",
+                                         "--",
+                                         "curl",
+                                         "--tcp-fastopen",
+                                         "-sS",
+                                         "--fail",
+                                         "-o",
+                                         "/dev/null",
+                                         "-o",
+                                         "/dev/null",
+                                         "-w",
+                                         "%{http_code}\\n",
+                                         "http://198.18.3.1:8200/",
+                                         "http://198.18.3.1:8200/"};
+  std::string out;
+  ASSERT_EQ(run(argv, &out, 60), 0) << out;
+  EXPECT_NE(out.find("200\n200\n"), std::string::npos) << out;
+  EXPECT_EQ(counter_in(out, "TcpActiveOpens"), 2) << out;
+  EXPECT_EQ(counter_in(out, "TcpExtTCPFastOpenActive"), 1) << out;
+  EXPECT_EQ(kernel_counter("TcpExtTCPFastOpenCookieReqd"), 1);
+  EXPECT_EQ(kernel_counter("TcpExtTCPFastOpenPassive"), 1);
+}
+
 }  // namespace
 }  // namespace usnet::interop
