@@ -50,8 +50,13 @@ struct TcpFastOpenSock {
   // --- listener ---
   int max_qlen = 0;  // TCP_FASTOPEN (fastopenq.max_qlen); 0: no Fast Open on this listener
   // Children made from a SYN with data still in SYN_RECEIVED (fastopenq.qlen); shared with
-  // them so that a child outliving its listener still has somewhere to count down.
-  std::shared_ptr<int> qlen = std::make_shared<int>(0);
+  // them so that a child outliving its listener still has somewhere to count down. Made
+  // with max_qlen (set_max_qlen), so other sockets allocate nothing.
+  std::shared_ptr<int> qlen;
+  void set_max_qlen(int q) {
+    max_qlen = q;
+    if (!qlen) qlen = std::make_shared<int>(0);
+  }
   std::vector<SipKey> keys;  // TCP_FASTOPEN_KEY on this socket; empty: the stack's
   // --- client ---
   bool connect = false;          // TCP_FASTOPEN_CONNECT

@@ -69,7 +69,7 @@ Status tcp_listen(Socket& sock, int backlog) {
   // as long as the backlog, unless TCP_FASTOPEN set one.
   const int tfo = sock.stack.sysctl().tcp_fastopen;
   if ((tfo & kTfoServerWoSockopt1) != 0 && (tfo & kTfoServerEnable) != 0 && sk.tfo.max_qlen == 0) {
-    sk.tfo.max_qlen = std::min(backlog, somaxconn);
+    sk.tfo.set_max_qlen(std::min(backlog, somaxconn));
     sock.stack.tcp().fastopen().init_key_once();
   }
   sock.stack.tracer().step("inet_csk_listen_start");

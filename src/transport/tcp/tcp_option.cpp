@@ -240,7 +240,7 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
     case TCP_FASTOPEN:
       // fastopen_queue_tune: the queue of pending Fast Open children, at most somaxconn.
       if (v < 0 || !closed_or_listen) return Error::kInvalidArgument;
-      sk.tfo.max_qlen = std::min(v, sock.stack.sysctl().somaxconn);
+      sk.tfo.set_max_qlen(std::min(v, sock.stack.sysctl().somaxconn));
       sk.tcp().fastopen().init_key_once();
       return {};
     case TCP_FASTOPEN_CONNECT:
