@@ -349,6 +349,10 @@ TEST_F(Fastopen, ServerKeyRotation) {
 // net.ipv4.tcp_fastopen_key as Linux prints it: zeros before any key; each key four words
 // of its bytes read little-endian, the backup after a comma. The cookies follow the key.
 TEST_F(Fastopen, SysctlKeyText) {
+  // Before any key is made getsockopt(TCP_FASTOPEN_KEY) returns none (optlen 0).
+  auto none = sock_getsockopt(*tcp_socket(), IPPROTO_TCP, TCP_FASTOPEN_KEY);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->len, 0U);
   EXPECT_EQ(*sysctl_get(stack->sysctl(), "net.ipv4.tcp_fastopen_key"),
             "00000000-00000000-00000000-00000000");
   set("net.ipv4.tcp_fastopen_key",

@@ -381,8 +381,10 @@ Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name) {
     case TCP_FASTOPEN_NO_COOKIE:
       return OptValue::of_int(sk.tfo.no_cookie ? 1 : 0);
     case TCP_FASTOPEN_KEY: {
-      // tcp_fastopen_get_cipher: the socket's keys, else the stack's, 16 bytes each.
-      const std::vector<SipKey>& keys = sk.tcp().fastopen().keys(sk);
+      // tcp_fastopen_get_cipher: the socket's keys, else the stack's, 16 bytes each; none
+      // (optlen 0) before any key was made.
+      const std::vector<SipKey>& keys =
+          sk.tfo.keys.empty() ? sock.stack.sysctl().tcp_fastopen_key : sk.tfo.keys;
       std::array<std::byte, 2 * kTfoKeyLength> buf{};
       for (std::size_t i = 0; i < keys.size() && i < 2; ++i)
         tcp_fastopen_key_to_bytes(keys[i], buf.data() + i * kTfoKeyLength);
