@@ -145,16 +145,20 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
     }
     sent += *r;
   } while (!nonblock && sent < total);
-  if ((flags & MSG_FASTOPEN) != 0 && !nonblock && sent > 0 && last) {
-    // All of it went on the SYN: a blocking MSG_FASTOPEN still returns only once connected,
-    // and reports a connection that failed instead (__inet_stream_connect's wait).
-    t.pump();
-    auto up = run_blocking(t, false, sock->opt.sndtimeo, [&]() -> Status {
-      if ((sock_poll(*sock) & (POLLOUT | POLLERR | POLLHUP)) != 0) return {};
-      return Error::kWouldBlock;
-    });
-    if (auto e = sock->take_error()) return trace.ret(fail(*e));
-    (void)up;  // interrupted or timed out: what was queued is reported, as Linux's out path
+  if (sock->send_connecting) {
+    // Data went on a SYN (MSG_FASTOPEN, or the first write after TCP_FASTOPEN_CONNECT): a
+    // blocking call returns only once connected, and reports a connection that failed
+    // instead (__inet_stream_connect's wait). Interrupted or timed out, what was queued is
+    // reported, as Linux's out path.
+    sock->send_connecting = false;
+    if (!nonblock && sent > 0 && last) {
+      t.pump();
+      (void)run_blocking(t, false, sock->opt.sndtimeo, [&]() -> Status {
+        if ((sock_poll(*sock) & (POLLOUT | POLLERR | POLLHUP)) != 0) return {};
+        return Error::kWouldBlock;
+      });
+      if (auto e = sock->take_error()) return trace.ret(fail(*e));
+    }
   }
   if (zerocopy && sent > 0) sock_zerocopy_complete(*sock);
   t.pump();

@@ -278,8 +278,8 @@ Result<std::size_t> tcp_sendmsg_fastopen(TcpSock& sk, const SendMsg& msg, int fl
   stack.tracer().step("tcp_sendmsg_fastopen");
   if (t.defer && sk.state == TcpState::kSynSent) {
     // TCP_FASTOPEN_CONNECT: the first write sends the SYN with its data (tcp_connect from
-    // tcp_sendmsg_fastopen). Like the kernel's non-blocking case it returns what went on
-    // the SYN; the front end waits for the connection before a blocking call goes on.
+    // tcp_sendmsg_fastopen) and returns what went on it; a blocking call then waits for
+    // the connection in the front end (send_connecting).
     t.defer = false;
     t.req = &msg;
     tcp_fastopen_syn(sk);
@@ -287,8 +287,9 @@ Result<std::size_t> tcp_sendmsg_fastopen(TcpSock& sk, const SendMsg& msg, int fl
     tcp_send_syn(sk);
     tcp_arm_rto(sk);
     sk.ss_connecting = true;
-    if (t.copied > 0) return t.copied;
-    return Error::kInProgress;
+    if (t.copied == 0) return Error::kInProgress;
+    sk.send_connecting = true;
+    return t.copied;
   }
   if ((stack.sysctl().tcp_fastopen & kTfoClientEnable) == 0 ||
       (msg.dest != nullptr && msg.dest->family == AF_UNSPEC)) {
@@ -308,8 +309,9 @@ Result<std::size_t> tcp_sendmsg_fastopen(TcpSock& sk, const SendMsg& msg, int fl
   if (!st && st.error() != Error::kInProgress) return st.error();
   // Bytes on the SYN, or EINPROGRESS when none went (no cookie yet: the SYN asked for one
   // and the caller sends the data again once connected).
-  if (t.copied > 0) return t.copied;
-  return Error::kInProgress;
+  if (t.copied == 0) return Error::kInProgress;
+  sk.send_connecting = true;
+  return t.copied;
 }
 
 }  // namespace usnet
