@@ -79,6 +79,13 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   if (msg == nullptr) return trace.ret(fail(EFAULT));
   std::vector<ByteSpan> iov;
   if (auto st = import_iovec(*msg, iov); !st) return trace.ret(fail(st.error()));
+  // tcp_sendmsg_fastopen: MSG_FASTOPEN to an AF_UNSPEC name is EOPNOTSUPP (the name is
+  // not read as AF_INET, as a datagram socket's would be).
+  if ((flags & MSG_FASTOPEN) != 0 && t.sock->type == SOCK_STREAM && msg->msg_name != nullptr &&
+      msg->msg_namelen >= sizeof(sa_family_t) &&
+      static_cast<const sockaddr*>(msg->msg_name)->sa_family == AF_UNSPEC) {
+    return trace.ret(fail(EOPNOTSUPP));
+  }
   auto parsed = msg_dest_from_user(*msg);
   if (!parsed) return trace.ret(fail(parsed.error()));
   const std::optional<SockAddr> dest = *parsed;
@@ -107,18 +114,52 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
   std::size_t sent = 0;
   Status last;
   std::vector<ByteSpan> rest;
+  int part_flags = flags;
   do {
     iov_after(iov, sent, rest);
-    SendMsg part{rest, m.dest};
+    // After a Fast Open start the rest goes as a plain send on the connection.
+    SendMsg part{rest, part_flags != flags ? nullptr : m.dest};
     auto r = run_blocking(
-        t, nonblock, sock->opt.sndtimeo, [&] { return sock_sendmsg(*sock, part, flags); },
+        t, nonblock, sock->opt.sndtimeo, [&] { return sock_sendmsg(*sock, part, part_flags); },
         sent == 0 ? Restart::kYes : Restart::kNo);
+    // TCP Fast Open (MSG_FASTOPEN, or the first write after a deferred connect) starts the
+    // connection in the first call only. EINPROGRESS means nothing went on the SYN: a
+    // non-blocking caller sees it; a blocking one waits for the handshake, as
+    // __inet_stream_connect does, and then sends everything.
+    part_flags &= ~MSG_FASTOPEN;
+    if (!r && r.error() == Error::kInProgress && !nonblock) {
+      t.pump();
+      auto up = run_blocking(t, false, sock->opt.sndtimeo, [&]() -> Status {
+        if ((sock_poll(*sock) & (POLLOUT | POLLERR | POLLHUP)) != 0) return {};
+        return Error::kWouldBlock;
+      });
+      if (!up) {
+        last = up.error();
+        break;
+      }
+      continue;
+    }
     if (!r) {
       last = r.error();
       break;
     }
     sent += *r;
   } while (!nonblock && sent < total);
+  if (sock->send_connecting) {
+    // Data went on a SYN (MSG_FASTOPEN, or the first write after TCP_FASTOPEN_CONNECT): a
+    // blocking call returns only once connected, and reports a connection that failed
+    // instead (__inet_stream_connect's wait). Interrupted or timed out, what was queued is
+    // reported, as Linux's out path.
+    sock->send_connecting = false;
+    if (!nonblock && sent > 0 && last) {
+      t.pump();
+      (void)run_blocking(t, false, sock->opt.sndtimeo, [&]() -> Status {
+        if ((sock_poll(*sock) & (POLLOUT | POLLERR | POLLHUP)) != 0) return {};
+        return Error::kWouldBlock;
+      });
+      if (auto e = sock->take_error()) return trace.ret(fail(*e));
+    }
+  }
   if (zerocopy && sent > 0) sock_zerocopy_complete(*sock);
   t.pump();
   if (sent > 0 || total == 0) return trace.ret(static_cast<ssize_t>(sent));

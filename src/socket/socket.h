@@ -182,6 +182,9 @@ class Socket {
   // writer found the send buffer full, so freed space is worth a wake-up.
   WaitQueue wq;
   bool nospace = false;
+  // A send started a connection (TCP Fast Open: data on the SYN): a blocking call waits
+  // for it before returning, and reports it if it failed (__inet_stream_connect's wait).
+  bool send_connecting = false;
   // Calls in progress on this socket from the runtime (the references a struct file holds):
   // a close() while one is blocked only removes the descriptor; the socket is released when
   // the last such call returns, as Linux releases a socket at the last fput().

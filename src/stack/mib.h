@@ -128,6 +128,15 @@ namespace usnet {
   X(UsnetTcpKeepaliveProbes)                                          \
   X(TcpExtTCPTimeWaitOverflow)                                        \
   X(TcpExtTCPAbortOnMemory)                                           \
+  /* TCP Fast Open (RFC 7413; Linux tcp_fastopen.c) */                \
+  X(TcpExtTCPFastOpenActive)                                          \
+  X(TcpExtTCPFastOpenActiveFail)                                      \
+  X(TcpExtTCPFastOpenPassive)                                         \
+  X(TcpExtTCPFastOpenPassiveFail)                                     \
+  X(TcpExtTCPFastOpenListenOverflow)                                  \
+  X(TcpExtTCPFastOpenCookieReqd)                                      \
+  X(TcpExtTCPFastOpenBlackhole)                                       \
+  X(TcpExtTCPFastOpenPassiveAltKey)                                   \
   /* ECN (RFC 3168): the IP ECN field of arriving datagrams; reductions */ \
   X(IpExtInNoECTPkts)                                                 \
   X(IpExtInECT1Pkts)                                                  \

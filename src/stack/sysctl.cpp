@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <span>
@@ -27,7 +28,8 @@ enum class Kind : std::uint8_t {
   kPortRange,  // ipv4_local_port_range
   kPrivPorts,  // ipv4_privileged_ports
   kCongestion,
-  kReadOnly,  // mode 0444
+  kFastopenKey,  // proc_tcp_fastopen_key
+  kReadOnly,     // mode 0444
 };
 
 using IntField = std::span<int> (*)(Sysctl&);
@@ -89,6 +91,7 @@ const std::vector<Entry>& entries() {
       {"net.ipv4.tcp_adv_win_scale", Kind::kInt, F(tcp_adv_win_scale), -31, 31},
       {"net.ipv4.tcp_ecn", Kind::kU8, F(tcp_ecn), 0, 2},
       {"net.ipv4.tcp_fastopen", Kind::kInt, F(tcp_fastopen)},
+      {"net.ipv4.tcp_fastopen_key", Kind::kFastopenKey},
       {"net.ipv4.tcp_syncookies", Kind::kU8, F(tcp_syncookies)},
       {"net.ipv4.tcp_congestion_control", Kind::kCongestion},
       {"net.ipv4.tcp_available_congestion_control", Kind::kReadOnly},
@@ -241,6 +244,41 @@ std::string sysctl_normalize(std::string_view name) {
   return n;
 }
 
+namespace {
+
+// proc_tcp_fastopen_key: each key as four 32-bit words, each word the key's bytes read
+// little-endian, "%08x-%08x-%08x-%08x"; the backup after a comma. Zeros before any key.
+std::string fastopen_key_text(const Sysctl& s) {
+  if (s.tcp_fastopen_key.empty()) return "00000000-00000000-00000000-00000000";
+  std::string out;
+  for (const auto& k : s.tcp_fastopen_key) {
+    if (!out.empty()) out += ',';
+    out += fmt::format("{:08x}-{:08x}-{:08x}-{:08x}", k[0] & 0xffffffffU, k[0] >> 32,
+                       k[1] & 0xffffffffU, k[1] >> 32);
+  }
+  return out;
+}
+
+Status fastopen_key_parse(Sysctl& s, std::string_view value) {
+  const std::string text(value.substr(0, value.find('\n')));
+  std::vector<std::array<std::uint64_t, 2>> keys;
+  for (std::size_t at = 0; keys.size() < 2;) {
+    std::array<unsigned, 4> w{};
+    if (std::sscanf(text.c_str() + at, "%x-%x-%x-%x", &w[0], &w[1], &w[2], &w[3]) != 4) {
+      return Error::kInvalidArgument;
+    }
+    keys.push_back({std::uint64_t{w[0]} | std::uint64_t{w[1]} << 32,
+                    std::uint64_t{w[2]} | std::uint64_t{w[3]} << 32});
+    const std::size_t comma = text.find(',', at);
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  s.tcp_fastopen_key = std::move(keys);
+  return {};
+}
+
+}  // namespace
+
 const std::vector<std::string>& sysctl_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v;
@@ -261,6 +299,8 @@ Result<std::string> sysctl_get(const Sysctl& s, std::string_view name) {
   switch (e->kind) {
     case Kind::kCongestion:
       return s.tcp_congestion_control;
+    case Kind::kFastopenKey:
+      return fastopen_key_text(s);
     case Kind::kReadOnly:
       return available_congestion_control();
     case Kind::kUint:
@@ -374,6 +414,8 @@ Status sysctl_set(Sysctl& s, std::string_view name, std::string_view value) {
       s.tcp_congestion_control = std::string(n);
       return {};
     }
+    case Kind::kFastopenKey:
+      return fastopen_key_parse(s, value);
     case Kind::kReadOnly:
       break;
   }

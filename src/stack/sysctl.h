@@ -59,6 +59,9 @@ struct Sysctl {
   int tcp_adv_win_scale = 1;  // obsolete since Linux 6.6 (the window is half the buffer)
   int tcp_ecn = 2;
   int tcp_fastopen = 1;
+  // net.ipv4.tcp_fastopen_key: the Fast Open cookie keys (SipHash key words), primary then
+  // backup; empty until the first one is needed (Linux tcp_fastopen_init_key_once).
+  std::vector<std::array<std::uint64_t, 2>> tcp_fastopen_key;
   int tcp_syncookies = 1;
   std::string tcp_congestion_control = "cubic";
   int tcp_recovery = 1;

@@ -10,6 +10,22 @@ constexpr std::uint8_t kind(TcpOptionKind k) {
   return static_cast<std::uint8_t>(k);
 }
 
+// Linux tcp_parse_fastopen_option: an odd length is no option at all; an even one outside
+// 4..16 (other than 0, the request) is an invalid cookie.
+void parse_fastopen(ByteSpan cookie, bool exp, TcpOptions& out) {
+  if (cookie.size() % 2 != 0) return;
+  FastOpenCookie c;
+  c.exp = exp;
+  if (cookie.size() >= FastOpenCookie::kMin && cookie.size() <= FastOpenCookie::kMax) {
+    for (std::size_t i = 0; i < cookie.size(); ++i)
+      c.val[i] = load_u8(cookie, i);
+    c.len = static_cast<std::int8_t>(cookie.size());
+  } else if (!cookie.empty()) {
+    c.len = -1;
+  }
+  out.fastopen = c;
+}
+
 // Walks the option bytes per RFC 9293 3.1 "Options" and Linux tcp_parse_options.
 void parse_options(ByteSpan o, TcpOptions& out) {
   std::size_t i = 0;
@@ -57,6 +73,15 @@ void parse_options(ByteSpan o, TcpOptions& out) {
           out.ts_ecr = load_be<std::uint32_t>(v, 4);
         }
         break;
+      case TcpOptionKind::kFastOpen:
+        parse_fastopen(v, false, out);
+        break;
+      case TcpOptionKind::kExperimental:
+        // RFC 6994: the first two bytes say whose experiment it is.
+        if (len >= 4 && load_be<std::uint16_t>(v, 0) == kFastOpenMagic) {
+          parse_fastopen(v.subspan(2), true, out);
+        }
+        break;
       default:
         break;  // unknown: skipped by its length
     }
@@ -66,8 +91,18 @@ void parse_options(ByteSpan o, TcpOptions& out) {
 
 }  // namespace
 
+namespace {
+
+// Bytes of the Fast Open option before padding: kind, length (and magic), the cookie.
+std::size_t fastopen_len(const FastOpenCookie& c) {
+  return (c.exp ? 4U : 2U) + (c.len > 0 ? static_cast<std::size_t>(c.len) : 0);
+}
+
+}  // namespace
+
 std::size_t TcpOptions::size() const noexcept {
   std::size_t n = 0;
+  if (fastopen) n += (fastopen_len(*fastopen) + 3) & ~std::size_t{3};
   if (mss) n += 4;
   if (sack_permitted && ts_val) {
     n += 12;  // SACK-permitted (2) + timestamps (10), as Linux packs them together
@@ -164,6 +199,24 @@ void TcpHeader::emit(MutableByteSpan out) const noexcept {
     for (std::size_t b = 0; b < o.sack_count; ++b) {
       put32(o.sack[b].left);
       put32(o.sack[b].right);
+    }
+  }
+  if (o.fastopen) {
+    const FastOpenCookie& c = *o.fastopen;
+    const auto olen = static_cast<std::uint8_t>(fastopen_len(c));
+    if (c.exp) {
+      put8(kind(TcpOptionKind::kExperimental));
+      put8(olen);
+      put16(kFastOpenMagic);
+    } else {
+      put8(kind(TcpOptionKind::kFastOpen));
+      put8(olen);
+    }
+    for (std::size_t b = 0; b < c.bytes().size(); ++b)
+      put8(c.val[b]);
+    if (olen % 4 == 2) {
+      put8(kind(TcpOptionKind::kNop));
+      put8(kind(TcpOptionKind::kNop));
     }
   }
 }

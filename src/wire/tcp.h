@@ -25,6 +25,21 @@ struct SackBlock {
   friend bool operator==(const SackBlock&, const SackBlock&) = default;
 };
 
+// RFC 7413 4.1.1: a Fast Open cookie is 4 to 16 bytes, even; an empty option asks for one.
+struct FastOpenCookie {
+  static constexpr std::size_t kMin = 4;
+  static constexpr std::size_t kMax = 16;
+  std::array<std::uint8_t, kMax> val{};
+  // Cookie bytes; -1 for an option of a length no cookie can have (Linux foc->len = -1).
+  std::int8_t len = 0;
+  bool exp = false;  // sent or received as the experimental option 254/0xF989
+  ByteSpan bytes() const noexcept {
+    return {reinterpret_cast<const std::byte*>(val.data()),
+            len > 0 ? static_cast<std::size_t>(len) : 0};
+  }
+  friend bool operator==(const FastOpenCookie&, const FastOpenCookie&) = default;
+};
+
 struct TcpOptions {
   std::optional<std::uint16_t> mss;
   std::optional<std::uint8_t> window_scale;  // shift count, clamped to 14 on parse (RFC 7323 2.3)
@@ -33,6 +48,7 @@ struct TcpOptions {
   std::optional<std::uint32_t> ts_ecr;
   std::array<SackBlock, 4> sack{};
   std::uint8_t sack_count = 0;
+  std::optional<FastOpenCookie> fastopen;
 
   // Bytes these options take on the wire, padded to a multiple of 4.
   std::size_t size() const noexcept;
@@ -58,7 +74,11 @@ enum class TcpOptionKind : std::uint8_t {
   kSackPermitted = 4,
   kSack = 5,
   kTimestamps = 8,
+  kFastOpen = 34,       // RFC 7413 2
+  kExperimental = 254,  // RFC 6994 shared experimental option; Fast Open's magic 0xF989
 };
+
+inline constexpr std::uint16_t kFastOpenMagic = 0xF989;
 
 struct TcpHeader {
   static constexpr std::size_t kMinSize = 20;
@@ -86,7 +106,8 @@ struct TcpHeader {
                                  bool verify_checksum = true) noexcept;
   // Writes size() bytes: the fixed header with checksum 0, then the options in the order
   // Linux sends them on a SYN (MSS, SACK-permitted with timestamps, window scale), NOPs
-  // aligning each to its natural boundary. Precondition: out.size() >= size() <= 60.
+  // aligning each to its natural boundary, Fast Open last (Linux tcp_options_write).
+  // Precondition: out.size() >= size() <= 60.
   void emit(MutableByteSpan out) const noexcept;
   // Computes and stores the checksum over a whole segment (header + data).
   static void finish_checksum(MutableByteSpan segment, Ipv4Address src, Ipv4Address dst) noexcept;

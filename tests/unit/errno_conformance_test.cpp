@@ -23,6 +23,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -1497,6 +1498,137 @@ const std::vector<Case>& cases() {
          }
          return outcome(r);
        }},
+      // TCP Fast Open (RFC 7413) with the default net.ipv4.tcp_fastopen=1 (client only).
+      {"TCP_FASTOPEN qlen reads back",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.tcp();
+         const int r = set_int(o, fd, IPPROTO_TCP, TCP_FASTOPEN, 5);
+         return outcome(r, get_int(o, fd, IPPROTO_TCP, TCP_FASTOPEN));
+       }},
+      {"TCP_FASTOPEN negative",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.tcp(), IPPROTO_TCP, TCP_FASTOPEN, -1));
+       }},
+      {"TCP_FASTOPEN on a listener",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         const int fd = f.listener(&port);
+         const int r = set_int(o, fd, IPPROTO_TCP, TCP_FASTOPEN, 3);
+         return outcome(r, get_int(o, fd, IPPROTO_TCP, TCP_FASTOPEN));
+       }},
+      {"TCP_FASTOPEN on a connected socket",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.connected(), IPPROTO_TCP, TCP_FASTOPEN, 3));
+       }},
+      {"TCP_FASTOPEN_CONNECT reads back",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.tcp();
+         const int r = set_int(o, fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1);
+         return outcome(r, get_int(o, fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT));
+       }},
+      {"TCP_FASTOPEN_CONNECT 2",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.tcp(), IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 2));
+       }},
+      {"TCP_FASTOPEN_CONNECT on a connected socket",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.connected(), IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1));
+       }},
+      {"TCP_FASTOPEN_NO_COOKIE 2",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(set_int(o, f.tcp(), IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 2));
+       }},
+      {"TCP_FASTOPEN_NO_COOKIE reads back",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.tcp();
+         const int r = set_int(o, fd, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1);
+         return outcome(r, get_int(o, fd, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE));
+       }},
+      {"TCP_FASTOPEN_KEY of 8 bytes",
+       [](const Ops& o) {
+         Fds f{o};
+         const char key[8] = {};
+         return outcome(o.setsockopt(f.tcp(), IPPROTO_TCP, TCP_FASTOPEN_KEY, key, sizeof(key)));
+       }},
+      {"TCP_FASTOPEN_KEY primary and backup read back",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.tcp();
+         unsigned char key[32];
+         for (int i = 0; i < 32; ++i)
+           key[i] = static_cast<unsigned char>(i * 3);
+         const int r = o.setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_KEY, key, sizeof(key));
+         unsigned char got[40] = {};
+         socklen_t len = sizeof(got);
+         const int g = o.getsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_KEY, got, &len);
+         const bool same = std::memcmp(got, key, sizeof(key)) == 0;
+         return outcome(r < 0 ? r : g, same ? static_cast<long>(len) : -1);
+       }},
+      {"send MSG_FASTOPEN without an address",
+       [](const Ops& o) {
+         Fds f{o};
+         return outcome(o.send(f.tcp(), "x", 1, MSG_FASTOPEN | MSG_DONTWAIT));
+       }},
+      {"sendto MSG_FASTOPEN to AF_UNSPEC",
+       [](const Ops& o) {
+         Fds f{o};
+         auto a = addr("127.0.0.1", 9, AF_UNSPEC);
+         return outcome(o.sendto(f.tcp(), "x", 1, MSG_FASTOPEN | MSG_DONTWAIT, sa(a), sizeof(a)));
+       }},
+      {"sendto MSG_FASTOPEN on a connected socket",
+       [](const Ops& o) {
+         Fds f{o};
+         auto a = addr("127.0.0.1", 9);
+         return outcome(
+             o.sendto(f.connected(), "x", 1, MSG_FASTOPEN | MSG_DONTWAIT, sa(a), sizeof(a)));
+       }},
+      {"sendto MSG_FASTOPEN on a listener",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         const int fd = f.listener(&port);
+         auto a = addr("127.0.0.1", port);
+         return outcome(o.sendto(fd, "x", 1, MSG_FASTOPEN | MSG_DONTWAIT, sa(a), sizeof(a)));
+       }},
+      {"sendto MSG_FASTOPEN without a cookie, non-blocking",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         f.listener(&port);
+         auto a = addr("127.0.0.1", port);
+         return outcome(
+             o.sendto(f.tcp(), "x", 1, MSG_FASTOPEN | MSG_DONTWAIT, sa(a), sizeof(a)));
+       },
+       true},
+      {"sendto MSG_FASTOPEN without a cookie, blocking: connects, then sends",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         f.listener(&port);
+         auto a = addr("127.0.0.1", port);
+         return outcome(o.sendto(f.tcp(), "xyz", 3, MSG_FASTOPEN, sa(a), sizeof(a)));
+       },
+       true},
+      {"sendto MSG_FASTOPEN blocking to a closed port",
+       [](const Ops& o) {
+         Fds f{o};
+         std::uint16_t port = 0;
+         const int l = f.listener(&port);
+         o.close(l);
+         f.fds.erase(std::find(f.fds.begin(), f.fds.end(), l));
+         auto a = addr("127.0.0.1", port);
+         return outcome(o.sendto(f.tcp(), "xyz", 3, MSG_FASTOPEN, sa(a), sizeof(a)));
+       },
+       true},
       {"getsockopt on descriptor -1",
        [](const Ops& o) {
          int v;

@@ -23,6 +23,7 @@ bool tcp_bind_conflict(const Socket& a, Ipv4Address a_addr, const Socket& b) {
 
 Tcp::Tcp(Stack& stack) : stack_(stack), ports_(tcp_bind_conflict) {
   isn_key_ = stack.make_secret();  // RFC 6528 3: the secret key of F
+  fastopen_ = std::make_unique<TcpFastOpen>(stack);
 }
 
 Tcp::~Tcp() {

@@ -11,6 +11,7 @@
 //   tcp_cong.cpp     NewReno and CUBIC congestion control
 //   tcp_ecn.cpp      ECN (RFC 3168): negotiation, ECT, ECE/CWR
 //   tcp_autotune.cpp receive-buffer autotuning and the delayed-ACK engine (ato, quickack)
+//   tcp_fastopen.cpp TCP Fast Open (RFC 7413): cookies, the cookie cache, data on the SYN
 #pragma once
 
 #include <cstdint>
@@ -131,6 +132,9 @@ class Tcp : public TransportProtocol {
   // RFC 5961 7: challenge ACKs are rate-limited per stack.
   bool challenge_ack_allowed();
 
+  // TCP Fast Open's server key and client cookie cache (tcp_fastopen.cpp).
+  TcpFastOpen& fastopen() noexcept { return *fastopen_; }
+
   // Calls fn for every TCP socket the stack has: the user's, listeners' children, orphans.
   void for_each(const std::function<void(const TcpSock&)>& fn) const;
 
@@ -142,6 +146,7 @@ class Tcp : public TransportProtocol {
   std::unordered_map<const TcpSock*, std::unique_ptr<TcpSock>> orphans_;
   std::vector<std::unique_ptr<TcpSock>> graveyard_;
   SipKey isn_key_;
+  std::unique_ptr<TcpFastOpen> fastopen_;
   Instant challenge_window_ = kEpoch;
   std::uint32_t challenge_count_ = 0;
   std::size_t tw_count_ = 0;

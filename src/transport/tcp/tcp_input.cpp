@@ -651,9 +651,10 @@ void tcp_rcv_synsent(TcpSock& sk, const TcpSegment& seg) {
     tcp_finish_connect(sk, seg);
     tcp_handshake_rtt(sk, seg);  // after tcp_finish_connect: timestamps are agreed on
     sk.stack.timers().cancel(sk.rto_timer);
+    const bool resend = tcp_fastopen_synack(sk, seg);  // SYN data not acked goes again
     if (!seg.payload.empty() || seg.h.has(kTcpFin)) {
       tcp_data_queue(sk, seg);
-    } else {
+    } else if (!resend) {
       tcp_send_ack(sk);
     }
     tcp_write_xmit(sk);
@@ -684,7 +685,10 @@ void tcp_rcv_reset(TcpSock& sk, const TcpSegment& seg) {
   switch (sk.state) {
     case TcpState::kSynReceived:
       stack.mib().TcpAttemptFails++;
-      if (sk.owner == TcpSock::Owner::kListener) {
+      if (tcp_fastopen_passive(sk)) {
+        // A Fast Open child belongs to accept() already: it reports the reset (tcp_reset).
+        tcp_abort(sk, Error::kConnectionReset);
+      } else if (sk.owner == TcpSock::Owner::kListener) {
         tcp_done(sk);  // a passive open goes back to the listener's care
       } else {
         tcp_abort(sk, Error::kConnectionRefused);
@@ -713,7 +717,8 @@ bool tcp_synrecv_ack(TcpSock& sk, const TcpSegment& seg, bool crossed_synack) {
     tcp_send_reset(stack, seg);
     return false;
   }
-  if (sk.parent != nullptr &&
+  // (A Fast Open child is on the accept queue already.)
+  if (sk.parent != nullptr && !tcp_fastopen_passive(sk) &&
       sk.parent->accept_queue.size() > static_cast<std::size_t>(sk.parent->backlog)) {
     // The accept queue is full: ignore the ACK; the peer retransmits (Linux
     // ListenOverflows; tcp_abort_on_overflow is off by default).

@@ -215,6 +215,9 @@ void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg) {
     stack.tracer().step("drop: syn queue full");
     return;
   }
+  // RFC 7413: a SYN with a valid cookie (or a cookie request) is Fast Open's to decide.
+  std::optional<wire::FastOpenCookie> synack_cookie;
+  const bool fastopen = tcp_fastopen_check_syn(listener, seg, synack_cookie);
   auto child = tcp_create_child(listener, seg);
   if (!child) {
     mib.TcpExtListenDrops++;
@@ -223,9 +226,14 @@ void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg) {
   TcpSock& c = *child;
   c.rcv_adv = c.rcv_nxt;
   c.ecn_flags = tcp_ecn_syn_acceptable(listener, seg) ? kTcpEcnOk : 0;
+  c.tfo.option = synack_cookie;
   listener.tcp().hash(c);
   tcp_set_state(c, TcpState::kSynReceived);
-  listener.syn_queue.push_back(std::move(child));
+  if (fastopen) {
+    tcp_fastopen_child(listener, std::move(child), seg);
+  } else {
+    listener.syn_queue.push_back(std::move(child));
+  }
   tcp_send_synack(c);
   tcp_arm_rto(c);
 }
@@ -233,9 +241,10 @@ void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg) {
 void tcp_child_established(TcpSock& child) {
   TcpSock* parent = child.parent;
   if (parent == nullptr) return;
-  child.stack.mib().TcpPassiveOpens++;
+  // (A Fast Open child is on the accept queue already, counted when it was made.)
   for (auto it = parent->syn_queue.begin(); it != parent->syn_queue.end(); ++it) {
     if (it->get() == &child) {
+      child.stack.mib().TcpPassiveOpens++;
       parent->accept_queue.push_back(std::move(*it));
       parent->syn_queue.erase(it);
       sk_data_ready(*parent);

@@ -65,6 +65,13 @@ Status tcp_listen(Socket& sock, int backlog) {
       if (overlap && !(other->opt.reuseport && sk.opt.reuseport)) return Error::kAddressInUse;
     }
   }
+  // inet_listen: tcp_fastopen 0x400 (with 0x2) gives every listener Fast Open, its queue
+  // as long as the backlog, unless TCP_FASTOPEN set one.
+  const int tfo = sock.stack.sysctl().tcp_fastopen;
+  if ((tfo & kTfoServerWoSockopt1) != 0 && (tfo & kTfoServerEnable) != 0 && sk.tfo.max_qlen == 0) {
+    sk.tfo.set_max_qlen(std::min(backlog, somaxconn));
+    sock.stack.tcp().fastopen().init_key_once();
+  }
   sock.stack.tracer().step("inet_csk_listen_start");
   tcp_set_state(sk, TcpState::kListen);
   sock.listening = true;
@@ -99,6 +106,9 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
   if (addr_in.family != AF_INET) return Error::kAddressFamilyNotSupported;
   switch (sk.state) {
     case TcpState::kSynSent:
+      // A connect() deferred by TCP_FASTOPEN_CONNECT has been reported (0): EISCONN.
+      if (sk.tfo.defer) return Error::kAlreadyConnected;
+      return Error::kAlreadyInProgress;
     case TcpState::kSynReceived:
       return Error::kAlreadyInProgress;
     case TcpState::kClosed:
@@ -162,6 +172,13 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
   tcp_set_state(sk, TcpState::kSynSent);
   sk.ss_connecting = true;
   stack.mib().TcpActiveOpens++;
+  // TCP_FASTOPEN_CONNECT with a cookie: connect() succeeds now; the first write sends the
+  // SYN with its data (Linux tcp_fastopen_defer_connect).
+  if (tcp_fastopen_defer_connect(sk)) {
+    sk.ss_connecting = false;
+    return {};
+  }
+  tcp_fastopen_syn(sk);
   tcp_send_syn(sk);
   tcp_arm_rto(sk);
   return Error::kInProgress;  // the front end waits, or reports EINPROGRESS
@@ -170,8 +187,13 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
 Result<std::size_t> tcp_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
   TcpSock& sk = tcp_sk(sock);
   sock.stack.tracer().step("tcp_sendmsg");
+  // RFC 7413: MSG_FASTOPEN connects and puts data on the SYN; so does the first write
+  // after a connect() that TCP_FASTOPEN_CONNECT deferred.
+  if ((flags & MSG_FASTOPEN) != 0 || (sk.tfo.defer && sk.state == TcpState::kSynSent)) {
+    return tcp_sendmsg_fastopen(sk, msg, flags);
+  }
   if (msg.dest != nullptr && sk.state == TcpState::kClosed && !sk.done_flag) {
-    // sendto() with an address on an unconnected stream socket (no TCP Fast Open here).
+    // sendto() with an address on an unconnected stream socket, without MSG_FASTOPEN.
     return Error::kBrokenPipe;
   }
   if (auto e = sk.take_error()) return *e;
@@ -180,8 +202,10 @@ Result<std::size_t> tcp_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
     case TcpState::kEstablished:
     case TcpState::kCloseWait:
       break;
-    case TcpState::kSynSent:
     case TcpState::kSynReceived:
+      if (tcp_fastopen_passive(sk)) break;  // Linux: a passive Fast Open child may write
+      return Error::kWouldBlock;
+    case TcpState::kSynSent:
       return Error::kWouldBlock;  // sk_stream_wait_connect
     default:
       return Error::kBrokenPipe;  // Linux: EPIPE on a socket that is not connected
@@ -322,7 +346,13 @@ PollMask tcp_poll(Socket& sock) {
   const bool rcv_shutdown = sk.rcv_fin || sk.shut_rd;
   if ((rcv_shutdown && sk.shut_wr) || sk.state == TcpState::kClosed) m |= POLLHUP;
   if (rcv_shutdown) m |= POLLIN | POLLRDNORM | POLLRDHUP;
-  if (sk.state == TcpState::kSynSent || sk.state == TcpState::kSynReceived) return m;
+  // Linux tcp_poll: a connect() deferred for Fast Open is writable (the write sends the
+  // SYN); a passive Fast Open child is polled as a connected socket.
+  if (sk.state == TcpState::kSynSent) {
+    if (sk.tfo.defer) m |= POLLOUT | POLLWRNORM;
+    return m;
+  }
+  if (sk.state == TcpState::kSynReceived && !tcp_fastopen_passive(sk)) return m;
   // tcp_stream_is_readable: SO_RCVLOWAT bytes (with the FIN, any: handled above).
   if (!sk.rcvq.empty() && sk.rcvq.size() >= static_cast<std::size_t>(sk.opt.rcvlowat)) {
     m |= POLLIN | POLLRDNORM;

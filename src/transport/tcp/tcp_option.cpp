@@ -117,6 +117,7 @@ TcpInfo fill_tcp_info(const TcpSock& sk) {
   ti.tcpi_backoff = static_cast<std::uint8_t>(sk.backoff);
   if (sk.ts_ok) ti.tcpi_options |= TCPI_OPT_TIMESTAMPS;
   if (sk.sack_ok) ti.tcpi_options |= TCPI_OPT_SACK;
+  if (sk.tfo.syn_data_acked) ti.tcpi_options |= TCPI_OPT_SYN_DATA;  // RFC 7413 data on the SYN
   if ((sk.ecn_flags & kTcpEcnOk) != 0) ti.tcpi_options |= TCPI_OPT_ECN;
   if ((sk.ecn_flags & kTcpEcnSeen) != 0) ti.tcpi_options |= TCPI_OPT_ECN_SEEN;
   if (sk.wscale_ok) {
@@ -124,6 +125,11 @@ TcpInfo fill_tcp_info(const TcpSock& sk) {
     ti.tcpi_snd_wscale = sk.snd_wscale & 0xf;
     ti.tcpi_rcv_wscale = sk.rcv_wscale & 0xf;
   }
+  // The kernel's byte after the window scales: tcpi_delivery_rate_app_limited:1, then
+  // tcpi_fastopen_client_fail:2 (glibc's struct leaves it as padding).
+  auto* raw = reinterpret_cast<std::uint8_t*>(&ti);
+  raw[offsetof(tcp_info, tcpi_options) + 2] =
+      static_cast<std::uint8_t>((sk.tfo.client_fail & 3U) << 1);
   ti.tcpi_rto = to_us(tcp_current_rto(sk));
   ti.tcpi_ato = to_us(sk.ato);
   ti.tcpi_snd_mss = sk.mss;
@@ -231,10 +237,39 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
     sk.cc = std::move(cc);
     return {};
   }
+  if (name == TCP_FASTOPEN_KEY) {
+    // do_tcp_setsockopt: a key, or a key and a backup (rotation), for this socket.
+    if (value.size() != kTfoKeyLength && value.size() != 2 * kTfoKeyLength) {
+      return Error::kInvalidArgument;
+    }
+    sk.tfo.keys.clear();
+    for (std::size_t off = 0; off < value.size(); off += kTfoKeyLength)
+      sk.tfo.keys.push_back(tcp_fastopen_key_from_bytes(value.subspan(off, kTfoKeyLength)));
+    return {};
+  }
   auto iv = read_int(value);
   if (!iv) return iv.error();
   const int v = *iv;
+  const bool closed_or_listen = sk.state == TcpState::kClosed || sk.state == TcpState::kListen;
   switch (name) {
+    case TCP_FASTOPEN:
+      // fastopen_queue_tune: the queue of pending Fast Open children, at most somaxconn.
+      if (v < 0 || !closed_or_listen) return Error::kInvalidArgument;
+      sk.tfo.set_max_qlen(std::min(v, sock.stack.sysctl().somaxconn));
+      sk.tcp().fastopen().init_key_once();
+      return {};
+    case TCP_FASTOPEN_CONNECT:
+      if (v < 0 || v > 1) return Error::kInvalidArgument;
+      if ((sock.stack.sysctl().tcp_fastopen & kTfoClientEnable) == 0) {
+        return Error::kOperationNotSupported;
+      }
+      if (sk.state != TcpState::kClosed) return Error::kInvalidArgument;
+      sk.tfo.connect = v != 0;
+      return {};
+    case TCP_FASTOPEN_NO_COOKIE:
+      if (v < 0 || v > 1 || !closed_or_listen) return Error::kInvalidArgument;
+      sk.tfo.no_cookie = v != 0;
+      return {};
     case TCP_NODELAY:
       sk.nodelay = v != 0;
       if (sk.nodelay) tcp_write_xmit(sk);  // Linux pushes what Nagle held
@@ -354,6 +389,23 @@ Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name) {
       return OptValue::of_int(retrans_to_secs(sk.defer_accept));
     case TCP_SAVE_SYN:
       return OptValue::of_int(sk.save_syn);
+    case TCP_FASTOPEN:
+      return OptValue::of_int(sk.tfo.max_qlen);
+    case TCP_FASTOPEN_CONNECT:
+      return OptValue::of_int(sk.tfo.connect ? 1 : 0);
+    case TCP_FASTOPEN_NO_COOKIE:
+      return OptValue::of_int(sk.tfo.no_cookie ? 1 : 0);
+    case TCP_FASTOPEN_KEY: {
+      // tcp_fastopen_get_cipher: the socket's keys, else the stack's, 16 bytes each; none
+      // (optlen 0) before any key was made.
+      const std::vector<SipKey>& keys =
+          sk.tfo.keys.empty() ? sock.stack.sysctl().tcp_fastopen_key : sk.tfo.keys;
+      std::array<std::byte, 2 * kTfoKeyLength> buf{};
+      for (std::size_t i = 0; i < keys.size() && i < 2; ++i)
+        tcp_fastopen_key_to_bytes(keys[i], buf.data() + i * kTfoKeyLength);
+      return OptValue::of_bytes(
+          ByteSpan(buf).first(std::min<std::size_t>(keys.size(), 2) * kTfoKeyLength));
+    }
     case TCP_SAVED_SYN:
       // No SYN is saved (TCP_SAVE_SYN is recorded but the headers are not kept yet):
       // Linux then succeeds with optlen 0.

@@ -12,9 +12,10 @@ namespace {
 
 constexpr std::uint8_t kProtoTcp = static_cast<std::uint8_t>(wire::IpProtocol::kTcp);
 
-bool can_send_data(TcpState s) {
+bool can_send_data(const TcpSock& sk) {
+  const TcpState s = sk.state;
   return s == TcpState::kEstablished || s == TcpState::kCloseWait || s == TcpState::kFinWait1 ||
-         s == TcpState::kClosing || s == TcpState::kLastAck;
+         s == TcpState::kClosing || s == TcpState::kLastAck || tcp_fastopen_passive(sk);
 }
 
 // SACK blocks for an outgoing segment (RFC 2018 4): the block holding the most recently
@@ -49,7 +50,9 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   Packet p(len + wire::TcpHeader::kMaxSize);
   if (len > 0) {
     auto d = p.append(len);
-    const auto off = static_cast<std::size_t>(seq - sk.data_start());
+    // Data on a SYN (Fast Open) is the front of the send queue.
+    const auto off =
+        (flags & wire::kTcpSyn) != 0 ? 0 : static_cast<std::size_t>(seq - sk.data_start());
     sk.sndq.copy_out(off, d);
   }
   wire::TcpHeader h;
@@ -78,6 +81,7 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
       h.options.ts_val = tcp_now_ts(sk);
       h.options.ts_ecr = active ? 0 : sk.ts_recent;
     }
+    h.options.fastopen = sk.tfo.option;  // RFC 7413 2, last as Linux tcp_options_write
   } else {
     const std::uint32_t wnd = (flags & wire::kTcpRst) != 0 ? 0 : tcp_select_window(sk);
     h.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd >> sk.rcv_wscale, 65535));
@@ -225,14 +229,20 @@ std::uint32_t tcp_select_window(TcpSock& sk) {
 
 void tcp_send_syn(TcpSock& sk) {
   if (sk.syn_retries == 0) sk.rtt_time = sk.stack.now();
-  tcp_transmit(sk, sk.iss, wire::kTcpSyn | tcp_ecn_syn_flags(sk), 0);
-  sk.snd_nxt = sk.iss + 1;
+  // Fast Open: only the first SYN carries the option and data; retries go without
+  // (Linux tcp_send_syn_data keeps a plain SYN for them).
+  const std::uint32_t data = sk.tfo.syn_len;
+  tcp_transmit(sk, sk.iss, wire::kTcpSyn | tcp_ecn_syn_flags(sk), data);
+  sk.tfo.syn_len = 0;
+  sk.tfo.option.reset();
+  sk.snd_nxt = sk.iss + 1 + data;
   sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
 }
 
 void tcp_send_synack(TcpSock& sk) {
   if (sk.syn_retries == 0) sk.rtt_time = sk.stack.now();
   tcp_transmit(sk, sk.iss, wire::kTcpSyn | wire::kTcpAck | tcp_ecn_synack_flags(sk), 0);
+  sk.tfo.option.reset();  // a retransmitted SYN,ACK carries no cookie (inet_rtx_syn_ack)
   sk.snd_nxt = sk.iss + 1;
   sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
 }
@@ -434,7 +444,7 @@ void tcp_segment_sent(TcpSock& sk, SeqNum seq, std::uint32_t len, bool fin, bool
 }  // namespace
 
 void tcp_write_xmit(TcpSock& sk) {
-  if (!can_send_data(sk.state)) return;
+  if (!can_send_data(sk)) return;
   const Instant now = sk.stack.now();
   // RFC 5681 4.1 / RFC 7661: after an idle period longer than the RTO, restart from at most
   // the initial window rather than bursting a stale cwnd (unless tcp_slow_start_after_idle

@@ -17,6 +17,7 @@
 #include "base/timer_wheel.h"
 #include "socket/socket.h"
 #include "transport/tcp/seq.h"
+#include "transport/tcp/tcp_fastopen.h"
 #include "transport/tcp/tcp_ofo.h"
 #include "transport/tcp/tcp_rtx_queue.h"
 
@@ -306,6 +307,9 @@ struct TcpSock : Socket {
   bool dsack_pending = false;
   SeqNum dsack_left;
   SeqNum dsack_right;
+
+  // --- TCP Fast Open (RFC 7413), tcp_fastopen.cpp ---
+  TcpFastOpenSock tfo;
 
   // Limits a peer cannot push past (SO_RCVBUF/SO_SNDBUF, or Linux's autotuning maxima).
   std::size_t rcv_space_max() const noexcept;

@@ -188,6 +188,7 @@ void tcp_set_state(TcpSock& sk, TcpState st) {
   if (old == TcpState::kListen) sk.tcp().listener_changed(sk, false);
   if (st == TcpState::kListen) sk.tcp().listener_changed(sk, true);
   if (old == TcpState::kTimeWait) sk.tcp().time_wait_changed(false);
+  if (old == TcpState::kSynReceived) tcp_fastopen_child_done(sk);
   if (st == TcpState::kTimeWait) sk.tcp().time_wait_changed(true);
   sk.state = st;
   // Linux tcp_connect_init / tcp_create_openreq_child: pushed_seq starts at write_seq.

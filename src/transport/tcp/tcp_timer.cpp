@@ -129,7 +129,13 @@ void tcp_retransmit_timer(TcpSock& sk) {
       if (sk.syn_retries >=
           (sk.syn_count != 0 ? sk.syn_count : stack.sysctl().tcp_synack_retries)) {
         mib.TcpAttemptFails++;
-        tcp_done(sk);
+        // A Fast Open child is the user's already: it learns why (tcp_fastopen_synack_timer,
+        // tcp_write_err).
+        if (tcp_fastopen_passive(sk)) {
+          tcp_abort(sk, Error::kTimedOut);
+        } else {
+          tcp_done(sk);
+        }
         return;
       }
       sk.syn_retries++;
