@@ -494,7 +494,7 @@ void tcp_write_xmit(TcpSock& sk) {
 }
 
 bool tcp_xmit_probe_new_data(TcpSock& sk) {
-  if (!can_send_data(sk.state) || sk.snd_nxt < sk.snd_max) return false;
+  if (!can_send_data(sk) || sk.snd_nxt < sk.snd_max) return false;
   const SeqNum seq = sk.snd_nxt;
   const SeqNum end = sk.write_seq();
   const std::uint32_t unsent = seq < end ? static_cast<std::uint32_t>(end - seq) : 0;
