@@ -405,8 +405,12 @@ int usnet_getsockopt(int fd, int level, int optname, void* optval, socklen_t* op
   if (optlen == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
   const int len = static_cast<int>(*optlen);
   if (len < 0) return static_cast<int>(trace.ret(fail(EINVAL)));
-  auto v = sock_getsockopt(*t.sock, level, optname);
+  auto v = sock_getsockopt(*t.sock, level, optname, static_cast<std::size_t>(len));
   if (!v) return static_cast<int>(trace.ret(fail(v.error())));
+  if (v->too_short) {
+    *optlen = static_cast<socklen_t>(v->len);
+    return static_cast<int>(trace.ret(fail(EINVAL)));
+  }
   std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(len), v->len);
   // ip_getsockopt: a caller asking for less than an int gets one byte when the value fits.
   if (level == IPPROTO_IP && len > 0 && len < static_cast<int>(sizeof(int)) &&

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 
 #include "base/result.h"
 #include "socket/socket.h"
@@ -50,7 +51,10 @@ PollMask sock_poll(Socket& sock);
 
 // SOL_SOCKET and IPPROTO_IP options, then the protocol's own (ops->setsockopt).
 Status sock_setsockopt(Socket& sock, int level, int name, ByteSpan value);
-Result<OptValue> sock_getsockopt(Socket& sock, int level, int name);
+// `optlen`: the caller's buffer size, for the few options that need it (TCP_SAVED_SYN).
+inline constexpr std::size_t kAnyOptLen = SIZE_MAX;
+Result<OptValue> sock_getsockopt(Socket& sock, int level, int name,
+                                 std::size_t optlen = kAnyOptLen);
 
 // --- control messages and the error queue (socket/sock_errqueue.cpp) ---
 // Adds SCM_TIMESTAMP(NS) / SCM_TIMESTAMPING for r.rx_stamp as the socket's options ask.

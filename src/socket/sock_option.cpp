@@ -284,7 +284,7 @@ Status sock_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
   return Error::kNoProtocolOption;
 }
 
-Result<OptValue> sock_getsockopt(Socket& sock, int level, int name) {
+Result<OptValue> sock_getsockopt(Socket& sock, int level, int name, std::size_t optlen) {
   sock.stack.tracer().step("sock_getsockopt");
   if (level == SOL_SOCKET) {
     switch (name) {
@@ -360,7 +360,7 @@ Result<OptValue> sock_getsockopt(Socket& sock, int level, int name) {
         return Error::kNoProtocolOption;
     }
   }
-  if (sock.ops->getsockopt != nullptr) return sock.ops->getsockopt(sock, level, name);
+  if (sock.ops->getsockopt != nullptr) return sock.ops->getsockopt(sock, level, name, optlen);
   // Linux do_ip_getsockopt answers a level it does not know with EOPNOTSUPP (setsockopt
   // says ENOPROTOOPT for the same mistake).
   return Error::kOperationNotSupported;

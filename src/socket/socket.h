@@ -231,10 +231,13 @@ struct RecvMsg {
 };
 
 // An option value as getsockopt returns it: an int, a struct timeval, a name
-// (TCP_CONGESTION) or a struct (TCP_INFO).
+// (TCP_CONGESTION) or a struct (TCP_INFO, or TCP_SAVED_SYN's headers: at most 134 bytes).
 struct OptValue {
   std::array<std::byte, 320> bytes{};  // the largest: Linux 6.18 tcp_info, 280
   std::size_t len = 0;
+  // The caller's buffer was too short for a value that cannot be cut (TCP_SAVED_SYN):
+  // getsockopt fails with EINVAL and sets optlen to `len`, the length needed.
+  bool too_short = false;
   static OptValue of_int(int v);
   static OptValue of_timeval(Duration d);
   static OptValue of_bytes(ByteSpan b);
@@ -251,7 +254,8 @@ struct ProtoOps {
   Status (*shutdown)(Socket& sock, int how);
   // Protocol-level options (levels other than SOL_SOCKET and IPPROTO_IP); may be null.
   Status (*setsockopt)(Socket& sock, int level, int name, ByteSpan value);
-  Result<OptValue> (*getsockopt)(Socket& sock, int level, int name);
+  // `optlen` is the caller's buffer size (most values are cut to it by the caller).
+  Result<OptValue> (*getsockopt)(Socket& sock, int level, int name, std::size_t optlen);
   PollMask (*poll)(Socket& sock);
   // close(): the protocol takes the socket. It may end it at once or keep it until its
   // connection has ended (TCP's FIN handshake and TIME_WAIT outlive the descriptor).

@@ -46,6 +46,9 @@ std::uint8_t tcp_initial_wscale(const TcpSock& sk);
 Status tcp_init_connection(TcpSock& sk);
 // A child socket for a connection request arriving on `listener`.
 std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& syn);
+// Linux tcp_reqsk_record_syn: keeps the SYN's headers for TCP_SAVED_SYN if the socket
+// (inheriting its listener's TCP_SAVE_SYN) asks. Not for a SYN answered with a cookie.
+void tcp_save_syn(TcpSock& child, const TcpSegment& syn);
 // Enters TIME_WAIT (or restarts its 2*MSL timer).
 void tcp_time_wait(TcpSock& sk);
 void tcp_finish_connect(TcpSock& sk, const TcpSegment& seg);

@@ -223,6 +223,7 @@ void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg) {
   TcpSock& c = *child;
   c.rcv_adv = c.rcv_nxt;
   c.ecn_flags = tcp_ecn_syn_acceptable(listener, seg) ? kTcpEcnOk : 0;
+  tcp_save_syn(c, seg);
   listener.tcp().hash(c);
   tcp_set_state(c, TcpState::kSynReceived);
   listener.syn_queue.push_back(std::move(child));

@@ -449,7 +449,7 @@ Result<std::uint32_t> tcp_tskey(Socket& sock, bool from_snd_una) {
 }  // namespace
 
 Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value);
-Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name);
+Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name, std::size_t optlen);
 
 const ProtoOps kTcpOps = {
     .name = "inet_stream_ops",

@@ -289,7 +289,7 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
   }
 }
 
-Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name) {
+Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name, std::size_t optlen) {
   TcpSock& sk = tcp_sk(sock);
   if (level != IPPROTO_TCP) return Error::kOperationNotSupported;
   switch (name) {
@@ -339,10 +339,18 @@ Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name) {
       return OptValue::of_int(retrans_to_secs(sk.defer_accept));
     case TCP_SAVE_SYN:
       return OptValue::of_int(sk.save_syn);
-    case TCP_SAVED_SYN:
-      // No SYN is saved (TCP_SAVE_SYN is recorded but the headers are not kept yet):
-      // Linux then succeeds with optlen 0.
-      return OptValue{};
+    case TCP_SAVED_SYN: {
+      // Linux tcp_getsockopt: none saved (or already read) succeeds with optlen 0; a short
+      // buffer is EINVAL with the length needed; otherwise the headers, once.
+      if (sk.saved_syn.empty()) return OptValue{};
+      OptValue o = OptValue::of_bytes(sk.saved_syn);
+      if (optlen < sk.saved_syn.size()) {
+        o.too_short = true;
+        return o;
+      }
+      sk.saved_syn = {};  // tcp_saved_syn_free: the memory goes too
+      return o;
+    }
     default:
       return Error::kNoProtocolOption;
   }

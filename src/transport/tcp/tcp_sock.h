@@ -191,6 +191,9 @@ struct TcpSock : Socket {
   std::uint32_t notsent_lowat = 0;
   std::uint8_t defer_accept = 0;
   std::uint8_t save_syn = 0;
+  // TCP_SAVED_SYN: the SYN's headers (from the IP header on, or from the link header with
+  // TCP_SAVE_SYN 2), kept only when the listener asked; read once (Linux tp->saved_syn).
+  std::vector<std::byte> saved_syn;
   Instant last_rx_stamp = kEpoch;  // arrival of the last in-order data (SO_TIMESTAMP)
   std::uint32_t notsent_limit() const noexcept;
   std::uint32_t notsent_bytes() const noexcept {

@@ -302,6 +302,7 @@ std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& s
   // inherited; the MSG_ZEROCOPY counter starts again.
   c.recvmsg_inq = listener.recvmsg_inq;
   c.notsent_lowat = listener.notsent_lowat;
+  c.save_syn = listener.save_syn;
   c.opt.zckey = 0;
   c.cc = make_congestion_control(listener.cc->name());
   c.local = SockAddr::inet(syn.dst, syn.h.dst_port);
@@ -327,6 +328,13 @@ std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& s
   c.rcv_wnd_init = tcp_initial_rcv_wnd(c, c.advmss - (c.ts_ok ? kTcpTimestampBytes : 0));
   c.last_recv = c.stack.now();
   return child;
+}
+
+void tcp_save_syn(TcpSock& child, const TcpSegment& syn) {
+  if (child.save_syn == 0 || syn.headers.empty()) return;
+  // 1: from the IP header on; 2: the link-layer header too (none on loopback).
+  const ByteSpan h = child.save_syn == 2 ? syn.headers : syn.headers.subspan(syn.mac_len);
+  child.saved_syn.assign(h.begin(), h.end());
 }
 
 void tcp_finish_connect(TcpSock& sk, const TcpSegment& seg) {
