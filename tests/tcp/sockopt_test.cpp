@@ -2,6 +2,7 @@
 // errno and value rules are in tests/unit/errno_conformance_test.cpp, side by side with the
 // kernel.
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 // After <time.h>: it uses struct timespec.
@@ -38,6 +39,45 @@ class Sockopt : public TcpScript {
   }
   Result<OptValue> saved_syn(Socket* s, std::size_t optlen = 256) {
     return sock_getsockopt(*s, IPPROTO_TCP, TCP_SAVED_SYN, optlen);
+  }
+  void data(Socket* s, std::uint32_t seq, std::string_view text, std::uint32_t ack) {
+    (void)s;
+    inject({.flags = kTcpAck | kTcpPsh, .seq = seq, .ack = ack, .data = bytes(text)});
+  }
+  bool pollout(Socket* s) { return (sock_poll(*s) & POLLOUT) != 0; }
+  bool pollin(Socket* s) { return (sock_poll(*s) & POLLIN) != 0; }
+  // recvmsg of up to `max` bytes: the text read and the control messages.
+  struct Received {
+    std::string text;
+    RecvResult r;
+  };
+  Received recvmsg(Socket* s, std::size_t max, int flags = MSG_DONTWAIT) {
+    Received out;
+    out.text.assign(max, '\0');
+    const MutableByteSpan iov[] = {
+        MutableByteSpan(reinterpret_cast<std::byte*>(out.text.data()), out.text.size())};
+    auto r = sock_recvmsg(*s, RecvMsg{iov}, flags);
+    EXPECT_TRUE(r);
+    if (!r) return out;
+    out.text.resize(r->copied);
+    out.r = *r;
+    return out;
+  }
+  // The data of control message (level, type), if there is one.
+  static std::optional<std::vector<std::byte>> cmsg(const RecvResult& r, int level, int type) {
+    for (std::size_t i = 0; i < r.cmsg.count; ++i) {
+      const auto& it = r.cmsg.items[i];
+      if (it.level == level && it.type == type) {
+        return std::vector<std::byte>(r.cmsg.data.begin() + it.off,
+                                      r.cmsg.data.begin() + it.off + it.len);
+      }
+    }
+    return std::nullopt;
+  }
+  static int as_int(const std::vector<std::byte>& b) {
+    int v = 0;
+    std::memcpy(&v, b.data(), std::min(b.size(), sizeof(v)));
+    return v;
   }
 };
 
@@ -113,6 +153,336 @@ TEST_F(Sockopt, SavedSynAbsentOnTheListener) {
   auto v = saved_syn(l);
   ASSERT_TRUE(v);
   EXPECT_EQ(v->len, 0U);
+}
+
+// --- TCP_NOTSENT_LOWAT ---
+
+// tcp_poll: writable only while fewer than the mark's bytes are unsent (tcp_stream_memory_free).
+TEST_F(Sockopt, NotsentLowatPollOutOnlyBelowTheMark) {
+  Passive p = open_passive(false, false, 0);  // a zero window: what is written stays unsent
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 100));
+  EXPECT_EQ(send(p.sock, std::string(50, 'a')), 50U);
+  EXPECT_TRUE(pollout(p.sock)) << "50 unsent < 100";
+  EXPECT_EQ(send(p.sock, std::string(60, 'b')), 60U);
+  EXPECT_FALSE(pollout(p.sock)) << "110 unsent >= 100";
+  const ByteSpan iov[] = {as_bytes(std::string_view("c"))};
+  EXPECT_EQ(sock_sendmsg(*p.sock, SendMsg{iov, nullptr}, MSG_DONTWAIT).error(), Error::kWouldBlock);
+  // Without the mark (0: the sysctl's, unlimited) the buffer alone decides.
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 0));
+  EXPECT_TRUE(pollout(p.sock));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 100));
+  EXPECT_FALSE(pollout(p.sock));
+  // The window opens, the bytes go: writable again.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 512});
+  std::vector<std::byte> d;
+  expect(kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1, &d);
+  EXPECT_EQ(d.size(), 110U);
+  EXPECT_TRUE(pollout(p.sock));
+}
+
+// --- TCP_INQ ---
+
+TEST_F(Sockopt, InqCmsgGivesTheBytesLeftAndOneAtTheEnd) {
+  Passive p = open_passive();
+  data(p.sock, kPeerIsn + 1, "0123456789", p.iss + 1);
+  // Off: no control message.
+  auto none = recvmsg(p.sock, 2);
+  EXPECT_EQ(none.text, "01");
+  EXPECT_FALSE(cmsg(none.r, IPPROTO_TCP, TCP_CM_INQ));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_INQ, 1));
+  auto a = recvmsg(p.sock, 3);
+  EXPECT_EQ(a.text, "234");
+  auto inq = cmsg(a.r, IPPROTO_TCP, TCP_CM_INQ);
+  ASSERT_TRUE(inq);
+  EXPECT_EQ(as_int(*inq), 5);
+  auto b = recvmsg(p.sock, 100);
+  EXPECT_EQ(b.text, "56789");
+  ASSERT_TRUE(cmsg(b.r, IPPROTO_TCP, TCP_CM_INQ));
+  EXPECT_EQ(as_int(*cmsg(b.r, IPPROTO_TCP, TCP_CM_INQ)), 0);
+  // After the FIN, tcp_inq_hint says 1 so that the reader reads once more and sees the end.
+  inject({.flags = kTcpAck | kTcpFin, .seq = kPeerIsn + 11, .ack = p.iss + 1});
+  auto end = recvmsg(p.sock, 100);
+  EXPECT_EQ(end.text, "");
+  ASSERT_TRUE(cmsg(end.r, IPPROTO_TCP, TCP_CM_INQ));
+  EXPECT_EQ(as_int(*cmsg(end.r, IPPROTO_TCP, TCP_CM_INQ)), 1);
+}
+
+// --- SO_RCVLOWAT ---
+
+TEST_F(Sockopt, RcvlowatReadableOnlyAtTheMark) {
+  Passive p = open_passive();
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_RCVLOWAT, 10));
+  data(p.sock, kPeerIsn + 1, "12345", p.iss + 1);
+  EXPECT_FALSE(pollin(p.sock)) << "5 bytes < SO_RCVLOWAT 10";
+  // A blocking read waits for the mark too (the front end sleeps on kWouldBlock).
+  EXPECT_EQ(recv(p.sock, 0), "<would block>");
+  // Lowering the mark makes it readable at once.
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_RCVLOWAT, 5));
+  EXPECT_TRUE(pollin(p.sock));
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_RCVLOWAT, 10));
+  EXPECT_FALSE(pollin(p.sock));
+  data(p.sock, kPeerIsn + 6, "67890", p.iss + 1);
+  EXPECT_TRUE(pollin(p.sock));
+  EXPECT_EQ(recv(p.sock, 0), "1234567890");
+  // The end of the stream is readable below the mark.
+  data(p.sock, kPeerIsn + 11, "x", p.iss + 1);
+  EXPECT_FALSE(pollin(p.sock));
+  inject({.flags = kTcpAck | kTcpFin, .seq = kPeerIsn + 12, .ack = p.iss + 1});
+  EXPECT_TRUE(pollin(p.sock));
+  EXPECT_EQ(recv(p.sock, 0), "x");
+}
+
+// --- TCP_CORK ---
+
+TEST_F(Sockopt, CorkSendsFullSegmentsAndHoldsTheRest) {
+  Passive p = open_passive();
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_CORK, 1));
+  EXPECT_EQ(send(p.sock, std::string(1000, 'a')), 1000U);
+  expect_nothing();
+  EXPECT_EQ(send(p.sock, std::string(1000, 'b')), 1000U);
+  // A full segment goes, corked or not. It carries PSH: the first write's end is in it
+  // (Linux marks the skb that the second write then filled up).
+  std::vector<std::byte> d;
+  expect(kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1, &d);
+  EXPECT_EQ(d.size(), 1460U);
+  expect_nothing();  // the 540 left wait
+  // Uncorking pushes them, with PSH, though a full segment is unacknowledged: Nagle holds a
+  // short segment only behind another short one (Minshall's rule, tcp_minshall_check).
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_CORK, 0));
+  expect(kTcpAck | kTcpPsh, p.iss + 1461, kPeerIsn + 1, &d);
+  EXPECT_EQ(d.size(), 540U);
+}
+
+// --- TCP_MAXSEG ---
+
+TEST_F(Sockopt, MaxsegLowersTheSynsMssAndTheSegments) {
+  Socket* s = tcp_socket();
+  ASSERT_TRUE(set_int(s, IPPROTO_TCP, TCP_MAXSEG, 1000));
+  ASSERT_TRUE(sock_bind(*s, SockAddr::inet({}, kPort)));
+  (void)sock_connect(*s, SockAddr::inet(kPeer, kPeerPort), 0);
+  const std::uint32_t iss = isn_for();
+  auto syn = expect(kTcpSyn, iss, 0);
+  EXPECT_EQ(syn.options.mss, 1000);
+  inject(
+      {.flags = kTcpSyn | kTcpAck, .seq = kPeerIsn, .ack = iss + 1, .options = syn_options(false)});
+  expect(kTcpAck, iss + 1, kPeerIsn + 1);
+  ASSERT_EQ(state(s), TcpState::kEstablished);
+  tsk(s).nodelay = true;
+  EXPECT_EQ(send(s, std::string(2500, 'm')), 2500U);
+  std::vector<std::byte> d;
+  expect(kTcpAck, iss + 1, kPeerIsn + 1, &d);
+  EXPECT_EQ(d.size(), 1000U) << "the peer offered 1460; ours is the limit";
+  expect(kTcpAck, iss + 1001, kPeerIsn + 1, &d);
+  EXPECT_EQ(d.size(), 1000U);
+  expect(kTcpAck | kTcpPsh, iss + 2001, kPeerIsn + 1, &d);
+  EXPECT_EQ(d.size(), 500U);
+  EXPECT_EQ(sock_getsockopt(*s, IPPROTO_TCP, TCP_MAXSEG)->bytes[0],
+            OptValue::of_int(1000).bytes[0]);
+}
+
+TEST_F(Sockopt, MaxsegOnTheListenerLowersTheSynAcksMss) {
+  Socket* l = listener();
+  ASSERT_TRUE(set_int(l, IPPROTO_TCP, TCP_MAXSEG, 700));
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+  auto synack = expect(kTcpSyn | kTcpAck, isn_for(), kPeerIsn + 1);
+  EXPECT_EQ(synack.options.mss, 700);
+}
+
+// --- TCP_USER_TIMEOUT ---
+
+TEST_F(Sockopt, UserTimeoutAbortsWithEtimedoutWhenItRunsOut) {
+  Passive p = open_passive();
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_USER_TIMEOUT, 3000));
+  // Idle, nothing outstanding: the user timeout does not apply.
+  advance(std::chrono::seconds(10));
+  EXPECT_EQ(state(p.sock), TcpState::kEstablished);
+  EXPECT_EQ(send(p.sock, "x"), 1U);
+  expect(kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1);
+  // Retransmissions (0.2, 0.6, 1.4 s ...) until 3 s after the first send, not one more.
+  advance(std::chrono::milliseconds(2999));
+  EXPECT_EQ(state(p.sock), TcpState::kEstablished);
+  int rtx = 0;
+  while (auto h = next_sent()) {
+    EXPECT_EQ(h->seq, p.iss + 1);
+    ++rtx;
+  }
+  EXPECT_EQ(rtx, 3);
+  advance(std::chrono::milliseconds(1));
+  EXPECT_EQ(state(p.sock), TcpState::kClosed);
+  expect_nothing();  // tcp_write_err: no reset
+  EXPECT_EQ(recv(p.sock), "<timed out>");
+  EXPECT_EQ(stack->mib().TcpExtTCPAbortOnTimeout, 1U);
+}
+
+// --- SO_LINGER ---
+
+TEST_F(Sockopt, LingerZeroCloseSendsAReset) {
+  Passive p = open_passive();
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send(p.sock, "unacked"), 7U);
+  expect(kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1);
+  const linger l{1, 0};
+  ASSERT_TRUE(sock_setsockopt(*p.sock, SOL_SOCKET, SO_LINGER,
+                              ByteSpan(reinterpret_cast<const std::byte*>(&l), sizeof(l))));
+  ASSERT_TRUE(sock_close(*stack, p.sock->fd));
+  // No FIN, no waiting for the data: a reset at SND.NXT, and the connection is gone.
+  expect(kTcpRst | kTcpAck, p.iss + 8, kPeerIsn + 1);
+  expect_nothing();
+  EXPECT_EQ(stack->tcp().connections(), 0U);
+  // Linux __tcp_close counts the zero-linger abort as TCPAbortOnData.
+  EXPECT_EQ(stack->mib().TcpExtTCPAbortOnData, 1U);
+  EXPECT_EQ(stack->mib().TcpExtTCPAbortOnLinger, 0U);
+}
+
+TEST_F(Sockopt, LingerOnWithTimeClosesWithAFin) {
+  Passive p = open_passive();
+  const linger l{1, 5};
+  ASSERT_TRUE(sock_setsockopt(*p.sock, SOL_SOCKET, SO_LINGER,
+                              ByteSpan(reinterpret_cast<const std::byte*>(&l), sizeof(l))));
+  ASSERT_TRUE(sock_close(*stack, p.sock->fd));
+  expect(kTcpFin | kTcpAck, p.iss + 1, kPeerIsn + 1);
+}
+
+// --- SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT ---
+
+TEST_F(Sockopt, KeepaliveProbesAtIdlePlusIntervalsThenEtimedout) {
+  Passive p = open_passive();
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_KEEPIDLE, 30));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_KEEPINTVL, 5));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_KEEPCNT, 4));
+  // Without SO_KEEPALIVE, no probe however long the idle.
+  EXPECT_FALSE(run_until_sent(std::chrono::seconds(100)));
+  const Instant on = now;
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_KEEPALIVE, 1));
+  std::vector<Duration> at;
+  for (auto h = run_until_sent(std::chrono::seconds(100)); h;
+       h = run_until_sent(std::chrono::seconds(100))) {
+    EXPECT_EQ(h->flags, kTcpAck);
+    EXPECT_EQ(h->seq, p.iss) << "SND.UNA - 1";
+    at.push_back(now - on);
+  }
+  using std::chrono::seconds;
+  EXPECT_EQ(at, (std::vector<Duration>{seconds(30), seconds(35), seconds(40), seconds(45)}));
+  EXPECT_EQ(state(p.sock), TcpState::kClosed);
+  EXPECT_EQ(recv(p.sock), "<timed out>");
+}
+
+// tcp_sock_set_keepidle_locked: a new idle time counts from the last segment received.
+TEST_F(Sockopt, KeepidleChangedCountsFromTheLastReceive) {
+  Passive p = open_passive();
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_KEEPALIVE, 1));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_KEEPIDLE, 100));
+  const Instant last = now;
+  advance(std::chrono::seconds(20));
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_KEEPIDLE, 30));
+  auto h = run_until_sent(std::chrono::seconds(60));
+  ASSERT_TRUE(h);
+  EXPECT_EQ(now - last, std::chrono::seconds(30));
+  // Already idle past a shorter time: a probe at once.
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1});
+  advance(std::chrono::seconds(20));
+  drain();
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_KEEPIDLE, 10));
+  auto h2 = next_sent();
+  ASSERT_TRUE(h2);
+  EXPECT_EQ(h2->seq, p.iss);
+}
+
+// --- TCP_QUICKACK ---
+
+TEST_F(Sockopt, QuickackZeroDelaysAcksAndOneSendsTheWaitingAck) {
+  Passive p = open_passive();
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_QUICKACK, 0));  // interactive: delayed ACKs
+  data(p.sock, kPeerIsn + 1, "a", p.iss + 1);
+  expect_nothing();
+  EXPECT_EQ(recv(p.sock), "a");
+  // TCP_QUICKACK 1 with the data read sends the ACK that was waiting (tcp_cleanup_rbuf).
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_QUICKACK, 1));
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 2);
+}
+
+// __tcp_sock_set_quickack: with unread data (less than a segment) the ACK still waits, and
+// quick-ack mode's count is not renewed.
+TEST_F(Sockopt, QuickackOneWithUnreadDataLeavesTheAckDelayed) {
+  Passive p = open_passive();
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_QUICKACK, 0));
+  data(p.sock, kPeerIsn + 1, "a", p.iss + 1);
+  expect_nothing();
+  ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_QUICKACK, 1));
+  expect_nothing();
+  auto h = run_until_sent(std::chrono::milliseconds(500));
+  ASSERT_TRUE(h) << "the delayed ACK";
+  EXPECT_EQ(h->ack, kPeerIsn + 2);
+}
+
+// --- TCP_CONGESTION ---
+
+// The controller switched on an open connection decides the next loss response: after an
+// RTO, reno's ssthresh is half the flight (RFC 5681 (4)), cubic's 0.7 of cwnd (RFC 9438
+// 4.6); TCP_INFO shows it, and TCP_CC_INFO has nothing for either (as Linux: optlen 0).
+class SockoptCongestion : public Sockopt {
+ protected:
+  tcp_info after_rto_with(const std::string& name) {
+    Passive p = open_passive();
+    EXPECT_TRUE(
+        sock_setsockopt(*p.sock, IPPROTO_TCP, TCP_CONGESTION,
+                        ByteSpan(reinterpret_cast<const std::byte*>(name.data()), name.size())));
+    auto got = sock_getsockopt(*p.sock, IPPROTO_TCP, TCP_CONGESTION);
+    EXPECT_TRUE(got);
+    if (got) {
+      EXPECT_STREQ(reinterpret_cast<const char*>(got->bytes.data()), name.c_str());
+    }
+    auto cc_info = sock_getsockopt(*p.sock, IPPROTO_TCP, TCP_CC_INFO);
+    EXPECT_TRUE(cc_info);
+    if (cc_info) {
+      EXPECT_EQ(cc_info->len, 0U);
+    }
+    tsk(p.sock).nodelay = true;
+    EXPECT_EQ(send(p.sock, std::string(10 * 1460, 'c')), 10U * 1460U);
+    drain();
+    EXPECT_TRUE(run_until_sent(std::chrono::seconds(2)));  // the RTO's retransmission
+    return info(p.sock);
+  }
+};
+
+TEST_F(SockoptCongestion, RenoHalvesTheFlight) {
+  const tcp_info ti = after_rto_with("reno");
+  EXPECT_EQ(ti.tcpi_snd_ssthresh, 5U);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 1U);
+}
+
+TEST_F(SockoptCongestion, CubicKeepsSevenTenths) {
+  const tcp_info ti = after_rto_with("cubic");
+  EXPECT_EQ(ti.tcpi_snd_ssthresh, 7U);
+  EXPECT_EQ(ti.tcpi_snd_cwnd, 1U);
+}
+
+// --- SO_TIMESTAMPING (software receive stamps) ---
+
+TEST_F(Sockopt, TimestampingRxSoftwareStampsTheData) {
+  Passive p = open_passive();
+  const Instant arrival = now;
+  data(p.sock, kPeerIsn + 1, "t1", p.iss + 1);
+  auto plain = recvmsg(p.sock, 10);
+  EXPECT_FALSE(cmsg(plain.r, SOL_SOCKET, SCM_TIMESTAMPING)) << "not asked";
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_TIMESTAMPING,
+                      SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE));
+  advance(std::chrono::milliseconds(7));
+  const Instant second = now;
+  data(p.sock, kPeerIsn + 3, "t2", p.iss + 1);
+  advance(std::chrono::milliseconds(5));  // read later: the stamp is the arrival's
+  auto r = recvmsg(p.sock, 10);
+  EXPECT_EQ(r.text, "t2");
+  auto ts = cmsg(r.r, SOL_SOCKET, SCM_TIMESTAMPING);
+  ASSERT_TRUE(ts);
+  ASSERT_EQ(ts->size(), 3 * sizeof(timespec));
+  timespec t[3];
+  std::memcpy(t, ts->data(), sizeof(t));
+  const auto ns = second.time_since_epoch().count();
+  EXPECT_EQ(t[0].tv_sec, ns / 1000000000);
+  EXPECT_EQ(t[0].tv_nsec, ns % 1000000000);
+  EXPECT_EQ(t[2].tv_sec, 0) << "no hardware stamp";
+  EXPECT_NE(second, arrival);
 }
 
 }  // namespace

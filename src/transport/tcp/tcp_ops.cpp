@@ -378,12 +378,26 @@ void tcp_release(std::unique_ptr<Socket> owned) {
   }
   const bool unread = !sk.rcvq.empty();
   const bool zero_linger = sk.opt.linger_on && sk.opt.linger_s == 0;
-  if (unread || zero_linger) {
-    // RFC 2525 2.17 / Linux: closing with unread data resets the connection; so does
-    // SO_LINGER with a zero timeout (the abortive close).
-    stack.mib().*
-        (unread ? &MibCounters::TcpExtTCPAbortOnClose : &MibCounters::TcpExtTCPAbortOnLinger) += 1;
+  if (unread) {
+    // RFC 2525 2.17 / Linux: closing with unread data resets the connection.
+    stack.mib().TcpExtTCPAbortOnClose++;
     if (sk.state != TcpState::kTimeWait) tcp_send_active_reset(sk);
+    tcp_done(sk);
+    return;
+  }
+  if (zero_linger) {
+    // SO_LINGER with a zero timeout, the abortive close: Linux __tcp_close disconnects
+    // (counted as TCPAbortOnData), and tcp_disconnect resets the states RFC 793 names for
+    // ABORT, and CLOSING or LAST_ACK only while data is still unsent.
+    stack.mib().TcpExtTCPAbortOnData++;
+    const bool need_reset = sk.state == TcpState::kEstablished ||
+                            sk.state == TcpState::kCloseWait || sk.state == TcpState::kFinWait1 ||
+                            sk.state == TcpState::kFinWait2 || sk.state == TcpState::kSynReceived;
+    const bool unsent = sk.snd_nxt != sk.write_seq() + (sk.fin_queued ? 1 : 0);
+    if (need_reset ||
+        (unsent && (sk.state == TcpState::kClosing || sk.state == TcpState::kLastAck))) {
+      tcp_send_active_reset(sk);
+    }
     tcp_done(sk);
     return;
   }

@@ -239,7 +239,12 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
     case TCP_KEEPIDLE:
       if (v < 1 || v > kMaxTcpKeepidle) return Error::kInvalidArgument;
       sk.keepidle_s = v;
-      tcp_arm_keepalive(sk);
+      // tcp_sock_set_keepidle_locked: the new time counts from the last segment received
+      // (keepalive_time_elapsed), so a probe may be due at once.
+      if (sk.opt.keepalive && sk.state != TcpState::kClosed && sk.state != TcpState::kListen) {
+        const Instant due = sk.last_recv + tcp_keepalive_time(sk);
+        sk.stack.timers().arm(sk.keep_timer, std::max(due, sk.stack.now()));
+      }
       return {};
     case TCP_KEEPINTVL:
       if (v < 1 || v > kMaxTcpKeepidle) return Error::kInvalidArgument;
@@ -277,11 +282,19 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
       return {};
     case TCP_QUICKACK:
       // Linux __tcp_sock_set_quickack: 0 enters interactive (pingpong) mode, where ACKs
-      // are delayed; 1 leaves it and sends an ACK that was waiting.
-      sk.pingpong = v != 0 ? 0 : 1;
-      if (v != 0) {
-        sk.quickacks = 16;
-        if (sk.ack_pending) tcp_send_ack(sk);
+      // are delayed. Other values leave it (the quick-ACK count is not renewed), and an
+      // ACK that was waiting goes now if tcp_cleanup_rbuf would send it: everything read,
+      // or more than a segment received since the last ACK. An even value enters
+      // pingpong mode again after that.
+      if (v == 0) {
+        sk.pingpong = 1;
+        return {};
+      }
+      sk.pingpong = 0;
+      if ((sk.state == TcpState::kEstablished || sk.state == TcpState::kCloseWait) &&
+          sk.ack_pending) {
+        if (sk.rcvq.empty() || sk.rcv_nxt - sk.last_ack_sent > sk.rcv_mss) tcp_send_ack(sk);
+        if ((v & 1) == 0) sk.pingpong = 1;
       }
       return {};
     default:

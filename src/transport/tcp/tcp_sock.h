@@ -177,6 +177,10 @@ struct TcpSock : Socket {
   bool nodelay = false;
   bool cork = false;
   bool more = false;  // MSG_MORE on the last send
+  // The end of the last new segment shorter than the MSS (Linux snd_sml): Nagle holds a
+  // short segment only while such a one is unacknowledged (Minshall's rule, as Linux
+  // tcp_minshall_check), not behind full-sized ones. Unset until one is sent.
+  std::optional<SeqNum> snd_sml;
   // TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_SYNCNT; 0 until set: the stack's
   // tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes and tcp_syn_retries
   // apply, read when needed (Linux keepalive_time_when and friends).
