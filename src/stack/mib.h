@@ -111,6 +111,7 @@ namespace usnet {
   X(UsnetTcpKeepaliveProbes)                                          \
   X(TcpExtTCPTimeWaitOverflow)                                        \
   X(TcpExtTCPAbortOnMemory)                                           \
+  X(TcpExtTCPDeferAcceptDrop)                                         \
   /* ECN (RFC 3168): the IP ECN field of arriving datagrams; reductions */ \
   X(IpExtInNoECTPkts)                                                 \
   X(IpExtInECT1Pkts)                                                  \

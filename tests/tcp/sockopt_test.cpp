@@ -485,5 +485,102 @@ TEST_F(Sockopt, TimestampingRxSoftwareStampsTheData) {
   EXPECT_NE(second, arrival);
 }
 
+// --- TCP_DEFER_ACCEPT ---
+
+class DeferAccept : public Sockopt {
+ protected:
+  // A listener with TCP_DEFER_ACCEPT `secs`, a SYN and our SYN,ACK, and the peer's bare
+  // ACK, which the listener drops.
+  void handshake(int secs) {
+    l = listener();
+    ASSERT_TRUE(set_int(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, secs));
+    inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+    iss = isn_for();
+    expect(kTcpSyn | kTcpAck, iss, kPeerIsn + 1);
+    start = now;
+    bare_ack();
+    EXPECT_EQ(stack->mib().TcpExtTCPDeferAcceptDrop, 1U);
+  }
+  void bare_ack() { inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = iss + 1}); }
+  bool accepted() { return static_cast<bool>(sock_accept(*l, 0)); }
+  TcpSock& child() { return *tsk(l).syn_queue.front(); }
+  // The times (since the first SYN,ACK) of the SYN,ACKs sent from now on, up to `limit`.
+  std::vector<Duration> synacks(Duration limit) {
+    std::vector<Duration> at;
+    const Instant end = now + limit;
+    while (auto h = run_until_sent(end - now)) {
+      EXPECT_EQ(h->flags, kTcpSyn | kTcpAck);
+      at.push_back(now - start);
+    }
+    return at;
+  }
+
+  Socket* l = nullptr;
+  std::uint32_t iss = 0;
+  Instant start;
+};
+
+TEST_F(DeferAccept, BareAckIsDroppedAndTheChildWaits) {
+  handshake(5);
+  EXPECT_FALSE(accepted());
+  EXPECT_EQ(sock_poll(*l) & POLLIN, 0);
+  ASSERT_EQ(tsk(l).syn_queue.size(), 1U);
+  EXPECT_EQ(child().state, TcpState::kSynReceived);
+  expect_nothing();  // the ACK is not answered
+}
+
+// 5 s is three SYN,ACK timeouts (1 + 2 + 4 s, secs_to_retrans): the SYN,ACK is held back at
+// the first two, resent at the third as the last chance; the next bare ACK is accepted.
+TEST_F(DeferAccept, SynAckResentWhenTheDeferralEndsThenAnAckAccepts) {
+  handshake(5);
+  using std::chrono::seconds;
+  EXPECT_EQ(synacks(seconds(7) - (now - start) - std::chrono::milliseconds(1)),
+            std::vector<Duration>{});
+  EXPECT_EQ(synacks(std::chrono::milliseconds(2)), std::vector<Duration>{seconds(7)});
+  EXPECT_FALSE(accepted());
+  bare_ack();
+  EXPECT_EQ(stack->mib().TcpExtTCPDeferAcceptDrop, 1U);
+  auto a = sock_accept(*l, 0);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(state(*a), TcpState::kEstablished);
+}
+
+TEST_F(DeferAccept, DataAcceptsAtOnce) {
+  handshake(30);
+  inject({.flags = kTcpAck | kTcpPsh, .seq = kPeerIsn + 1, .ack = iss + 1, .data = bytes("GET")});
+  EXPECT_NE(sock_poll(*l) & POLLIN, 0);
+  auto a = sock_accept(*l, 0);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(recv(*a), "GET");
+}
+
+// Deferred and never answered again: the SYN,ACK is resent from the deferral's end until
+// tcp_synack_retries (5) timeouts have passed, then the request is dropped without a reset.
+TEST_F(DeferAccept, UnansweredAttemptEndsAfterTheSynAckRetries) {
+  handshake(5);
+  using std::chrono::seconds;
+  EXPECT_EQ(synacks(seconds(120)), (std::vector<Duration>{seconds(7), seconds(15), seconds(31)}));
+  EXPECT_TRUE(tsk(l).syn_queue.empty()) << "dropped at 63 s";
+  EXPECT_FALSE(accepted());
+}
+
+// A deferral longer than the SYN,ACK retries keeps the request until it ends.
+TEST_F(DeferAccept, LongDeferralOutlivesTheSynAckRetries) {
+  l = listener();
+  ASSERT_TRUE(set_int(l, IPPROTO_TCP, TCP_SYNCNT, 2));
+  ASSERT_TRUE(set_int(l, IPPROTO_TCP, TCP_DEFER_ACCEPT, 15));  // 4 timeouts: 1+2+4+8
+  inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
+  iss = isn_for();
+  expect(kTcpSyn | kTcpAck, iss, kPeerIsn + 1);
+  start = now;
+  bare_ack();
+  using std::chrono::seconds;
+  EXPECT_EQ(synacks(seconds(14)), std::vector<Duration>{});
+  EXPECT_EQ(synacks(seconds(2)), std::vector<Duration>{seconds(15)});
+  ASSERT_EQ(tsk(l).syn_queue.size(), 1U) << "past TCP_SYNCNT's 2, still deferred";
+  bare_ack();
+  EXPECT_TRUE(accepted());
+}
+
 }  // namespace
 }  // namespace usnet::script

@@ -222,6 +222,43 @@ Outcome saved_syn(const Ops& o, socklen_t size) {
   return out;
 }
 
+// A listener with TCP_DEFER_ACCEPT 1 and a client connected to it: a non-blocking accept
+// before the client sends (EAGAIN), and after it sent 2 bytes (a connection, with them).
+Outcome defer_accept(const Ops& o) {
+  Fds f{o};
+  std::uint16_t port = 0;
+  const int l = f.tcp();
+  set_int(o, l, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1);
+  const auto any = addr("127.0.0.1", 0);
+  o.bind(l, sa(any), sizeof(any));
+  o.listen(l, 8);
+  sockaddr_in got{};
+  socklen_t alen = sizeof(got);
+  o.getsockname(l, reinterpret_cast<sockaddr*>(&got), &alen);
+  port = ntohs(got.sin_port);
+  o.fcntl3(l, F_SETFL, o.fcntl3(l, F_GETFL, 0) | O_NONBLOCK);
+  const int c = f.tcp();
+  const auto to = addr("127.0.0.1", port);
+  if (o.connect(c, sa(to), sizeof(to)) != 0) return outcome(-3);
+  ::usleep(20000);  // time for a connection to reach the queue, were it to
+  const int a1 = o.accept4(l, nullptr, nullptr, 0);
+  const int e1 = errno;
+  if (a1 >= 0) f.fds.push_back(a1);
+  o.send(c, "hi", 2, 0);
+  int a2 = -1;
+  for (int i = 0; i < 1000 && a2 < 0; ++i) {
+    a2 = o.accept4(l, nullptr, nullptr, 0);
+    if (a2 < 0) ::usleep(1000);
+  }
+  if (a2 < 0) return outcome(-4);
+  f.fds.push_back(a2);
+  char buf[8] = {};
+  const long n = o.recv(a2, buf, sizeof(buf), 0);
+  Outcome out = outcome(a1 < 0 ? -1 : 0, n);
+  out.err = a1 < 0 ? e1 : 0;
+  return out;
+}
+
 const std::vector<Case>& cases() {
   static const std::vector<Case> kCases = {
       // ---- socket() ----
@@ -1301,6 +1338,8 @@ const std::vector<Case>& cases() {
          const int r = set_int(o, fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, -3);
          return outcome(r, get_int(o, fd, IPPROTO_TCP, TCP_DEFER_ACCEPT));
        }},
+      {"TCP_DEFER_ACCEPT: no connection to accept until data",
+       [](const Ops& o) { return defer_accept(o); }},
       {"TCP_QUICKACK default reads 1",
        [](const Ops& o) {
          Fds f{o};

@@ -567,6 +567,7 @@ bool tcp_synrecv_ack(TcpSock& sk, const TcpSegment& seg, bool crossed_synack) {
     tcp_send_reset(stack, seg);
     return false;
   }
+  if (tcp_defer_accept_drop(sk, seg)) return false;
   if (sk.parent != nullptr &&
       sk.parent->accept_queue.size() > static_cast<std::size_t>(sk.parent->backlog)) {
     // The accept queue is full: ignore the ACK; the peer retransmits (Linux

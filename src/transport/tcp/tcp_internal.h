@@ -108,6 +108,17 @@ void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg);
 // A child finished its handshake: move it to the listener's accept queue.
 void tcp_child_established(TcpSock& child);
 
+// --- tcp_defer_accept.cpp (TCP_DEFER_ACCEPT) ---
+// In SYN-RECEIVED, an acceptable ACK that carries nothing: true if the listener's
+// TCP_DEFER_ACCEPT drops it (Linux tcp_check_req); the child stays in the SYN queue.
+bool tcp_defer_accept_drop(TcpSock& child, const TcpSegment& seg);
+// What a SYN,ACK timeout does (Linux syn_ack_recalc): end the attempt, or resend or not.
+struct SynAckTimeout {
+  bool expire;
+  bool resend;
+};
+SynAckTimeout tcp_synack_timeout(const TcpSock& child, int max_retries);
+
 // --- tcp_timer.cpp ---
 void tcp_init_timers(TcpSock& sk);
 void tcp_cancel_timers(TcpSock& sk);

@@ -194,6 +194,7 @@ struct TcpSock : Socket {
   bool recvmsg_inq = false;
   std::uint32_t notsent_lowat = 0;
   std::uint8_t defer_accept = 0;
+  bool defer_acked = false;  // a child's bare ACK was dropped for TCP_DEFER_ACCEPT
   std::uint8_t save_syn = 0;
   // TCP_SAVED_SYN: the SYN's headers (from the IP header on, or from the link header with
   // TCP_SAVE_SYN 2), kept only when the listener asked; read once (Linux tp->saved_syn).
