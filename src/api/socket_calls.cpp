@@ -92,7 +92,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
     if (zerocopy && !sock_zerocopy_can_notify(*sock)) return trace.ret(fail(ENOBUFS));
     auto r = run_blocking(t, nonblock, sock->opt.sndtimeo,
                           [&] { return sock_sendmsg(*sock, m, flags); });
-    if (r && zerocopy) sock_zerocopy_complete(*sock);
+    if (r) sock_sendmsg_done(*sock, flags, *r);
     t.pump();  // hand the datagram to the device now, not at the next call
     if (!r) return trace.ret(fail(r.error()));
     return trace.ret(static_cast<ssize_t>(*r));
@@ -119,7 +119,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
     }
     sent += *r;
   } while (!nonblock && sent < total);
-  if (zerocopy && sent > 0) sock_zerocopy_complete(*sock);
+  sock_sendmsg_done(*sock, flags, sent);
   t.pump();
   if (sent > 0 || total == 0) return trace.ret(static_cast<ssize_t>(sent));
   // tcp_sendmsg: EPIPE raises SIGPIPE unless MSG_NOSIGNAL, as the kernel does.

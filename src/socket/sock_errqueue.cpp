@@ -118,10 +118,9 @@ bool sock_zerocopy_can_notify(const Socket& sock) {
   return b.ee_origin == SO_EE_ORIGIN_ZEROCOPY && b.ee_data + 1 == sock.opt.zckey;
 }
 
-void sock_zerocopy_complete(Socket& sock) {
-  // usnet copies the data at once, so the send is complete as it returns; the notification
-  // says so with SO_EE_CODE_ZEROCOPY_COPIED, as Linux does where it had to copy (loopback).
-  const std::uint32_t id = sock.opt.zckey++;
+void sock_zerocopy_notify(Socket& sock, std::uint32_t id) {
+  // usnet copies the data at once; the notification says so with
+  // SO_EE_CODE_ZEROCOPY_COPIED, as Linux does where it had to copy (loopback).
   if (!sock.errq.empty()) {
     ErrQueueEntry& b = sock.errq.back();
     // __msg_zerocopy_callback: a completion that follows the queue's last one extends its
@@ -139,6 +138,17 @@ void sock_zerocopy_complete(Socket& sock) {
   e.ee_info = id;
   e.ee_data = id;
   (void)sock_queue_err(sock, e);
+}
+
+void sock_sendmsg_done(Socket& sock, int flags, std::size_t queued) {
+  if (queued == 0) return;
+  std::optional<std::uint32_t> zc_id;
+  if (sock_zerocopy_wanted(sock, flags, queued)) zc_id = sock.opt.zckey++;
+  if (sock.ops->sendmsg_done != nullptr) {
+    sock.ops->sendmsg_done(sock, zc_id);
+  } else if (zc_id) {
+    sock_zerocopy_notify(sock, *zc_id);  // a datagram is complete once sent
+  }
 }
 
 void sock_tx_timestamp(Socket& sock, std::uint32_t tstype, std::uint32_t key, Instant when) {

@@ -272,6 +272,10 @@ struct ProtoOps {
   // SOF_TIMESTAMPING_OPT_ID's starting key (sk_tskey) for a stream: the next byte to write,
   // or SND.UNA with OPT_ID_TCP; an error when the socket has no stream yet. Null: 0.
   Result<std::uint32_t> (*tskey)(Socket& sock, bool from_snd_una);
+  // A sendmsg call that queued data has ended (sock_sendmsg_done): its MSG_ZEROCOPY
+  // completion number, if it asked for one, and SO_TIMESTAMPING's transmit stamps are the
+  // protocol's to deliver when due. Null: the completion at once, no stamps.
+  void (*sendmsg_done)(Socket& sock, std::optional<std::uint32_t> zc_id);
 };
 
 }  // namespace usnet

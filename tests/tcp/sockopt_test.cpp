@@ -582,5 +582,153 @@ TEST_F(DeferAccept, LongDeferralOutlivesTheSynAckRetries) {
   EXPECT_TRUE(accepted());
 }
 
+// --- MSG_ZEROCOPY and SO_TIMESTAMPING transmit stamps: the error queue ---
+
+class ErrQueueReports : public Sockopt {
+ protected:
+  // One sendmsg call as the front end makes it: the send, then its end.
+  std::size_t send_call(Socket* s, std::string_view text, int flags) {
+    const ByteSpan iov[] = {as_bytes(text)};
+    auto r = sock_sendmsg(*s, SendMsg{iov, nullptr}, flags | MSG_DONTWAIT);
+    EXPECT_TRUE(r);
+    const std::size_t n = r ? *r : 0;
+    sock_sendmsg_done(*s, flags, n);
+    return n;
+  }
+  struct Report {
+    sock_extended_err ee;
+    std::size_t data_len;
+    std::optional<timespec> stamp;
+  };
+  std::optional<Report> next_report(Socket* s) {
+    std::array<std::byte, 256> buf{};
+    const MutableByteSpan iov[] = {MutableByteSpan(buf)};
+    auto r = sock_recv_errqueue(*s, RecvMsg{iov});
+    if (!r) return std::nullopt;
+    Report rep{};
+    rep.data_len = r->copied;
+    auto e = cmsg(*r, SOL_IP, IP_RECVERR);
+    EXPECT_TRUE(e);
+    if (e) std::memcpy(&rep.ee, e->data(), sizeof(rep.ee));
+    if (auto t = cmsg(*r, SOL_SOCKET, SCM_TIMESTAMPING)) {
+      timespec ts[3];
+      std::memcpy(ts, t->data(), sizeof(ts));
+      rep.stamp = ts[0];
+    }
+    return rep;
+  }
+  static bool same_time(const timespec& ts, Instant t) {
+    const auto ns = t.time_since_epoch().count();
+    return ts.tv_sec == ns / 1000000000 && ts.tv_nsec == ns % 1000000000;
+  }
+};
+
+// Linux frees the data's buffers, and runs the completion, when the peer has acknowledged
+// it; consecutive completions share one report [ee_info, ee_data].
+TEST_F(ErrQueueReports, ZerocopyCompletesWhenTheDataIsAcknowledged) {
+  Passive p = open_passive();
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_ZEROCOPY, 1));
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send_call(p.sock, "abc", MSG_ZEROCOPY), 3U);
+  EXPECT_EQ(send_call(p.sock, "def", MSG_ZEROCOPY), 3U);
+  EXPECT_EQ(send_call(p.sock, "plain", 0), 5U);  // no number taken
+  drain();
+  EXPECT_FALSE(next_report(p.sock)) << "sent, not yet acknowledged";
+  EXPECT_EQ(sock_poll(*p.sock) & POLLERR, 0);
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 4});
+  EXPECT_NE(sock_poll(*p.sock) & POLLERR, 0);
+  auto r = next_report(p.sock);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->ee.ee_origin, SO_EE_ORIGIN_ZEROCOPY);
+  EXPECT_EQ(r->ee.ee_errno, 0U);
+  EXPECT_EQ(r->ee.ee_code, SO_EE_CODE_ZEROCOPY_COPIED);
+  EXPECT_EQ(r->ee.ee_info, 0U);
+  EXPECT_EQ(r->ee.ee_data, 0U);
+  EXPECT_FALSE(next_report(p.sock));
+  // Two more calls, acknowledged together with the second: one report for 1..3.
+  EXPECT_EQ(send_call(p.sock, "ghi", MSG_ZEROCOPY), 3U);
+  EXPECT_EQ(send_call(p.sock, "jkl", MSG_ZEROCOPY), 3U);
+  drain();
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1 + 17});
+  r = next_report(p.sock);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->ee.ee_info, 1U);
+  EXPECT_EQ(r->ee.ee_data, 3U);
+  EXPECT_FALSE(next_report(p.sock));
+}
+
+// tcp_reset purges the send queue: what was never acknowledged completes all the same.
+TEST_F(ErrQueueReports, ZerocopyCompletesWhenTheConnectionIsReset) {
+  Passive p = open_passive();
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_ZEROCOPY, 1));
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send_call(p.sock, "lost", MSG_ZEROCOPY), 4U);
+  drain();
+  inject({.flags = kTcpRst, .seq = kPeerIsn + 1, .ack = 0});
+  ASSERT_EQ(state(p.sock), TcpState::kClosed);
+  auto r = next_report(p.sock);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->ee.ee_origin, SO_EE_ORIGIN_ZEROCOPY);
+  EXPECT_EQ(r->ee.ee_data, 0U);
+}
+
+// SOF_TIMESTAMPING_TX_SOFTWARE: SCM_TSTAMP_SND when the segment with the call's last byte
+// goes to the device, keyed (OPT_ID) by that byte's distance from where counting began;
+// OPT_TSONLY: no packet with it.
+TEST_F(ErrQueueReports, TxSoftwareStampWhenTheLastByteIsSent) {
+  Passive p = open_passive(false, false, 0);  // a zero window holds the data back
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_TIMESTAMPING,
+                      SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+                          SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY));
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send_call(p.sock, std::string(100, 'x'), 0), 100U);
+  EXPECT_EQ(send_call(p.sock, std::string(3000, 'y'), 0), 3000U);
+  EXPECT_FALSE(next_report(p.sock)) << "nothing sent yet";
+  advance(std::chrono::milliseconds(3));
+  drain();  // a window probe, no data
+  EXPECT_FALSE(next_report(p.sock));
+  const Instant sent = now;
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 512});
+  // Three segments (1460, 1460, 180): a stamp for byte 99 (in the first) and 3099 (in the
+  // last), not one per segment.
+  auto a = next_report(p.sock);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->ee.ee_origin, SO_EE_ORIGIN_TIMESTAMPING);
+  EXPECT_EQ(a->ee.ee_errno, static_cast<std::uint32_t>(ENOMSG));
+  EXPECT_EQ(a->ee.ee_info, static_cast<std::uint32_t>(SCM_TSTAMP_SND));
+  EXPECT_EQ(a->ee.ee_data, 99U);
+  EXPECT_EQ(a->data_len, 0U);
+  ASSERT_TRUE(a->stamp);
+  EXPECT_TRUE(same_time(*a->stamp, sent));
+  auto b = next_report(p.sock);
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->ee.ee_data, 3099U);
+  EXPECT_FALSE(next_report(p.sock));
+}
+
+// SOF_TIMESTAMPING_TX_ACK: SCM_TSTAMP_ACK when the last byte is acknowledged; without
+// OPT_ID the key is 0. SOF_TIMESTAMPING_TX_SCHED comes with the send.
+TEST_F(ErrQueueReports, TxAckAndSchedStamps) {
+  Passive p = open_passive();
+  ASSERT_TRUE(set_int(p.sock, SOL_SOCKET, SO_TIMESTAMPING,
+                      SOF_TIMESTAMPING_TX_ACK | SOF_TIMESTAMPING_TX_SCHED |
+                          SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY));
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send_call(p.sock, "stamp", 0), 5U);
+  drain();
+  auto sched = next_report(p.sock);
+  ASSERT_TRUE(sched);
+  EXPECT_EQ(sched->ee.ee_info, static_cast<std::uint32_t>(SCM_TSTAMP_SCHED));
+  EXPECT_FALSE(next_report(p.sock));
+  advance(std::chrono::milliseconds(20));
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 6});
+  auto ack = next_report(p.sock);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->ee.ee_info, static_cast<std::uint32_t>(SCM_TSTAMP_ACK));
+  EXPECT_EQ(ack->ee.ee_data, 0U);
+  ASSERT_TRUE(ack->stamp);
+  EXPECT_TRUE(same_time(*ack->stamp, now));
+}
+
 }  // namespace
 }  // namespace usnet::script

@@ -222,6 +222,49 @@ Outcome saved_syn(const Ops& o, socklen_t size) {
   return out;
 }
 
+// A connected TCP socket with SO_TIMESTAMPING `flags` (after connect, as OPT_ID needs)
+// sends 3 bytes, then 5: the first error queue entry as one number (the data length, then
+// origin, errno, info, data), times 10, plus 1 if SCM_TIMESTAMPING came first and 2 if
+// IP_RECVERR followed it.
+Outcome tx_timestamp(const Ops& o, int flags) {
+  Fds f{o};
+  const int fd = f.connected();
+  if (set_int(o, fd, SOL_SOCKET, SO_TIMESTAMPING, flags) != 0) return outcome(-2);
+  if (o.send(fd, "abc", 3, 0) != 3 || o.send(fd, "defgh", 5, 0) != 5) return outcome(-2);
+  char data[64];
+  char ctl[256];
+  for (int i = 0; i < 100; ++i) {
+    iovec v{data, sizeof(data)};
+    msghdr m{};
+    m.msg_iov = &v;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof(ctl);
+    const long r = o.recvmsg(fd, &m, MSG_ERRQUEUE);
+    if (r < 0 && errno == EAGAIN) {
+      ::usleep(1000);
+      continue;
+    }
+    if (r < 0) return outcome(r);
+    long order = 0;
+    sock_extended_err ee{};
+    const cmsghdr* c = CMSG_FIRSTHDR(&m);
+    if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
+      order += 1;
+      c = CMSG_NXTHDR(&m, const_cast<cmsghdr*>(c));
+    }
+    if (c != nullptr && c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) {
+      order += 2;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+    }
+    return outcome(
+        0, ((((r * 10 + ee.ee_origin) * 100 + ee.ee_errno) * 10 + ee.ee_info) * 100 + ee.ee_data) *
+                   10 +
+               order);
+  }
+  return outcome(-4);
+}
+
 // A listener with TCP_DEFER_ACCEPT 1 and a client connected to it: a non-blocking accept
 // before the client sends (EAGAIN), and after it sent 2 bytes (a connection, with them).
 Outcome defer_accept(const Ops& o) {
@@ -1110,6 +1153,16 @@ const std::vector<Case>& cases() {
          set_int(o, fd, SOL_SOCKET, SO_ZEROCOPY, 1);
          if (o.send(fd, "abc", 3, MSG_ZEROCOPY) != 3) return outcome(-2);
          return errqueue_entry(o, fd);
+       }},
+      {"SO_TIMESTAMPING TX_SOFTWARE OPT_ID OPT_TSONLY on TCP: SND stamp of byte 2",
+       [](const Ops& o) {
+         return tx_timestamp(o, SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+                                    SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY);
+       }},
+      {"SO_TIMESTAMPING TX_ACK OPT_TSONLY on TCP: ACK stamp, key 0",
+       [](const Ops& o) {
+         return tx_timestamp(o, SOF_TIMESTAMPING_TX_ACK | SOF_TIMESTAMPING_SOFTWARE |
+                                    SOF_TIMESTAMPING_OPT_TSONLY);
        }},
       {"MSG_ZEROCOPY on UDP: completion on the error queue",
        [](const Ops& o) {

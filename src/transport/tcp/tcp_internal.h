@@ -119,6 +119,16 @@ struct SynAckTimeout {
 };
 SynAckTimeout tcp_synack_timeout(const TcpSock& child, int max_retries);
 
+// --- tcp_tx_report.cpp (MSG_ZEROCOPY completions, SO_TIMESTAMPING transmit stamps) ---
+// ops->sendmsg_done: notes the call's last byte if anything is to be reported about it.
+void tcp_sendmsg_done(Socket& sock, std::optional<std::uint32_t> zc_id);
+// New data [seq, seq + len) was sent for the first time.
+void tcp_tx_report_sent(TcpSock& sk, SeqNum seq, std::uint32_t len);
+// SND.UNA advanced.
+void tcp_tx_report_acked(TcpSock& sk);
+// The connection ended: the completions still owed are given.
+void tcp_tx_report_flush(TcpSock& sk);
+
 // --- tcp_timer.cpp ---
 void tcp_init_timers(TcpSock& sk);
 void tcp_cancel_timers(TcpSock& sk);

@@ -481,6 +481,7 @@ const ProtoOps kTcpOps = {
     .ioctl = tcp_ioctl,
     .sockopt_changed = tcp_sockopt_changed,
     .tskey = tcp_tskey,
+    .sendmsg_done = tcp_sendmsg_done,
 };
 
 }  // namespace usnet

@@ -386,6 +386,7 @@ void tcp_segment_sent(TcpSock& sk, SeqNum seq, std::uint32_t len, bool fin, bool
   sk.snd_nxt = seq + len + (fin ? 1 : 0);
   sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
   if (!retrans && len < sk.mss) sk.snd_sml = seq + len;  // tcp_minshall_update
+  if (!retrans && len > 0 && !sk.tx_notes.empty()) tcp_tx_report_sent(sk, seq, len);
   if (sk.persist) {
     // The window opened: the probes and their backoff are over (Linux tcp_ack_probe).
     sk.persist = false;

@@ -66,6 +66,16 @@ struct SackRange {
   SeqNum right;
 };
 
+// A sendmsg call's last byte with what its sender is to hear about it (tcp_tx_report.cpp).
+struct TcpTxNote {
+  SeqNum last;
+  std::optional<std::uint32_t> zc_id;  // MSG_ZEROCOPY completion, due when acknowledged
+  bool sched = false;                  // SOF_TIMESTAMPING_TX_SCHED, TX_SOFTWARE, TX_ACK
+  bool snd = false;
+  bool ack = false;
+  bool sent = false;  // the segment carrying it has gone (SCHED and SND stamped)
+};
+
 struct TcpSock : Socket {
   TcpSock(Stack& s, const ProtoOps& o);
   ~TcpSock() override;
@@ -194,7 +204,8 @@ struct TcpSock : Socket {
   bool recvmsg_inq = false;
   std::uint32_t notsent_lowat = 0;
   std::uint8_t defer_accept = 0;
-  bool defer_acked = false;  // a child's bare ACK was dropped for TCP_DEFER_ACCEPT
+  bool defer_acked = false;        // a child's bare ACK was dropped for TCP_DEFER_ACCEPT
+  std::deque<TcpTxNote> tx_notes;  // in send order; empty unless asked for
   std::uint8_t save_syn = 0;
   // TCP_SAVED_SYN: the SYN's headers (from the IP header on, or from the link header with
   // TCP_SAVE_SYN 2), kept only when the listener asked; read once (Linux tp->saved_syn).

@@ -211,6 +211,7 @@ void tcp_done(TcpSock& sk) {
   tcp.unhash(sk);
   sk.ooo.clear();
   sk.scoreboard.clear();
+  if (sk.owner == TcpSock::Owner::kUser && !sk.tx_notes.empty()) tcp_tx_report_flush(sk);
   if (sk.owner == TcpSock::Owner::kUser) {
     // inet_put_port: a port the connection picked for itself is given back at CLOSE; an
     // explicitly bound one stays until close().
