@@ -146,12 +146,25 @@ void sock_sendmsg_done(Socket& sock, int flags, std::size_t queued) {
   if (sock_zerocopy_wanted(sock, flags, queued)) zc_id = sock.opt.zckey++;
   if (sock.ops->sendmsg_done != nullptr) {
     sock.ops->sendmsg_done(sock, zc_id);
-  } else if (zc_id) {
-    sock_zerocopy_notify(sock, *zc_id);  // a datagram is complete once sent
+    return;
   }
+  // A datagram went to the IP layer within the call: its transmit stamps are taken now
+  // (usnet hands it to the device at once, unless it waits for ARP) with the socket's next
+  // OPT_ID key (Linux sk_tskey, counted per datagram that asks for a stamp), and it is
+  // complete once sent.
+  const std::uint32_t f = sock.opt.tsflags;
+  if ((f & (SOF_TIMESTAMPING_TX_SCHED | SOF_TIMESTAMPING_TX_SOFTWARE)) != 0) {
+    const std::uint32_t key = (f & SOF_TIMESTAMPING_OPT_ID) != 0 ? sock.opt.tskey++ : 0;
+    const Instant now = sock.stack.now();
+    if ((f & SOF_TIMESTAMPING_TX_SCHED) != 0) sock_tx_timestamp(sock, SCM_TSTAMP_SCHED, key, now);
+    if ((f & SOF_TIMESTAMPING_TX_SOFTWARE) != 0) sock_tx_timestamp(sock, SCM_TSTAMP_SND, key, now);
+  }
+  if (zc_id) sock_zerocopy_notify(sock, *zc_id);
 }
 
 void sock_tx_timestamp(Socket& sock, std::uint32_t tstype, std::uint32_t key, Instant when) {
+  // Only the stamp: usnet never returns the packet with it, as if SOF_TIMESTAMPING_OPT_TSONLY
+  // were always set (Linux returns the packet as sent without it).
   ErrQueueEntry e;
   e.ee_errno = ENOMSG;
   e.ee_origin = SO_EE_ORIGIN_TIMESTAMPING;

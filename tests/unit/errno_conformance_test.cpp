@@ -222,15 +222,10 @@ Outcome saved_syn(const Ops& o, socklen_t size) {
   return out;
 }
 
-// A connected TCP socket with SO_TIMESTAMPING `flags` (after connect, as OPT_ID needs)
-// sends 3 bytes, then 5: the first error queue entry as one number (the data length, then
-// origin, errno, info, data), times 10, plus 1 if SCM_TIMESTAMPING came first and 2 if
-// IP_RECVERR followed it.
-Outcome tx_timestamp(const Ops& o, int flags) {
-  Fds f{o};
-  const int fd = f.connected();
-  if (set_int(o, fd, SOL_SOCKET, SO_TIMESTAMPING, flags) != 0) return outcome(-2);
-  if (o.send(fd, "abc", 3, 0) != 3 || o.send(fd, "defgh", 5, 0) != 5) return outcome(-2);
+// The next transmit time stamp on the error queue (waiting up to 100 ms for it) as one
+// number: the data length, origin, errno, info, data, times 10, plus 1 if SCM_TIMESTAMPING
+// came first and 2 if IP_RECVERR followed it. Negative: the call failed or none came.
+long tx_stamp_entry(const Ops& o, int fd) {
   char data[64];
   char ctl[256];
   for (int i = 0; i < 100; ++i) {
@@ -245,7 +240,7 @@ Outcome tx_timestamp(const Ops& o, int flags) {
       ::usleep(1000);
       continue;
     }
-    if (r < 0) return outcome(r);
+    if (r < 0) return -errno;
     long order = 0;
     sock_extended_err ee{};
     const cmsghdr* c = CMSG_FIRSTHDR(&m);
@@ -257,12 +252,46 @@ Outcome tx_timestamp(const Ops& o, int flags) {
       order += 2;
       std::memcpy(&ee, CMSG_DATA(c), sizeof(ee));
     }
-    return outcome(
-        0, ((((r * 10 + ee.ee_origin) * 100 + ee.ee_errno) * 10 + ee.ee_info) * 100 + ee.ee_data) *
-                   10 +
-               order);
+    return (((((r * 10 + ee.ee_origin) * 100 + ee.ee_errno) * 10 + ee.ee_info) * 100 + ee.ee_data) *
+            10) +
+           order;
   }
-  return outcome(-4);
+  return -1000;
+}
+
+// A connected TCP socket with SO_TIMESTAMPING `flags` (after connect, as OPT_ID needs)
+// sends 3 bytes, then 5: the first stamp on its error queue (tx_stamp_entry).
+Outcome tx_timestamp(const Ops& o, int flags) {
+  Fds f{o};
+  const int fd = f.connected();
+  if (set_int(o, fd, SOL_SOCKET, SO_TIMESTAMPING, flags) != 0) return outcome(-2);
+  if (o.send(fd, "abc", 3, 0) != 3 || o.send(fd, "defgh", 5, 0) != 5) return outcome(-2);
+  const long e = tx_stamp_entry(o, fd);
+  return e < 0 ? outcome(-3, e) : outcome(0, e);
+}
+
+// A UDP socket with SO_TIMESTAMPING `flags` sends two datagrams to a bound one: the first
+// two stamps on its error queue (OPT_ID counts datagrams).
+Outcome udp_tx_timestamp(const Ops& o, int flags) {
+  Fds f{o};
+  const int rx = f.udp();
+  const auto any = addr("127.0.0.1", 0);
+  o.bind(rx, sa(any), sizeof(any));
+  sockaddr_in to{};
+  socklen_t alen = sizeof(to);
+  o.getsockname(rx, reinterpret_cast<sockaddr*>(&to), &alen);
+  const int fd = f.udp();
+  if (set_int(o, fd, SOL_SOCKET, SO_TIMESTAMPING, flags) != 0) return outcome(-2);
+  for (const char* d : {"abc", "defgh"}) {
+    const auto n = static_cast<long>(std::strlen(d));
+    if (o.sendto(fd, d, n, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != n) {
+      return outcome(-2);
+    }
+  }
+  const long a = tx_stamp_entry(o, fd);
+  const long b = tx_stamp_entry(o, fd);
+  if (a < 0 || b < 0) return outcome(-3, a < 0 ? a : b);
+  return outcome(0, a * 100000000 + b);
 }
 
 // A listener with TCP_DEFER_ACCEPT 1 and a client connected to it: a non-blocking accept
@@ -1163,6 +1192,11 @@ const std::vector<Case>& cases() {
        [](const Ops& o) {
          return tx_timestamp(o, SOF_TIMESTAMPING_TX_ACK | SOF_TIMESTAMPING_SOFTWARE |
                                     SOF_TIMESTAMPING_OPT_TSONLY);
+       }},
+      {"SO_TIMESTAMPING TX_SOFTWARE OPT_ID OPT_TSONLY on UDP: SND stamps keyed 0, 1",
+       [](const Ops& o) {
+         return udp_tx_timestamp(o, SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+                                        SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY);
        }},
       {"MSG_ZEROCOPY on UDP: completion on the error queue",
        [](const Ops& o) {
