@@ -193,10 +193,10 @@ Outcome errqueue_entry(const Ops& o, int fd) {
 // A listener with TCP_SAVE_SYN, one connection from the same side, and TCP_SAVED_SYN read
 // twice on the accepted socket with a buffer of `size`: both lengths and the IP version and
 // protocol of what came back.
-Outcome saved_syn(const Ops& o, socklen_t size) {
+Outcome saved_syn(const Ops& o, socklen_t size, int save = 1) {
   Fds f{o};
   const int l = f.tcp();
-  set_int(o, l, IPPROTO_TCP, TCP_SAVE_SYN, 1);
+  set_int(o, l, IPPROTO_TCP, TCP_SAVE_SYN, save);
   const auto any = addr("127.0.0.1", 0);
   o.bind(l, sa(any), sizeof(any));
   o.listen(l, 8);
@@ -213,7 +213,16 @@ Outcome saved_syn(const Ops& o, socklen_t size) {
   const int r1 = o.getsockopt(s, IPPROTO_TCP, TCP_SAVED_SYN, buf, &len);
   const int e1 = errno;
   const long first = len;
-  const long head = r1 == 0 ? buf[0] * 1000L + buf[9] : 0;  // 0x45, IPPROTO_TCP
+  // 0x45 and IPPROTO_TCP; with the link header (loopback's: zero addresses, then 0x0800)
+  // the sum of its addresses and its type too.
+  const int ip = save == 2 ? 14 : 0;
+  long head = r1 == 0 ? buf[ip] * 1000L + buf[ip + 9] : 0;
+  if (r1 == 0 && save == 2) {
+    long addrs = 0;
+    for (int i = 0; i < 12; ++i)
+      addrs += buf[i];
+    head = (head * 1000 + addrs) * 100000 + buf[12] * 256 + buf[13];
+  }
   len = size;
   const int r2 = o.getsockopt(s, IPPROTO_TCP, TCP_SAVED_SYN, buf, &len);
   Outcome out = outcome(r2, head * 1000000L + first * 1000L + len);
@@ -1499,6 +1508,8 @@ const std::vector<Case>& cases() {
       {"TCP_SAVED_SYN on the accepted socket, read twice",
        [](const Ops& o) { return saved_syn(o, 256); }},
       {"TCP_SAVED_SYN with a short buffer", [](const Ops& o) { return saved_syn(o, 10); }},
+      {"TCP_SAVE_SYN 2 on loopback: the link header too",
+       [](const Ops& o) { return saved_syn(o, 256, 2); }},
       {"TCP_KEEPIDLE 0",
        [](const Ops& o) {
          Fds f{o};

@@ -1,6 +1,7 @@
 // Connection state: set_state(), the start and the end of a connection.
 #include <netinet/in.h>
 
+#include <array>
 #include <bit>
 
 #include <fmt/format.h>
@@ -333,9 +334,23 @@ std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& s
 
 void tcp_save_syn(TcpSock& child, const TcpSegment& syn) {
   if (child.save_syn == 0 || syn.headers.empty()) return;
-  // 1: from the IP header on; 2: the link-layer header too (none on loopback).
-  const ByteSpan h = child.save_syn == 2 ? syn.headers : syn.headers.subspan(syn.mac_len);
-  child.saved_syn.assign(h.begin(), h.end());
+  // 1: from the IP header on; 2: the link-layer header too.
+  if (child.save_syn == 1) {
+    const ByteSpan h = syn.headers.subspan(syn.mac_len);
+    child.saved_syn.assign(h.begin(), h.end());
+    return;
+  }
+  child.saved_syn.clear();
+  if (syn.mac_len == 0) {
+    // usnet's loopback has no link layer; Linux's frames there carry an Ethernet header
+    // of zero addresses (the loopback device's), which TCP_SAVE_SYN 2 returns.
+    constexpr std::array<std::byte, 14> kLoopbackEth{
+        std::byte{0}, std::byte{0}, std::byte{0},    std::byte{0},   std::byte{0},
+        std::byte{0}, std::byte{0}, std::byte{0},    std::byte{0},   std::byte{0},
+        std::byte{0}, std::byte{0}, std::byte{0x08}, std::byte{0x00}};
+    child.saved_syn.assign(kLoopbackEth.begin(), kLoopbackEth.end());
+  }
+  child.saved_syn.insert(child.saved_syn.end(), syn.headers.begin(), syn.headers.end());
 }
 
 void tcp_finish_connect(TcpSock& sk, const TcpSegment& seg) {
