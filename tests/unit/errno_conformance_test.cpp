@@ -303,6 +303,70 @@ Outcome udp_tx_timestamp(const Ops& o, int flags) {
   return outcome(0, a * 100000000 + b);
 }
 
+// A client and the connection accepted from it on loopback; -1s if either failed.
+struct Pair {
+  int client = -1;
+  int server = -1;
+};
+Pair connected_pair(Fds& f, int (*before_connect)(const Ops&, int) = nullptr) {
+  const Ops& o = f.o;
+  const int l = f.tcp();
+  const auto any = addr("127.0.0.1", 0);
+  o.bind(l, sa(any), sizeof(any));
+  o.listen(l, 8);
+  sockaddr_in to{};
+  socklen_t alen = sizeof(to);
+  o.getsockname(l, reinterpret_cast<sockaddr*>(&to), &alen);
+  Pair p;
+  p.client = f.tcp();
+  if (before_connect != nullptr) before_connect(o, p.client);
+  if (o.connect(p.client, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) return {};
+  p.server = o.accept4(l, nullptr, nullptr, 0);
+  if (p.server >= 0) f.fds.push_back(p.server);
+  return p;
+}
+
+// TCP_INQ: 10 bytes arrive, a read of 4 returns TCP_CM_INQ 6. As bytes read * 100 + inq.
+Outcome inq_cmsg(const Ops& o) {
+  Fds f{o};
+  const Pair p = connected_pair(f);
+  if (p.server < 0) return outcome(-3);
+  set_int(o, p.server, IPPROTO_TCP, TCP_INQ, 1);
+  if (o.send(p.client, "0123456789", 10, 0) != 10) return outcome(-2);
+  char probe[16];
+  for (int i = 0; i < 100 && o.recv(p.server, probe, sizeof(probe), MSG_PEEK | MSG_DONTWAIT) < 10;
+       ++i) {
+    ::usleep(1000);
+  }
+  char data[4];
+  char ctl[64];
+  iovec v{data, sizeof(data)};
+  msghdr m{};
+  m.msg_iov = &v;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof(ctl);
+  const long n = o.recvmsg(p.server, &m, 0);
+  if (n < 0) return outcome(n);
+  int inq = -1;
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr;
+       c = CMSG_NXTHDR(&m, const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ) std::memcpy(&inq, CMSG_DATA(c), 4);
+  }
+  return outcome(0, n * 100 + inq);
+}
+
+// TCP_MAXSEG 1000 before connect: the MSS both ends then use (the client's, then the
+// accepted socket's), less the timestamps.
+Outcome maxseg_connect(const Ops& o) {
+  Fds f{o};
+  const Pair p = connected_pair(
+      f, [](const Ops& ops, int fd) { return set_int(ops, fd, IPPROTO_TCP, TCP_MAXSEG, 1000); });
+  if (p.server < 0) return outcome(-3);
+  return outcome(0, get_int(o, p.client, IPPROTO_TCP, TCP_MAXSEG) * 10000L +
+                        get_int(o, p.server, IPPROTO_TCP, TCP_MAXSEG));
+}
+
 // A listener with TCP_DEFER_ACCEPT 1 and a client connected to it: a non-blocking accept
 // before the client sends (EAGAIN), and after it sent 2 bytes (a connection, with them).
 Outcome defer_accept(const Ops& o) {
@@ -1434,6 +1498,9 @@ const std::vector<Case>& cases() {
          const int r = set_int(o, fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, -3);
          return outcome(r, get_int(o, fd, IPPROTO_TCP, TCP_DEFER_ACCEPT));
        }},
+      {"TCP_INQ: the control message counts what is left", [](const Ops& o) { return inq_cmsg(o); }},
+      {"TCP_MAXSEG 1000 before connect: both ends' MSS",
+       [](const Ops& o) { return maxseg_connect(o); }},
       {"TCP_DEFER_ACCEPT: no connection to accept until data",
        [](const Ops& o) { return defer_accept(o); }},
       {"TCP_QUICKACK default reads 1",
