@@ -96,6 +96,9 @@ Status set_int_option(Socket& s, int name, int x) {
       if (s.protocol == IPPROTO_TCP) {
         const int cap = s.opt.rcvbuf_locked ? s.opt.rcvbuf >> 1 : s.stack.sysctl().tcp_rmem[2] >> 1;
         x = std::min(x, cap);
+        // A buffer autotuning owns grows to hold the mark, so that the window can reach it:
+        // tcp_space_from_win at the default scaling ratio, twice the payload.
+        if (!s.opt.rcvbuf_locked && x > s.opt.rcvbuf / 2) s.opt.rcvbuf = 2 * x;
       }
       s.opt.rcvlowat = x != 0 ? x : 1;
       if (s.ops->sockopt_changed != nullptr) s.ops->sockopt_changed(s, name);

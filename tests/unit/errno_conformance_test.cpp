@@ -1345,6 +1345,13 @@ const std::vector<Case>& cases() {
          const int r = set_int(o, fd, SOL_SOCKET, SO_RCVLOWAT, 0);
          return outcome(r, get_int(o, fd, SOL_SOCKET, SO_RCVLOWAT));
        }},
+      {"SO_RCVLOWAT 200000 grows an unlocked SO_RCVBUF to hold it",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.tcp();
+         const int r = set_int(o, fd, SOL_SOCKET, SO_RCVLOWAT, 200000);
+         return outcome(r, get_int(o, fd, SOL_SOCKET, SO_RCVBUF));
+       }},
       {"SO_RCVLOWAT capped by a locked SO_RCVBUF",
        [](const Ops& o) {
          Fds f{o};
