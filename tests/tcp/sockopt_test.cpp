@@ -157,27 +157,35 @@ TEST_F(Sockopt, SavedSynAbsentOnTheListener) {
 
 // --- TCP_NOTSENT_LOWAT ---
 
-// tcp_poll: writable only while fewer than the mark's bytes are unsent (tcp_stream_memory_free).
-TEST_F(Sockopt, NotsentLowatPollOutOnlyBelowTheMark) {
+// tcp_poll: writable only while the unsent bytes are fewer than half the mark
+// (tcp_stream_memory_free with `wake`); sendmsg fills the unsent tail segment whatever the
+// mark, and starts a new segment only while fewer than the mark's bytes are unsent. (The
+// kernel, corked on loopback with TCP_NOTSENT_LOWAT 100: POLLOUT at 40 unsent, none at 55;
+// sends still taken into the tail segment.)
+TEST_F(Sockopt, NotsentLowatPollOutBelowHalfTheMarkAndSendsFillTheSegment) {
   Passive p = open_passive(false, false, 0);  // a zero window: what is written stays unsent
   ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 100));
-  EXPECT_EQ(send(p.sock, std::string(50, 'a')), 50U);
-  EXPECT_TRUE(pollout(p.sock)) << "50 unsent < 100";
-  EXPECT_EQ(send(p.sock, std::string(60, 'b')), 60U);
-  EXPECT_FALSE(pollout(p.sock)) << "110 unsent >= 100";
-  const ByteSpan iov[] = {as_bytes(std::string_view("c"))};
+  EXPECT_EQ(send(p.sock, std::string(40, 'a')), 40U);
+  EXPECT_TRUE(pollout(p.sock)) << "2 * 40 < 100";
+  EXPECT_EQ(send(p.sock, std::string(15, 'b')), 15U);
+  EXPECT_FALSE(pollout(p.sock)) << "2 * 55 >= 100";
+  // The tail segment takes up to the MSS (1460), then the mark (reached) stops the copy.
+  EXPECT_EQ(send(p.sock, std::string(2000, 'c')), 1405U);
+  const ByteSpan iov[] = {as_bytes(std::string_view("d"))};
   EXPECT_EQ(sock_sendmsg(*p.sock, SendMsg{iov, nullptr}, MSG_DONTWAIT).error(), Error::kWouldBlock);
   // Without the mark (0: the sysctl's, unlimited) the buffer alone decides.
   ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 0));
   EXPECT_TRUE(pollout(p.sock));
   ASSERT_TRUE(set_int(p.sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 100));
   EXPECT_FALSE(pollout(p.sock));
-  // The window opens, the bytes go: writable again.
+  // The window opens, the segment goes: writable again.
   inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .window = 512});
   std::vector<std::byte> d;
   expect(kTcpAck | kTcpPsh, p.iss + 1, kPeerIsn + 1, &d);
-  EXPECT_EQ(d.size(), 110U);
+  EXPECT_EQ(d.size(), 1460U);
   EXPECT_TRUE(pollout(p.sock));
+  // Below the mark with no unsent tail: whole segments up to the mark.
+  EXPECT_EQ(send(p.sock, std::string(5000, 'e')), 5000U) << "sent as it comes: none unsent";
 }
 
 // --- TCP_INQ ---
