@@ -92,6 +92,19 @@ namespace usnet {
   X(TcpExtTCPFastRetrans)                                             \
   X(TcpExtTCPSackRecovery)                                            \
   X(TcpExtTCPRenoRecovery)                                            \
+  X(TcpExtTCPLossProbes)                                              \
+  X(TcpExtTCPLossProbeRecovery)                                       \
+  X(TcpExtTCPLostRetransmit)                                          \
+  X(TcpExtTCPSACKReorder)                                             \
+  X(TcpExtTCPSACKReneging)                                            \
+  X(TcpExtTCPDSACKOldSent)                                            \
+  X(TcpExtTCPDSACKOfoSent)                                            \
+  X(TcpExtTCPDSACKRecv)                                               \
+  X(TcpExtTCPDSACKOfoRecv)                                            \
+  X(TcpExtTCPDSACKUndo)                                               \
+  X(TcpExtTCPFullUndo)                                                \
+  X(TcpExtTCPLossUndo)                                                \
+  X(TcpExtDelayedACKLost)                                             \
   X(TcpExtTCPAbortOnData)                                             \
   X(TcpExtTCPAbortOnClose)                                            \
   X(TcpExtTCPAbortOnTimeout)                                          \

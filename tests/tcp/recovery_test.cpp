@@ -16,6 +16,10 @@ class Recovery : public TcpScript {};
 // receiver has reneged". A receiver that dropped what it had SACKed is then served from
 // SND.UNA on, rather than left with a hole no timeout ever fills.
 TEST_F(Recovery, TimeoutForgetsWhatWasSacked) {
+  // RFC 6675's duplicate-ACK recovery and timeouts alone (net.ipv4.tcp_recovery=0, no
+  // tail loss probe); rack_test.cpp has RACK's.
+  stack->sysctl().tcp_recovery = 0;
+  stack->sysctl().tcp_early_retrans = 0;
   Passive p = open_passive(false, true);
   ASSERT_NE(p.sock, nullptr);
   ASSERT_TRUE(tsk(p.sock).sack_ok);

@@ -83,7 +83,13 @@ TEST_F(Rto, ActiveOpenAfterALostSynStartsWithAThreeSecondRto) {
   EXPECT_EQ(tcp_current_rto(tsk(s)), 3s);
   EXPECT_EQ(send(s, "x"), 1U);
   expect(kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
+  // RFC 8985 7.2 (Linux tcp_schedule_loss_probe): without an RTT sample the tail loss
+  // probe comes after TCP_TIMEOUT_INIT, 1 s, and resends the segment; the RTO counts
+  // from the probe.
+  expect_retransmission_after(1s, kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
+  EXPECT_EQ(stack->mib().TcpExtTCPLossProbes, 1U);
   expect_retransmission_after(3s, kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
+  EXPECT_EQ(stack->mib().TcpExtTCPTimeouts, 1U);
   expect_retransmission_after(6s, kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
 }
 
@@ -101,6 +107,7 @@ TEST_F(Rto, PassiveOpenAfterALostSynAckStartsWithAThreeSecondRto) {
   EXPECT_EQ(tcp_current_rto(tsk(s)), 3s);
   EXPECT_EQ(send(s, "x"), 1U);
   expect(kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
+  expect_retransmission_after(1s, kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);  // the probe
   expect_retransmission_after(3s, kTcpAck | kTcpPsh, iss + 1, kPeerIsn + 1);
 }
 
@@ -169,6 +176,8 @@ TEST_F(Rto, RepeatedTimeoutsOfOneSegmentKeepSsthresh) {
 // TCP_RTO_MIN (200 ms, capped at 120 s) add up to: 924.6 s. With a 3 s RTO that is the
 // 13th expiry (1029 s), after 12 retransmissions, not 15.
 TEST_F(Rto, RetransmissionsGiveUpAfterTheModelledTimeOfRetries2) {
+  // Timeouts only: no tail loss probe before the first (net.ipv4.tcp_early_retrans=0).
+  stack->sysctl().tcp_early_retrans = 0;
   Socket* l = listener();
   inject({.flags = kTcpSyn, .seq = kPeerIsn, .ack = 0, .options = syn_options(false)});
   const std::uint32_t iss = isn_for();

@@ -47,7 +47,10 @@ bool seq_acceptable(const TcpSock& sk, const TcpSegment& seg) {
 
 // RFC 9293 says to answer an unacceptable segment; Linux (tcp_oow_rate_limited) allows one
 // such answer per 500 ms per socket so that a blind injector cannot start an ACK storm.
-bool oow_rate_limited(TcpSock& sk) {
+// Data segments (without SYN) are exempt, as in Linux: they are not part of an ACK loop, and
+// their sender needs the duplicate ACK (and DSACK) to stop retransmitting.
+bool oow_rate_limited(TcpSock& sk, const TcpSegment& seg) {
+  if (!seg.payload.empty() && !seg.h.has(kTcpSyn)) return false;
   const Instant now = sk.stack.now();
   if (sk.last_oow_ack != kEpoch && now - sk.last_oow_ack < std::chrono::milliseconds(500)) {
     return true;
@@ -56,8 +59,21 @@ bool oow_rate_limited(TcpSock& sk) {
   return false;
 }
 
-void ack_out_of_window(TcpSock& sk) {
-  if (!oow_rate_limited(sk)) tcp_send_ack(sk);
+void ack_out_of_window(TcpSock& sk, const TcpSegment& seg) {
+  if (!oow_rate_limited(sk, seg)) tcp_send_ack(sk);
+}
+
+// Linux tcp_send_dupack: a data segment wholly or partly below RCV.NXT is a retransmission
+// we did not need: ACK at once (quick-ACK mode, so the sender's next ones are not delayed
+// either) and report it as a duplicate (RFC 2883).
+void tcp_send_dupack(TcpSock& sk, const TcpSegment& seg) {
+  const SeqNum end = seg.seq + static_cast<std::uint32_t>(seg.payload.size());
+  if (!seg.payload.empty() && seg.seq < sk.rcv_nxt) {
+    sk.stack.mib().TcpExtDelayedACKLost++;
+    tcp_incr_quickack(sk, kTcpMaxQuickacks);
+    tcp_dsack_set(sk, seg.seq, seq_min(end, sk.rcv_nxt));
+  }
+  ack_out_of_window(sk, seg);
 }
 
 // A SYN repeated in SYN-RECEIVED: the peer never got our SYN,ACK (a passive open, Linux
@@ -70,7 +86,7 @@ bool tcp_synrecv_repeated_syn(TcpSock& sk, const TcpSegment& seg) {
       seg.h.has(kTcpRst) || seg.seq != sk.irs) {
     return false;
   }
-  if (oow_rate_limited(sk)) return true;
+  if (oow_rate_limited(sk, seg)) return true;
   sk.stack.mib().TcpRetransSegs++;
   sk.total_retrans++;
   tcp_send_synack(sk);
@@ -148,6 +164,11 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
   // Trim what we already have.
   if (seq < sk.rcv_nxt) {
     const auto dup = static_cast<std::uint32_t>(sk.rcv_nxt - seq);
+    // RFC 2883: the part we had is reported (Linux tcp_data_queue, "partial packet").
+    if (!data.empty()) {
+      tcp_dsack_set(sk, seq,
+                    seq + std::min<std::uint32_t>(dup, static_cast<std::uint32_t>(data.size())));
+    }
     if (dup >= data.size()) {
       if (dup > data.size()) fin = false;  // the FIN is old too
       data = {};
@@ -215,6 +236,8 @@ void tcp_data_queue(TcpSock& sk, const TcpSegment& seg) {
   tcp_ecn_check_ce(sk, seg);  // Linux tcp_data_queue_ofo
   const OfoQueue::Insert r = sk.ooo.insert(off, data, fin, tcp_ofo_limits(sk));
   if (r.queued || r.duplicate) mib.TcpExtTCPOFOQueue++;
+  // RFC 2883 4: out-of-order data we already held is reported as a duplicate.
+  if (r.duplicate) tcp_dsack_set(sk, seq, seq + static_cast<std::uint32_t>(data.size()));
   if (r.dropped) mib.TcpExtTCPOFODrop++;
   if (r.pruned != 0 || r.dropped) mib.TcpExtPruneCalled++;
   if (r.pruned != 0) mib.TcpExtOfoPruned++;
@@ -286,6 +309,37 @@ void enter_recovery(TcpSock& sk) {
   sk.cwnd = sk.sack_ok ? sk.ssthresh : sk.ssthresh + 3 * sk.mss;
 }
 
+}  // namespace
+
+void tcp_enter_recovery_rack(TcpSock& sk) {
+  MibCounters& mib = sk.stack.mib();
+  mib.TcpExtTCPSackRecovery++;
+  mib.TcpExtTCPFastRetrans++;
+  // Linux tcp_enter_recovery: undo bookkeeping first, then the reduction (not again for a
+  // window already reduced by ECN).
+  tcp_undo_start(sk);
+  if (!sk.in_cwr) sk.ssthresh = sk.cc->ssthresh(sk, sk.stack.now());
+  sk.in_cwr = false;
+  sk.recover = sk.snd_max;
+  sk.in_recovery = true;
+  sk.tlp_active = false;
+  sk.rtt_seq_valid = false;
+  sk.high_rxt = sk.snd_una;
+  if (sk.rack_timer_kind == TcpSock::RackTimer::kLossProbe) {
+    sk.stack.timers().cancel(sk.rack_timer);
+    sk.rack_timer_kind = TcpSock::RackTimer::kNone;
+  }
+  // RFC 6675 5 step 4.2 with RACK's marks: the first lost segment goes at once, whatever
+  // the pipe; the rest as the pipe falls below cwnd (usnet reduces cwnd to ssthresh at
+  // once, without PRR's gradual reduction).
+  SeqNum seq;
+  std::uint32_t len = 0;
+  if (tcp_rack_next_lost(sk, seq, len)) (void)tcp_retransmit(sk, seq, len);
+  sk.cwnd = sk.ssthresh;
+}
+
+namespace {
+
 // RFC 9293 3.10.7.4 takes the window from a segment no older than the one that last set
 // it: SND.WL1 < SEG.SEQ, or the same SEG.SEQ. As Linux's tcp_may_update_window, a segment
 // that acknowledges new data updates it too whatever its sequence number, and one at the
@@ -322,7 +376,9 @@ void tcp_handshake_rtt(TcpSock& sk, const TcpSegment& seg) {
 // The ACK field of an acceptable segment (fifth step, "ESTABLISHED STATE" rules).
 void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
   const SeqNum ack = seg.ack;
+  const SeqNum prior_una = sk.snd_una;
   const Instant now = sk.stack.now();
+  const bool rack = tcp_is_rack(sk);
   bool window_changed = false;
   // RFC 7323 2.2: the window of a segment with SYN set is never scaled.
   const std::uint32_t wnd =
@@ -342,11 +398,15 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
   // Linux tcp_is_cwnd_limited: grow cwnd only while the flight actually uses it, so an
   // application-limited sender does not build up a window it never tested (RFC 7661).
   const bool cwnd_limited = 2U * sk.flight() >= sk.cwnd;
+  const bool dsack = sk.sack_ok && tcp_check_dsack(sk, seg, prior_una);
   if (sk.sack_ok && seg.h.options.sack_count != 0) tcp_sacktag(sk, seg);
+  const bool new_sack = sk.sacked_bytes > sacked_before;
   tcp_ecn_ack(sk, seg);
 
-  if (ack > sk.snd_una) {
-    const auto acked = static_cast<std::uint32_t>(ack - sk.snd_una);
+  const bool una_advanced = ack > sk.snd_una;
+  std::uint32_t acked = 0;
+  if (una_advanced) {
+    acked = static_cast<std::uint32_t>(ack - sk.snd_una);
     // Bytes of the send queue now acknowledged (the FIN's sequence number carries none).
     const auto data_acked =
         std::min<std::uint32_t>(acked, static_cast<std::uint32_t>(sk.sndq.size()));
@@ -361,7 +421,27 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     // step 1 would see it ahead of SND.UNA and refuse every fast retransmit.
     if (!sk.in_recovery && sk.snd_una >= sk.recover) sk.recover = sk.snd_una;
     prune_scoreboard(sk);
+  }
+  // The send records follow every ACK (whatever the recovery algorithm); RACK (RFC 8985
+  // 6.2) then looks for segments sent before a delivered one and not delivered in time.
+  const bool rack_advanced = tcp_rack_on_ack(sk, prior_una, new_sack);
+  bool rack_lost = false;
+  if (rack) {
+    // Linux tcp_fastretrans_alert: an episode whose retransmissions all came back as
+    // duplicates was spurious (RFC 2883 / RFC 3708): undo it.
+    if (dsack) (void)tcp_try_undo_dsack(sk);
+    tcp_process_tlp_ack(sk, seg, dsack, una_advanced, new_sack);
+    // Only a segment sent before one delivered can be late: with nothing SACKed, no
+    // episode and no retransmission in flight, a cumulative ACK delivers in send order and
+    // the check (a walk of what is in flight) has nothing to find (Linux runs it only for
+    // a "dubious" ACK, tcp_ack_is_dubious).
+    if (rack_advanced && (sk.sacked_out != 0 || sk.lost_out != 0 || sk.tlp_active ||
+                          tcp_in_loss_episode(sk) || sk.rack_timer_kind == TcpSock::RackTimer::kReorder)) {
+      rack_lost = tcp_rack_detect_loss(sk);
+    }
+  }
 
+  if (una_advanced) {
     // RTT (RFC 6298 with RFC 7323 4.1 timestamps; Karn's rule without them). Only a valid
     // sample ends the backoff: the ACK of a retransmission says nothing about the path
     // (RFC 6298 5.7 note; Linux resets icsk_backoff only in tcp_ack_update_rtt).
@@ -379,11 +459,15 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
 
     if (sk.in_recovery) {
       if (ack >= sk.recover) {
-        // RFC 6582 3.2 step 3 (full acknowledgment): deflate to ssthresh.
-        sk.in_recovery = false;
-        sk.dupacks = 0;
-        sk.cwnd = std::min(sk.ssthresh,
-                           std::max(sk.flight(), static_cast<std::uint32_t>(sk.mss)) + sk.mss);
+        // RFC 6582 3.2 step 3 (full acknowledgment): deflate to ssthresh, unless the
+        // timestamps show the episode was spurious (Linux tcp_try_undo_recovery).
+        if (!(rack && tcp_try_undo_recovery(sk, seg, false))) {
+          sk.in_recovery = false;
+          sk.dupacks = 0;
+          sk.cwnd = std::min(sk.ssthresh,
+                             std::max(sk.flight(), static_cast<std::uint32_t>(sk.mss)) + sk.mss);
+          if (sk.rack_reo_persist > 0) sk.rack_reo_persist--;  // RFC 8985 6.2 step 4
+        }
       } else {
         // Partial acknowledgment (step 4): the next hole is lost too.
         sk.high_rxt = seq_max(sk.high_rxt, sk.snd_una);
@@ -395,24 +479,47 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
       }
     } else {
       sk.dupacks = 0;
+      // The loss episode after an RTO: an ACK for an original transmission (its echoed
+      // timestamp is older than the first retransmission) shows the timeout was spurious
+      // (Linux tcp_try_undo_loss; RFC 3522).
+      if (rack && sk.undo_active && prior_una < sk.recover &&
+          !tcp_try_undo_recovery(sk, seg, true) && sk.snd_una >= sk.recover &&
+          sk.rack_reo_persist > 0) {
+        sk.rack_reo_persist--;  // the episode ended without an undo
+      }
       if (cwnd_limited && !sk.in_cwr) sk.cc->on_ack(sk, acked, now);
     }
     // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
     if (sk.snd_una == sk.snd_max) {
       if (!sk.persist) sk.stack.timers().cancel(sk.rto_timer);
+      if (sk.rack_timer_kind != TcpSock::RackTimer::kNone) {
+        sk.stack.timers().cancel(sk.rack_timer);
+        sk.rack_timer_kind = TcpSock::RackTimer::kNone;
+      }
     } else {
       tcp_arm_rto(sk);
       sk.retrans_stamp = now;
+      if (rack && !sk.rtx.empty() && sk.rtx[0].has(TcpSentSeg::kSacked)) {
+        // The ACK stopped at data the receiver had SACKed: it reneged (RFC 2018 8), and
+        // what it dropped is resent at a timeout soon (Linux tcp_check_sack_reneging:
+        // max(SRTT/16, 10 ms)), whose RTO then forgets the SACKs.
+        const Duration soon = std::max<Duration>(std::chrono::microseconds(sk.srtt_us >> 7),
+                                                 std::chrono::milliseconds(10));
+        sk.stack.timers().arm(sk.rto_timer, now + soon);
+      } else if (rack && sk.rack_timer_kind != TcpSock::RackTimer::kReorder) {
+        // RFC 8985 7.2 / Linux tcp_set_xmit_timer: the probe timeout restarts with each
+        // ACK of new data.
+        (void)tcp_schedule_loss_probe(sk, true);
+      }
     }
   } else if (ack == sk.snd_una && sk.snd_max != sk.snd_una) {
     // RFC 5681 2 (duplicate ACK): no data, no window change, data outstanding. With SACK a
     // segment that reports new SACKed data counts too (RFC 6675 5).
-    const bool new_sack = sk.sacked_bytes > sacked_before;
     if (seg.payload.empty() && !seg.h.has(kTcpFin) && (!window_changed || new_sack)) {
       sk.dupacks++;
       if (sk.in_recovery) {
         if (!sk.sack_ok) sk.cwnd += sk.mss;  // RFC 6582 3.2 step 3: inflate
-      } else if ((sk.dupacks >= 3 || (sk.sack_ok && sk.sacked_bytes > 2U * sk.mss)) &&
+      } else if (!rack && (sk.dupacks >= 3 || (sk.sack_ok && sk.sacked_bytes > 2U * sk.mss)) &&
                  sk.snd_una >= sk.recover) {
         // RFC 6582 3.2 step 1: only if the ACK covers more than "recover", the highest
         // sequence number sent at the last loss (we keep recover one past it, SND.MAX then),
@@ -421,6 +528,9 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
       }
     }
   }
+  // RFC 8985 6.3: with RACK a loss is declared by time, not by a count of duplicates; the
+  // first one starts fast recovery (a loss found in an episode is resent within it).
+  if (rack_lost && !tcp_in_loss_episode(sk)) tcp_enter_recovery_rack(sk);
 }
 
 }  // namespace
@@ -599,7 +709,7 @@ bool tcp_ack_acceptable(TcpSock& sk, const TcpSegment& seg) {
   if (seg.ack > sk.snd_max) {
     // RFC 9293: an ACK for something not yet sent: ACK and drop.
     sk.stack.tracer().step("ack of unsent data");
-    ack_out_of_window(sk);
+    ack_out_of_window(sk, seg);
     return false;
   }
   // RFC 5961 5.2: acceptable only if (SND.UNA - MAX.SND.WND) =< SEG.ACK; an older ACK is
@@ -694,7 +804,7 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
   if (paws_reject(sk, seg)) {
     mib.TcpExtPAWSEstab++;
     stack.tracer().step("drop: PAWS");
-    ack_out_of_window(sk);
+    if (!seg.h.has(kTcpRst)) tcp_send_dupack(sk, seg);  // Linux tcp_validate_incoming
     return;
   }
   // TIME_WAIT (RFC 9293 3.10.7.4): the only thing that can arrive is a retransmission of
@@ -711,7 +821,7 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
   if (!crossed_synack && !seq_acceptable(sk, seg)) {
     mib.UsnetTcpOutOfWindow++;
     stack.tracer().step("drop: out of window");
-    if (!seg.h.has(kTcpRst)) ack_out_of_window(sk);
+    if (!seg.h.has(kTcpRst)) tcp_send_dupack(sk, seg);
     return;
   }
   // RFC 7323 4.3: remember the peer's timestamp from a segment covering Last.ACK.sent.

@@ -103,6 +103,47 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg);
 void tcp_rcv_synsent(TcpSock& sk, const TcpSegment& seg);
 void tcp_rtt_sample(TcpSock& sk, Duration rtt);
 
+// --- tcp_recovery.cpp (RACK-TLP, RFC 8985; DSACK, RFC 2883; undo) ---
+// RACK applies: SACK agreed and net.ipv4.tcp_recovery bit 1 (Linux tcp_is_rack).
+bool tcp_is_rack(const TcpSock& sk);
+// A fast recovery, or the loss episode after an RTO, is under way.
+bool tcp_in_loss_episode(const TcpSock& sk);
+// [seq, end) (a FIN counted) went out now, again if `retrans`: the send record follows.
+void tcp_rtx_record(TcpSock& sk, SeqNum seq, SeqNum end, bool retrans);
+// An ACK moved SND.UNA from `prior_una` (or not) and may have SACKed more: the records
+// delivered update RACK. True if RACK advanced (a loss check is due).
+bool tcp_rack_on_ack(TcpSock& sk, SeqNum prior_una, bool sack_blocks);
+// RFC 8985 6.2 step 5: marks what the reordering window says is lost; arms the reordering
+// timer for the rest. True if something was newly marked.
+bool tcp_rack_detect_loss(TcpSock& sk);
+// An RTO: every record not SACKed is lost (Linux tcp_timeout_mark_lost).
+void tcp_rack_mark_all_lost(TcpSock& sk);
+// The receiver reneged: no record is SACKed any more.
+void tcp_rack_clear_sacked(TcpSock& sk);
+// RFC 6675 pipe from the records: in flight, neither SACKed nor lost (unless resent).
+std::uint32_t tcp_rack_pipe(const TcpSock& sk);
+// The first record lost and not retransmitted since.
+bool tcp_rack_next_lost(const TcpSock& sk, SeqNum& seq, std::uint32_t& len);
+// RFC 2883 4: whether the ACK's first SACK block reports a duplicate; counts it for undo.
+bool tcp_check_dsack(TcpSock& sk, const TcpSegment& seg, SeqNum prior_una);
+// Undo: the start of an episode; a DSACK-proven spurious one; the end of an episode (or an
+// ACK in the loss episode) with RFC 3522's timestamp proof. True if undone.
+void tcp_undo_start(TcpSock& sk);
+bool tcp_try_undo_dsack(TcpSock& sk);
+bool tcp_try_undo_recovery(TcpSock& sk, const TcpSegment& seg, bool loss);
+// RFC 8985 7: arms the probe timeout; false if no probe is due (then the RTO stands).
+bool tcp_schedule_loss_probe(TcpSock& sk, bool advancing_rto);
+void tcp_process_tlp_ack(TcpSock& sk, const TcpSegment& seg, bool dsack, bool una_advanced,
+                         bool new_sack);
+void tcp_rack_timer(TcpSock& sk);
+// The receiver saw [left, right) twice: its next ACK reports it first (RFC 2883).
+void tcp_dsack_set(TcpSock& sk, SeqNum left, SeqNum right);
+// tcp_input.cpp: fast recovery entered because RACK marked a loss.
+void tcp_enter_recovery_rack(TcpSock& sk);
+// tcp_output.cpp: one segment of new data for a loss probe, past cwnd and Nagle but within
+// the peer's window. False if none could go.
+bool tcp_xmit_probe_new_data(TcpSock& sk);
+
 // --- tcp_listen.cpp ---
 void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg);
 // A child finished its handshake: move it to the listener's accept queue.

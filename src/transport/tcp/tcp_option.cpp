@@ -98,9 +98,20 @@ TcpInfo fill_tcp_info(const TcpSock& sk) {
   const Instant now = sk.stack.now();
   ti.tcpi_state = tcp_state_linux(sk.state);
   // TCP_CA_Recovery (3) in fast recovery, TCP_CA_Loss (4) from a timeout until SND.UNA has
-  // passed what was outstanding then.
+  // passed what was outstanding then, TCP_CA_CWR (2) while ECN reduces the window,
+  // TCP_CA_Disorder (1) while segments are SACKed or marked lost (Linux tcp_try_keep_open).
   const bool loss = !sk.in_recovery && sk.snd_una < sk.recover;
-  ti.tcpi_ca_state = sk.in_recovery ? 3 : (loss ? 4 : 0);
+  if (sk.in_recovery) {
+    ti.tcpi_ca_state = TCP_CA_Recovery;
+  } else if (loss) {
+    ti.tcpi_ca_state = TCP_CA_Loss;
+  } else if (sk.in_cwr) {
+    ti.tcpi_ca_state = TCP_CA_CWR;
+  } else if (sk.sacked_out + sk.lost_out != 0) {
+    ti.tcpi_ca_state = TCP_CA_Disorder;
+  } else {
+    ti.tcpi_ca_state = TCP_CA_Open;
+  }
   ti.tcpi_retransmits = static_cast<std::uint8_t>(sk.retransmits);
   ti.tcpi_probes = static_cast<std::uint8_t>(sk.probes + sk.ka_probes);
   ti.tcpi_backoff = static_cast<std::uint8_t>(sk.backoff);
@@ -121,6 +132,7 @@ TcpInfo fill_tcp_info(const TcpSock& sk) {
   ti.tcpi_unacked = (sk.flight() + mss - 1) / mss;
   ti.tcpi_sacked = sk.sacked_bytes / mss;
   ti.tcpi_retrans = sk.retrans_out;
+  ti.tcpi_lost = sk.lost_out;
   ti.tcpi_last_data_sent = ms_since(now, sk.last_send);
   ti.tcpi_last_data_recv = ms_since(now, sk.last_recv);
   ti.tcpi_last_ack_recv = ms_since(now, sk.last_recv);
@@ -148,6 +160,9 @@ TcpInfo fill_tcp_info(const TcpSock& sk) {
   full.tcpi_data_segs_out = sk.data_segs_out;
   full.tcpi_bytes_sent = sk.bytes_sent;
   full.tcpi_bytes_retrans = sk.bytes_retrans;
+  full.tcpi_delivered = sk.delivered;
+  full.tcpi_dsack_dups = sk.dsack_dups;
+  full.tcpi_reord_seen = sk.reord_seen;
   full.tcpi_snd_wnd = sk.snd_wnd;
   // tp->rcv_wnd: the window last advertised.
   full.tcpi_rcv_wnd =

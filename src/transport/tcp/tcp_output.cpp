@@ -20,8 +20,11 @@ bool can_send_data(TcpState s) {
 // SACK blocks for an outgoing segment (RFC 2018 4): the block holding the most recently
 // received segment first, then the others from the highest down, as many as fit. The
 // out-of-order queue's ranges are the blocks (it merges what touches).
+// RFC 2883 4: a duplicate segment's range goes first, once, ahead of the others.
 void fill_sack_blocks(const TcpSock& sk, wire::TcpOptions& o, std::size_t max_blocks) {
-  if (!sk.sack_ok || sk.ooo.ranges() == 0) return;
+  if (!sk.sack_ok) return;
+  if (sk.dsack_pending) o.sack[o.sack_count++] = {sk.dsack_left.raw(), sk.dsack_right.raw()};
+  if (sk.ooo.ranges() == 0) return;
   const auto block = [&](const OfoQueue::Range& r) {
     const SeqNum left = sk.rcv_nxt + static_cast<std::uint32_t>(r.start - sk.rcv_nxt_off);
     const bool fin = sk.ooo.fin() == r.end;
@@ -93,6 +96,10 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   (void)stack.ipv4().ip_output(std::move(p), ip);
   stack.mib().TcpOutSegs++;
   sk.segs_out++;
+  const bool fin = (flags & wire::kTcpFin) != 0;
+  if (!syn && (flags & wire::kTcpRst) == 0 && (len > 0 || fin)) {
+    tcp_rtx_record(sk, seq, seq + len + (fin ? 1 : 0), seq < sk.snd_max);
+  }
   if (len > 0) {
     // Data below SND.MAX was sent before: a retransmission (tcpi_bytes_retrans).
     sk.data_segs_out++;
@@ -102,6 +109,7 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   sk.last_send = stack.now();
   if ((flags & wire::kTcpAck) != 0) {
     sk.last_ack_sent = sk.rcv_nxt;
+    sk.dsack_pending = false;
     sk.ack_pending = false;
     sk.ack_pushed = false;
     sk.segs_unacked = 0;
@@ -326,14 +334,27 @@ void tcp_send_probe(TcpSock& sk, bool keepalive) {
 
 namespace {
 
-// RFC 6675 5 (step 4): in SACK recovery, the holes first, while the pipe has room.
+// Whether the send loop counts the pipe (RFC 6675) rather than all that is outstanding, and
+// resends holes first: in a SACK recovery, and with RACK in the loss episode after an RTO
+// too (Linux CA_Loss retransmits what tcp_timeout_mark_lost marked).
+bool tcp_use_pipe(const TcpSock& sk) {
+  return tcp_is_rack(sk) ? tcp_in_loss_episode(sk) : sk.in_recovery && sk.sack_ok;
+}
+
+std::uint32_t tcp_pipe_now(const TcpSock& sk) {
+  return tcp_is_rack(sk) ? tcp_rack_pipe(sk) : tcp_pipe(sk);
+}
+
+// RFC 6675 5 (step 4): in SACK recovery, the holes first, while the pipe has room. With
+// RACK the holes are the records it marked lost (RFC 8985 6.3).
 void tcp_retransmit_holes(TcpSock& sk) {
+  const bool rack = tcp_is_rack(sk);
   for (;;) {
-    const std::uint32_t pipe = tcp_pipe(sk);
+    const std::uint32_t pipe = tcp_pipe_now(sk);
     if (pipe + sk.mss > sk.cwnd) return;
     SeqNum seq;
     std::uint32_t hole = 0;
-    if (!next_hole(sk, seq, hole)) return;
+    if (!(rack ? tcp_rack_next_lost(sk, seq, hole) : next_hole(sk, seq, hole))) return;
     const std::uint32_t sent = tcp_retransmit(sk, seq, hole);
     if (sent == 0) return;
     sk.high_rxt = seq + sent;
@@ -411,7 +432,9 @@ void tcp_write_xmit(TcpSock& sk) {
       sk.last_send != kEpoch && now - sk.last_send > sk.rto) {
     sk.cwnd = std::min(sk.cwnd, kTcpInitCwndSegs * sk.mss);
   }
-  if (sk.in_recovery && sk.sack_ok) tcp_retransmit_holes(sk);
+  const bool use_pipe = tcp_use_pipe(sk);
+  if (use_pipe) tcp_retransmit_holes(sk);
+  bool sent_new = false;
 
   for (;;) {
     SeqNum seq = sk.snd_nxt;
@@ -427,9 +450,8 @@ void tcp_write_xmit(TcpSock& sk) {
 
     const SeqNum wnd_end = sk.snd_una + sk.snd_wnd;
     const std::uint32_t wnd_room = wnd_end > seq ? static_cast<std::uint32_t>(wnd_end - seq) : 0;
-    const std::uint32_t in_flight = (sk.in_recovery && sk.sack_ok)
-                                        ? tcp_pipe(sk)
-                                        : static_cast<std::uint32_t>(seq - sk.snd_una);
+    const std::uint32_t in_flight =
+        use_pipe ? tcp_pipe_now(sk) : static_cast<std::uint32_t>(seq - sk.snd_una);
     const std::uint32_t cwnd_room = sk.cwnd > in_flight ? sk.cwnd - in_flight : 0;
     const std::uint32_t len = std::min<std::uint32_t>({sk.mss, unsent, wnd_room, cwnd_room});
     if (tcp_hold_segment(sk, seq, len, unsent, wnd_room, fin_pending)) break;
@@ -443,8 +465,29 @@ void tcp_write_xmit(TcpSock& sk) {
     if (sk.flight() == 0) sk.retrans_stamp = now;
     tcp_transmit(sk, seq, flags, len);
     tcp_segment_sent(sk, seq, len, fin, retrans);
+    sent_new = sent_new || !retrans;
     if (fin) break;
   }
+  // Linux tcp_write_xmit: one loss probe per tail, timed from the last new segment.
+  if (sent_new) (void)tcp_schedule_loss_probe(sk, false);
+}
+
+bool tcp_xmit_probe_new_data(TcpSock& sk) {
+  if (!can_send_data(sk.state) || sk.snd_nxt < sk.snd_max) return false;
+  const SeqNum seq = sk.snd_nxt;
+  const SeqNum end = sk.write_seq();
+  const std::uint32_t unsent = seq < end ? static_cast<std::uint32_t>(end - seq) : 0;
+  const SeqNum wnd_end = sk.snd_una + sk.snd_wnd;
+  const std::uint32_t wnd_room = wnd_end > seq ? static_cast<std::uint32_t>(wnd_end - seq) : 0;
+  const std::uint32_t len = std::min<std::uint32_t>({sk.mss, unsent, wnd_room});
+  const bool fin = sk.fin_queued && seq + len == sk.fin_seq() && len == unsent;
+  if (len == 0 && !fin) return false;
+  std::uint8_t flags = wire::kTcpAck;
+  if (fin) flags |= wire::kTcpFin;
+  if (len > 0 && tcp_push_covered(sk, seq, len)) flags |= wire::kTcpPsh;
+  tcp_transmit(sk, seq, flags, len);
+  tcp_segment_sent(sk, seq, len, fin, false);
+  return true;
 }
 
 void tcp_rcv_space_update(TcpSock& sk) {

@@ -18,6 +18,7 @@
 #include "socket/socket.h"
 #include "transport/tcp/seq.h"
 #include "transport/tcp/tcp_ofo.h"
+#include "transport/tcp/tcp_rtx_queue.h"
 
 namespace usnet {
 
@@ -281,6 +282,47 @@ struct TcpSock : Socket {
   Instant rcv_rtt_time = kEpoch;
   std::uint32_t rcv_rtt_last_tsecr = 0;
   bool ack_pushed = false;  // a short segment came since the last ACK (ICSK_ACK_PUSHED)
+
+  // --- RACK-TLP (RFC 8985), DSACK (RFC 2883) and undo: tcp_recovery.cpp ---
+  TcpRtxQueue rtx;  // the segments in flight, as sent
+  // RACK.xmit_ts, RACK.end_seq, RACK.rtt of the most recently sent segment delivered;
+  // reo_wnd_steps, reo_wnd_persist and the DSACK round (RFC 8985 6.2 step 4).
+  Instant rack_xmit = kEpoch;
+  SeqNum rack_end;
+  Duration rack_rtt{0};
+  std::uint8_t rack_reo_steps = 1;
+  std::uint8_t rack_reo_persist = 0;
+  bool rack_dsack_seen = false;
+  std::uint32_t rack_last_delivered = 0;
+  std::uint32_t reord_seen = 0;  // deliveries below a later one seen (tp->reord_seen)
+  SeqNum fack;                   // the highest sequence number SACKed or acknowledged + 1
+  std::uint32_t delivered = 0;   // segments delivered, cumulatively or by SACK (tcpi_delivered)
+  std::uint32_t lost_out = 0;    // records marked lost
+  std::uint32_t sacked_out = 0;  // records SACKed
+  std::uint32_t rack_lost_bytes = 0;  // bytes of records lost and not retransmitted since
+  std::uint32_t dsack_dups = 0;       // DSACK blocks received (tcpi_dsack_dups)
+  // One timer for the reordering window and the tail loss probe (Linux
+  // ICSK_TIME_REO_TIMEOUT and ICSK_TIME_LOSS_PROBE share its retransmit timer).
+  enum class RackTimer : std::uint8_t { kNone, kReorder, kLossProbe };
+  Timer rack_timer;
+  RackTimer rack_timer_kind = RackTimer::kNone;
+  SeqNum tlp_high_seq;       // SND.NXT when the probe went (RFC 8985 TLP.end_seq)
+  bool tlp_active = false;   // a probe is outstanding
+  bool tlp_retrans = false;  // it was a retransmission (RFC 8985 TLP.is_retrans)
+  // Undo (Linux undo_marker, undo_retrans, prior_cwnd, prior_ssthresh): a loss episode
+  // whose every retransmission the receiver reports as a duplicate (DSACK), or whose ACK
+  // echoes a timestamp from before the first retransmission (RFC 3522 Eifel), was no loss:
+  // the window it cut comes back.
+  bool undo_active = false;
+  SeqNum undo_marker;
+  int undo_retrans = 0;  // retransmissions of the episode not yet reported duplicate
+  std::uint32_t prior_cwnd = 0;
+  std::uint32_t prior_ssthresh = 0;
+  std::uint32_t undo_tsval = 0;  // our TSval at the episode's first retransmission (0: none)
+  // The receiver's side of DSACK: a duplicate range to report first in the next ACK.
+  bool dsack_pending = false;
+  SeqNum dsack_left;
+  SeqNum dsack_right;
 
   // Limits a peer cannot push past (SO_RCVBUF/SO_SNDBUF, or Linux's autotuning maxima).
   std::size_t rcv_space_max() const noexcept;

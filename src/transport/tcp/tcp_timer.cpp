@@ -163,7 +163,9 @@ void tcp_retransmit_timer(TcpSock& sk) {
   // times out again is the same loss, and ssthresh is held. Linux tcp_enter_loss reduces
   // it outside a loss episode (SND.UNA has reached "recover"), or in one when new data was
   // acknowledged since the last timeout; never again inside a fast recovery, which did.
+  const bool rack = tcp_is_rack(sk);
   if (sk.snd_una >= sk.recover || (!sk.in_recovery && sk.retransmits == 0)) {
+    if (rack) tcp_undo_start(sk);  // Linux tcp_enter_loss: tcp_init_undo with the threshold
     sk.ssthresh = sk.cc->ssthresh(sk, now);
   }
   sk.cc->on_rto(sk);
@@ -176,13 +178,33 @@ void tcp_retransmit_timer(TcpSock& sk) {
   sk.rtt_seq_valid = false;
   sk.backoff++;
   sk.retransmits++;
-  // RFC 2018 section 8: "after a retransmit timeout the data sender SHOULD turn off all of
-  // the SACKed bits", since the receiver may have reneged (dropped what it had SACKed);
-  // kept, they would make every resend skip bytes the receiver no longer has.
-  sk.scoreboard.clear();
-  sk.sacked_bytes = 0;
-  // Go back to SND.UNA; the send loop resends everything from there.
-  sk.snd_nxt = sk.snd_una;
+  sk.tlp_active = false;
+  if (sk.rack_timer_kind != TcpSock::RackTimer::kNone) {
+    stack.timers().cancel(sk.rack_timer);
+    sk.rack_timer_kind = TcpSock::RackTimer::kNone;
+  }
+  if (rack && !sk.rtx.empty()) {
+    // Linux tcp_timeout_mark_lost: the SACKed bits stay unless the receiver shows it
+    // reneged (RFC 2018 8: what it SACKed at SND.UNA it would have acknowledged); every
+    // other record is lost, and the send loop resends them in order within the loss
+    // window, with RACK watching the retransmissions.
+    if (!sk.scoreboard.empty() && sk.scoreboard.front().left == sk.snd_una) {
+      mib.TcpExtTCPSACKReneging++;
+      sk.scoreboard.clear();
+      sk.sacked_bytes = 0;
+      tcp_rack_clear_sacked(sk);
+    }
+    tcp_rack_mark_all_lost(sk);
+  } else {
+    // RFC 2018 section 8: "after a retransmit timeout the data sender SHOULD turn off all
+    // of the SACKed bits", since the receiver may have reneged (dropped what it had
+    // SACKed); kept, they would make every resend skip bytes the receiver no longer has.
+    sk.scoreboard.clear();
+    sk.sacked_bytes = 0;
+    tcp_rack_clear_sacked(sk);
+    // Go back to SND.UNA; the send loop resends everything from there.
+    sk.snd_nxt = sk.snd_una;
+  }
   tcp_write_xmit(sk);
   // Linux tcp_clamp_rto_to_user_timeout: with TCP_USER_TIMEOUT the next expiry comes no
   // later than the moment it runs out.
@@ -262,6 +284,7 @@ void tcp_keepalive_timer(TcpSock& sk) {
 
 void tcp_init_timers(TcpSock& sk) {
   sk.rto_timer.set_callback([&sk] { tcp_retransmit_timer(sk); });
+  sk.rack_timer.set_callback([&sk] { tcp_rack_timer(sk); });
   sk.delack_timer.set_callback([&sk] { tcp_delack_timer(sk); });
   sk.keep_timer.set_callback([&sk] { tcp_keepalive_timer(sk); });
   sk.cork_timer.set_callback([&sk] {
@@ -274,6 +297,8 @@ void tcp_init_timers(TcpSock& sk) {
 void tcp_cancel_timers(TcpSock& sk) {
   TimerWheel& w = sk.stack.timers();
   w.cancel(sk.rto_timer);
+  w.cancel(sk.rack_timer);
+  sk.rack_timer_kind = TcpSock::RackTimer::kNone;
   w.cancel(sk.delack_timer);
   w.cancel(sk.keep_timer);
   w.cancel(sk.cork_timer);
