@@ -308,7 +308,8 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
       sk.pingpong = 0;
       if ((sk.state == TcpState::kEstablished || sk.state == TcpState::kCloseWait) &&
           sk.ack_pending) {
-        if (sk.rcvq.empty() || sk.rcv_nxt - sk.last_ack_sent > sk.rcv_mss) tcp_send_ack(sk);
+        const bool drained = sk.rcvq.empty() && sk.ooo.bytes() == 0;  // !sk_rmem_alloc
+        if (drained || sk.rcv_nxt - sk.last_ack_sent > sk.rcv_mss) tcp_send_ack(sk);
         if ((v & 1) == 0) sk.pingpong = 1;
       }
       return {};
