@@ -86,6 +86,10 @@ namespace usnet {
   X(TcpExtListenOverflows)                                            \
   X(TcpExtListenDrops)                                                \
   X(TcpExtTCPChallengeACK)                                            \
+  X(TcpExtTCPACKSkippedSynRecv)                                       \
+  X(TcpExtTCPACKSkippedPAWS)                                          \
+  X(TcpExtTCPACKSkippedSeq)                                           \
+  X(TcpExtTCPACKSkippedChallenge)                                     \
   X(TcpExtTCPSYNChallenge)                                            \
   X(TcpExtPAWSEstab)                                                  \
   X(TcpExtTCPTimeouts)                                                \

@@ -115,6 +115,10 @@ const std::vector<Entry>& entries() {
       {"net.ipv4.tcp_max_syn_backlog", Kind::kInt, F(tcp_max_syn_backlog)},
       {"net.ipv4.tcp_max_tw_buckets", Kind::kInt, F(tcp_max_tw_buckets)},
       {"net.ipv4.tcp_max_orphans", Kind::kInt, F(tcp_max_orphans)},
+      {"net.ipv4.tcp_reordering", Kind::kInt, F(tcp_reordering), 1},
+      {"net.ipv4.tcp_max_reordering", Kind::kInt, F(tcp_max_reordering), 1},
+      {"net.ipv4.tcp_invalid_ratelimit", Kind::kMsJiffies, F(tcp_invalid_ratelimit_jiffies)},
+      {"net.ipv4.tcp_challenge_ack_limit", Kind::kInt, F(tcp_challenge_ack_limit)},
   };
   return table;
 }
@@ -273,7 +277,11 @@ Result<std::string> sysctl_get(const Sysctl& s, std::string_view name) {
 Status sysctl_set(Sysctl& s, std::string_view name, std::string_view value) {
   const Entry* e = find(name);
   if (e == nullptr) return Error::kNoEntry;
-  const auto in_bounds = [e](long long v) { return v >= e->min && v <= e->max; };
+  // tcp_reordering's upper bound is another setting (Linux extra2 = &tcp_max_reordering).
+  const long long max = std::string_view(e->name) == "net.ipv4.tcp_reordering"
+                            ? std::min<long long>(e->max, s.tcp_max_reordering)
+                            : e->max;
+  const auto in_bounds = [e, max](long long v) { return v >= e->min && v <= max; };
   if (e->kind == Kind::kReadOnly) return Error::kPermissionDenied;
   if (value.empty()) return {};  // a write of no bytes changes nothing
   switch (e->kind) {

@@ -84,7 +84,17 @@ struct Sysctl {
   int tcp_max_syn_backlog = 512;
   int tcp_max_tw_buckets = 32768;
   int tcp_max_orphans = 16384;
+  int tcp_reordering = 3;        // the duplicate threshold (RFC 5681's 3; RACK's too)
+  int tcp_max_reordering = 300;  // bounds tcp_reordering
+  // Answers to out-of-window segments and challenge ACKs: one per this many jiffies per
+  // socket (tcp_oow_rate_limited), and at most tcp_challenge_ack_limit challenge ACKs per
+  // second per stack (INT_MAX since Linux 6.0: no stack-wide limit).
+  int tcp_invalid_ratelimit_jiffies = kSysctlHz / 2;
+  int tcp_challenge_ack_limit = 0x7fffffff;
 
+  std::int64_t tcp_invalid_ratelimit_ms() const noexcept {
+    return std::int64_t{tcp_invalid_ratelimit_jiffies} * 1000 / kSysctlHz;
+  }
   std::int64_t icmp_ratelimit_ms() const noexcept {
     return std::int64_t{icmp_ratelimit_jiffies} * 1000 / kSysctlHz;
   }

@@ -318,5 +318,74 @@ TEST_F(Sysctls, CongestionControlIsTheDefaultOfNewSockets) {
             Error::kNoEntry);
 }
 
+// net.ipv4.tcp_invalid_ratelimit (Linux tcp_oow_rate_limited): one answer per 500 ms per
+// socket to segments outside the window; 0 answers every one.
+TEST_F(Sysctls, InvalidRatelimitSpacesAnswersToOutOfWindowSegments) {
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  const Seg stray{.seq = kPeerIsn + 1 + 10'000'000, .ack = p.iss + 1};
+  inject(stray);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  inject(stray);
+  expect_nothing();
+  EXPECT_EQ(stack->mib().TcpExtTCPACKSkippedSeq, 1U);
+  advance(std::chrono::milliseconds(500));
+  inject(stray);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  set("net.ipv4.tcp_invalid_ratelimit", "0");
+  inject(stray);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  EXPECT_EQ(stack->mib().TcpExtTCPACKSkippedSeq, 1U);
+}
+
+// RFC 5961 7 / Linux tcp_send_challenge_ack: a socket's challenge ACKs are spaced by
+// tcp_invalid_ratelimit, and tcp_challenge_ack_limit (INT_MAX by default: none) bounds
+// them per second across the stack.
+TEST_F(Sysctls, ChallengeAckLimitIsPerStackAndPerSocket) {
+  EXPECT_EQ(*sysctl_get(stack->sysctl(), "net.ipv4.tcp_challenge_ack_limit"), "2147483647");
+  Passive p = open_passive();
+  ASSERT_NE(p.sock, nullptr);
+  const Seg syn{.flags = kTcpSyn, .seq = kPeerIsn + 100, .ack = 0};
+  inject(syn);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  inject(syn);  // the same socket within 500 ms
+  expect_nothing();
+  EXPECT_EQ(stack->mib().TcpExtTCPACKSkippedChallenge, 1U);
+  EXPECT_EQ(stack->mib().TcpExtTCPChallengeACK, 1U);
+  // A stack-wide limit of one per second: a second socket's challenge waits for the next.
+  set("net.ipv4.tcp_challenge_ack_limit", "1");
+  advance(std::chrono::seconds(1));
+  inject(syn);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  inject({.flags = kTcpSyn, .seq = 5000, .ack = 0, .sport = kPeerPort + 1});
+  const std::uint32_t iss2 = isn_for(kPort, kPeerPort + 1);
+  expect(kTcpSyn | kTcpAck, iss2, 5001);
+  inject({.flags = kTcpAck, .seq = 5001, .ack = iss2 + 1, .sport = kPeerPort + 1});
+  inject({.flags = kTcpSyn, .seq = 5100, .ack = 0, .sport = kPeerPort + 1});
+  expect_nothing();
+  advance(std::chrono::seconds(1));
+  inject({.flags = kTcpSyn, .seq = 5100, .ack = 0, .sport = kPeerPort + 1});
+  expect(kTcpAck, iss2 + 1, 5001);
+}
+
+// net.ipv4.tcp_reordering is the duplicate threshold: with 2, two SACKed segments above a
+// hole mark it lost at once (RACK's reordering window is zero past the threshold), where
+// with the default 3 the hole waits for the window.
+TEST_F(Sysctls, ReorderingIsTheDuplicateThreshold) {
+  set("net.ipv4.tcp_reordering", "2");
+  Passive p = open_passive(false, true);
+  ASSERT_NE(p.sock, nullptr);
+  EXPECT_EQ(info(p.sock).tcpi_reordering, 2U);
+  tsk(p.sock).nodelay = true;
+  EXPECT_EQ(send(p.sock, std::string(3 * 1460, 'r')), 3U * 1460);
+  drain();
+  wire::TcpOptions sack;
+  sack.sack_count = 1;
+  sack.sack[0] = {p.iss + 1461, p.iss + 4381};
+  inject({.flags = kTcpAck, .seq = kPeerIsn + 1, .ack = p.iss + 1, .options = sack});
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  EXPECT_EQ(stack->mib().TcpExtTCPSackRecovery, 1U);
+}
+
 }  // namespace
 }  // namespace usnet::script

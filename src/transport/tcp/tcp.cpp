@@ -141,7 +141,9 @@ bool Tcp::challenge_ack_allowed() {
     challenge_window_ = now;
     challenge_count_ = 0;
   }
-  if (challenge_count_ >= kChallengeAckLimit) return false;
+  const int limit = stack_.sysctl().tcp_challenge_ack_limit;
+  if (limit == 0x7fffffff) return true;  // INT_MAX: no stack-wide limit (Linux 6.0)
+  if (challenge_count_ >= static_cast<std::uint32_t>(std::max(limit, 0))) return false;
   ++challenge_count_;
   return true;
 }

@@ -86,7 +86,6 @@ inline constexpr Duration kTcpAtoMax = std::chrono::milliseconds(500);  // HZ / 
 inline constexpr int kTcpMaxQuickacks = 16;
 inline constexpr Duration kTcpCorkMax = std::chrono::milliseconds(200);  // tcp(7) TCP_CORK
 inline constexpr std::uint32_t kTcpInitCwndSegs = 10;                    // RFC 6928
-inline constexpr std::uint32_t kChallengeAckLimit = 1000;                // per second per stack
 inline constexpr std::size_t kMaxScoreboard = 64;
 inline constexpr std::uint16_t kTcpDefaultMss = 536;     // RFC 9293 3.7.1, TCP_MSS_DEFAULT
 inline constexpr std::uint32_t kTcpTimestampBytes = 12;  // the option, aligned, on every segment

@@ -46,34 +46,30 @@ bool seq_acceptable(const TcpSock& sk, const TcpSegment& seg) {
 }
 
 // RFC 9293 says to answer an unacceptable segment; Linux (tcp_oow_rate_limited) allows one
-// such answer per 500 ms per socket so that a blind injector cannot start an ACK storm.
-// Data segments (without SYN) are exempt, as in Linux: they are not part of an ACK loop, and
-// their sender needs the duplicate ACK (and DSACK) to stop retransmitting.
-bool oow_rate_limited(TcpSock& sk, const TcpSegment& seg) {
+// such answer per tcp_invalid_ratelimit (500 ms) per socket so that a blind injector cannot
+// start an ACK storm. Data segments (without SYN) are exempt, as in Linux: they are not part
+// of an ACK loop, and their sender needs the duplicate ACK (and DSACK) to stop
+// retransmitting.
+bool oow_rate_limited(TcpSock& sk, const TcpSegment& seg, std::uint64_t& skipped) {
   if (!seg.payload.empty() && !seg.h.has(kTcpSyn)) return false;
-  const Instant now = sk.stack.now();
-  if (sk.last_oow_ack != kEpoch && now - sk.last_oow_ack < std::chrono::milliseconds(500)) {
-    return true;
-  }
-  sk.last_oow_ack = now;
-  return false;
+  return tcp_oow_rate_limited(sk, skipped);
 }
 
 void ack_out_of_window(TcpSock& sk, const TcpSegment& seg) {
-  if (!oow_rate_limited(sk, seg)) tcp_send_ack(sk);
+  if (!oow_rate_limited(sk, seg, sk.stack.mib().TcpExtTCPACKSkippedSeq)) tcp_send_ack(sk);
 }
 
 // Linux tcp_send_dupack: a data segment wholly or partly below RCV.NXT is a retransmission
 // we did not need: ACK at once (quick-ACK mode, so the sender's next ones are not delayed
 // either) and report it as a duplicate (RFC 2883).
-void tcp_send_dupack(TcpSock& sk, const TcpSegment& seg) {
+void tcp_send_dupack(TcpSock& sk, const TcpSegment& seg, std::uint64_t& skipped) {
   const SeqNum end = seg.seq + static_cast<std::uint32_t>(seg.payload.size());
   if (!seg.payload.empty() && seg.seq < sk.rcv_nxt) {
     sk.stack.mib().TcpExtDelayedACKLost++;
     tcp_incr_quickack(sk, kTcpMaxQuickacks);
     tcp_dsack_set(sk, seg.seq, seq_min(end, sk.rcv_nxt));
   }
-  ack_out_of_window(sk, seg);
+  if (!oow_rate_limited(sk, seg, skipped)) tcp_send_ack(sk);
 }
 
 // A SYN repeated in SYN-RECEIVED: the peer never got our SYN,ACK (a passive open, Linux
@@ -86,7 +82,7 @@ bool tcp_synrecv_repeated_syn(TcpSock& sk, const TcpSegment& seg) {
       seg.h.has(kTcpRst) || seg.seq != sk.irs) {
     return false;
   }
-  if (oow_rate_limited(sk, seg)) return true;
+  if (oow_rate_limited(sk, seg, sk.stack.mib().TcpExtTCPACKSkippedSynRecv)) return true;
   sk.stack.mib().TcpRetransSegs++;
   sk.total_retrans++;
   tcp_send_synack(sk);
@@ -346,6 +342,13 @@ namespace {
 // same SND.WL1 only opens the window or closes it to zero (an older duplicate cannot shrink
 // it). A segment forged ahead of RCV.NXT thus holds SND.WL1 only until the next ACK of new
 // data resets it to the peer's real sequence number.
+// RFC 6675 5 / RFC 5681 3.2 with net.ipv4.tcp_reordering as DupThresh: that many duplicate
+// ACKs, or with SACK more than DupThresh - 1 segments SACKed above SND.UNA.
+bool tcp_dupthresh_reached(const TcpSock& sk) {
+  const auto thresh = static_cast<std::uint32_t>(std::max(sk.stack.sysctl().tcp_reordering, 1));
+  return sk.dupacks >= thresh || (sk.sack_ok && sk.sacked_bytes > (thresh - 1) * sk.mss);
+}
+
 bool may_update_window(const TcpSock& sk, const TcpSegment& seg, std::uint32_t wnd) {
   return seg.ack > sk.snd_una || seg.seq > sk.snd_wl1 ||
          (seg.seq == sk.snd_wl1 && (wnd > sk.snd_wnd || wnd == 0));
@@ -435,8 +438,9 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     // episode and no retransmission in flight, a cumulative ACK delivers in send order and
     // the check (a walk of what is in flight) has nothing to find (Linux runs it only for
     // a "dubious" ACK, tcp_ack_is_dubious).
-    if (rack_advanced && (sk.sacked_out != 0 || sk.lost_out != 0 || sk.tlp_active ||
-                          tcp_in_loss_episode(sk) || sk.rack_timer_kind == TcpSock::RackTimer::kReorder)) {
+    if (rack_advanced &&
+        (sk.sacked_out != 0 || sk.lost_out != 0 || sk.tlp_active || tcp_in_loss_episode(sk) ||
+         sk.rack_timer_kind == TcpSock::RackTimer::kReorder)) {
       rack_lost = tcp_rack_detect_loss(sk);
     }
   }
@@ -519,8 +523,7 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
       sk.dupacks++;
       if (sk.in_recovery) {
         if (!sk.sack_ok) sk.cwnd += sk.mss;  // RFC 6582 3.2 step 3: inflate
-      } else if (!rack && (sk.dupacks >= 3 || (sk.sack_ok && sk.sacked_bytes > 2U * sk.mss)) &&
-                 sk.snd_una >= sk.recover) {
+      } else if (!rack && tcp_dupthresh_reached(sk) && sk.snd_una >= sk.recover) {
         // RFC 6582 3.2 step 1: only if the ACK covers more than "recover", the highest
         // sequence number sent at the last loss (we keep recover one past it, SND.MAX then),
         // so not for duplicates of data sent before that loss.
@@ -804,7 +807,7 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
   if (paws_reject(sk, seg)) {
     mib.TcpExtPAWSEstab++;
     stack.tracer().step("drop: PAWS");
-    if (!seg.h.has(kTcpRst)) tcp_send_dupack(sk, seg);  // Linux tcp_validate_incoming
+    if (!seg.h.has(kTcpRst)) tcp_send_dupack(sk, seg, mib.TcpExtTCPACKSkippedPAWS);
     return;
   }
   // TIME_WAIT (RFC 9293 3.10.7.4): the only thing that can arrive is a retransmission of
@@ -821,7 +824,7 @@ void tcp_rcv_state_process(TcpSock& sk, const TcpSegment& seg) {
   if (!crossed_synack && !seq_acceptable(sk, seg)) {
     mib.UsnetTcpOutOfWindow++;
     stack.tracer().step("drop: out of window");
-    if (!seg.h.has(kTcpRst)) tcp_send_dupack(sk, seg);
+    if (!seg.h.has(kTcpRst)) tcp_send_dupack(sk, seg, mib.TcpExtTCPACKSkippedSeq);
     return;
   }
   // RFC 7323 4.3: remember the peer's timestamp from a segment covering Last.ACK.sent.

@@ -67,6 +67,10 @@ void tcp_send_ack(TcpSock& sk);
 // An ACK now, or within 40 ms (RFC 1122 4.2.3.2; RFC 9293 3.8.6.3).
 void tcp_schedule_ack(TcpSock& sk, bool now);
 void tcp_send_challenge_ack(TcpSock& sk);
+// Linux __tcp_oow_rate_limited: one answer to an invalid segment per
+// net.ipv4.tcp_invalid_ratelimit per socket; true (and `skipped` counted) if this one must
+// not be answered.
+bool tcp_oow_rate_limited(TcpSock& sk, std::uint64_t& skipped);
 // A RST for the connection (abort, close with unread data, zero linger).
 void tcp_send_active_reset(TcpSock& sk);
 // RFC 9293 3.10.7.1: the reset answering a segment that has no connection.

@@ -143,7 +143,7 @@ TcpInfo fill_tcp_info(const TcpSock& sk) {
   ti.tcpi_snd_ssthresh = sk.ssthresh >= 0x7fffffff ? 0x7fffffff : sk.ssthresh / mss;
   ti.tcpi_snd_cwnd = sk.cwnd / mss;
   ti.tcpi_advmss = sk.advmss;
-  ti.tcpi_reordering = 3;
+  ti.tcpi_reordering = static_cast<std::uint32_t>(sk.stack.sysctl().tcp_reordering);
   ti.tcpi_rcv_space = sk.rcvq_space;
   ti.tcpi_rcv_rtt = sk.rcv_rtt_us >> 3;
   ti.tcpi_total_retrans = sk.total_retrans;

@@ -265,7 +265,21 @@ void tcp_schedule_ack(TcpSock& sk, bool now) {
   sk.stack.timers().arm(sk.delack_timer, when);
 }
 
+bool tcp_oow_rate_limited(TcpSock& sk, std::uint64_t& skipped) {
+  const Instant now = sk.stack.now();
+  const auto limit = std::chrono::milliseconds(sk.stack.sysctl().tcp_invalid_ratelimit_ms());
+  if (sk.last_oow_ack != kEpoch && now - sk.last_oow_ack < limit) {
+    skipped++;
+    return true;
+  }
+  sk.last_oow_ack = now;
+  return false;
+}
+
+// RFC 5961 7 leaves the limit to the implementation: Linux first applies the socket's
+// out-of-window rate limit, then tcp_challenge_ack_limit per second per stack.
 void tcp_send_challenge_ack(TcpSock& sk) {
+  if (tcp_oow_rate_limited(sk, sk.stack.mib().TcpExtTCPACKSkippedChallenge)) return;
   if (!sk.tcp().challenge_ack_allowed()) return;
   sk.stack.mib().TcpExtTCPChallengeACK++;
   tcp_send_ack(sk);

@@ -20,7 +20,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr int kTcpReordering = 3;                 // net.ipv4.tcp_reordering
 constexpr std::uint8_t kRackRecoveryThresh = 16;  // Linux TCP_RACK_RECOVERY_THRESH
 constexpr int kRackStaticReoWnd = 0x2;            // tcp_recovery bits (Linux TCP_RACK_*)
 constexpr int kRackNoDupthresh = 0x4;
@@ -95,7 +94,7 @@ void rack_update_reo_wnd(TcpSock& sk, std::uint32_t prior_delivered) {
 Duration rack_reo_wnd(const TcpSock& sk) {
   if (sk.reord_seen == 0) {
     if (tcp_in_loss_episode(sk)) return Duration{0};
-    if (sk.sacked_out >= kTcpReordering &&
+    if (sk.sacked_out >= static_cast<std::uint32_t>(sk.stack.sysctl().tcp_reordering) &&
         (sk.stack.sysctl().tcp_recovery & kRackNoDupthresh) == 0) {
       return Duration{0};
     }
