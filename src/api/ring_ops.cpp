@@ -236,11 +236,14 @@ class SendOp final : public SockOp {
       if (!r) {
         // Blocked only after kWouldBlock: it set SOCK_NOSPACE, so freed space wakes us.
         if (r.error() == Error::kWouldBlock) return Attempt::blocked(kWaitOut);
+        sock_sendmsg_done(sock, flags_, sent_);
         return Attempt::done(sent_ > 0 ? static_cast<int>(sent_) : err(r.error()));
       }
       sent_ += *r;
       if (!waitall || sent_ >= total_ || *r == 0) break;
     }
+    // The call's end: its MSG_ZEROCOPY completion and transmit stamps (as sendmsg's).
+    sock_sendmsg_done(sock, flags_, sent_);
     return Attempt::done(static_cast<int>(std::min<std::size_t>(sent_, INT32_MAX)));
   }
 

@@ -99,7 +99,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
     if (zerocopy && !sock_zerocopy_can_notify(*sock)) return trace.ret(fail(ENOBUFS));
     auto r = run_blocking(t, nonblock, sock->opt.sndtimeo,
                           [&] { return sock_sendmsg(*sock, m, flags); });
-    if (r && zerocopy) sock_zerocopy_complete(*sock);
+    if (r) sock_sendmsg_done(*sock, flags, *r);
     t.pump();  // hand the datagram to the device now, not at the next call
     if (!r) return trace.ret(fail(r.error()));
     return trace.ret(static_cast<ssize_t>(*r));
@@ -145,6 +145,7 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
     }
     sent += *r;
   } while (!nonblock && sent < total);
+  sock_sendmsg_done(*sock, flags, sent);
   if (sock->send_connecting) {
     // Data went on a SYN (MSG_FASTOPEN, or the first write after TCP_FASTOPEN_CONNECT): a
     // blocking call returns only once connected, and reports a connection that failed
@@ -160,7 +161,6 @@ ssize_t do_sendmsg(int fd, const msghdr* msg, int flags, const char* call) {
       if (auto e = sock->take_error()) return trace.ret(fail(*e));
     }
   }
-  if (zerocopy && sent > 0) sock_zerocopy_complete(*sock);
   t.pump();
   if (sent > 0 || total == 0) return trace.ret(static_cast<ssize_t>(sent));
   // tcp_sendmsg: EPIPE raises SIGPIPE unless MSG_NOSIGNAL, as the kernel does.
@@ -446,8 +446,12 @@ int usnet_getsockopt(int fd, int level, int optname, void* optval, socklen_t* op
   if (optlen == nullptr) return static_cast<int>(trace.ret(fail(EFAULT)));
   const int len = static_cast<int>(*optlen);
   if (len < 0) return static_cast<int>(trace.ret(fail(EINVAL)));
-  auto v = sock_getsockopt(*t.sock, level, optname);
+  auto v = sock_getsockopt(*t.sock, level, optname, static_cast<std::size_t>(len));
   if (!v) return static_cast<int>(trace.ret(fail(v.error())));
+  if (v->too_short) {
+    *optlen = static_cast<socklen_t>(v->len);
+    return static_cast<int>(trace.ret(fail(EINVAL)));
+  }
   std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(len), v->len);
   // ip_getsockopt: a caller asking for less than an int gets one byte when the value fits.
   if (level == IPPROTO_IP && len > 0 && len < static_cast<int>(sizeof(int)) &&

@@ -65,6 +65,9 @@ class Packet {
 
   // Metadata that travels with the packet inside one stack; never written to the wire.
   std::uint32_t ifindex = 0;  // interface it arrived on or leaves through
+  // On receive: the link-layer header's length, pulled before the network header (Linux
+  // skb_mac_header_len); 0 where there is none (loopback). TCP_SAVE_SYN 2 saves it.
+  std::uint16_t mac_len = 0;
 
  private:
   std::vector<std::byte> buf_;

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 
 #include "base/result.h"
 #include "socket/socket.h"
@@ -50,7 +51,10 @@ PollMask sock_poll(Socket& sock);
 
 // SOL_SOCKET and IPPROTO_IP options, then the protocol's own (ops->setsockopt).
 Status sock_setsockopt(Socket& sock, int level, int name, ByteSpan value);
-Result<OptValue> sock_getsockopt(Socket& sock, int level, int name);
+// `optlen`: the caller's buffer size, for the few options that need it (TCP_SAVED_SYN).
+inline constexpr std::size_t kAnyOptLen = SIZE_MAX;
+Result<OptValue> sock_getsockopt(Socket& sock, int level, int name,
+                                 std::size_t optlen = kAnyOptLen);
 
 // --- control messages and the error queue (socket/sock_errqueue.cpp) ---
 // Adds SCM_TIMESTAMP(NS) / SCM_TIMESTAMPING for r.rx_stamp as the socket's options ask.
@@ -61,10 +65,16 @@ bool sock_queue_err(Socket& sock, const ErrQueueEntry& e);
 Result<RecvResult> sock_recv_errqueue(Socket& sock, const RecvMsg& msg);
 // MSG_ZEROCOPY: whether this send takes part, whether its completion fits the queue
 // (else ENOBUFS, as Linux when it cannot allocate the notification), and the completion
-// of a send that queued data (one per sendmsg call, as Linux counts them).
+// numbered `id` (consecutive ones share an entry, as __msg_zerocopy_callback merges them).
 bool sock_zerocopy_wanted(const Socket& sock, int flags, std::size_t len);
 bool sock_zerocopy_can_notify(const Socket& sock);
-void sock_zerocopy_complete(Socket& sock);
+void sock_zerocopy_notify(Socket& sock, std::uint32_t id);
+// The end of one sendmsg call that queued `queued` bytes (the front end may call
+// sock_sendmsg several times for it, as a blocking stream send waits for room): the call's
+// MSG_ZEROCOPY completion number (one per call, Linux's ubuf_info) and its transmit time
+// stamps belong to its last byte. The protocol (ops->sendmsg_done) says when they are due;
+// without one the completion is queued at once.
+void sock_sendmsg_done(Socket& sock, int flags, std::size_t queued);
 // A transmit time stamp (SCM_TSTAMP_SND/SCHED/ACK) with its OPT_ID key.
 void sock_tx_timestamp(Socket& sock, std::uint32_t tstype, std::uint32_t key, Instant when);
 

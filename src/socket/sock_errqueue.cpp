@@ -118,10 +118,9 @@ bool sock_zerocopy_can_notify(const Socket& sock) {
   return b.ee_origin == SO_EE_ORIGIN_ZEROCOPY && b.ee_data + 1 == sock.opt.zckey;
 }
 
-void sock_zerocopy_complete(Socket& sock) {
-  // usnet copies the data at once, so the send is complete as it returns; the notification
-  // says so with SO_EE_CODE_ZEROCOPY_COPIED, as Linux does where it had to copy (loopback).
-  const std::uint32_t id = sock.opt.zckey++;
+void sock_zerocopy_notify(Socket& sock, std::uint32_t id) {
+  // usnet copies the data at once; the notification says so with
+  // SO_EE_CODE_ZEROCOPY_COPIED, as Linux does where it had to copy (loopback).
   if (!sock.errq.empty()) {
     ErrQueueEntry& b = sock.errq.back();
     // __msg_zerocopy_callback: a completion that follows the queue's last one extends its
@@ -141,7 +140,31 @@ void sock_zerocopy_complete(Socket& sock) {
   (void)sock_queue_err(sock, e);
 }
 
+void sock_sendmsg_done(Socket& sock, int flags, std::size_t queued) {
+  if (queued == 0) return;
+  std::optional<std::uint32_t> zc_id;
+  if (sock_zerocopy_wanted(sock, flags, queued)) zc_id = sock.opt.zckey++;
+  if (sock.ops->sendmsg_done != nullptr) {
+    sock.ops->sendmsg_done(sock, zc_id);
+    return;
+  }
+  // A datagram went to the IP layer within the call: its transmit stamps are taken now
+  // (usnet hands it to the device at once, unless it waits for ARP) with the socket's next
+  // OPT_ID key (Linux sk_tskey, counted per datagram that asks for a stamp), and it is
+  // complete once sent.
+  const std::uint32_t f = sock.opt.tsflags;
+  if ((f & (SOF_TIMESTAMPING_TX_SCHED | SOF_TIMESTAMPING_TX_SOFTWARE)) != 0) {
+    const std::uint32_t key = (f & SOF_TIMESTAMPING_OPT_ID) != 0 ? sock.opt.tskey++ : 0;
+    const Instant now = sock.stack.now();
+    if ((f & SOF_TIMESTAMPING_TX_SCHED) != 0) sock_tx_timestamp(sock, SCM_TSTAMP_SCHED, key, now);
+    if ((f & SOF_TIMESTAMPING_TX_SOFTWARE) != 0) sock_tx_timestamp(sock, SCM_TSTAMP_SND, key, now);
+  }
+  if (zc_id) sock_zerocopy_notify(sock, *zc_id);
+}
+
 void sock_tx_timestamp(Socket& sock, std::uint32_t tstype, std::uint32_t key, Instant when) {
+  // Only the stamp: usnet never returns the packet with it, as if SOF_TIMESTAMPING_OPT_TSONLY
+  // were always set (Linux returns the packet as sent without it).
   ErrQueueEntry e;
   e.ee_errno = ENOMSG;
   e.ee_origin = SO_EE_ORIGIN_TIMESTAMPING;

@@ -96,6 +96,9 @@ Status set_int_option(Socket& s, int name, int x) {
       if (s.protocol == IPPROTO_TCP) {
         const int cap = s.opt.rcvbuf_locked ? s.opt.rcvbuf >> 1 : s.stack.sysctl().tcp_rmem[2] >> 1;
         x = std::min(x, cap);
+        // A buffer autotuning owns grows to hold the mark, so that the window can reach it:
+        // tcp_space_from_win at the default scaling ratio, twice the payload.
+        if (!s.opt.rcvbuf_locked && x > s.opt.rcvbuf / 2) s.opt.rcvbuf = 2 * x;
       }
       s.opt.rcvlowat = x != 0 ? x : 1;
       if (s.ops->sockopt_changed != nullptr) s.ops->sockopt_changed(s, name);
@@ -284,7 +287,7 @@ Status sock_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
   return Error::kNoProtocolOption;
 }
 
-Result<OptValue> sock_getsockopt(Socket& sock, int level, int name) {
+Result<OptValue> sock_getsockopt(Socket& sock, int level, int name, std::size_t optlen) {
   sock.stack.tracer().step("sock_getsockopt");
   if (level == SOL_SOCKET) {
     switch (name) {
@@ -360,7 +363,7 @@ Result<OptValue> sock_getsockopt(Socket& sock, int level, int name) {
         return Error::kNoProtocolOption;
     }
   }
-  if (sock.ops->getsockopt != nullptr) return sock.ops->getsockopt(sock, level, name);
+  if (sock.ops->getsockopt != nullptr) return sock.ops->getsockopt(sock, level, name, optlen);
   // Linux do_ip_getsockopt answers a level it does not know with EOPNOTSUPP (setsockopt
   // says ENOPROTOOPT for the same mistake).
   return Error::kOperationNotSupported;

@@ -234,10 +234,13 @@ struct RecvMsg {
 };
 
 // An option value as getsockopt returns it: an int, a struct timeval, a name
-// (TCP_CONGESTION) or a struct (TCP_INFO).
+// (TCP_CONGESTION) or a struct (TCP_INFO, or TCP_SAVED_SYN's headers: at most 134 bytes).
 struct OptValue {
   std::array<std::byte, 320> bytes{};  // the largest: Linux 6.18 tcp_info, 280
   std::size_t len = 0;
+  // The caller's buffer was too short for a value that cannot be cut (TCP_SAVED_SYN):
+  // getsockopt fails with EINVAL and sets optlen to `len`, the length needed.
+  bool too_short = false;
   static OptValue of_int(int v);
   static OptValue of_timeval(Duration d);
   static OptValue of_bytes(ByteSpan b);
@@ -254,7 +257,8 @@ struct ProtoOps {
   Status (*shutdown)(Socket& sock, int how);
   // Protocol-level options (levels other than SOL_SOCKET and IPPROTO_IP); may be null.
   Status (*setsockopt)(Socket& sock, int level, int name, ByteSpan value);
-  Result<OptValue> (*getsockopt)(Socket& sock, int level, int name);
+  // `optlen` is the caller's buffer size (most values are cut to it by the caller).
+  Result<OptValue> (*getsockopt)(Socket& sock, int level, int name, std::size_t optlen);
   PollMask (*poll)(Socket& sock);
   // close(): the protocol takes the socket. It may end it at once or keep it until its
   // connection has ended (TCP's FIN handshake and TIME_WAIT outlive the descriptor).
@@ -271,6 +275,10 @@ struct ProtoOps {
   // SOF_TIMESTAMPING_OPT_ID's starting key (sk_tskey) for a stream: the next byte to write,
   // or SND.UNA with OPT_ID_TCP; an error when the socket has no stream yet. Null: 0.
   Result<std::uint32_t> (*tskey)(Socket& sock, bool from_snd_una);
+  // A sendmsg call that queued data has ended (sock_sendmsg_done): its MSG_ZEROCOPY
+  // completion number, if it asked for one, and SO_TIMESTAMPING's transmit stamps are the
+  // protocol's to deliver when due. Null: the completion at once, no stamps.
+  void (*sendmsg_done)(Socket& sock, std::optional<std::uint32_t> zc_id);
 };
 
 }  // namespace usnet

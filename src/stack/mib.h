@@ -137,6 +137,7 @@ namespace usnet {
   X(TcpExtTCPFastOpenCookieReqd)                                      \
   X(TcpExtTCPFastOpenBlackhole)                                       \
   X(TcpExtTCPFastOpenPassiveAltKey)                                   \
+  X(TcpExtTCPDeferAcceptDrop)                                         \
   /* ECN (RFC 3168): the IP ECN field of arriving datagrams; reductions */ \
   X(IpExtInNoECTPkts)                                                 \
   X(IpExtInECT1Pkts)                                                  \

@@ -173,6 +173,7 @@ void Stack::netif_receive(Interface& ifc, Packet frame) {
   }
   frame.pull(eth->size());
   frame.ifindex = ifc.index;
+  frame.mac_len = static_cast<std::uint16_t>(eth->size());
   switch (static_cast<wire::EtherType>(eth->ethertype)) {
     case wire::EtherType::kIpv4:
       ipv4_->ip_rcv(ifc, std::move(frame));

@@ -117,6 +117,7 @@ const ProtoOps kPingOps = {
     .ioctl = ping_ioctl,
     .sockopt_changed = nullptr,
     .tskey = nullptr,
+    .sendmsg_done = nullptr,
 };
 
 Ping::Ping(Stack& stack) : stack_(stack), idents_(udp_bind_conflict) {}

@@ -152,6 +152,7 @@ const ProtoOps kUdpOps = {
     .ioctl = udp_ioctl,
     .sockopt_changed = nullptr,
     .tskey = nullptr,
+    .sendmsg_done = nullptr,
 };
 
 Udp::Udp(Stack& stack) : stack_(stack), ports_(udp_bind_conflict) {}

@@ -194,10 +194,10 @@ Outcome errqueue_entry(const Ops& o, int fd) {
 // A listener with TCP_SAVE_SYN, one connection from the same side, and TCP_SAVED_SYN read
 // twice on the accepted socket with a buffer of `size`: both lengths and the IP version and
 // protocol of what came back.
-[[maybe_unused]] Outcome saved_syn(const Ops& o, socklen_t size) {
+Outcome saved_syn(const Ops& o, socklen_t size, int save = 1) {
   Fds f{o};
   const int l = f.tcp();
-  set_int(o, l, IPPROTO_TCP, TCP_SAVE_SYN, 1);
+  set_int(o, l, IPPROTO_TCP, TCP_SAVE_SYN, save);
   const auto any = addr("127.0.0.1", 0);
   o.bind(l, sa(any), sizeof(any));
   o.listen(l, 8);
@@ -214,12 +214,194 @@ Outcome errqueue_entry(const Ops& o, int fd) {
   const int r1 = o.getsockopt(s, IPPROTO_TCP, TCP_SAVED_SYN, buf, &len);
   const int e1 = errno;
   const long first = len;
-  const long head = r1 == 0 ? buf[0] * 1000L + buf[9] : 0;  // 0x45, IPPROTO_TCP
+  // 0x45 and IPPROTO_TCP; with the link header (loopback's: zero addresses, then 0x0800)
+  // the sum of its addresses and its type too.
+  const int ip = save == 2 ? 14 : 0;
+  long head = r1 == 0 ? buf[ip] * 1000L + buf[ip + 9] : 0;
+  if (r1 == 0 && save == 2) {
+    long addrs = 0;
+    for (int i = 0; i < 12; ++i)
+      addrs += buf[i];
+    head = (head * 1000 + addrs) * 100000 + buf[12] * 256 + buf[13];
+  }
   len = size;
   const int r2 = o.getsockopt(s, IPPROTO_TCP, TCP_SAVED_SYN, buf, &len);
   Outcome out = outcome(r2, head * 1000000L + first * 1000L + len);
   out.err = r1 < 0 ? e1 : out.err;
   out.ret = r1 < 0 ? r1 : out.ret;
+  return out;
+}
+
+// The next transmit time stamp on the error queue (waiting up to 100 ms for it) as one
+// number: the data length, origin, errno, info, data, times 10, plus 1 if SCM_TIMESTAMPING
+// came first and 2 if IP_RECVERR followed it. Negative: the call failed or none came.
+long tx_stamp_entry(const Ops& o, int fd) {
+  char data[64];
+  char ctl[256];
+  for (int i = 0; i < 100; ++i) {
+    iovec v{data, sizeof(data)};
+    msghdr m{};
+    m.msg_iov = &v;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof(ctl);
+    const long r = o.recvmsg(fd, &m, MSG_ERRQUEUE);
+    if (r < 0 && errno == EAGAIN) {
+      ::usleep(1000);
+      continue;
+    }
+    if (r < 0) return -errno;
+    long order = 0;
+    sock_extended_err ee{};
+    const cmsghdr* c = CMSG_FIRSTHDR(&m);
+    if (c != nullptr && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
+      order += 1;
+      c = CMSG_NXTHDR(&m, const_cast<cmsghdr*>(c));
+    }
+    if (c != nullptr && c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) {
+      order += 2;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+    }
+    return (((((r * 10 + ee.ee_origin) * 100 + ee.ee_errno) * 10 + ee.ee_info) * 100 + ee.ee_data) *
+            10) +
+           order;
+  }
+  return -1000;
+}
+
+// A connected TCP socket with SO_TIMESTAMPING `flags` (after connect, as OPT_ID needs)
+// sends 3 bytes, then 5: the first stamp on its error queue (tx_stamp_entry).
+Outcome tx_timestamp(const Ops& o, int flags) {
+  Fds f{o};
+  const int fd = f.connected();
+  if (set_int(o, fd, SOL_SOCKET, SO_TIMESTAMPING, flags) != 0) return outcome(-2);
+  if (o.send(fd, "abc", 3, 0) != 3 || o.send(fd, "defgh", 5, 0) != 5) return outcome(-2);
+  const long e = tx_stamp_entry(o, fd);
+  return e < 0 ? outcome(-3, e) : outcome(0, e);
+}
+
+// A UDP socket with SO_TIMESTAMPING `flags` sends two datagrams to a bound one: the first
+// two stamps on its error queue (OPT_ID counts datagrams).
+Outcome udp_tx_timestamp(const Ops& o, int flags) {
+  Fds f{o};
+  const int rx = f.udp();
+  const auto any = addr("127.0.0.1", 0);
+  o.bind(rx, sa(any), sizeof(any));
+  sockaddr_in to{};
+  socklen_t alen = sizeof(to);
+  o.getsockname(rx, reinterpret_cast<sockaddr*>(&to), &alen);
+  const int fd = f.udp();
+  if (set_int(o, fd, SOL_SOCKET, SO_TIMESTAMPING, flags) != 0) return outcome(-2);
+  for (const char* d : {"abc", "defgh"}) {
+    const auto n = static_cast<long>(std::strlen(d));
+    if (o.sendto(fd, d, n, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != n) {
+      return outcome(-2);
+    }
+  }
+  const long a = tx_stamp_entry(o, fd);
+  const long b = tx_stamp_entry(o, fd);
+  if (a < 0 || b < 0) return outcome(-3, a < 0 ? a : b);
+  return outcome(0, a * 100000000 + b);
+}
+
+// A client and the connection accepted from it on loopback; -1s if either failed.
+struct Pair {
+  int client = -1;
+  int server = -1;
+};
+Pair connected_pair(Fds& f, int (*before_connect)(const Ops&, int) = nullptr) {
+  const Ops& o = f.o;
+  const int l = f.tcp();
+  const auto any = addr("127.0.0.1", 0);
+  o.bind(l, sa(any), sizeof(any));
+  o.listen(l, 8);
+  sockaddr_in to{};
+  socklen_t alen = sizeof(to);
+  o.getsockname(l, reinterpret_cast<sockaddr*>(&to), &alen);
+  Pair p;
+  p.client = f.tcp();
+  if (before_connect != nullptr) before_connect(o, p.client);
+  if (o.connect(p.client, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) return {};
+  p.server = o.accept4(l, nullptr, nullptr, 0);
+  if (p.server >= 0) f.fds.push_back(p.server);
+  return p;
+}
+
+// TCP_INQ: 10 bytes arrive, a read of 4 returns TCP_CM_INQ 6. As bytes read * 100 + inq.
+Outcome inq_cmsg(const Ops& o) {
+  Fds f{o};
+  const Pair p = connected_pair(f);
+  if (p.server < 0) return outcome(-3);
+  set_int(o, p.server, IPPROTO_TCP, TCP_INQ, 1);
+  if (o.send(p.client, "0123456789", 10, 0) != 10) return outcome(-2);
+  char probe[16];
+  for (int i = 0; i < 100 && o.recv(p.server, probe, sizeof(probe), MSG_PEEK | MSG_DONTWAIT) < 10;
+       ++i) {
+    ::usleep(1000);
+  }
+  char data[4];
+  char ctl[64];
+  iovec v{data, sizeof(data)};
+  msghdr m{};
+  m.msg_iov = &v;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof(ctl);
+  const long n = o.recvmsg(p.server, &m, 0);
+  if (n < 0) return outcome(n);
+  int inq = -1;
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr;
+       c = CMSG_NXTHDR(&m, const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ) std::memcpy(&inq, CMSG_DATA(c), 4);
+  }
+  return outcome(0, n * 100 + inq);
+}
+
+// TCP_MAXSEG 1000 before connect: the MSS both ends then use (the client's, then the
+// accepted socket's), less the timestamps.
+Outcome maxseg_connect(const Ops& o) {
+  Fds f{o};
+  const Pair p = connected_pair(
+      f, [](const Ops& ops, int fd) { return set_int(ops, fd, IPPROTO_TCP, TCP_MAXSEG, 1000); });
+  if (p.server < 0) return outcome(-3);
+  return outcome(0, get_int(o, p.client, IPPROTO_TCP, TCP_MAXSEG) * 10000L +
+                        get_int(o, p.server, IPPROTO_TCP, TCP_MAXSEG));
+}
+
+// A listener with TCP_DEFER_ACCEPT 1 and a client connected to it: a non-blocking accept
+// before the client sends (EAGAIN), and after it sent 2 bytes (a connection, with them).
+Outcome defer_accept(const Ops& o) {
+  Fds f{o};
+  std::uint16_t port = 0;
+  const int l = f.tcp();
+  set_int(o, l, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1);
+  const auto any = addr("127.0.0.1", 0);
+  o.bind(l, sa(any), sizeof(any));
+  o.listen(l, 8);
+  sockaddr_in got{};
+  socklen_t alen = sizeof(got);
+  o.getsockname(l, reinterpret_cast<sockaddr*>(&got), &alen);
+  port = ntohs(got.sin_port);
+  o.fcntl3(l, F_SETFL, o.fcntl3(l, F_GETFL, 0) | O_NONBLOCK);
+  const int c = f.tcp();
+  const auto to = addr("127.0.0.1", port);
+  if (o.connect(c, sa(to), sizeof(to)) != 0) return outcome(-3);
+  ::usleep(20000);  // time for a connection to reach the queue, were it to
+  const int a1 = o.accept4(l, nullptr, nullptr, 0);
+  const int e1 = errno;
+  if (a1 >= 0) f.fds.push_back(a1);
+  o.send(c, "hi", 2, 0);
+  int a2 = -1;
+  for (int i = 0; i < 1000 && a2 < 0; ++i) {
+    a2 = o.accept4(l, nullptr, nullptr, 0);
+    if (a2 < 0) ::usleep(1000);
+  }
+  if (a2 < 0) return outcome(-4);
+  f.fds.push_back(a2);
+  char buf[8] = {};
+  const long n = o.recv(a2, buf, sizeof(buf), 0);
+  Outcome out = outcome(a1 < 0 ? -1 : 0, n);
+  out.err = a1 < 0 ? e1 : 0;
   return out;
 }
 
@@ -1075,6 +1257,21 @@ const std::vector<Case>& cases() {
          if (o.send(fd, "abc", 3, MSG_ZEROCOPY) != 3) return outcome(-2);
          return errqueue_entry(o, fd);
        }},
+      {"SO_TIMESTAMPING TX_SOFTWARE OPT_ID OPT_TSONLY on TCP: SND stamp of byte 2",
+       [](const Ops& o) {
+         return tx_timestamp(o, SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+                                    SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY);
+       }},
+      {"SO_TIMESTAMPING TX_ACK OPT_TSONLY on TCP: ACK stamp, key 0",
+       [](const Ops& o) {
+         return tx_timestamp(o, SOF_TIMESTAMPING_TX_ACK | SOF_TIMESTAMPING_SOFTWARE |
+                                    SOF_TIMESTAMPING_OPT_TSONLY);
+       }},
+      {"SO_TIMESTAMPING TX_SOFTWARE OPT_ID OPT_TSONLY on UDP: SND stamps keyed 0, 1",
+       [](const Ops& o) {
+         return udp_tx_timestamp(o, SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+                                        SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY);
+       }},
       {"MSG_ZEROCOPY on UDP: completion on the error queue",
        [](const Ops& o) {
          Fds f{o};
@@ -1148,6 +1345,13 @@ const std::vector<Case>& cases() {
          const int fd = f.tcp();
          const int r = set_int(o, fd, SOL_SOCKET, SO_RCVLOWAT, 0);
          return outcome(r, get_int(o, fd, SOL_SOCKET, SO_RCVLOWAT));
+       }},
+      {"SO_RCVLOWAT 200000 grows an unlocked SO_RCVBUF to hold it",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.tcp();
+         const int r = set_int(o, fd, SOL_SOCKET, SO_RCVLOWAT, 200000);
+         return outcome(r, get_int(o, fd, SOL_SOCKET, SO_RCVBUF));
        }},
       {"SO_RCVLOWAT capped by a locked SO_RCVBUF",
        [](const Ops& o) {
@@ -1302,6 +1506,11 @@ const std::vector<Case>& cases() {
          const int r = set_int(o, fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, -3);
          return outcome(r, get_int(o, fd, IPPROTO_TCP, TCP_DEFER_ACCEPT));
        }},
+      {"TCP_INQ: the control message counts what is left", [](const Ops& o) { return inq_cmsg(o); }},
+      {"TCP_MAXSEG 1000 before connect: both ends' MSS",
+       [](const Ops& o) { return maxseg_connect(o); }},
+      {"TCP_DEFER_ACCEPT: no connection to accept until data",
+       [](const Ops& o) { return defer_accept(o); }},
       {"TCP_QUICKACK default reads 1",
        [](const Ops& o) {
          Fds f{o};
@@ -1369,9 +1578,13 @@ const std::vector<Case>& cases() {
          const int r = o.getsockopt(f.tcp(), IPPROTO_TCP, TCP_SAVED_SYN, buf, &len);
          return outcome(r, len);
        }},
-      // TODO(opts2): TCP_SAVED_SYN on the accepted socket (saved_syn(o, 256): kernel 60 bytes
-      // then 0) and with a short buffer (saved_syn(o, 10): EINVAL, optlen 60) wait for the
-      // headers to be kept.
+      // The accepted socket's saved SYN: 60 bytes (IP 20, TCP 40) once, then optlen 0; a
+      // short buffer is EINVAL with optlen set to the 60 needed.
+      {"TCP_SAVED_SYN on the accepted socket, read twice",
+       [](const Ops& o) { return saved_syn(o, 256); }},
+      {"TCP_SAVED_SYN with a short buffer", [](const Ops& o) { return saved_syn(o, 10); }},
+      {"TCP_SAVE_SYN 2 on loopback: the link header too",
+       [](const Ops& o) { return saved_syn(o, 256, 2); }},
       {"TCP_KEEPIDLE 0",
        [](const Ops& o) {
          Fds f{o};

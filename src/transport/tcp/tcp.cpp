@@ -185,6 +185,14 @@ void Tcp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
   seg.src = ip.src;
   seg.dst = ip.dst;
   seg.tos = ip.tos;
+  // The layers below pulled their headers and left them in place (Packet::unpull), so the
+  // headers as received are a view, with no copy (TCP_SAVE_SYN copies them only if asked).
+  if (const std::size_t below = pkt.mac_len + ip.header_length; pkt.headroom() >= below) {
+    pkt.unpull(below);
+    seg.headers = ByteSpan(pkt.data()).first(below + seg.h.header_length);
+    seg.mac_len = pkt.mac_len;
+    pkt.pull(below);
+  }
   // RFC 1122 4.2.3.10: segments to or from broadcast and multicast addresses are dropped.
   if (!stack_.is_local_address(ip.dst) || ip.src.is_multicast() || ip.src.is_broadcast()) {
     mib.TcpInErrs++;

@@ -57,6 +57,10 @@ struct TcpSegment {
   Ipv4Address src;
   Ipv4Address dst;
   std::uint8_t tos = 0;
+  // The link, IP and TCP headers as they arrived (TCP_SAVE_SYN), and the link part's
+  // length; a view into the packet, valid while it is being processed.
+  ByteSpan headers;
+  std::uint16_t mac_len = 0;
   // Sequence space the segment occupies (RFC 9293 SEG.LEN: data, SYN and FIN).
   std::uint32_t len() const noexcept {
     return static_cast<std::uint32_t>(payload.size()) + (h.has(wire::kTcpSyn) ? 1 : 0) +

@@ -443,6 +443,7 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     sk.bytes_acked += data_acked;
     sk.snd_una = ack;
     if (sk.snd_nxt < sk.snd_una) sk.snd_nxt = sk.snd_una;
+    if (!sk.tx_notes.empty()) tcp_tx_report_acked(sk);
     // RFC 6582's "recover" matters only during a loss episode; in between it follows
     // SND.UNA. Left behind, after 2^31 bytes without loss the modulo-2^32 comparison of
     // step 1 would see it ahead of SND.UNA and refuse every fast retransmit.
@@ -717,6 +718,7 @@ bool tcp_synrecv_ack(TcpSock& sk, const TcpSegment& seg, bool crossed_synack) {
     tcp_send_reset(stack, seg);
     return false;
   }
+  if (!tcp_fastopen_passive(sk) && tcp_defer_accept_drop(sk, seg)) return false;
   // (A Fast Open child is on the accept queue already.)
   if (sk.parent != nullptr && !tcp_fastopen_passive(sk) &&
       sk.parent->accept_queue.size() > static_cast<std::size_t>(sk.parent->backlog)) {

@@ -46,6 +46,9 @@ std::uint8_t tcp_initial_wscale(const TcpSock& sk);
 Status tcp_init_connection(TcpSock& sk);
 // A child socket for a connection request arriving on `listener`.
 std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& syn);
+// Linux tcp_reqsk_record_syn: keeps the SYN's headers for TCP_SAVED_SYN if the socket
+// (inheriting its listener's TCP_SAVE_SYN) asks. Not for a SYN answered with a cookie.
+void tcp_save_syn(TcpSock& child, const TcpSegment& syn);
 // Enters TIME_WAIT (or restarts its 2*MSL timer).
 void tcp_time_wait(TcpSock& sk);
 void tcp_finish_connect(TcpSock& sk, const TcpSegment& seg);
@@ -152,6 +155,27 @@ bool tcp_xmit_probe_new_data(TcpSock& sk);
 void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg);
 // A child finished its handshake: move it to the listener's accept queue.
 void tcp_child_established(TcpSock& child);
+
+// --- tcp_defer_accept.cpp (TCP_DEFER_ACCEPT) ---
+// In SYN-RECEIVED, an acceptable ACK that carries nothing: true if the listener's
+// TCP_DEFER_ACCEPT drops it (Linux tcp_check_req); the child stays in the SYN queue.
+bool tcp_defer_accept_drop(TcpSock& child, const TcpSegment& seg);
+// What a SYN,ACK timeout does (Linux syn_ack_recalc): end the attempt, or resend or not.
+struct SynAckTimeout {
+  bool expire;
+  bool resend;
+};
+SynAckTimeout tcp_synack_timeout(const TcpSock& child, int max_retries);
+
+// --- tcp_tx_report.cpp (MSG_ZEROCOPY completions, SO_TIMESTAMPING transmit stamps) ---
+// ops->sendmsg_done: notes the call's last byte if anything is to be reported about it.
+void tcp_sendmsg_done(Socket& sock, std::optional<std::uint32_t> zc_id);
+// New data [seq, seq + len) was sent for the first time.
+void tcp_tx_report_sent(TcpSock& sk, SeqNum seq, std::uint32_t len);
+// SND.UNA advanced.
+void tcp_tx_report_acked(TcpSock& sk);
+// The connection ended: the completions still owed are given.
+void tcp_tx_report_flush(TcpSock& sk);
 
 // --- tcp_timer.cpp ---
 void tcp_init_timers(TcpSock& sk);

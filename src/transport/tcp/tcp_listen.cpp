@@ -227,6 +227,7 @@ void tcp_listen_rcv(TcpSock& listener, const TcpSegment& seg) {
   c.rcv_adv = c.rcv_nxt;
   c.ecn_flags = tcp_ecn_syn_acceptable(listener, seg) ? kTcpEcnOk : 0;
   c.tfo.option = synack_cookie;
+  tcp_save_syn(c, seg);
   listener.tcp().hash(c);
   tcp_set_state(c, TcpState::kSynReceived);
   if (fastopen) {

@@ -184,6 +184,43 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
   return Error::kInProgress;  // the front end waits, or reports EINPROGRESS
 }
 
+// How much of `want` bytes tcp_sendmsg_locked would take under TCP_NOTSENT_LOWAT. It fills
+// the unsent tail segment first, then looks at the mark before each new segment it starts
+// (tcp_stream_memory_free), and a segment it has filled goes at once when it is the first
+// unsent one and the windows allow (tcp_push_one), which drains the unsent count as it
+// copies. usnet copies first and sends after, so the same walk is done here on the
+// numbers. Unsent bytes fill segments of the MSS from SND.NXT on.
+std::size_t notsent_lowat_room(const TcpSock& sk, std::size_t want) {
+  const std::uint64_t lowat = sk.notsent_limit();
+  const std::uint64_t seg = std::max<std::uint32_t>(sk.mss, 1);
+  std::uint64_t unsent = sk.notsent_bytes();
+  const SeqNum wnd_end = sk.snd_una + sk.snd_wnd;
+  const std::uint64_t wnd_room =
+      wnd_end > sk.snd_nxt ? static_cast<std::uint64_t>(wnd_end - sk.snd_nxt) : 0;
+  const std::uint64_t in_flight = static_cast<std::uint32_t>(sk.snd_nxt - sk.snd_una);
+  const std::uint64_t cwnd_room = sk.cwnd > in_flight ? sk.cwnd - in_flight : 0;
+  std::uint64_t can_send = std::min(wnd_room, cwnd_room);
+  std::uint64_t taken = 0;
+  const auto push_one = [&] {
+    if (unsent == seg && can_send >= seg) {
+      unsent = 0;
+      can_send -= seg;
+    }
+  };
+  if (unsent % seg != 0) {
+    const std::uint64_t fill = seg - unsent % seg;
+    taken = fill;
+    unsent += fill;
+    push_one();
+  }
+  while (taken < want && unsent < lowat) {
+    taken += seg;
+    unsent += seg;
+    push_one();
+  }
+  return static_cast<std::size_t>(std::min<std::uint64_t>(taken, want));
+}
+
 Result<std::size_t> tcp_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
   TcpSock& sk = tcp_sk(sock);
   sock.stack.tracer().step("tcp_sendmsg");
@@ -213,18 +250,13 @@ Result<std::size_t> tcp_sendmsg(Socket& sock, const SendMsg& msg, int flags) {
   const std::size_t total = msg.total();
   if (total == 0) return std::size_t{0};
   const std::size_t limit = sk.snd_space_max();
-  // sk_stream_memory_free: no room, or TCP_NOTSENT_LOWAT's worth already unsent, is a wait.
-  if (sk.sndq.size() >= limit || sk.notsent_bytes() >= sk.notsent_limit()) {
-    return Error::kWouldBlock;
-  }
+  // sk_stream_memory_free: no room is a wait.
+  if (sk.sndq.size() >= limit) return Error::kWouldBlock;
   std::size_t room = limit - sk.sndq.size();
-  // tcp_sendmsg_locked looks at the low-water mark before each new segment it fills: the
-  // copy stops at the first segment boundary where the unsent bytes reach it.
-  const std::uint64_t lowat = sk.notsent_limit();
-  if (lowat < UINT32_MAX) {
-    const std::uint64_t seg = std::max<std::uint32_t>(sk.mss, 1);
-    const std::uint64_t need = lowat - sk.notsent_bytes();  // > 0: checked above
-    room = static_cast<std::size_t>(std::min<std::uint64_t>(room, (need + seg - 1) / seg * seg));
+  if (sk.notsent_limit() < UINT32_MAX) {
+    const std::size_t allowed = notsent_lowat_room(sk, std::min(room, msg.total()));
+    if (allowed == 0) return Error::kWouldBlock;
+    room = std::min(room, allowed);
   }
   std::size_t copied = 0;
   const SeqNum start = sk.write_seq();
@@ -359,9 +391,11 @@ PollMask tcp_poll(Socket& sock) {
   }
   if (sk.shut_wr || sk.state == TcpState::kClosed) {
     m |= POLLOUT | POLLWRNORM;  // writes fail at once (EPIPE), so they do not block
-  } else if (sk.sndq.size() < sk.snd_space_max() && sk.notsent_bytes() < sk.notsent_limit()) {
-    // sk_stream_is_writeable: buffer room and, by tcp_stream_memory_free, fewer unsent
-    // bytes than TCP_NOTSENT_LOWAT.
+  } else if (sk.sndq.size() < sk.snd_space_max() &&
+             (std::uint64_t{sk.notsent_bytes()} << 1) < sk.notsent_limit()) {
+    // sk_stream_is_writeable: buffer room and, by tcp_stream_memory_free with `wake`, fewer
+    // unsent bytes than half TCP_NOTSENT_LOWAT (a writer woken can then write a good
+    // part of the mark, not a byte).
     m |= POLLOUT | POLLWRNORM;
   }
   return m;
@@ -408,12 +442,26 @@ void tcp_release(std::unique_ptr<Socket> owned) {
   }
   const bool unread = !sk.rcvq.empty();
   const bool zero_linger = sk.opt.linger_on && sk.opt.linger_s == 0;
-  if (unread || zero_linger) {
-    // RFC 2525 2.17 / Linux: closing with unread data resets the connection; so does
-    // SO_LINGER with a zero timeout (the abortive close).
-    stack.mib().*
-        (unread ? &MibCounters::TcpExtTCPAbortOnClose : &MibCounters::TcpExtTCPAbortOnLinger) += 1;
+  if (unread) {
+    // RFC 2525 2.17 / Linux: closing with unread data resets the connection.
+    stack.mib().TcpExtTCPAbortOnClose++;
     if (sk.state != TcpState::kTimeWait) tcp_send_active_reset(sk);
+    tcp_done(sk);
+    return;
+  }
+  if (zero_linger) {
+    // SO_LINGER with a zero timeout, the abortive close: Linux __tcp_close disconnects
+    // (counted as TCPAbortOnData), and tcp_disconnect resets the states RFC 793 names for
+    // ABORT, and CLOSING or LAST_ACK only while data is still unsent.
+    stack.mib().TcpExtTCPAbortOnData++;
+    const bool need_reset = sk.state == TcpState::kEstablished ||
+                            sk.state == TcpState::kCloseWait || sk.state == TcpState::kFinWait1 ||
+                            sk.state == TcpState::kFinWait2 || sk.state == TcpState::kSynReceived;
+    const bool unsent = sk.snd_nxt != sk.write_seq() + (sk.fin_queued ? 1 : 0);
+    if (need_reset ||
+        (unsent && (sk.state == TcpState::kClosing || sk.state == TcpState::kLastAck))) {
+      tcp_send_active_reset(sk);
+    }
     tcp_done(sk);
     return;
   }
@@ -479,7 +527,7 @@ Result<std::uint32_t> tcp_tskey(Socket& sock, bool from_snd_una) {
 }  // namespace
 
 Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value);
-Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name);
+Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name, std::size_t optlen);
 
 const ProtoOps kTcpOps = {
     .name = "inet_stream_ops",
@@ -497,6 +545,7 @@ const ProtoOps kTcpOps = {
     .ioctl = tcp_ioctl,
     .sockopt_changed = tcp_sockopt_changed,
     .tskey = tcp_tskey,
+    .sendmsg_done = tcp_sendmsg_done,
 };
 
 }  // namespace usnet

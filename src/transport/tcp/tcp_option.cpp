@@ -289,7 +289,12 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
     case TCP_KEEPIDLE:
       if (v < 1 || v > kMaxTcpKeepidle) return Error::kInvalidArgument;
       sk.keepidle_s = v;
-      tcp_arm_keepalive(sk);
+      // tcp_sock_set_keepidle_locked: the new time counts from the last segment received
+      // (keepalive_time_elapsed), so a probe may be due at once.
+      if (sk.opt.keepalive && sk.state != TcpState::kClosed && sk.state != TcpState::kListen) {
+        const Instant due = sk.last_recv + tcp_keepalive_time(sk);
+        sk.stack.timers().arm(sk.keep_timer, std::max(due, sk.stack.now()));
+      }
       return {};
     case TCP_KEEPINTVL:
       if (v < 1 || v > kMaxTcpKeepidle) return Error::kInvalidArgument;
@@ -327,11 +332,20 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
       return {};
     case TCP_QUICKACK:
       // Linux __tcp_sock_set_quickack: 0 enters interactive (pingpong) mode, where ACKs
-      // are delayed; 1 leaves it and sends an ACK that was waiting.
-      sk.pingpong = v != 0 ? 0 : 1;
-      if (v != 0) {
-        sk.quickacks = 16;
-        if (sk.ack_pending) tcp_send_ack(sk);
+      // are delayed. Other values leave it (the quick-ACK count is not renewed), and an
+      // ACK that was waiting goes now if tcp_cleanup_rbuf would send it: everything read,
+      // or more than a segment received since the last ACK. An even value enters
+      // pingpong mode again after that.
+      if (v == 0) {
+        sk.pingpong = 1;
+        return {};
+      }
+      sk.pingpong = 0;
+      if ((sk.state == TcpState::kEstablished || sk.state == TcpState::kCloseWait) &&
+          sk.ack_pending) {
+        const bool drained = sk.rcvq.empty() && sk.ooo.bytes() == 0;  // !sk_rmem_alloc
+        if (drained || sk.rcv_nxt - sk.last_ack_sent > sk.rcv_mss) tcp_send_ack(sk);
+        if ((v & 1) == 0) sk.pingpong = 1;
       }
       return {};
     default:
@@ -339,7 +353,7 @@ Status tcp_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
   }
 }
 
-Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name) {
+Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name, std::size_t optlen) {
   TcpSock& sk = tcp_sk(sock);
   if (level != IPPROTO_TCP) return Error::kOperationNotSupported;
   switch (name) {
@@ -406,10 +420,18 @@ Result<OptValue> tcp_getsockopt(Socket& sock, int level, int name) {
       return OptValue::of_bytes(
           ByteSpan(buf).first(std::min<std::size_t>(keys.size(), 2) * kTfoKeyLength));
     }
-    case TCP_SAVED_SYN:
-      // No SYN is saved (TCP_SAVE_SYN is recorded but the headers are not kept yet):
-      // Linux then succeeds with optlen 0.
-      return OptValue{};
+    case TCP_SAVED_SYN: {
+      // Linux tcp_getsockopt: none saved (or already read) succeeds with optlen 0; a short
+      // buffer is EINVAL with the length needed; otherwise the headers, once.
+      if (sk.saved_syn.empty()) return OptValue{};
+      OptValue o = OptValue::of_bytes(sk.saved_syn);
+      if (optlen < sk.saved_syn.size()) {
+        o.too_short = true;
+        return o;
+      }
+      sk.saved_syn = {};  // tcp_saved_syn_free: the memory goes too
+      return o;
+    }
     default:
       return Error::kNoProtocolOption;
   }

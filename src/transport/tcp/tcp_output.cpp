@@ -408,7 +408,8 @@ bool tcp_hold_segment(TcpSock& sk, SeqNum seq, std::uint32_t len, std::uint32_t 
       }
       return true;
     }
-    return !sk.nodelay && sk.snd_max != sk.snd_una;
+    return !sk.nodelay && sk.snd_max != sk.snd_una && sk.snd_sml && *sk.snd_sml > sk.snd_una &&
+           *sk.snd_sml <= sk.snd_nxt;
   }
   return false;
 }
@@ -429,6 +430,8 @@ void tcp_segment_sent(TcpSock& sk, SeqNum seq, std::uint32_t len, bool fin, bool
   }
   sk.snd_nxt = seq + len + (fin ? 1 : 0);
   sk.snd_max = seq_max(sk.snd_max, sk.snd_nxt);
+  if (!retrans && len < sk.mss) sk.snd_sml = seq + len;  // tcp_minshall_update
+  if (!retrans && len > 0 && !sk.tx_notes.empty()) tcp_tx_report_sent(sk, seq, len);
   if (sk.persist) {
     // The window opened: the probes and their backoff are over (Linux tcp_ack_probe).
     sk.persist = false;

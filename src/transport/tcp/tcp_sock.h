@@ -68,6 +68,16 @@ struct SackRange {
   SeqNum right;
 };
 
+// A sendmsg call's last byte with what its sender is to hear about it (tcp_tx_report.cpp).
+struct TcpTxNote {
+  SeqNum last;
+  std::optional<std::uint32_t> zc_id;  // MSG_ZEROCOPY completion, due when acknowledged
+  bool sched = false;                  // SOF_TIMESTAMPING_TX_SCHED, TX_SOFTWARE, TX_ACK
+  bool snd = false;
+  bool ack = false;
+  bool sent = false;  // the segment carrying it has gone (SCHED and SND stamped)
+};
+
 struct TcpSock : Socket {
   TcpSock(Stack& s, const ProtoOps& o);
   ~TcpSock() override;
@@ -179,6 +189,10 @@ struct TcpSock : Socket {
   bool nodelay = false;
   bool cork = false;
   bool more = false;  // MSG_MORE on the last send
+  // The end of the last new segment shorter than the MSS (Linux snd_sml): Nagle holds a
+  // short segment only while such a one is unacknowledged (Minshall's rule, as Linux
+  // tcp_minshall_check), not behind full-sized ones. Unset until one is sent.
+  std::optional<SeqNum> snd_sml;
   // TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_SYNCNT; 0 until set: the stack's
   // tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes and tcp_syn_retries
   // apply, read when needed (Linux keepalive_time_when and friends).
@@ -192,7 +206,12 @@ struct TcpSock : Socket {
   bool recvmsg_inq = false;
   std::uint32_t notsent_lowat = 0;
   std::uint8_t defer_accept = 0;
+  bool defer_acked = false;        // a child's bare ACK was dropped for TCP_DEFER_ACCEPT
+  std::deque<TcpTxNote> tx_notes;  // in send order; empty unless asked for
   std::uint8_t save_syn = 0;
+  // TCP_SAVED_SYN: the SYN's headers (from the IP header on, or from the link header with
+  // TCP_SAVE_SYN 2), kept only when the listener asked; read once (Linux tp->saved_syn).
+  std::vector<std::byte> saved_syn;
   Instant last_rx_stamp = kEpoch;  // arrival of the last in-order data (SO_TIMESTAMP)
   std::uint32_t notsent_limit() const noexcept;
   std::uint32_t notsent_bytes() const noexcept {

@@ -1,6 +1,7 @@
 // Connection state: set_state(), the start and the end of a connection.
 #include <netinet/in.h>
 
+#include <array>
 #include <bit>
 
 #include <fmt/format.h>
@@ -212,6 +213,7 @@ void tcp_done(TcpSock& sk) {
   tcp.unhash(sk);
   sk.ooo.clear();
   sk.scoreboard.clear();
+  if (sk.owner == TcpSock::Owner::kUser && !sk.tx_notes.empty()) tcp_tx_report_flush(sk);
   if (sk.owner == TcpSock::Owner::kUser) {
     // inet_put_port: a port the connection picked for itself is given back at CLOSE; an
     // explicitly bound one stays until close().
@@ -303,6 +305,7 @@ std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& s
   // inherited; the MSG_ZEROCOPY counter starts again.
   c.recvmsg_inq = listener.recvmsg_inq;
   c.notsent_lowat = listener.notsent_lowat;
+  c.save_syn = listener.save_syn;
   c.opt.zckey = 0;
   c.cc = make_congestion_control(listener.cc->name());
   c.local = SockAddr::inet(syn.dst, syn.h.dst_port);
@@ -328,6 +331,27 @@ std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& s
   c.rcv_wnd_init = tcp_initial_rcv_wnd(c, c.advmss - (c.ts_ok ? kTcpTimestampBytes : 0));
   c.last_recv = c.stack.now();
   return child;
+}
+
+void tcp_save_syn(TcpSock& child, const TcpSegment& syn) {
+  if (child.save_syn == 0 || syn.headers.empty()) return;
+  // 1: from the IP header on; 2: the link-layer header too.
+  if (child.save_syn == 1) {
+    const ByteSpan h = syn.headers.subspan(syn.mac_len);
+    child.saved_syn.assign(h.begin(), h.end());
+    return;
+  }
+  child.saved_syn.clear();
+  if (syn.mac_len == 0) {
+    // usnet's loopback has no link layer; Linux's frames there carry an Ethernet header
+    // of zero addresses (the loopback device's), which TCP_SAVE_SYN 2 returns.
+    constexpr std::array<std::byte, 14> kLoopbackEth{
+        std::byte{0}, std::byte{0}, std::byte{0},    std::byte{0},   std::byte{0},
+        std::byte{0}, std::byte{0}, std::byte{0},    std::byte{0},   std::byte{0},
+        std::byte{0}, std::byte{0}, std::byte{0x08}, std::byte{0x00}};
+    child.saved_syn.assign(kLoopbackEth.begin(), kLoopbackEth.end());
+  }
+  child.saved_syn.insert(child.saved_syn.end(), syn.headers.begin(), syn.headers.end());
 }
 
 void tcp_finish_connect(TcpSock& sk, const TcpSegment& seg) {

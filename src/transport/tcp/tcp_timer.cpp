@@ -123,11 +123,13 @@ void tcp_retransmit_timer(TcpSock& sk) {
       tcp_arm_rto(sk);
       return;
     }
-    case TcpState::kSynReceived:
+    case TcpState::kSynReceived: {
       // Linux reqsk_timer_handler: the listener's TCP_SYNCNT, else tcp_synack_retries; the
-      // RTO doubles each time (no linear phase on the passive side).
-      if (sk.syn_retries >=
-          (sk.syn_count != 0 ? sk.syn_count : stack.sysctl().tcp_synack_retries)) {
+      // RTO doubles each time (no linear phase on the passive side). TCP_DEFER_ACCEPT may
+      // hold the SYN,ACK back, and the attempt longer.
+      const SynAckTimeout t = tcp_synack_timeout(
+          sk, sk.syn_count != 0 ? sk.syn_count : stack.sysctl().tcp_synack_retries);
+      if (t.expire) {
         mib.TcpAttemptFails++;
         // A Fast Open child is the user's already: it learns why (tcp_fastopen_synack_timer,
         // tcp_write_err).
@@ -140,11 +142,14 @@ void tcp_retransmit_timer(TcpSock& sk) {
       }
       sk.syn_retries++;
       sk.backoff++;
-      mib.TcpRetransSegs++;
-      sk.total_retrans++;
-      tcp_send_synack(sk);
+      if (t.resend) {
+        mib.TcpRetransSegs++;
+        sk.total_retrans++;
+        tcp_send_synack(sk);
+      }
       tcp_arm_rto(sk);
       return;
+    }
     case TcpState::kClosed:
     case TcpState::kListen:
     case TcpState::kTimeWait:
