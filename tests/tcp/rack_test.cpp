@@ -60,6 +60,14 @@ class Rack : public TcpScript {
              kPeerIsn + 1);
     }
   }
+  // Five segments, of which the first is lost: a round trip later the peer SACKs the next
+  // three, the duplicate threshold, and the first goes again at once.
+  void fast_retransmit(const Passive& p) {
+    send_segments(p, p.iss + 1, 5);
+    advance(100ms);
+    ack(p.iss + 1, {{p.iss + 1 + kMss, p.iss + 1 + 4 * kMss}});
+    expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  }
   // An ACK from the peer with SACK blocks (and the given TSecr if non-zero).
   void ack(std::uint32_t a, std::vector<std::pair<std::uint32_t, std::uint32_t>> blocks = {},
            std::uint32_t ts_ecr = 0) {
@@ -114,10 +122,7 @@ TEST_F(Rack, HoleIsLostAfterTheReorderingWindow) {
 TEST_F(Rack, ThreeSackedSegmentsMarkTheHoleLostAtOnce) {
   Passive p = open_with_rtt(100ms);
   ASSERT_NE(p.sock, nullptr);
-  send_segments(p, p.iss + 1, 5);
-  advance(100ms);
-  ack(p.iss + 1, {{p.iss + 1 + kMss, p.iss + 1 + 4 * kMss}});
-  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  fast_retransmit(p);
   expect_nothing();
   EXPECT_EQ(stack->mib().TcpExtTCPSackRecovery, 1U);
   // The whole acknowledgment ends the recovery.
@@ -176,10 +181,7 @@ TEST_F(Rack, FastRecoveryReducesTheWindowProportionally) {
 TEST_F(Rack, LostRetransmissionIsResentWithoutATimeout) {
   Passive p = open_with_rtt(100ms);
   ASSERT_NE(p.sock, nullptr);
-  send_segments(p, p.iss + 1, 5);
-  advance(100ms);
-  ack(p.iss + 1, {{p.iss + 1 + kMss, p.iss + 1 + 4 * kMss}});
-  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);  // the fast retransmission
+  fast_retransmit(p);  // the fast retransmission
   // New data goes after it, within the reduced window.
   EXPECT_EQ(send(p.sock, std::string(kMss, 'n')), kMss);
   expect(kTcpAck | kTcpPsh, p.iss + 1 + 5 * kMss, kPeerIsn + 1);
@@ -274,10 +276,7 @@ TEST_F(Rack, DsackOfTheRetransmissionUndoesTheReduction) {
   Passive p = open_with_rtt(100ms);
   ASSERT_NE(p.sock, nullptr);
   const tcp_info before = info(p.sock);
-  send_segments(p, p.iss + 1, 5);
-  advance(100ms);
-  ack(p.iss + 1, {{p.iss + 1 + kMss, p.iss + 1 + 4 * kMss}});
-  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  fast_retransmit(p);
   EXPECT_LT(info(p.sock).tcpi_snd_cwnd, before.tcpi_snd_cwnd);
   // The late original and the fifth segment arrive; then the retransmission, a duplicate.
   ack(p.iss + 1 + 5 * kMss);
@@ -294,10 +293,7 @@ TEST_F(Rack, DsackOfAnotherSegmentDoesNotUndo) {
   Passive p = open_with_rtt(100ms);
   ASSERT_NE(p.sock, nullptr);
   const tcp_info before = info(p.sock);
-  send_segments(p, p.iss + 1, 5);
-  advance(100ms);
-  ack(p.iss + 1, {{p.iss + 1 + kMss, p.iss + 1 + 4 * kMss}});
-  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  fast_retransmit(p);
   ack(p.iss + 1 + 5 * kMss, {{p.iss + 1 + kMss, p.iss + 1 + 2 * kMss}});
   EXPECT_EQ(stack->mib().TcpExtTCPDSACKRecv, 1U);
   EXPECT_EQ(stack->mib().TcpExtTCPDSACKUndo, 0U);
