@@ -100,6 +100,8 @@ namespace usnet {
   X(TcpExtTCPLossProbeRecovery)                                       \
   X(TcpExtTCPLostRetransmit)                                          \
   X(TcpExtTCPSACKReorder)                                             \
+  X(TcpExtTCPTSReorder)                                               \
+  X(TcpExtTCPPartialUndo)                                             \
   X(TcpExtTCPSACKReneging)                                            \
   X(TcpExtTCPDSACKOldSent)                                            \
   X(TcpExtTCPDSACKOfoSent)                                            \

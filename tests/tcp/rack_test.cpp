@@ -328,6 +328,36 @@ TEST_F(Rack, TimestampOfTheOriginalUndoesTheRecovery) {
   EXPECT_EQ(info(p.sock).tcpi_ca_state, TCP_CA_Open);
 }
 
+// Linux tcp_try_undo_partial: a partial ACK in recovery that echoes the timestamp of an
+// original sent before the retransmission was a late original, not a repair: the path
+// reorders (TcpExtTCPTSReorder; RACK's reordering window applies from now on) and, with no
+// retransmission left in flight, the reduction is undone (TcpExtTCPPartialUndo).
+TEST_F(Rack, PartialAckOfALateOriginalShowsReorderingAndUndoes) {
+  Passive p = open_with_rtt(100ms, true);
+  ASSERT_NE(p.sock, nullptr);
+  const tcp_info before = info(p.sock);
+  const std::uint32_t seg = before.tcpi_snd_mss;
+  EXPECT_EQ(send(p.sock, std::string(6 * seg, 'r')), 6U * seg);
+  std::uint32_t orig_ts = 0;
+  for (std::uint32_t i = 0; i < 6; ++i) {
+    auto h = next_sent();
+    ASSERT_TRUE(h);
+    orig_ts = h->options.ts_val.value_or(0);
+  }
+  advance(100ms);
+  ack(p.iss + 1, {{p.iss + 1 + seg, p.iss + 1 + 4 * seg}}, orig_ts);
+  expect(kTcpAck, p.iss + 1, kPeerIsn + 1);
+  EXPECT_EQ(info(p.sock).tcpi_ca_state, TCP_CA_Recovery);
+  EXPECT_EQ(tsk(p.sock).reord_seen, 0U);
+  ack(p.iss + 1 + 4 * seg, {}, orig_ts);  // below the recovery point (6 segments)
+  EXPECT_EQ(stack->mib().TcpExtTCPTSReorder, 1U);
+  EXPECT_EQ(stack->mib().TcpExtTCPPartialUndo, 1U);
+  EXPECT_EQ(tsk(p.sock).reord_seen, 1U);
+  EXPECT_EQ(info(p.sock).tcpi_ca_state, TCP_CA_Open);
+  // The window is back (and the ACK's growth in slow start comes on top).
+  EXPECT_GE(info(p.sock).tcpi_snd_cwnd, before.tcpi_snd_cwnd);
+}
+
 // RFC 2018 8 / Linux tcp_check_sack_reneging: the cumulative ACK stops at data the
 // receiver had SACKed, so it dropped it: a timeout comes soon (max(SRTT/16, 10 ms)) and
 // forgets the SACKs, and everything from SND.UNA goes again.

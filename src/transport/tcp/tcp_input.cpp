@@ -463,7 +463,11 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     // episode and no retransmission in flight, a cumulative ACK delivers in send order and
     // the check (a walk of what is in flight) has nothing to find (Linux runs it only for
     // a "dubious" ACK, tcp_ack_is_dubious).
-    if (rack_advanced &&
+    // A partial ACK in recovery that answers an original (Linux tcp_try_undo_partial)
+    // shows reordering, and holds back further loss marks while retransmissions fly.
+    const bool hold_marks =
+        sk.in_recovery && una_advanced && ack < sk.recover && tcp_try_undo_partial(sk, seg);
+    if (rack_advanced && !hold_marks &&
         (sk.sacked_out != 0 || sk.lost_out != 0 || sk.tlp_active || tcp_in_loss_episode(sk) ||
          sk.rack_timer_kind == TcpSock::RackTimer::kReorder)) {
       rack_lost = tcp_rack_detect_loss(sk);

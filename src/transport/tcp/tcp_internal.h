@@ -135,6 +135,11 @@ bool tcp_check_dsack(TcpSock& sk, const TcpSegment& seg, SeqNum prior_una);
 void tcp_undo_start(TcpSock& sk);
 bool tcp_try_undo_dsack(TcpSock& sk);
 bool tcp_try_undo_recovery(TcpSock& sk, const TcpSegment& seg, bool loss);
+// A partial ACK in fast recovery whose echoed timestamp predates the first retransmission:
+// the hole was filled by a late original, so the path reorders (RFC 8985's reordering
+// seen). Undoes if no retransmission is in flight; true if one is (then no more segments
+// may be marked lost on this ACK).
+bool tcp_try_undo_partial(TcpSock& sk, const TcpSegment& seg);
 // RFC 8985 7: arms the probe timeout; false if no probe is due (then the RTO stands).
 bool tcp_schedule_loss_probe(TcpSock& sk, bool advancing_rto);
 void tcp_process_tlp_ack(TcpSock& sk, const TcpSegment& seg, bool dsack, bool una_advanced,

@@ -255,7 +255,11 @@ bool tcp_check_dsack(TcpSock& sk, const TcpSegment& seg, SeqNum prior_una) {
 
 bool tcp_rack_on_ack(TcpSock& sk, SeqNum prior_una, bool sack_changed) {
   const Instant now = sk.stack.now();
-  const SeqNum prior_fack = seq_max(sk.fack, prior_una);
+  // FACK is meaningful only inside [SND.UNA, SND.MAX]: outside it (a new connection's zero,
+  // or left behind by 2^31 bytes) a modulo-2^32 comparison could put it ahead of every
+  // segment, and every delivery would look reordered.
+  if (!sk.fack.in_window(prior_una, sk.snd_max + 1)) sk.fack = prior_una;
+  const SeqNum prior_fack = sk.fack;
   const std::uint32_t prior_delivered = sk.delivered;
   bool advanced = false;
   // Cumulatively acknowledged records.
@@ -369,6 +373,18 @@ bool tcp_try_undo_recovery(TcpSock& sk, const TcpSegment& seg, bool loss) {
     sk.stack.mib().TcpExtTCPFullUndo++;
   }
   return true;
+}
+
+bool tcp_try_undo_partial(TcpSock& sk, const TcpSegment& seg) {
+  if (!sk.undo_active || sk.undo_tsval == 0 || !packet_delayed(sk, seg)) return false;
+  sk.reord_seen++;
+  sk.stack.mib().TcpExtTCPTSReorder++;
+  for (std::size_t i = 0; i < sk.rtx.size(); ++i) {
+    if (sk.rtx[i].has(TcpSentSeg::kRetrans)) return true;
+  }
+  undo_cwnd_reduction(sk);
+  sk.stack.mib().TcpExtTCPPartialUndo++;
+  return false;
 }
 
 // --- tail loss probe (RFC 8985 7) ---
