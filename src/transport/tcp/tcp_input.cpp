@@ -321,10 +321,7 @@ void tcp_enter_recovery_rack(TcpSock& sk) {
   sk.tlp_active = false;
   sk.rtt_seq_valid = false;
   sk.high_rxt = sk.snd_una;
-  if (sk.rack_timer_kind == TcpSock::RackTimer::kLossProbe) {
-    sk.stack.timers().cancel(sk.rack_timer);
-    sk.rack_timer_kind = TcpSock::RackTimer::kNone;
-  }
+  tcp_rack_timer_cancel(sk, TcpSock::RackTimer::kLossProbe);
   // RFC 6937 (Linux tcp_init_cwnd_reduction): cwnd goes from here towards ssthresh as the
   // ACKs report deliveries (tcp_prr_reduce); the first lost segment goes at once.
   sk.prior_cwnd = sk.cwnd;
@@ -530,10 +527,7 @@ void tcp_ack(TcpSock& sk, const TcpSegment& seg) {
     // RFC 6298 5.2/5.3: stop the timer when all is acknowledged, else restart it.
     if (sk.snd_una == sk.snd_max) {
       if (!sk.persist) sk.stack.timers().cancel(sk.rto_timer);
-      if (sk.rack_timer_kind != TcpSock::RackTimer::kNone) {
-        sk.stack.timers().cancel(sk.rack_timer);
-        sk.rack_timer_kind = TcpSock::RackTimer::kNone;
-      }
+      tcp_rack_timer_cancel(sk);
     } else {
       tcp_arm_rto(sk);
       sk.retrans_stamp = now;

@@ -145,6 +145,8 @@ bool tcp_schedule_loss_probe(TcpSock& sk, bool advancing_rto);
 void tcp_process_tlp_ack(TcpSock& sk, const TcpSegment& seg, bool dsack, bool una_advanced,
                          bool new_sack);
 void tcp_rack_timer(TcpSock& sk);
+// Stops the reordering / probe timer if it runs for `kind` (kNone: whatever it runs for).
+void tcp_rack_timer_cancel(TcpSock& sk, TcpSock::RackTimer kind = TcpSock::RackTimer::kNone);
 // The receiver saw [left, right) twice: its next ACK reports it first (RFC 2883).
 void tcp_dsack_set(TcpSock& sk, SeqNum left, SeqNum right);
 // tcp_input.cpp: fast recovery entered because RACK marked a loss.

@@ -324,9 +324,8 @@ bool tcp_rack_detect_loss(TcpSock& sk) {
   }
   if (timeout > Duration{0}) {
     arm_rack_timer(sk, TcpSock::RackTimer::kReorder, timeout + kTcpTimeoutMin);
-  } else if (sk.rack_timer_kind == TcpSock::RackTimer::kReorder) {
-    sk.stack.timers().cancel(sk.rack_timer);
-    sk.rack_timer_kind = TcpSock::RackTimer::kNone;
+  } else {
+    tcp_rack_timer_cancel(sk, TcpSock::RackTimer::kReorder);
   }
   return marked;
 }
@@ -460,6 +459,13 @@ void tcp_send_loss_probe(TcpSock& sk) {
   sk.tlp_retrans = retrans;
   sk.tlp_high_seq = sk.snd_nxt;
   sk.stack.mib().TcpExtTCPLossProbes++;
+}
+
+void tcp_rack_timer_cancel(TcpSock& sk, TcpSock::RackTimer kind) {
+  if (sk.rack_timer_kind == TcpSock::RackTimer::kNone) return;
+  if (kind != TcpSock::RackTimer::kNone && sk.rack_timer_kind != kind) return;
+  sk.stack.timers().cancel(sk.rack_timer);
+  sk.rack_timer_kind = TcpSock::RackTimer::kNone;
 }
 
 void tcp_rack_timer(TcpSock& sk) {

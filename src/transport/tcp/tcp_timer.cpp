@@ -185,10 +185,7 @@ void tcp_retransmit_timer(TcpSock& sk) {
   sk.backoff++;
   sk.retransmits++;
   sk.tlp_active = false;
-  if (sk.rack_timer_kind != TcpSock::RackTimer::kNone) {
-    stack.timers().cancel(sk.rack_timer);
-    sk.rack_timer_kind = TcpSock::RackTimer::kNone;
-  }
+  tcp_rack_timer_cancel(sk);
   if (rack && !sk.rtx.empty()) {
     // Linux tcp_timeout_mark_lost: the SACKed bits stay unless the receiver shows it
     // reneged (RFC 2018 8: what it SACKed at SND.UNA it would have acknowledged); every
@@ -303,8 +300,7 @@ void tcp_init_timers(TcpSock& sk) {
 void tcp_cancel_timers(TcpSock& sk) {
   TimerWheel& w = sk.stack.timers();
   w.cancel(sk.rto_timer);
-  w.cancel(sk.rack_timer);
-  sk.rack_timer_kind = TcpSock::RackTimer::kNone;
+  tcp_rack_timer_cancel(sk);
   w.cancel(sk.delack_timer);
   w.cancel(sk.keep_timer);
   w.cancel(sk.cork_timer);
