@@ -11,11 +11,13 @@ namespace usnet::api {
 
 // Copies in a caller's address of `len` bytes. kInvalidArgument if len is negative or over
 // sizeof(sockaddr_storage); kFault if addr is null with len > 0. Fields the bytes do not
-// cover stay zero; the family is taken as given (callers check what they need).
+// cover stay zero; the family is taken as given (callers check what they need): AF_INET6
+// reads a sockaddr_in6 (address, port, flow information, scope), any other a sockaddr_in.
 Result<SockAddr> sockaddr_in_from_user(const sockaddr* addr, socklen_t len);
 
-// Writes `a` as a sockaddr_in into (addr, *len): copies min(*len, 16) bytes and sets *len to
-// 16. kFault if len is null, kInvalidArgument if *len is negative (as a signed int).
+// Writes `a` as a sockaddr_in, or a sockaddr_in6 when a.family is AF_INET6, into
+// (addr, *len): copies min(*len, size) bytes and sets *len to the size (16 or 28). kFault if len is
+// null, kInvalidArgument if *len is negative (as a signed int).
 Status sockaddr_to_user(const SockAddr& a, sockaddr* addr, socklen_t* len);
 
 }  // namespace usnet::api

@@ -128,7 +128,7 @@ void Icmp::icmp_echo(Interface& /*ifc*/, Packet pkt, const wire::Ipv4Header& ip,
   reply.code = 0;
   reply.emit(pkt.data());
   wire::IcmpHeader::finish_checksum(pkt.data());
-  IpOutParams p;
+  NetOutParams p;
   p.src = to_broadcast ? Ipv4Address{} : ip.dst;
   p.dst = ip.src;
   p.protocol = static_cast<std::uint8_t>(wire::IpProtocol::kIcmp);
@@ -169,7 +169,7 @@ void Icmp::deliver_error(ByteSpan quote, std::uint8_t type, std::uint8_t code, s
   q.total_length = load_be<std::uint16_t>(quote, 2);
   IcmpError err = icmp_error_for(type, code);
   err.mtu = mtu;
-  err.quoted = q;
+  err.quoted = {q.src, q.dst, q.protocol};
   // RFC 1122 3.2.2.1: only errors about datagrams we sent are ours to act on.
   if (!stack_.is_local_address(q.src)) return;
   if (TransportProtocol* t = stack_.ipv4().protocol(q.protocol)) {
@@ -258,7 +258,7 @@ void Icmp::icmp_send(ByteSpan offending, const wire::Ipv4Header& ip, std::uint8_
   } else if (type == static_cast<std::uint8_t>(wire::IcmpType::kParameterProblem)) {
     mib.IcmpOutParmProbs++;
   }
-  IpOutParams out;
+  NetOutParams out;
   out.src = ip.dst;
   out.dst = ip.src;
   out.protocol = static_cast<std::uint8_t>(wire::IpProtocol::kIcmp);

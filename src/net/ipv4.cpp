@@ -148,7 +148,16 @@ void Ipv4::ip_local_deliver(Interface& ifc, const wire::Ipv4Header& ip, Packet p
   }
   if (TransportProtocol* t = protocols_[ip.protocol]) {
     stack_.mib().IpInDelivers++;
-    t->rcv(std::move(payload), ip);
+    NetRcvInfo info;
+    info.net = this;
+    info.src = ip.src;
+    info.dst = ip.dst;
+    info.protocol = ip.protocol;
+    info.tos = ip.tos;
+    info.ttl = ip.ttl;
+    info.header_length = ip.header_length;
+    info.ifindex = ifc.index;
+    t->rcv(std::move(payload), info);
     return;
   }
   stack_.mib().IpInUnknownProtos++;
@@ -160,7 +169,28 @@ void Ipv4::ip_local_deliver(Interface& ifc, const wire::Ipv4Header& ip, Packet p
                           static_cast<std::uint8_t>(wire::UnreachCode::kProtocol), 0);
 }
 
-Result<OutputRoute> Ipv4::route_output(Ipv4Address dst, Ipv4Address src, std::uint32_t oif) {
+bool Ipv4::is_local_address(const IpAddress& a) const noexcept {
+  return a.is_v4() && stack_.is_local_address(a.v4());
+}
+
+void Ipv4::port_unreachable(ByteSpan datagram, const NetRcvInfo& info) {
+  // The header as delivered: reassembled, so never a fragment (icmp_send's checks).
+  wire::Ipv4Header ip;
+  ip.src = info.src.v4();
+  ip.dst = info.dst.v4();
+  ip.protocol = info.protocol;
+  ip.tos = info.tos;
+  ip.ttl = info.ttl;
+  ip.header_length = static_cast<std::uint8_t>(info.header_length);
+  stack_.icmp().icmp_send(datagram, ip, static_cast<std::uint8_t>(wire::IcmpType::kDestUnreachable),
+                          static_cast<std::uint8_t>(wire::UnreachCode::kPort), 0);
+}
+
+Result<OutputRoute> Ipv4::route_output(const IpAddress& dst_addr, const IpAddress& src_addr,
+                                       std::uint32_t oif) {
+  if (!dst_addr.is_v4() || !src_addr.is_v4()) return Error::kAddressFamilyNotSupported;
+  const Ipv4Address dst = dst_addr.v4();
+  const Ipv4Address src = src_addr.v4();
   OutputRoute rt;
   if (!src.is_any() && !stack_.is_local_address(src)) return Error::kAddressNotAvailable;
   if (stack_.is_local_address(dst) || dst.is_loopback()) {
@@ -226,11 +256,11 @@ void Ipv4::ip_finish_output(const OutputRoute& rt, Ipv4Address dst, Packet pkt) 
   } else if (dst.is_multicast()) {
     eth_output(stack_, *rt.ifc, ipv4_multicast_mac(dst), ipv4_type, std::move(pkt));
   } else {
-    stack_.arp().neigh_output(*rt.ifc, rt.next_hop, std::move(pkt));
+    stack_.arp().neigh_output(*rt.ifc, rt.next_hop.v4(), std::move(pkt));
   }
 }
 
-Status Ipv4::ip_output(Packet pkt, const IpOutParams& p) {
+Status Ipv4::ip_output(Packet pkt, const NetOutParams& p) {
   MibCounters& mib = stack_.mib();
   stack_.tracer().step("ip_output");
   auto rt = route_output(p.dst, p.src, p.oif);
@@ -246,15 +276,15 @@ Status Ipv4::ip_output(Packet pkt, const IpOutParams& p) {
   h.tos = p.tos;
   h.ttl = p.ttl;
   h.protocol = p.protocol;
-  h.src = rt->src;
-  h.dst = p.dst;
+  h.src = rt->src.v4();
+  h.dst = p.dst.v4();
   h.id = next_id();
   const std::size_t mtu = rt->ifc->mtu;
   if (total <= mtu) {
     h.total_length = static_cast<std::uint16_t>(total);
     h.dont_fragment = p.pmtu != PmtuMode::kDont;
     h.emit(pkt.push(wire::Ipv4Header::kMinSize));
-    ip_finish_output(*rt, p.dst, std::move(pkt));
+    ip_finish_output(*rt, h.dst, std::move(pkt));
     return {};
   }
   if (p.pmtu == PmtuMode::kDo) {

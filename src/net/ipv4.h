@@ -12,6 +12,7 @@
 #include "base/result.h"
 #include "link/interface.h"
 #include "net/ip_reassembly.h"
+#include "net/net_proto.h"
 #include "stack/registration.h"
 #include "wire/ipv4.h"
 
@@ -23,35 +24,20 @@ class Stack;
 // of data with IPv4 and TCP headers).
 inline constexpr std::uint32_t kIpRtMinPmtu = 552;
 
-// Path MTU discovery modes of IP_MTU_DISCOVER (ip(7)).
-enum class PmtuMode : std::uint8_t {
-  kDont,  // IP_PMTUDISC_DONT: never set DF
-  kWant,  // IP_PMTUDISC_WANT (Linux's default for UDP): DF when it fits, else fragment
-  kDo,    // IP_PMTUDISC_DO: always DF; larger datagrams fail with EMSGSIZE
-};
-
-struct IpOutParams {
-  Ipv4Address src;  // 0.0.0.0: chosen from the route
-  Ipv4Address dst;
-  std::uint8_t protocol = 0;
-  std::uint8_t ttl = 64;
-  std::uint8_t tos = 0;
-  PmtuMode pmtu = PmtuMode::kWant;
-  std::uint32_t oif = 0;  // SO_BINDTODEVICE-style output interface; 0 = by route
-};
-
-// Where a datagram to `dst` leaves and with what source address (Linux ip_route_output).
-struct OutputRoute {
-  Interface* ifc = nullptr;
-  Ipv4Address src;
-  Ipv4Address next_hop;
-  bool local = false;      // to one of our own addresses: looped back
-  bool broadcast = false;  // limited or directed broadcast on ifc
-};
-
-class Ipv4 {
+class Ipv4 final : public NetProtocol {
  public:
   explicit Ipv4(Stack& stack);
+
+  int family() const noexcept override { return AF_INET; }
+  std::size_t header_size() const noexcept override { return wire::Ipv4Header::kMinSize; }
+  std::uint32_t min_pmtu() const noexcept override { return kIpRtMinPmtu; }
+  Result<OutputRoute> route_output(const IpAddress& dst, const IpAddress& src,
+                                   std::uint32_t oif) override;
+  Status output(Packet pkt, const NetOutParams& params) override {
+    return ip_output(std::move(pkt), params);
+  }
+  bool is_local_address(const IpAddress& a) const noexcept override;
+  void port_unreachable(ByteSpan datagram, const NetRcvInfo& info) override;
 
   void register_protocol(std::uint8_t protocol, TransportProtocol* handler) {
     protocols_[protocol] = handler;
@@ -63,11 +49,8 @@ class Ipv4 {
 
   // Sends a transport datagram: pkt.data() is the transport header and payload; pushes the
   // IP header, fragments if needed and hands the result to the neighbour layer.
-  Status ip_output(Packet pkt, const IpOutParams& params);
-
-  // Route lookup for output. kNetworkUnreachable if no route; kAddressNotAvailable if `src`
-  // is given and is not ours.
-  Result<OutputRoute> route_output(Ipv4Address dst, Ipv4Address src = {}, std::uint32_t oif = 0);
+  // src and dst are IPv4 addresses (the NetProtocol contract).
+  Status ip_output(Packet pkt, const NetOutParams& params);
 
   Ipv4Reassembly& reassembly() noexcept { return reasm_; }
   std::uint16_t next_id() noexcept { return id_++; }

@@ -47,6 +47,11 @@ Status inet_check_bind_addr(Socket& sock, const SockAddr& addr) {
   return {};
 }
 
+bool inet_addrs_overlap(const IpAddress& a, const IpAddress& b) noexcept {
+  if (a.family() != b.family()) return false;
+  return a.is_any() || b.is_any() || a == b;
+}
+
 Status inet_shutdown(Socket& sock, int how) {
   sock.stack.tracer().step("inet_shutdown");
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return Error::kInvalidArgument;

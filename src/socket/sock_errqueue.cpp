@@ -97,7 +97,7 @@ Result<RecvResult> sock_recv_errqueue(Socket& sock, const RecvMsg& msg) {
   h.ee.ee_data = e.ee_data;
   if (e.offender) {
     h.offender.sin_family = AF_INET;
-    h.offender.sin_addr.s_addr = htonl(e.offender->addr.value);
+    h.offender.sin_addr.s_addr = htonl(e.offender->addr.v4().value);
   }
   r.cmsg.put(SOL_IP, IP_RECVERR, &h, sizeof(h));
   r.msg_flags |= MSG_ERRQUEUE;

@@ -23,6 +23,7 @@ std::size_t RecvMsg::scatter(ByteSpan src) const noexcept {
 
 std::string SockAddr::to_string() const {
   if (family == AF_INET) return fmt::format("{}:{}", addr.to_string(), port);
+  if (family == AF_INET6) return fmt::format("[{}]:{}", addr.v6().to_string(), port);
   return "unspec";
 }
 
@@ -38,9 +39,9 @@ int Socket::ttl() const noexcept {
   return opt.ttl >= 0 ? opt.ttl : stack.sysctl().ip_default_ttl;
 }
 
-IpOutParams Socket::ip_out_params(Ipv4Address src, Ipv4Address dst,
-                                  std::uint8_t proto) const noexcept {
-  IpOutParams ip;
+NetOutParams Socket::ip_out_params(const IpAddress& src, const IpAddress& dst,
+                                   std::uint8_t proto) const noexcept {
+  NetOutParams ip;
   ip.src = src;
   ip.dst = dst;
   ip.protocol = proto;

@@ -22,7 +22,7 @@
 #include "base/bytes.h"
 #include "base/result.h"
 #include "base/time.h"
-#include "net/ipv4.h"
+#include "net/net_proto.h"
 #include "socket/wait_queue.h"
 #include "wire/addresses.h"
 
@@ -31,13 +31,20 @@ namespace usnet {
 class Stack;
 struct ProtoOps;
 
-// A parsed socket address (sockaddr_in today; sockaddr_in6 joins it with IPv6).
+// A parsed socket address: sockaddr_in or sockaddr_in6. `family` is the sockaddr's own
+// (what getsockname writes back); `addr` carries its own family, which differs only for an
+// AF_INET6 socket's IPv4 peer (addr IPv4, written back as ::ffff:a.b.c.d).
 struct SockAddr {
   int family = AF_UNSPEC;
-  Ipv4Address addr;
-  std::uint16_t port = 0;  // host order
+  IpAddress addr;
+  std::uint16_t port = 0;      // host order
+  std::uint32_t scope_id = 0;  // sin6_scope_id: the interface of a link-local address
+  std::uint32_t flowinfo = 0;  // sin6_flowinfo, as given (flow labels are not sent yet)
 
   static SockAddr inet(Ipv4Address a, std::uint16_t p) { return {AF_INET, a, p}; }
+  static SockAddr inet6(const Ipv6Address& a, std::uint16_t p, std::uint32_t scope = 0) {
+    return {AF_INET6, IpAddress(a), p, scope};
+  }
   std::string to_string() const;
   friend bool operator==(const SockAddr&, const SockAddr&) = default;
 };
@@ -204,8 +211,9 @@ class Socket {
     return e;
   }
   int ttl() const noexcept;
-  // The IP header fields this socket's options give a datagram from src to dst.
-  IpOutParams ip_out_params(Ipv4Address src, Ipv4Address dst, std::uint8_t protocol) const noexcept;
+  // The network header fields this socket's options give a datagram from src to dst.
+  NetOutParams ip_out_params(const IpAddress& src, const IpAddress& dst,
+                             std::uint8_t protocol) const noexcept;
 };
 
 // One message to send: the buffers and an optional destination (sendto/sendmsg).

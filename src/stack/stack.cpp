@@ -129,6 +129,14 @@ bool Stack::is_local_address(Ipv4Address a) const noexcept {
   return false;
 }
 
+bool Stack::is_local_address(const IpAddress& a) const noexcept {
+  return a.is_v4() && is_local_address(a.v4());
+}
+
+NetProtocol* Stack::net_for(int family) noexcept {
+  return family == AF_INET ? ipv4_.get() : nullptr;
+}
+
 bool Stack::is_broadcast_address(Ipv4Address a) const noexcept {
   for (const auto& ifc : ifs_) {
     if (ifc->index != kLoopbackIndex && ifc->is_broadcast_for(a)) return true;

@@ -31,6 +31,7 @@ namespace usnet {
 
 class Arp;
 class Ipv4;
+class NetProtocol;
 class Icmp;
 class Udp;
 class Tcp;
@@ -73,8 +74,13 @@ class Stack {
   const std::vector<std::unique_ptr<Interface>>& interfaces() const noexcept { return ifs_; }
   // True if `a` is one of this host's addresses (or in 127/8).
   bool is_local_address(Ipv4Address a) const noexcept;
+  // The same for an address of either family (false for a family the stack lacks).
+  bool is_local_address(const IpAddress& a) const noexcept;
   // True if `a` is a broadcast address for any interface.
   bool is_broadcast_address(Ipv4Address a) const noexcept;
+  bool is_broadcast_address(const IpAddress& a) const noexcept {
+    return a.is_v4() && is_broadcast_address(a.v4());
+  }
 
   // The loopback interface every stack has, as Linux's `lo` (ifindex 1, 127.0.0.1/8).
   static constexpr std::uint32_t kLoopbackIndex = 1;
@@ -113,6 +119,9 @@ class Stack {
   RouteTable& routes() noexcept { return *routes_; }
   Arp& arp() noexcept { return *arp_; }
   Ipv4& ipv4() noexcept { return *ipv4_; }
+  // The network protocol transports use for an address family (AF_INET; AF_INET6 once
+  // IPv6 lands): null for a family this stack does not have.
+  NetProtocol* net_for(int family) noexcept;
   Icmp& icmp() noexcept { return *icmp_; }
   Udp& udp() noexcept { return *udp_; }
   Tcp& tcp() noexcept { return *tcp_; }

@@ -25,10 +25,16 @@ Status ping_bind(Socket& sock, const SockAddr& addr) {
 
 Status ping_autobind(Socket& sock) {
   if (sock.local.port != 0) return {};
-  if (!sock.stack.ping().idents().bind(sock, Ipv4Address{}, 0, sock.stack.rng())) {
+  if (!sock.stack.ping().idents().bind(sock, IpAddress::any(AF_INET), 0, sock.stack.rng())) {
     return Error::kWouldBlock;
   }
   return {};
+}
+
+// ICMP echo is IPv4's (ICMPv6 ping sockets are a protocol of their own): every ping socket
+// routes and sends through the AF_INET network protocol.
+NetProtocol& ping_net(Stack& stack) {
+  return *stack.net_for(AF_INET);
 }
 
 Status ping_connect(Socket& sock, const SockAddr& addr, int /*flags*/) {
@@ -37,10 +43,10 @@ Status ping_connect(Socket& sock, const SockAddr& addr, int /*flags*/) {
     return {};
   }
   if (addr.family != AF_INET) return Error::kAddressFamilyNotSupported;
-  auto rt = sock.stack.ipv4().route_output(addr.addr, sock.local.addr);
+  auto rt = ping_net(sock.stack).route_output(addr.addr, sock.local.addr, 0);
   if (!rt) return rt.error();
   if (auto st = ping_autobind(sock); !st) return st;
-  sock.remote = SockAddr::inet(addr.addr, 0);
+  sock.remote = SockAddr::inet(addr.addr.v4(), 0);
   return {};
 }
 
@@ -48,7 +54,7 @@ Result<std::size_t> ping_sendmsg(Socket& sock, const SendMsg& msg, int /*flags*/
   Stack& stack = sock.stack;
   stack.tracer().step("ping_v4_sendmsg");
   const std::size_t len = msg.total();
-  Ipv4Address dst;
+  IpAddress dst;
   if (msg.dest != nullptr) {
     if (msg.dest->family != AF_INET) return Error::kAddressFamilyNotSupported;
     dst = msg.dest->addr;
@@ -67,16 +73,17 @@ Result<std::size_t> ping_sendmsg(Socket& sock, const SendMsg& msg, int /*flags*/
   }
   if (auto e = sock.take_error()) return *e;
   if (auto st = ping_autobind(sock); !st) return st.error();
-  auto rt = stack.ipv4().route_output(dst, sock.local.addr);
+  NetProtocol& net = ping_net(stack);
+  auto rt = net.route_output(dst, sock.local.addr, 0);
   if (!rt) return rt.error();
   if (rt->broadcast && !sock.opt.broadcast) return Error::kPermissionDenied;
   store_be<std::uint16_t>(p.data(), 4, sock.local.port);
   wire::IcmpHeader::finish_checksum(p.data());
-  const IpOutParams ip =
+  const NetOutParams ip =
       sock.ip_out_params(rt->src, dst, static_cast<std::uint8_t>(wire::IpProtocol::kIcmp));
   stack.mib().IcmpOutMsgs++;
   stack.mib().IcmpOutEchos++;
-  if (auto st = stack.ipv4().ip_output(std::move(p), ip); !st) return st.error();
+  if (auto st = net.output(std::move(p), ip); !st) return st.error();
   return len;
 }
 

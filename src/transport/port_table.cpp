@@ -2,26 +2,26 @@
 
 #include <algorithm>
 
+#include "socket/af_inet.h"
 #include "stack/stack.h"
 
 namespace usnet {
 
-bool udp_bind_conflict(const Socket& a, Ipv4Address a_addr, const Socket& b) {
-  const bool overlap = a_addr.is_any() || b.local.addr.is_any() || a_addr == b.local.addr;
-  if (!overlap) return false;
+bool udp_bind_conflict(const Socket& a, IpAddress a_addr, const Socket& b) {
+  if (!inet_addrs_overlap(a_addr, b.local.addr)) return false;
   if (a.opt.reuseaddr && b.opt.reuseaddr) return false;
   if (a.opt.reuseport && b.opt.reuseport) return false;
   return true;
 }
 
-bool PortTable::conflicts(const Socket& s, Ipv4Address addr, std::uint16_t port) const {
+bool PortTable::conflicts(const Socket& s, IpAddress addr, std::uint16_t port) const {
   auto it = ports_.find(port);
   if (it == ports_.end()) return false;
   return std::any_of(it->second.begin(), it->second.end(),
                      [&](const Socket* other) { return other != &s && rule_(s, addr, *other); });
 }
 
-Status PortTable::bind(Socket& s, Ipv4Address addr, std::uint16_t port, Rng& rng) {
+Status PortTable::bind(Socket& s, IpAddress addr, std::uint16_t port, Rng& rng) {
   if (port == 0) {
     const auto [low, high] = s.stack.sysctl().ip_local_port_range;
     const auto range = static_cast<std::uint32_t>(high - low + 1);
@@ -44,7 +44,7 @@ Status PortTable::bind(Socket& s, Ipv4Address addr, std::uint16_t port, Rng& rng
   }
   ports_[port].push_back(&s);
   ++count_;
-  s.local = SockAddr::inet(addr, port);
+  s.local = SockAddr{s.family, addr, port};
   return {};
 }
 

@@ -15,7 +15,7 @@ namespace usnet {
 class PortTable {
  public:
   // True when `a` may not share a port with the already bound `b`.
-  using ConflictRule = bool (*)(const Socket& a, Ipv4Address a_addr, const Socket& b);
+  using ConflictRule = bool (*)(const Socket& a, IpAddress a_addr, const Socket& b);
 
   explicit PortTable(ConflictRule rule) : rule_(rule) {}
 
@@ -24,7 +24,7 @@ class PortTable {
   // to guess (RFC 6056 section 3.3.1). On success sets s.local. kAddressInUse on conflict or when
   // the range is exhausted (Linux says EADDRINUSE for both, and EAGAIN for autobind — the caller
   // maps that).
-  Status bind(Socket& s, Ipv4Address addr, std::uint16_t port, Rng& rng);
+  Status bind(Socket& s, IpAddress addr, std::uint16_t port, Rng& rng);
   void unbind(Socket& s);
   // Records that `s` holds its port (s.local) without the conflict check: a connection a
   // listener accepted shares the listener's port, as Linux puts it in the bind bucket.
@@ -35,7 +35,7 @@ class PortTable {
   std::size_t size() const noexcept { return count_; }
 
  private:
-  bool conflicts(const Socket& s, Ipv4Address addr, std::uint16_t port) const;
+  bool conflicts(const Socket& s, IpAddress addr, std::uint16_t port) const;
 
   ConflictRule rule_;
   std::unordered_map<std::uint16_t, std::vector<Socket*>> ports_;
@@ -45,6 +45,6 @@ class PortTable {
 // The rule for datagram sockets (Linux udp_lib_lport_inuse): two sockets conflict when their
 // addresses overlap (equal, or either is the wildcard) unless both set SO_REUSEADDR or both
 // set SO_REUSEPORT.
-bool udp_bind_conflict(const Socket& a, Ipv4Address a_addr, const Socket& b);
+bool udp_bind_conflict(const Socket& a, IpAddress a_addr, const Socket& b);
 
 }  // namespace usnet

@@ -31,7 +31,7 @@ Status udp_bind(Socket& sock, const SockAddr& addr) {
 Status udp_autobind(Socket& sock) {
   if (sock.local.port != 0) return {};
   sock.stack.tracer().step("inet_autobind");
-  auto st = sock.stack.udp().ports().bind(sock, Ipv4Address{}, 0, sock.stack.rng());
+  auto st = sock.stack.udp().ports().bind(sock, IpAddress::any(sock.family), 0, sock.stack.rng());
   if (!st) return Error::kWouldBlock;  // Linux: EAGAIN when no ephemeral port is free
   return {};
 }
@@ -48,13 +48,15 @@ Status udp_connect(Socket& sock, const SockAddr& addr, int /*flags*/) {
       auto& ports = stack.udp().ports();
       const auto port = sock.local.port;
       ports.unbind(sock);
-      (void)ports.bind(sock, Ipv4Address{}, port, stack.rng());
+      (void)ports.bind(sock, IpAddress::any(sock.family), port, stack.rng());
     }
     return {};
   }
   if (addr.family != AF_INET) return Error::kAddressFamilyNotSupported;
+  NetProtocol* net = stack.net_for(addr.addr.family());
+  if (net == nullptr) return Error::kAddressFamilyNotSupported;
   stack.tracer().step("ip4_datagram_connect");
-  auto rt = stack.ipv4().route_output(addr.addr, sock.local.addr);
+  auto rt = net->route_output(addr.addr, sock.local.addr, 0);
   if (!rt) return rt.error();
   if (rt->broadcast && !sock.opt.broadcast) return Error::kPermissionDenied;
   if (auto st = udp_autobind(sock); !st) return st;
@@ -64,7 +66,7 @@ Status udp_connect(Socket& sock, const SockAddr& addr, int /*flags*/) {
     const auto port = sock.local.port;
     ports.unbind(sock);
     if (auto st = ports.bind(sock, rt->src, port, stack.rng()); !st) {
-      (void)ports.bind(sock, Ipv4Address{}, port, stack.rng());
+      (void)ports.bind(sock, IpAddress::any(sock.family), port, stack.rng());
       return st;
     }
   }
@@ -90,7 +92,9 @@ Result<std::size_t> udp_sendmsg(Socket& sock, const SendMsg& msg, int /*flags*/)
   if (sock.shut_wr) return Error::kBrokenPipe;
   if (auto st = udp_autobind(sock); !st) return st.error();
 
-  auto rt = stack.ipv4().route_output(dst.addr, sock.local.addr);
+  NetProtocol* net = stack.net_for(dst.addr.family());
+  if (net == nullptr) return Error::kAddressFamilyNotSupported;
+  auto rt = net->route_output(dst.addr, sock.local.addr, 0);
   if (!rt) return rt.error();
   if (rt->broadcast && !sock.opt.broadcast) return Error::kPermissionDenied;
 
@@ -102,9 +106,9 @@ Result<std::size_t> udp_sendmsg(Socket& sock, const SendMsg& msg, int /*flags*/)
   h.emit(p.push(wire::UdpHeader::kSize));
   wire::UdpHeader::finish_checksum(p.data(), rt->src, dst.addr);
 
-  const IpOutParams ip =
+  const NetOutParams ip =
       sock.ip_out_params(rt->src, dst.addr, static_cast<std::uint8_t>(wire::IpProtocol::kUdp));
-  if (auto st = stack.ipv4().ip_output(std::move(p), ip); !st) {
+  if (auto st = net->output(std::move(p), ip); !st) {
     if (st.error() == Error::kMessageTooLong) stack.mib().UdpSndbufErrors++;
     return st.error();
   }
@@ -162,8 +166,7 @@ std::unique_ptr<Socket> Udp::udp_init_sock(int family, int protocol) {
   return std::make_unique<UdpSock>(stack_, family, SOCK_DGRAM, protocol, kUdpOps);
 }
 
-UdpSock* Udp::lookup(Ipv4Address saddr, std::uint16_t sport, Ipv4Address daddr,
-                     std::uint16_t dport) {
+UdpSock* Udp::lookup(IpAddress saddr, std::uint16_t sport, IpAddress daddr, std::uint16_t dport) {
   // Linux compute_score: a socket matches if each field it has set matches; the one with
   // the most fields set wins (connected and specifically bound beat wildcard).
   UdpSock* best = nullptr;
@@ -199,7 +202,7 @@ void Udp::deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& fro
   sk_data_ready(sk);
 }
 
-void Udp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
+void Udp::rcv(Packet pkt, const NetRcvInfo& ip) {
   stack_.tracer().step("udp_rcv");
   auto parsed = wire::UdpHeader::parse(pkt.data(), ip.src, ip.dst);
   if (!parsed) {
@@ -209,7 +212,7 @@ void Udp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
     return;
   }
   const wire::UdpHeader& h = *parsed;
-  const SockAddr from = SockAddr::inet(ip.src, h.src_port);
+  const SockAddr from{ip.src.family(), ip.src, h.src_port};
   const std::size_t len = h.length - wire::UdpHeader::kSize;
   pkt.pull(wire::UdpHeader::kSize);
 
@@ -240,9 +243,7 @@ void Udp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
     stack_.mib().UdpNoPorts++;
     stack_.tracer().step("no socket");
     pkt.unpull(wire::UdpHeader::kSize + ip.header_length);
-    stack_.icmp().icmp_send(pkt.data(), ip,
-                            static_cast<std::uint8_t>(wire::IcmpType::kDestUnreachable),
-                            static_cast<std::uint8_t>(wire::UnreachCode::kPort), 0);
+    ip.net->port_unreachable(pkt.data(), ip);
     return;
   }
   deliver(*sk, std::move(pkt), len, from);

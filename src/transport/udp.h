@@ -26,13 +26,13 @@ class Udp : public TransportProtocol {
   // inet_create's UDP branch: a new, unbound socket.
   std::unique_ptr<Socket> udp_init_sock(int family, int protocol);
 
-  void rcv(Packet pkt, const wire::Ipv4Header& ip) override;  // udp_rcv
+  void rcv(Packet pkt, const NetRcvInfo& ip) override;        // udp_rcv
   void err(const IcmpError& icmp, ByteSpan quoted) override;  // udp_err
 
   PortTable& ports() noexcept { return ports_; }
 
  private:
-  UdpSock* lookup(Ipv4Address saddr, std::uint16_t sport, Ipv4Address daddr, std::uint16_t dport);
+  UdpSock* lookup(IpAddress saddr, std::uint16_t sport, IpAddress daddr, std::uint16_t dport);
   void deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& from);
 
   Stack& stack_;

@@ -79,6 +79,15 @@ std::uint32_t pseudo_header_sum_v4(Ipv4Address src, Ipv4Address dst, std::uint8_
   return fold64(s);
 }
 
+std::uint32_t pseudo_header_sum(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol,
+                                std::uint32_t length) noexcept {
+  if (src.is_v4()) return pseudo_header_sum_v4(src.v4(), dst.v4(), protocol, length);
+  std::uint64_t s = protocol + (length >> 16) + (length & 0xffff);
+  for (int i = 0; i < 8; ++i)
+    s += std::uint64_t{src.v6().group(i)} + dst.v6().group(i);
+  return fold64(s);
+}
+
 std::uint16_t checksum_update16(std::uint16_t old_checksum, std::uint16_t old_word,
                                 std::uint16_t new_word) noexcept {
   std::uint32_t s = static_cast<std::uint16_t>(~old_checksum);

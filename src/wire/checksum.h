@@ -30,6 +30,12 @@ inline std::uint16_t checksum(ByteSpan bytes) noexcept {
 std::uint32_t pseudo_header_sum_v4(Ipv4Address src, Ipv4Address dst, std::uint8_t protocol,
                                    std::uint32_t length) noexcept;
 
+// Partial sum of the pseudo-header of either family: IPv4's above, or IPv6's (RFC 8200
+// 8.1: source, destination, the upper-layer length as 32 bits, next header). Precondition:
+// src and dst are of one family.
+std::uint32_t pseudo_header_sum(const IpAddress& src, const IpAddress& dst, std::uint8_t protocol,
+                                std::uint32_t length) noexcept;
+
 // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m') for a 16-bit field changing from m to m'.
 std::uint16_t checksum_update16(std::uint16_t old_checksum, std::uint16_t old_word,
                                 std::uint16_t new_word) noexcept;

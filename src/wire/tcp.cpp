@@ -115,7 +115,7 @@ std::size_t TcpOptions::size() const noexcept {
   return n;
 }
 
-Parsed<TcpHeader> TcpHeader::parse(ByteSpan b, Ipv4Address src, Ipv4Address dst,
+Parsed<TcpHeader> TcpHeader::parse(ByteSpan b, const IpAddress& src, const IpAddress& dst,
                                    bool verify_checksum) noexcept {
   if (b.size() < kMinSize) return ParseError::kTruncated;
   TcpHeader h;
@@ -132,8 +132,8 @@ Parsed<TcpHeader> TcpHeader::parse(ByteSpan b, Ipv4Address src, Ipv4Address dst,
   h.urgent = load_be<std::uint16_t>(b, 18);
   if (verify_checksum) {
     const std::uint32_t ph =
-        pseudo_header_sum_v4(src, dst, static_cast<std::uint8_t>(IpProtocol::kTcp),
-                             static_cast<std::uint32_t>(b.size()));
+        pseudo_header_sum(src, dst, static_cast<std::uint8_t>(IpProtocol::kTcp),
+                          static_cast<std::uint32_t>(b.size()));
     if (checksum_finish(checksum_partial(b, ph)) != 0) return ParseError::kBadChecksum;
   }
   parse_options(b.subspan(kMinSize, h.header_length - kMinSize), h.options);
@@ -221,11 +221,11 @@ void TcpHeader::emit(MutableByteSpan out) const noexcept {
   }
 }
 
-void TcpHeader::finish_checksum(MutableByteSpan seg, Ipv4Address src, Ipv4Address dst) noexcept {
+void TcpHeader::finish_checksum(MutableByteSpan seg, const IpAddress& src,
+                                const IpAddress& dst) noexcept {
   store_be<std::uint16_t>(seg, 16, 0);
-  const std::uint32_t ph =
-      pseudo_header_sum_v4(src, dst, static_cast<std::uint8_t>(IpProtocol::kTcp),
-                           static_cast<std::uint32_t>(seg.size()));
+  const std::uint32_t ph = pseudo_header_sum(src, dst, static_cast<std::uint8_t>(IpProtocol::kTcp),
+                                             static_cast<std::uint32_t>(seg.size()));
   store_be<std::uint16_t>(seg, 16, checksum_finish(checksum_partial(seg, ph)));
 }
 

@@ -101,8 +101,8 @@ struct TcpHeader {
   std::size_t size() const noexcept { return kMinSize + options.size(); }
 
   // `segment` is the IP payload (header and data). Checks the data offset against the
-  // segment and, when verify_checksum, the checksum with the IPv4 pseudo-header.
-  static Parsed<TcpHeader> parse(ByteSpan segment, Ipv4Address src, Ipv4Address dst,
+  // segment and, when verify_checksum, the checksum with the pseudo-header of src/dst.
+  static Parsed<TcpHeader> parse(ByteSpan segment, const IpAddress& src, const IpAddress& dst,
                                  bool verify_checksum = true) noexcept;
   // Writes size() bytes: the fixed header with checksum 0, then the options in the order
   // Linux sends them on a SYN (MSS, SACK-permitted with timestamps, window scale), NOPs
@@ -110,7 +110,8 @@ struct TcpHeader {
   // Precondition: out.size() >= size() <= 60.
   void emit(MutableByteSpan out) const noexcept;
   // Computes and stores the checksum over a whole segment (header + data).
-  static void finish_checksum(MutableByteSpan segment, Ipv4Address src, Ipv4Address dst) noexcept;
+  static void finish_checksum(MutableByteSpan segment, const IpAddress& src,
+                              const IpAddress& dst) noexcept;
 };
 
 }  // namespace usnet::wire

@@ -19,12 +19,15 @@ struct UdpHeader {
   std::uint16_t checksum = 0;
 
   // `datagram` is the IP payload. Checks the length field against it; verifies the checksum
-  // (unless it is zero) with the pseudo-header of src/dst.
-  static Parsed<UdpHeader> parse(ByteSpan datagram, Ipv4Address src, Ipv4Address dst) noexcept;
+  // with the pseudo-header of src/dst: a zero checksum means none over IPv4 (RFC 768) and
+  // is refused over IPv6, where the checksum is mandatory (RFC 8200 8.1).
+  static Parsed<UdpHeader> parse(ByteSpan datagram, const IpAddress& src,
+                                 const IpAddress& dst) noexcept;
   // Writes header fields with checksum 0.
   void emit(MutableByteSpan out) const noexcept;
   // Computes and stores the checksum over a complete datagram (header + payload).
-  static void finish_checksum(MutableByteSpan datagram, Ipv4Address src, Ipv4Address dst) noexcept;
+  static void finish_checksum(MutableByteSpan datagram, const IpAddress& src,
+                              const IpAddress& dst) noexcept;
 };
 
 }  // namespace usnet::wire

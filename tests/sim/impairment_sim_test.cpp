@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/rng.h"
+#include "net/ipv4.h"
 #include "support/checksum_audit.h"
 #include "support/sim_net.h"
 

@@ -2,16 +2,17 @@
 
 #include <fmt/format.h>
 
-#include "net/ipv4.h"
+#include <cstring>
+
+#include "socket/af_inet.h"
 #include "socket/fd_table.h"
 #include "stack/stack.h"
 #include "transport/tcp/tcp_internal.h"
 
 namespace usnet {
 
-bool tcp_bind_conflict(const Socket& a, Ipv4Address a_addr, const Socket& b) {
-  const bool overlap = a_addr.is_any() || b.local.addr.is_any() || a_addr == b.local.addr;
-  if (!overlap) return false;
+bool tcp_bind_conflict(const Socket& a, IpAddress a_addr, const Socket& b) {
+  if (!inet_addrs_overlap(a_addr, b.local.addr)) return false;
   const auto& tb = static_cast<const TcpSock&>(b);
   // A connection that lives on after close() (FIN_WAIT, TIME_WAIT) yields to SO_REUSEADDR,
   // as Linux's timewait sockets keep the reuse flag of the socket they replaced.
@@ -53,7 +54,7 @@ TcpSock* Tcp::lookup(const FourTuple& t) const {
   return it == ehash_.end() ? nullptr : it->second;
 }
 
-TcpSock* Tcp::lookup_listener(Ipv4Address daddr, std::uint16_t dport) const {
+TcpSock* Tcp::lookup_listener(IpAddress daddr, std::uint16_t dport) const {
   auto it = listeners_.find(dport);
   if (it == listeners_.end()) return nullptr;
   // A listener bound to the address beats one bound to the wildcard.
@@ -76,14 +77,18 @@ void Tcp::listener_changed(TcpSock& sk, bool listening) {
 }
 
 std::uint32_t Tcp::keyed_hash(const FourTuple& t, std::uint32_t a, std::uint32_t b) const {
-  std::array<std::byte, 20> buf{};
-  store_be<std::uint32_t>(buf, 0, t.laddr.value);
-  store_be<std::uint32_t>(buf, 4, t.raddr.value);
-  store_be<std::uint16_t>(buf, 8, t.lport);
-  store_be<std::uint16_t>(buf, 10, t.rport);
-  store_be<std::uint32_t>(buf, 12, a);
-  store_be<std::uint32_t>(buf, 16, b);
-  return static_cast<std::uint32_t>(siphash24(isn_key_, buf));
+  // The addresses as on the wire (4 or 16 bytes each), the ports, then the extra words.
+  std::array<std::byte, 44> buf{};
+  const auto l = t.laddr.wire_bytes();
+  const auto r = t.raddr.wire_bytes();
+  std::memcpy(buf.data(), l.data(), l.size());
+  std::memcpy(buf.data() + l.size(), r.data(), r.size());
+  const std::size_t off = l.size() + r.size();
+  store_be<std::uint16_t>(buf, off, t.lport);
+  store_be<std::uint16_t>(buf, off + 2, t.rport);
+  store_be<std::uint32_t>(buf, off + 4, a);
+  store_be<std::uint32_t>(buf, off + 8, b);
+  return static_cast<std::uint32_t>(siphash24(isn_key_, ByteSpan(buf).first(off + 12)));
 }
 
 SeqNum Tcp::isn(const FourTuple& t) const {
@@ -166,7 +171,7 @@ void Tcp::for_each(const std::function<void(const TcpSock&)>& fn) const {
     fn(*s);
 }
 
-void Tcp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
+void Tcp::rcv(Packet pkt, const NetRcvInfo& ip) {
   stack_.tracer().step("tcp_v4_rcv");
   MibCounters& mib = stack_.mib();
   mib.TcpInSegs++;
@@ -185,9 +190,11 @@ void Tcp::rcv(Packet pkt, const wire::Ipv4Header& ip) {
   seg.src = ip.src;
   seg.dst = ip.dst;
   seg.tos = ip.tos;
+  seg.net = ip.net;
   // The layers below pulled their headers and left them in place (Packet::unpull), so the
   // headers as received are a view, with no copy (TCP_SAVE_SYN copies them only if asked).
-  if (const std::size_t below = pkt.mac_len + ip.header_length; pkt.headroom() >= below) {
+  if (const std::size_t below = std::size_t{pkt.mac_len} + ip.header_length;
+      pkt.headroom() >= below) {
     pkt.unpull(below);
     seg.headers = ByteSpan(pkt.data()).first(below + seg.h.header_length);
     seg.mac_len = pkt.mac_len;
@@ -263,8 +270,8 @@ void Tcp::err(const IcmpError& icmp, ByteSpan quoted) {
     // without DF and the router on the narrow link fragments them.
     std::uint32_t mtu = icmp.mtu;
     bool lock = false;
-    if (mtu < kIpRtMinPmtu) {
-      mtu = std::min(sk->pmtu, kIpRtMinPmtu);
+    if (const std::uint32_t floor = sk->net->min_pmtu(); mtu < floor) {
+      mtu = std::min(sk->pmtu, floor);
       lock = true;
     }
     if (lock) sk->pmtu_locked = true;

@@ -32,16 +32,16 @@ namespace usnet {
 class Stack;
 
 struct FourTuple {
-  Ipv4Address laddr;
+  IpAddress laddr;
   std::uint16_t lport = 0;
-  Ipv4Address raddr;
+  IpAddress raddr;
   std::uint16_t rport = 0;
   friend bool operator==(const FourTuple&, const FourTuple&) = default;
 };
 
 struct FourTupleHash {
   std::size_t operator()(const FourTuple& t) const noexcept {
-    std::uint64_t h = (std::uint64_t{t.laddr.value} << 32) | t.raddr.value;
+    std::uint64_t h = t.laddr.fold() ^ (t.raddr.fold() * 0x9e3779b97f4a7c15ULL);
     h ^= (std::uint64_t{t.lport} << 16 | t.rport) * 0x9e3779b97f4a7c15ULL;
     h ^= h >> 29;
     return static_cast<std::size_t>(h * 0xbf58476d1ce4e5b9ULL);
@@ -54,9 +54,10 @@ struct TcpSegment {
   SeqNum seq;
   SeqNum ack;
   ByteSpan payload;
-  Ipv4Address src;
-  Ipv4Address dst;
+  IpAddress src;
+  IpAddress dst;
   std::uint8_t tos = 0;
+  NetProtocol* net = nullptr;  // the network protocol it arrived by
   // The link, IP and TCP headers as they arrived (TCP_SAVE_SYN), and the link part's
   // length; a view into the packet, valid while it is being processed.
   ByteSpan headers;
@@ -100,7 +101,7 @@ class Tcp : public TransportProtocol {
 
   std::unique_ptr<Socket> tcp_init_sock();  // inet_create's TCP branch
 
-  void rcv(Packet pkt, const wire::Ipv4Header& ip) override;  // tcp_v4_rcv
+  void rcv(Packet pkt, const NetRcvInfo& ip) override;        // tcp_v4_rcv
   void err(const IcmpError& icmp, ByteSpan quoted) override;  // tcp_v4_err
 
   Stack& stack() noexcept { return stack_; }
@@ -111,7 +112,7 @@ class Tcp : public TransportProtocol {
   void hash(TcpSock& sk);
   void unhash(TcpSock& sk);
   TcpSock* lookup(const FourTuple& t) const;
-  TcpSock* lookup_listener(Ipv4Address daddr, std::uint16_t dport) const;
+  TcpSock* lookup_listener(IpAddress daddr, std::uint16_t dport) const;
   // The listening hash, kept apart from the bind table (which also holds every accepted
   // connection on the port): tcp_set_state adds and removes.
   void listener_changed(TcpSock& sk, bool listening);
@@ -165,6 +166,6 @@ extern const ProtoOps kTcpOps;
 // The bind-conflict rule of TCP (inet_csk_bind_conflict): overlapping addresses conflict
 // unless both sockets set SO_REUSEADDR and the bound one is not listening, or both set
 // SO_REUSEPORT.
-bool tcp_bind_conflict(const Socket& a, Ipv4Address a_addr, const Socket& b);
+bool tcp_bind_conflict(const Socket& a, IpAddress a_addr, const Socket& b);
 
 }  // namespace usnet

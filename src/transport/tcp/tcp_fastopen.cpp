@@ -56,11 +56,15 @@ void TcpFastOpen::init_key_once() {
   if (keys.empty()) keys.push_back(stack_.make_secret());
 }
 
-FastOpenCookie TcpFastOpen::cookie(const SipKey& key, Ipv4Address saddr, Ipv4Address daddr) {
-  std::array<std::byte, 8> addrs{};
-  store_be<std::uint32_t>(addrs, 0, saddr.value);
-  store_be<std::uint32_t>(addrs, 4, daddr.value);
-  const std::uint64_t h = siphash24(key, addrs);
+FastOpenCookie TcpFastOpen::cookie(const SipKey& key, IpAddress saddr, IpAddress daddr) {
+  // The two addresses as on the wire, 8 bytes for IPv4 and 32 for IPv6, as Linux's
+  // __tcp_fastopen_cookie_gen_cipher hashes them, so that its cookies and ours agree.
+  std::array<std::byte, 32> addrs{};
+  const auto s = saddr.wire_bytes();
+  const auto d = daddr.wire_bytes();
+  std::memcpy(addrs.data(), s.data(), s.size());
+  std::memcpy(addrs.data() + s.size(), d.data(), d.size());
+  const std::uint64_t h = siphash24(key, ByteSpan(addrs).first(s.size() + d.size()));
   FastOpenCookie c;
   for (std::size_t i = 0; i < kTfoCookieSize; ++i)
     c.val[i] = static_cast<std::uint8_t>(h >> (8 * i));
@@ -74,22 +78,22 @@ const std::vector<SipKey>& TcpFastOpen::keys(const TcpSock& sk) {
   return stack_.sysctl().tcp_fastopen_key;
 }
 
-std::optional<TcpFastOpen::Cached> TcpFastOpen::cache_get(Ipv4Address peer) {
-  auto it = map_.find(peer.value);
+std::optional<TcpFastOpen::Cached> TcpFastOpen::cache_get(IpAddress peer) {
+  auto it = map_.find(peer);
   if (it == map_.end()) return std::nullopt;
   lru_.splice(lru_.begin(), lru_, it->second);
   return it->second->second;
 }
 
-void TcpFastOpen::cache_set(Ipv4Address peer, std::uint16_t mss, const FastOpenCookie* cookie) {
-  auto it = map_.find(peer.value);
+void TcpFastOpen::cache_set(IpAddress peer, std::uint16_t mss, const FastOpenCookie* cookie) {
+  auto it = map_.find(peer);
   if (it == map_.end()) {
     if (lru_.size() >= kTfoCacheSize) {
       map_.erase(lru_.back().first);
       lru_.pop_back();
     }
-    lru_.emplace_front(peer.value, Cached{});
-    it = map_.emplace(peer.value, lru_.begin()).first;
+    lru_.emplace_front(peer, Cached{});
+    it = map_.emplace(peer, lru_.begin()).first;
   } else {
     lru_.splice(lru_.begin(), lru_, it->second);
   }
@@ -218,8 +222,8 @@ void tcp_fastopen_syn(TcpSock& sk) {
   // and TCP_MAXSEG, less room for 40 bytes of options.
   std::uint32_t mss = cached && cached->mss != 0 ? cached->mss : sk.advmss;
   if (sk.user_mss != 0) mss = std::min<std::uint32_t>(mss, sk.user_mss);
-  mss = std::min<std::uint32_t>(mss,
-                                sk.pmtu - wire::Ipv4Header::kMinSize - wire::TcpHeader::kMinSize);
+  mss = std::min<std::uint32_t>(
+      mss, sk.pmtu - static_cast<std::uint32_t>(sk.net->header_size()) - wire::TcpHeader::kMinSize);
   std::size_t room = mss > kTfoOptionReserve ? mss - kTfoOptionReserve : 0;
   room = std::min(room, sk.snd_space_max());
   for (ByteSpan b : t.req->iov) {

@@ -83,7 +83,7 @@ class TcpFastOpen {
   // RFC 7413 4.1.2: the cookie is a MAC of the client's address. Linux: SipHash-2-4 of the
   // source and destination addresses of the SYN (8 bytes, network order) under the key,
   // stored little-endian.
-  static wire::FastOpenCookie cookie(const SipKey& key, Ipv4Address saddr, Ipv4Address daddr);
+  static wire::FastOpenCookie cookie(const SipKey& key, IpAddress saddr, IpAddress daddr);
   // The keys in force for a socket: its own, else the stack's (primary first).
   const std::vector<SipKey>& keys(const TcpSock& sk);
   // The stack's keys live in net.ipv4.tcp_fastopen_key (Sysctl::tcp_fastopen_key); a
@@ -94,15 +94,15 @@ class TcpFastOpen {
     wire::FastOpenCookie cookie;  // len 0: none known yet
     std::uint16_t mss = 0;        // the peer's MSS from its last SYN,ACK
   };
-  std::optional<Cached> cache_get(Ipv4Address peer);
-  void cache_set(Ipv4Address peer, std::uint16_t mss, const wire::FastOpenCookie* cookie);
+  std::optional<Cached> cache_get(IpAddress peer);
+  void cache_set(IpAddress peer, std::uint16_t mss, const wire::FastOpenCookie* cookie);
   std::size_t cache_size() const noexcept { return lru_.size(); }
 
  private:
-  using Entry = std::pair<std::uint32_t, Cached>;
+  using Entry = std::pair<IpAddress, Cached>;
   Stack& stack_;
   std::list<Entry> lru_;  // most recently used first
-  std::unordered_map<std::uint32_t, std::list<Entry>::iterator> map_;
+  std::unordered_map<IpAddress, std::list<Entry>::iterator, IpAddressHash> map_;
 };
 
 // Keys as TCP_FASTOPEN_KEY and net.ipv4.tcp_fastopen_key take them: 16 bytes each, the

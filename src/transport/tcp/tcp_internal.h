@@ -25,7 +25,7 @@ Duration tcp_fin_time(const TcpSock& sk);
 // Linux secure_tcp_ts_off: the random offset of our TSval, a keyed hash of the two
 // addresses only (per host pair since Linux 4.13, "secure_seq: downgrade to per-host
 // timestamp offsets"), for net.ipv4.tcp_timestamps=1.
-inline std::uint32_t tcp_ts_offset(const Tcp& tcp, Ipv4Address laddr, Ipv4Address raddr) {
+inline std::uint32_t tcp_ts_offset(const Tcp& tcp, IpAddress laddr, IpAddress raddr) {
   return tcp.keyed_hash(FourTuple{laddr, 0, raddr, 0}, 1, 0);
 }
 

@@ -52,7 +52,7 @@ Status tcp_listen(Socket& sock, int backlog) {
   if (sk.state == TcpState::kListen) return {};
   Tcp& tcp = sock.stack.tcp();
   if (sk.local.port == 0) {
-    if (auto st = tcp.ports().bind(sock, Ipv4Address{}, 0, sock.stack.rng()); !st) {
+    if (auto st = tcp.ports().bind(sock, IpAddress::any(sock.family), 0, sock.stack.rng()); !st) {
       return Error::kAddressInUse;
     }
   } else {
@@ -60,9 +60,9 @@ Status tcp_listen(Socket& sock, int backlog) {
     // may listen on it (unless both set SO_REUSEPORT).
     for (Socket* other : tcp.ports().on_port(sk.local.port)) {
       if (other == &sock || tcp_sk(*other).state != TcpState::kListen) continue;
-      const bool overlap = other->local.addr.is_any() || sk.local.addr.is_any() ||
-                           other->local.addr == sk.local.addr;
-      if (overlap && !(other->opt.reuseport && sk.opt.reuseport)) return Error::kAddressInUse;
+      if (inet_addrs_overlap(other->local.addr, sk.local.addr) &&
+          !(other->opt.reuseport && sk.opt.reuseport))
+        return Error::kAddressInUse;
     }
   }
   // inet_listen: tcp_fastopen 0x400 (with 0x2) gives every listener Fast Open, its queue
@@ -145,8 +145,8 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
     return st;
   }
   if (sk.local.port == 0) {
-    const Ipv4Address src = sk.local.addr;
-    if (auto st = tcp.ports().bind(sock, Ipv4Address{}, 0, stack.rng()); !st) {
+    const IpAddress src = sk.local.addr;
+    if (auto st = tcp.ports().bind(sock, IpAddress::any(sock.family), 0, stack.rng()); !st) {
       sk.remote = {};
       sk.local = saved_local;
       return Error::kAddressNotAvailable;  // Linux: EADDRNOTAVAIL when no port is free

@@ -93,11 +93,11 @@ void tcp_transmit(TcpSock& sk, SeqNum seq, std::uint8_t flags, std::uint32_t len
   }
   h.emit(p.push(h.size()));
   wire::TcpHeader::finish_checksum(p.data(), sk.local.addr, sk.remote.addr);
-  IpOutParams ip = sk.ip_out_params(sk.local.addr, sk.remote.addr, kProtoTcp);
+  NetOutParams ip = sk.ip_out_params(sk.local.addr, sk.remote.addr, kProtoTcp);
   ip.tos = static_cast<std::uint8_t>((ip.tos & ~kIpEcnMask) | ecn);
   // Linux ip_dont_fragment: IP_PMTUDISC_WANT sets DF unless the path MTU is locked.
   if (sk.pmtu_locked && ip.pmtu == PmtuMode::kWant) ip.pmtu = PmtuMode::kDont;
-  (void)stack.ipv4().ip_output(std::move(p), ip);
+  (void)sk.net->output(std::move(p), ip);
   stack.mib().TcpOutSegs++;
   sk.segs_out++;
   const bool fin = (flags & wire::kTcpFin) != 0;
@@ -317,13 +317,13 @@ void tcp_send_reset(Stack& stack, const TcpSegment& seg) {
   Packet p(wire::TcpHeader::kMaxSize);
   h.emit(p.push(h.size()));
   wire::TcpHeader::finish_checksum(p.data(), seg.dst, seg.src);
-  IpOutParams ip;
+  NetOutParams ip;
   ip.src = seg.dst;
   ip.dst = seg.src;
   ip.protocol = kProtoTcp;
   ip.ttl = static_cast<std::uint8_t>(stack.sysctl().ip_default_ttl);
   stack.tracer().step("tcp_v4_send_reset");
-  (void)stack.ipv4().ip_output(std::move(p), ip);
+  (void)seg.net->output(std::move(p), ip);
   stack.mib().TcpOutSegs++;
   stack.mib().TcpOutRsts++;
 }

@@ -131,10 +131,13 @@ struct TcpSock : Socket {
   std::uint16_t advmss = 1460;    // what we advertise
   std::uint16_t user_mss = 0;     // TCP_MAXSEG
   std::uint16_t mss_clamp = 536;  // the peer's MSS option, or 536 (Linux rx_opt.mss_clamp)
-  std::uint32_t pmtu = 1500;      // path MTU the segments must fit (icsk_pmtu_cookie)
-  bool pmtu_locked = false;       // raised to the floor: sent without DF (RTAX_MTU locked)
-  std::uint8_t snd_wscale = 0;    // shift for windows the peer sends
-  std::uint8_t rcv_wscale = 0;    // shift for windows we send
+  // The network protocol of the connection's addresses (Linux icsk_af_ops), chosen by
+  // tcp_init_connection; null until then.
+  NetProtocol* net = nullptr;
+  std::uint32_t pmtu = 1500;    // path MTU the segments must fit (icsk_pmtu_cookie)
+  bool pmtu_locked = false;     // raised to the floor: sent without DF (RTAX_MTU locked)
+  std::uint8_t snd_wscale = 0;  // shift for windows the peer sends
+  std::uint8_t rcv_wscale = 0;  // shift for windows we send
   // The window a SYN or SYN,ACK offers (Linux tcp_select_initial_window's rcv_wnd): half
   // the receive buffer, in whole segments.
   std::uint32_t rcv_wnd_init = 0;

@@ -234,13 +234,17 @@ void tcp_abort(TcpSock& sk, Error err) {
 }
 
 Status tcp_init_connection(TcpSock& sk) {
-  auto rt = sk.stack.ipv4().route_output(sk.remote.addr, sk.local.addr);
+  NetProtocol* net = sk.stack.net_for(sk.remote.addr.family());
+  if (net == nullptr) return Error::kAddressFamilyNotSupported;
+  auto rt = net->route_output(sk.remote.addr, sk.local.addr, 0);
   if (!rt) return rt.error();
+  sk.net = net;
   if (sk.local.addr.is_any()) sk.local.addr = rt->src;
   // RFC 9293 3.7.1 / RFC 6691: MSS is the interface MTU less fixed IP and TCP headers.
   const std::size_t mtu = rt->ifc != nullptr ? rt->ifc->mtu : 65536;
   sk.pmtu = static_cast<std::uint32_t>(std::min<std::size_t>(mtu, 65535));
-  auto mss = static_cast<std::uint32_t>(std::min<std::size_t>(mtu - 40, 65495));
+  const std::size_t headers = net->header_size() + wire::TcpHeader::kMinSize;
+  auto mss = static_cast<std::uint32_t>(std::min<std::size_t>(mtu - headers, 65535 - headers));
   if (sk.user_mss != 0) mss = std::min<std::uint32_t>(mss, sk.user_mss);
   sk.advmss = static_cast<std::uint16_t>(mss);
   sk.rcv_wscale = tcp_initial_wscale(sk);
@@ -254,12 +258,13 @@ Status tcp_init_connection(TcpSock& sk) {
 }
 
 void tcp_sync_mss(TcpSock& sk) {
-  // Linux __tcp_mtu_to_mss and tcp_mtu_to_mss: the path MTU less the fixed IPv4 and TCP
+  // Linux __tcp_mtu_to_mss and tcp_mtu_to_mss: the path MTU less the fixed network and TCP
   // headers, clamped to the peer's MSS, at least tcp_min_snd_mss (48: room for a full 40
   // bytes of options and 8 of data), then less the options every segment carries. So no
   // MSS a peer announces (0 is ignored, 1, less than our options) can make a segment
   // carry nothing or wrap the size around.
-  std::uint32_t m = sk.pmtu - wire::Ipv4Header::kMinSize - wire::TcpHeader::kMinSize;
+  std::uint32_t m =
+      sk.pmtu - static_cast<std::uint32_t>(sk.net->header_size()) - wire::TcpHeader::kMinSize;
   m = std::min<std::uint32_t>(m, sk.mss_clamp);
   m = std::max<std::uint32_t>(m, static_cast<std::uint32_t>(sk.stack.sysctl().tcp_min_snd_mss));
   if (sk.ts_ok) m -= kTcpTimestampBytes;
@@ -308,8 +313,8 @@ std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& s
   c.save_syn = listener.save_syn;
   c.opt.zckey = 0;
   c.cc = make_congestion_control(listener.cc->name());
-  c.local = SockAddr::inet(syn.dst, syn.h.dst_port);
-  c.remote = SockAddr::inet(syn.src, syn.h.src_port);
+  c.local = SockAddr{listener.family, syn.dst, syn.h.dst_port};
+  c.remote = SockAddr{listener.family, syn.src, syn.h.src_port};
   c.owner = TcpSock::Owner::kListener;
   c.parent = &listener;
   if (!tcp_init_connection(c)) return nullptr;
