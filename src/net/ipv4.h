@@ -49,7 +49,7 @@ struct OutputRoute {
   bool broadcast = false;  // limited or directed broadcast on ifc
 };
 
-class Ipv4 {
+class Ipv4 : public NetworkProtocol {
  public:
   explicit Ipv4(Stack& stack);
 
@@ -60,6 +60,8 @@ class Ipv4 {
 
   // An IP datagram received on `ifc` (pkt.data() starts at the IP header).
   void ip_rcv(Interface& ifc, Packet pkt);
+  // The link layer's way in, registered for EtherType 0x0800.
+  void rcv(Interface& ifc, Packet pkt) override { ip_rcv(ifc, std::move(pkt)); }
 
   // Sends a transport datagram: pkt.data() is the transport header and payload; pushes the
   // IP header, fragments if needed and hands the result to the neighbour layer.
