@@ -63,7 +63,8 @@ void Arp::send_arp(Interface& ifc, wire::ArpOp op, MacAddress eth_dst, MacAddres
   } else {
     stack_.mib().UsnetArpOutReplies++;
   }
-  eth_output(stack_, ifc, eth_dst, static_cast<std::uint16_t>(wire::EtherType::kArp), std::move(p));
+  eth_output(stack_.link(), ifc, eth_dst, static_cast<std::uint16_t>(wire::EtherType::kArp),
+             std::move(p));
 }
 
 void Arp::send_request(Interface& ifc, Ipv4Address target, const MacAddress* unicast) {
@@ -142,7 +143,7 @@ void Arp::arp_rcv(Interface& ifc, Packet pkt) {
 }
 
 void Arp::xmit(Interface& ifc, const Neighbour& n, Packet pkt) {
-  eth_output(stack_, ifc, n.mac, static_cast<std::uint16_t>(wire::EtherType::kIpv4),
+  eth_output(stack_.link(), ifc, n.mac, static_cast<std::uint16_t>(wire::EtherType::kIpv4),
              std::move(pkt));
 }
 

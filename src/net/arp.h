@@ -20,6 +20,7 @@
 #include "base/packet.h"
 #include "base/time.h"
 #include "link/interface.h"
+#include "stack/registration.h"
 #include "wire/addresses.h"
 #include "wire/arp.h"
 #include "wire/ethernet.h"
@@ -52,12 +53,14 @@ struct Neighbour {
   std::size_t queue_bytes = 0;  // the sum of their sizes
 };
 
-class Arp {
+class Arp : public PacketHandler {
  public:
   explicit Arp(Stack& stack, ArpConfig config = {}) : stack_(stack), config_(config) {}
 
   // An ARP packet received on `ifc` (pkt.data() starts at the ARP header).
   void arp_rcv(Interface& ifc, Packet pkt);
+  // The link layer's way in, registered for EtherType 0x0806.
+  void rcv(Interface& ifc, Packet pkt) override { arp_rcv(ifc, std::move(pkt)); }
 
   // Sends an IP datagram (pkt.data() starts at the IP header) to `next_hop` on `ifc`,
   // resolving its link address first if needed (Linux neigh_resolve_output).

@@ -252,9 +252,9 @@ void Ipv4::ip_finish_output(const OutputRoute& rt, Ipv4Address dst, Packet pkt) 
   const auto ipv4_type = static_cast<std::uint16_t>(wire::EtherType::kIpv4);
   if (rt.broadcast) {
     stack_.mib().IpExtOutBcastPkts++;
-    eth_output(stack_, *rt.ifc, MacAddress::broadcast(), ipv4_type, std::move(pkt));
+    eth_output(stack_.link(), *rt.ifc, MacAddress::broadcast(), ipv4_type, std::move(pkt));
   } else if (dst.is_multicast()) {
-    eth_output(stack_, *rt.ifc, ipv4_multicast_mac(dst), ipv4_type, std::move(pkt));
+    eth_output(stack_.link(), *rt.ifc, ipv4_multicast_mac(dst), ipv4_type, std::move(pkt));
   } else {
     stack_.arp().neigh_output(*rt.ifc, rt.next_hop.v4(), std::move(pkt));
   }

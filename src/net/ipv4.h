@@ -24,7 +24,7 @@ class Stack;
 // of data with IPv4 and TCP headers).
 inline constexpr std::uint32_t kIpRtMinPmtu = 552;
 
-class Ipv4 final : public NetProtocol {
+class Ipv4 final : public NetProtocol, public PacketHandler {
  public:
   explicit Ipv4(Stack& stack);
 
@@ -46,6 +46,8 @@ class Ipv4 final : public NetProtocol {
 
   // An IP datagram received on `ifc` (pkt.data() starts at the IP header).
   void ip_rcv(Interface& ifc, Packet pkt);
+  // The link layer's way in, registered for EtherType 0x0800.
+  void rcv(Interface& ifc, Packet pkt) override { ip_rcv(ifc, std::move(pkt)); }
 
   // Sends a transport datagram: pkt.data() is the transport header and payload; pushes the
   // IP header, fragments if needed and hands the result to the neighbour layer.

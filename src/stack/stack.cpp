@@ -26,6 +26,8 @@ Stack::Stack(StackConfig config)
       tcp_(std::make_unique<Tcp>(*this)),
       ping_(std::make_unique<Ping>(*this)),
       sockets_(std::make_unique<SocketTable>()) {
+  ptypes_.dev_add_pack(static_cast<std::uint16_t>(wire::EtherType::kIpv4), ipv4_.get());
+  ptypes_.dev_add_pack(static_cast<std::uint16_t>(wire::EtherType::kArp), arp_.get());
   ipv4_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kUdp), udp_.get());
   ipv4_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kTcp), tcp_.get());
   icmp_->set_echo_listener(ping_.get());
@@ -144,11 +146,6 @@ bool Stack::is_broadcast_address(Ipv4Address a) const noexcept {
   return a.is_broadcast();
 }
 
-void Stack::dev_queue_xmit(Interface& ifc, Packet frame) {
-  if (ifc.dev == nullptr) return;
-  ifc.dev->transmit(now_, std::move(frame));
-}
-
 void Stack::loopback_xmit(Packet pkt) {
   if (loopback_.size() >= static_cast<std::size_t>(std::max(sysctl_.netdev_max_backlog, 0))) {
     mib_.IpOutDiscards++;
@@ -158,43 +155,7 @@ void Stack::loopback_xmit(Packet pkt) {
 }
 
 void Stack::netif_receive(Interface& ifc, Packet frame) {
-  tracer_.begin(fmt::format("rx {} {}B", ifc.name, frame.size()));
-  tracer_.step("eth_rcv");
-  mib_.UsnetEthInFrames++;
-  auto eth = wire::EthernetHeader::parse(frame.data());
-  if (!eth) {
-    mib_.UsnetEthInErrors++;
-    tracer_.end(" drop: bad frame");
-    return;
-  }
-  // Frames for other hosts reach us on a switch flooding unknown destinations.
-  if (eth->dst != ifc.mac && !eth->dst.is_broadcast() && !eth->dst.is_multicast()) {
-    mib_.UsnetEthInOtherHost++;
-    tracer_.end(" drop: other host");
-    return;
-  }
-  if (eth->vlan_tci) {
-    // No VLAN sub-interfaces yet: a tagged frame is not for any interface we have.
-    mib_.UsnetEthInUnknownType++;
-    tracer_.end(" drop: vlan");
-    return;
-  }
-  frame.pull(eth->size());
-  frame.ifindex = ifc.index;
-  frame.mac_len = static_cast<std::uint16_t>(eth->size());
-  switch (static_cast<wire::EtherType>(eth->ethertype)) {
-    case wire::EtherType::kIpv4:
-      ipv4_->ip_rcv(ifc, std::move(frame));
-      break;
-    case wire::EtherType::kArp:
-      arp_->arp_rcv(ifc, std::move(frame));
-      break;
-    default:
-      mib_.UsnetEthInUnknownType++;
-      tracer_.step("drop: unknown ethertype");
-      break;
-  }
-  tracer_.end();
+  eth_rcv(link_, ifc, std::move(frame));
 }
 
 Instant Stack::poll(Instant now) {

@@ -22,8 +22,10 @@
 #include "base/time.h"
 #include "base/timer_wheel.h"
 #include "base/trace.h"
+#include "link/ethernet.h"
 #include "link/interface.h"
 #include "stack/mib.h"
+#include "stack/registration.h"
 #include "stack/sysctl.h"
 #include "wire/addresses.h"
 
@@ -130,13 +132,15 @@ class Stack {
   SocketTable& sockets() noexcept { return *sockets_; }
 
   // --- used by the layers ---
-  // Sends a frame on an interface (the bottom of every transmit path).
-  void dev_queue_xmit(Interface& ifc, Packet frame);
+  // What the Ethernet layer sees of this stack; eth_output, the bottom of every transmit
+  // path, takes it.
+  LinkContext& link() noexcept { return link_; }
   // Queues an IP datagram addressed to this host for input at the next poll (the loopback
   // device of Linux). pkt.data() starts at the IP header.
   void loopback_xmit(Packet pkt);
 
  private:
+  // One frame from ifc's device, handed to the link layer (eth_rcv).
   void netif_receive(Interface& ifc, Packet frame);
 
   StackConfig config_;
@@ -146,6 +150,8 @@ class Stack {
   TimerWheel timers_;  // before the protocols: their sockets' timers unlink from it
   Tracer tracer_;
   Rng rng_;
+  PacketTypeTable ptypes_;  // filled by the constructor: IPv4 and ARP
+  LinkContext link_{mib_, tracer_, now_, ptypes_};
   std::vector<std::unique_ptr<Interface>> ifs_;
   std::unique_ptr<RouteTable> routes_;
   std::unique_ptr<Arp> arp_;
