@@ -20,9 +20,18 @@ struct Interface {
   MacAddress mac;
   std::size_t mtu = 1500;  // largest IP datagram the link carries (RFC 894)
   std::vector<Ipv4Cidr> addrs;
+  // IPv6 addresses (RFC 4291): the link-local one first once IPv6 configures the link.
+  // Invariant: only addresses usable as a source are here (DAD has finished, RFC 4862 5.4).
+  std::vector<Ipv6Cidr> addrs6;
 
   bool has_address(Ipv4Address a) const {
     for (const auto& c : addrs) {
+      if (c.address == a) return true;
+    }
+    return false;
+  }
+  bool has_address(const Ipv6Address& a) const {
+    for (const auto& c : addrs6) {
       if (c.address == a) return true;
     }
     return false;

@@ -59,6 +59,70 @@ namespace usnet {
   X(IcmpOutParmProbs)                                                 \
   X(IcmpOutEchos)                                                     \
   X(IcmpOutEchoReps)                                                  \
+  /* IPv6 (RFC 4293; Linux /proc/net/snmp6 names, as nstat prints them) */\
+  X(Ip6InReceives)                                                   \
+  X(Ip6InHdrErrors)                                                  \
+  X(Ip6InTooBigErrors)                                               \
+  X(Ip6InNoRoutes)                                                   \
+  X(Ip6InAddrErrors)                                                 \
+  X(Ip6InUnknownProtos)                                              \
+  X(Ip6InTruncatedPkts)                                              \
+  X(Ip6InDiscards)                                                   \
+  X(Ip6InDelivers)                                                   \
+  X(Ip6OutRequests)                                                  \
+  X(Ip6OutDiscards)                                                  \
+  X(Ip6OutNoRoutes)                                                  \
+  X(Ip6ReasmTimeout)                                                 \
+  X(Ip6ReasmReqds)                                                   \
+  X(Ip6ReasmOKs)                                                     \
+  X(Ip6ReasmFails)                                                   \
+  X(Ip6FragOKs)                                                      \
+  X(Ip6FragFails)                                                    \
+  X(Ip6FragCreates)                                                  \
+  X(Ip6InMcastPkts)                                                  \
+  X(Ip6OutMcastPkts)                                                 \
+  X(Ip6InOctets)                                                     \
+  X(Ip6OutOctets)                                                    \
+  /* ICMPv6 (RFC 4443, RFC 4861 messages counted by type) */         \
+  X(Icmp6InMsgs)                                                     \
+  X(Icmp6InErrors)                                                   \
+  X(Icmp6OutMsgs)                                                    \
+  X(Icmp6OutErrors)                                                  \
+  X(Icmp6InCsumErrors)                                               \
+  X(Icmp6OutRateLimitHost)                                           \
+  X(Icmp6InDestUnreachs)                                             \
+  X(Icmp6InPktTooBigs)                                               \
+  X(Icmp6InTimeExcds)                                                \
+  X(Icmp6InParmProblems)                                             \
+  X(Icmp6InEchos)                                                    \
+  X(Icmp6InEchoReplies)                                              \
+  X(Icmp6InRouterSolicits)                                           \
+  X(Icmp6InRouterAdvertisements)                                     \
+  X(Icmp6InNeighborSolicits)                                         \
+  X(Icmp6InNeighborAdvertisements)                                   \
+  X(Icmp6InRedirects)                                                \
+  X(Icmp6InMLDv2Reports)                                             \
+  X(Icmp6OutDestUnreachs)                                            \
+  X(Icmp6OutPktTooBigs)                                              \
+  X(Icmp6OutTimeExcds)                                               \
+  X(Icmp6OutParmProblems)                                            \
+  X(Icmp6OutEchos)                                                   \
+  X(Icmp6OutEchoReplies)                                             \
+  X(Icmp6OutRouterSolicits)                                          \
+  X(Icmp6OutRouterAdvertisements)                                    \
+  X(Icmp6OutNeighborSolicits)                                        \
+  X(Icmp6OutNeighborAdvertisements)                                  \
+  X(Icmp6OutRedirects)                                               \
+  X(Icmp6OutMLDv2Reports)                                            \
+  /* UDP over IPv6 */                                                \
+  X(Udp6InDatagrams)                                                 \
+  X(Udp6NoPorts)                                                     \
+  X(Udp6InErrors)                                                    \
+  X(Udp6OutDatagrams)                                                \
+  X(Udp6RcvbufErrors)                                                \
+  X(Udp6SndbufErrors)                                                \
+  X(Udp6InCsumErrors)                                                \
+  X(Udp6IgnoredMulti)                                                \
   /* UDP (RFC 4113) */                                                \
   X(UdpInDatagrams)                                                   \
   X(UdpNoPorts)                                                       \
@@ -158,7 +222,9 @@ namespace usnet {
   X(UsnetArpOutRequests)                                              \
   X(UsnetArpOutReplies)                                               \
   X(UsnetArpResolveFails)                                             \
-  X(UsnetArpQueueDrops)
+  X(UsnetArpQueueDrops)                                               \
+  X(UsnetNdpResolveFails)                                             \
+  X(UsnetNdpQueueDrops)
 // clang-format on
 
 struct MibCounters {

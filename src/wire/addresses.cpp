@@ -211,6 +211,20 @@ std::optional<Ipv6Address> Ipv6Address::parse(std::string_view text) {
   return a;
 }
 
+std::string Ipv6Cidr::to_string() const {
+  return fmt::format("{}/{}", address.to_string(), prefix_len);
+}
+
+std::optional<Ipv6Cidr> Ipv6Cidr::parse(std::string_view text) {
+  const auto slash = text.find('/');
+  auto a = Ipv6Address::parse(text.substr(0, slash));
+  if (a && slash == std::string_view::npos) return Ipv6Cidr{*a, 128};
+  std::string_view len = text.substr(slash + 1);
+  auto n = take_number(len, 128);
+  if (!a || !n || !len.empty()) return std::nullopt;
+  return Ipv6Cidr{*a, static_cast<std::uint8_t>(*n)};
+}
+
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   if (text.find(':') != std::string_view::npos) {
     if (auto a = Ipv6Address::parse(text)) return IpAddress(*a);

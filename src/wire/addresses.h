@@ -121,6 +121,41 @@ struct Ipv6Address {
   friend constexpr auto operator<=>(const Ipv6Address&, const Ipv6Address&) = default;
 };
 
+// An IPv6 address with a prefix length, as `ip -6 addr add 2001:db8::2/64` takes it.
+struct Ipv6Cidr {
+  Ipv6Address address;
+  std::uint8_t prefix_len = 128;
+
+  constexpr bool contains(const Ipv6Address& a) const {
+    std::size_t bits = prefix_len > 128 ? 128 : prefix_len;
+    for (std::size_t i = 0; bits > 0; ++i, bits = bits >= 8 ? bits - 8 : 0) {
+      const auto mask = static_cast<std::uint8_t>(bits >= 8 ? 0xff : 0xff << (8 - bits));
+      if ((address.bytes[i] & mask) != (a.bytes[i] & mask)) return false;
+    }
+    return true;
+  }
+  std::string to_string() const;
+  static std::optional<Ipv6Cidr> parse(std::string_view text);
+
+  friend constexpr bool operator==(const Ipv6Cidr&, const Ipv6Cidr&) = default;
+};
+
+// RFC 4291 2.5.1 / RFC 2464 4: the modified EUI-64 interface identifier of a MAC (the
+// universal/local bit inverted, ff:fe in the middle), in the low 64 bits of `prefix`.
+constexpr Ipv6Address eui64_address(const Ipv6Address& prefix, const MacAddress& mac) {
+  Ipv6Address a = prefix;
+  const auto& m = mac.octets;
+  a.bytes[8] = static_cast<std::uint8_t>(m[0] ^ 0x02);
+  a.bytes[9] = m[1];
+  a.bytes[10] = m[2];
+  a.bytes[11] = 0xff;
+  a.bytes[12] = 0xfe;
+  a.bytes[13] = m[3];
+  a.bytes[14] = m[4];
+  a.bytes[15] = m[5];
+  return a;
+}
+
 // An IPv4 or an IPv6 address: what the family-generic layers hold (a socket's addresses,
 // TCP's four-tuple, the port tables, ICMP errors), so that one code path serves both and
 // only the network layer knows which it is. An IPv4 address is stored as its v4-mapped
