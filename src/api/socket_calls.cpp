@@ -251,7 +251,8 @@ int usnet_bind(int fd, const sockaddr* addr, socklen_t addrlen) {
   CallTrace trace(t.stack(), "bind({}, ...)", fd);
   auto a = sockaddr_in_from_user(addr, addrlen);
   if (!a) return static_cast<int>(trace.ret(fail(a.error())));
-  if (addrlen < sizeof(sockaddr_in)) return static_cast<int>(trace.ret(fail(EINVAL)));
+  // inet_bind / inet6_bind: a name shorter than the socket's family needs is EINVAL.
+  if (addrlen < addr_min_len(t.sock->family)) return static_cast<int>(trace.ret(fail(EINVAL)));
   if (auto st = sock_bind(*t.sock, *a); !st) return static_cast<int>(trace.ret(fail(st.error())));
   return static_cast<int>(trace.ret(0));
 }

@@ -178,7 +178,7 @@ void Icmp::deliver_error(ByteSpan quote, std::uint8_t type, std::uint8_t code, s
   }
 }
 
-bool Icmp::rate_allow(Ipv4Address dst) {
+bool Icmp::rate_allow(const IpAddress& dst) {
   const Instant now = stack_.now();
   auto refill = [now](Bucket& b, double per_sec, double burst) {
     const double secs = std::chrono::duration<double>(now - b.last).count();
@@ -195,10 +195,10 @@ bool Icmp::rate_allow(Ipv4Address dst) {
     global_.tokens -= 1.0;
     return true;
   }
-  auto it = hosts_.find(dst.value);
+  auto it = hosts_.find(dst);
   if (it == hosts_.end()) {
     if (hosts_.size() >= config_.max_hosts) hosts_.erase(hosts_.begin());
-    it = hosts_.emplace(dst.value, Bucket{static_cast<double>(config_.host_burst), now}).first;
+    it = hosts_.emplace(dst, Bucket{static_cast<double>(config_.host_burst), now}).first;
   }
   const double per_sec = 1000.0 / static_cast<double>(sc.icmp_ratelimit_ms());
   refill(it->second, per_sec, config_.host_burst);

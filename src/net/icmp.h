@@ -57,12 +57,16 @@ class Icmp {
 
   void set_echo_listener(IcmpEchoListener* l) noexcept { echo_listener_ = l; }
 
+  // Whether an error to `dst` may go now (Linux icmp_global_allow then the per-peer
+  // bucket of icmpv4_xrlim_allow / icmpv6_xrlim_allow): one stack-wide bucket for ICMP
+  // and ICMPv6 alike, as Linux shares icmp_global, and one bucket per destination.
+  bool rate_allow(const IpAddress& dst);
+
  private:
   void icmp_echo(Interface& ifc, Packet pkt, const wire::Ipv4Header& ip, const wire::IcmpHeader& h);
   void icmp_unreach(Packet pkt, const wire::IcmpHeader& h);
   // Hands the error about a quoted datagram (IP header on) to its transport.
   void deliver_error(ByteSpan quote, std::uint8_t type, std::uint8_t code, std::uint16_t mtu);
-  bool rate_allow(Ipv4Address dst);
 
   struct Bucket {
     double tokens;
@@ -73,7 +77,7 @@ class Icmp {
   IcmpConfig config_;
   IcmpEchoListener* echo_listener_ = nullptr;
   Bucket global_;
-  std::map<std::uint32_t, Bucket> hosts_;
+  std::map<IpAddress, Bucket> hosts_;
 };
 
 }  // namespace usnet

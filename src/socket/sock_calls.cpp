@@ -19,8 +19,8 @@ Result<Socket*> sock_create(Stack& stack, int family, int type, int protocol, in
   type &= kSockTypeMask;
   if (family < 0 || family >= AF_MAX) return Error::kAddressFamilyNotSupported;
   if (type >= kSockMax) return Error::kInvalidArgument;
-  if (family != AF_INET) return Error::kAddressFamilyNotSupported;
-  auto created = inet_create(stack, type, protocol);
+  if (family != AF_INET && family != AF_INET6) return Error::kAddressFamilyNotSupported;
+  auto created = inet_create(stack, family, type, protocol);
   if (!created) return created.error();
   std::unique_ptr<Socket> sock = std::move(created.value());
   sock->nonblocking = (flags & SOCK_NONBLOCK) != 0;
@@ -62,7 +62,8 @@ Result<SockAddr> sock_getname(Socket& sock, bool peer) {
     return sock.remote;
   }
   SockAddr a = sock.local;
-  a.family = AF_INET;
+  if (a.family == AF_UNSPEC) a.addr = IpAddress::any(sock.family);  // not bound yet
+  a.family = sock.family;
   return a;
 }
 

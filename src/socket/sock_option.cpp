@@ -248,6 +248,38 @@ Status set_ip_level(Socket& s, int name, ByteSpan v) {
   }
 }
 
+// ipv6(7), Linux do_ipv6_setsockopt: only on AF_INET6 sockets (an AF_INET socket's
+// protocol code does not know the level: ENOPROTOOPT).
+Status set_ipv6_level(Socket& s, int name, ByteSpan v) {
+  if (s.family != AF_INET6) return Error::kNoProtocolOption;
+  auto iv = read_int(v, false);
+  switch (name) {
+    case IPV6_V6ONLY:
+      if (!iv) return iv.error();
+      if (s.local.port != 0) return Error::kInvalidArgument;  // bound: too late
+      s.opt.v6only = *iv != 0;
+      return {};
+    case IPV6_UNICAST_HOPS:
+      if (!iv) return iv.error();
+      if (*iv < -1 || *iv > 255) return Error::kInvalidArgument;
+      s.opt.hop_limit = *iv;
+      return {};
+    case IPV6_TCLASS:
+      if (!iv) return iv.error();
+      if (*iv < -1 || *iv > 255) return Error::kInvalidArgument;
+      // As IP_TOS: on a stream socket the ECN bits stay TCP's (RFC 3168 6.1.1).
+      if (s.type == SOCK_STREAM) {
+        s.opt.tclass =
+            static_cast<std::uint8_t>((std::max(*iv, 0) & ~0x03) | (s.opt.tclass & 0x03));
+      } else {
+        s.opt.tclass = static_cast<std::uint8_t>(std::max(*iv, 0));
+      }
+      return {};
+    default:
+      return Error::kNoProtocolOption;
+  }
+}
+
 }  // namespace
 
 OptValue OptValue::of_int(int v) {
@@ -282,6 +314,10 @@ Status sock_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
   if (level == IPPROTO_IP) {
     sock.stack.tracer().step("ip_setsockopt");
     return set_ip_level(sock, name, value);
+  }
+  if (level == IPPROTO_IPV6) {
+    sock.stack.tracer().step("ipv6_setsockopt");
+    return set_ipv6_level(sock, name, value);
   }
   if (sock.ops->setsockopt != nullptr) return sock.ops->setsockopt(sock, level, name, value);
   return Error::kNoProtocolOption;
@@ -359,6 +395,18 @@ Result<OptValue> sock_getsockopt(Socket& sock, int level, int name, std::size_t 
                                                                    : IP_PMTUDISC_DO);
       case IP_RECVERR:
         return OptValue::of_int(sock.opt.recverr ? 1 : 0);
+      default:
+        return Error::kNoProtocolOption;
+    }
+  }
+  if (level == IPPROTO_IPV6 && sock.family == AF_INET6) {
+    switch (name) {
+      case IPV6_V6ONLY:
+        return OptValue::of_int(sock.opt.v6only ? 1 : 0);
+      case IPV6_UNICAST_HOPS:
+        return OptValue::of_int(sock.opt.hop_limit >= 0 ? sock.opt.hop_limit : kDefaultHopLimit);
+      case IPV6_TCLASS:
+        return OptValue::of_int(sock.opt.tclass);
       default:
         return Error::kNoProtocolOption;
     }

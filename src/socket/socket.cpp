@@ -45,8 +45,13 @@ NetOutParams Socket::ip_out_params(const IpAddress& src, const IpAddress& dst,
   ip.src = src;
   ip.dst = dst;
   ip.protocol = proto;
-  ip.ttl = static_cast<std::uint8_t>(ttl());
-  ip.tos = opt.tos;
+  if (dst.is_v6()) {
+    ip.ttl = static_cast<std::uint8_t>(opt.hop_limit >= 0 ? opt.hop_limit : kDefaultHopLimit);
+    ip.tos = opt.tclass;
+  } else {
+    ip.ttl = static_cast<std::uint8_t>(ttl());
+    ip.tos = opt.tos;
+  }
   ip.pmtu = opt.pmtu;
   return ip;
 }

@@ -49,6 +49,9 @@ struct SockAddr {
   friend bool operator==(const SockAddr&, const SockAddr&) = default;
 };
 
+// net.ipv6.conf.*.hop_limit's default (RFC 8200 3 leaves it to the node; Linux's is 64).
+inline constexpr int kDefaultHopLimit = 64;
+
 // SOCK_MIN_RCVBUF / SOCK_MIN_SNDBUF: the floor of a doubled setsockopt value (socket(7)).
 // The defaults and caps are the stack's net.core.rmem_default, wmem_default, rmem_max and
 // wmem_max (stack/sysctl.h).
@@ -64,8 +67,14 @@ struct SockOptions {
   bool keepalive = false;
   Duration rcvtimeo{0};  // 0: wait forever
   Duration sndtimeo{0};
-  int ttl = -1;          // IP_TTL; -1: the stack's default
-  std::uint8_t tos = 0;  // IP_TOS
+  int ttl = -1;  // IP_TTL; -1: the stack's default
+  // AF_INET6 sockets: IPV6_V6ONLY (net.ipv6.bindv6only is 0, Linux's default), and the
+  // hop limit and traffic class of IPv6 packets (an IPv4 peer of a dual-stack socket gets
+  // IP_TTL and IP_TOS instead, as Linux keeps the two apart).
+  bool v6only = false;
+  int hop_limit = -1;       // IPV6_UNICAST_HOPS; -1: the default (64)
+  std::uint8_t tclass = 0;  // IPV6_TCLASS
+  std::uint8_t tos = 0;     // IP_TOS
   PmtuMode pmtu = PmtuMode::kWant;
   bool recverr = false;    // IP_RECVERR
   bool linger_on = false;  // SO_LINGER

@@ -4,7 +4,10 @@
 
 #include "net/arp.h"
 #include "net/icmp.h"
+#include "net/icmpv6.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
+#include "net/ndp.h"
 #include "net/route.h"
 #include "socket/fd_table.h"
 #include "transport/ping.h"
@@ -22,6 +25,9 @@ Stack::Stack(StackConfig config)
       arp_(std::make_unique<Arp>(*this)),
       ipv4_(std::make_unique<Ipv4>(*this)),
       icmp_(std::make_unique<Icmp>(*this)),
+      ipv6_(std::make_unique<Ipv6>(*this)),
+      icmpv6_(std::make_unique<Icmpv6>(*this)),
+      ndp_(std::make_unique<Ndp>(*this)),
       udp_(std::make_unique<Udp>(*this)),
       tcp_(std::make_unique<Tcp>(*this)),
       ping_(std::make_unique<Ping>(*this)),
@@ -30,12 +36,16 @@ Stack::Stack(StackConfig config)
   ptypes_.dev_add_pack(static_cast<std::uint16_t>(wire::EtherType::kArp), arp_.get());
   ipv4_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kUdp), udp_.get());
   ipv4_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kTcp), tcp_.get());
+  ptypes_.dev_add_pack(static_cast<std::uint16_t>(wire::EtherType::kIpv6), ipv6_.get());
+  ipv6_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kUdp), udp_.get());
+  ipv6_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kTcp), tcp_.get());
   icmp_->set_echo_listener(ping_.get());
   auto lo = std::make_unique<Interface>();
   lo->index = kLoopbackIndex;
   lo->name = "lo";
   lo->mtu = 65536;
   lo->addrs.push_back(Ipv4Cidr{Ipv4Address::from_octets(127, 0, 0, 1), 8});
+  lo->addrs6.push_back(Ipv6Cidr{Ipv6Address::loopback(), 128});
   ifs_.push_back(std::move(lo));
 }
 
@@ -72,6 +82,12 @@ Result<std::uint32_t> Stack::add_interface(std::string name, Device& dev, MacAdd
   ifc->dev = &dev;
   ifc->mac = mac;
   ifc->mtu = mtu;
+  // RFC 4862 5.3: fe80::/64 with the modified EUI-64 identifier (Linux addr_gen_mode 0),
+  // on links that can carry IPv6 at all (RFC 8200 5). No DAD yet: taken as unique.
+  if (mtu >= Ipv6::kIpv6MinMtu) {
+    static constexpr Ipv6Address kLinkLocalPrefix = {{0xfe, 0x80}};
+    ifc->addrs6.push_back(Ipv6Cidr{eui64_address(kLinkLocalPrefix, mac), 64});
+  }
   const auto index = ifc->index;
   ifs_.push_back(std::move(ifc));
   return index;
@@ -132,11 +148,24 @@ bool Stack::is_local_address(Ipv4Address a) const noexcept {
 }
 
 bool Stack::is_local_address(const IpAddress& a) const noexcept {
-  return a.is_v4() && is_local_address(a.v4());
+  return a.is_v4() ? is_local_address(a.v4()) : ipv6_->is_local_address(a);
 }
 
 NetProtocol* Stack::net_for(int family) noexcept {
-  return family == AF_INET ? ipv4_.get() : nullptr;
+  if (family == AF_INET) return ipv4_.get();
+  if (family == AF_INET6) return ipv6_.get();
+  return nullptr;
+}
+
+Status Stack::add_address6(std::uint32_t ifindex, Ipv6Cidr cidr) {
+  Interface* ifc = interface(ifindex);
+  if (ifc == nullptr) return Error::kNoDevice;
+  if (cidr.prefix_len > 128 || cidr.address.is_any() || cidr.address.is_multicast()) {
+    return Error::kInvalidArgument;
+  }
+  if (ifc->has_address(cidr.address)) return Error::kAlreadyExists;
+  ifc->addrs6.push_back(cidr);
+  return {};
 }
 
 bool Stack::is_broadcast_address(Ipv4Address a) const noexcept {
@@ -181,7 +210,13 @@ Instant Stack::poll(Instant now) {
     loopback_.pop_front();
     ++packets_in_;
     tracer_.begin(fmt::format("rx lo {}B", p.size()));
-    ipv4_->ip_rcv(*ifs_[kLoopbackIndex - 1], std::move(p));
+    // The version nibble tells the families apart, as the loopback device's protocol
+    // field does in Linux.
+    if (!p.data().empty() && (std::to_integer<unsigned>(p.data()[0]) >> 4) == 6) {
+      ipv6_->ip6_rcv(*ifs_[kLoopbackIndex - 1], std::move(p));
+    } else {
+      ipv4_->ip_rcv(*ifs_[kLoopbackIndex - 1], std::move(p));
+    }
     tracer_.end();
   }
 

@@ -35,6 +35,9 @@ class Arp;
 class Ipv4;
 class NetProtocol;
 class Icmp;
+class Icmpv6;
+class Ipv6;
+class Ndp;
 class Udp;
 class Tcp;
 class Ping;
@@ -66,6 +69,9 @@ class Stack {
                                       std::size_t mtu = 1500);
   // Adds an address and its connected route, and announces it with a gratuitous ARP.
   Status add_address(std::uint32_t ifindex, Ipv4Cidr cidr);
+  // Adds an IPv6 address (`ip -6 addr add ... nodad`): usable at once, its prefix on-link.
+  // Every Ethernet interface has its link-local address from the start (RFC 4862 5.3).
+  Status add_address6(std::uint32_t ifindex, Ipv6Cidr cidr);
   // `ip route add dst via gateway`; gateway 0.0.0.0 means on-link through `ifindex`.
   Status add_route(Ipv4Cidr dst, Ipv4Address gateway, std::uint32_t ifindex = 0);
 
@@ -125,6 +131,9 @@ class Stack {
   // IPv6 lands): null for a family this stack does not have.
   NetProtocol* net_for(int family) noexcept;
   Icmp& icmp() noexcept { return *icmp_; }
+  Ipv6& ipv6() noexcept { return *ipv6_; }
+  Icmpv6& icmpv6() noexcept { return *icmpv6_; }
+  Ndp& ndp() noexcept { return *ndp_; }
   Udp& udp() noexcept { return *udp_; }
   Tcp& tcp() noexcept { return *tcp_; }
   TimerWheel& timers() noexcept { return timers_; }
@@ -157,6 +166,9 @@ class Stack {
   std::unique_ptr<Arp> arp_;
   std::unique_ptr<Ipv4> ipv4_;
   std::unique_ptr<Icmp> icmp_;
+  std::unique_ptr<Ipv6> ipv6_;
+  std::unique_ptr<Icmpv6> icmpv6_;
+  std::unique_ptr<Ndp> ndp_;
   std::unique_ptr<Udp> udp_;
   std::unique_ptr<Tcp> tcp_;
   std::unique_ptr<Ping> ping_;

@@ -8,7 +8,7 @@
 namespace usnet {
 
 bool udp_bind_conflict(const Socket& a, IpAddress a_addr, const Socket& b) {
-  if (!inet_addrs_overlap(a_addr, b.local.addr)) return false;
+  if (!inet_addrs_overlap(a, a_addr, b)) return false;
   if (a.opt.reuseaddr && b.opt.reuseaddr) return false;
   if (a.opt.reuseport && b.opt.reuseport) return false;
   return true;

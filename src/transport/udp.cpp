@@ -16,9 +16,11 @@ UdpSock& udp_sk(Socket& s) {
   return static_cast<UdpSock&>(s);
 }
 
-Status udp_bind(Socket& sock, const SockAddr& addr) {
+Status udp_bind(Socket& sock, const SockAddr& addr_in) {
   sock.stack.tracer().step("inet_bind");
-  if (auto st = inet_check_bind_addr(sock, addr); !st) return st;
+  if (auto st = inet_check_bind_addr(sock, addr_in); !st) return st;
+  auto norm = inet_addr_in(sock, addr_in, Error::kInvalidArgument);
+  const SockAddr addr = norm ? *norm : addr_in;  // AF_UNSPEC any: kept as given
   sock.stack.tracer().step("udp_v4_get_port");
   if (auto st = sock.stack.udp().ports().bind(sock, addr.addr, addr.port, sock.stack.rng()); !st) {
     return st;
@@ -36,10 +38,10 @@ Status udp_autobind(Socket& sock) {
   return {};
 }
 
-Status udp_connect(Socket& sock, const SockAddr& addr, int /*flags*/) {
+Status udp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
   Stack& stack = sock.stack;
   stack.tracer().step("inet_dgram_connect");
-  if (addr.family == AF_UNSPEC) {
+  if (addr_in.family == AF_UNSPEC) {
     // udp_disconnect: forget the peer; an address chosen by connect() is forgotten too.
     stack.tracer().step("udp_disconnect");
     sock.remote = {};
@@ -52,11 +54,13 @@ Status udp_connect(Socket& sock, const SockAddr& addr, int /*flags*/) {
     }
     return {};
   }
-  if (addr.family != AF_INET) return Error::kAddressFamilyNotSupported;
+  auto norm = inet_addr_in(sock, addr_in, Error::kNetworkUnreachable);
+  if (!norm) return norm.error();
+  const SockAddr& addr = *norm;
   NetProtocol* net = stack.net_for(addr.addr.family());
   if (net == nullptr) return Error::kAddressFamilyNotSupported;
-  stack.tracer().step("ip4_datagram_connect");
-  auto rt = net->route_output(addr.addr, sock.local.addr, 0);
+  stack.tracer().step(addr.addr.is_v4() ? "ip4_datagram_connect" : "ip6_datagram_connect");
+  auto rt = net->route_output(addr.addr, inet_saddr_for(sock, addr.addr), addr.scope_id);
   if (!rt) return rt.error();
   if (rt->broadcast && !sock.opt.broadcast) return Error::kPermissionDenied;
   if (auto st = udp_autobind(sock); !st) return st;
@@ -80,9 +84,10 @@ Result<std::size_t> udp_sendmsg(Socket& sock, const SendMsg& msg, int /*flags*/)
   const std::size_t len = msg.total();
   SockAddr dst;
   if (msg.dest != nullptr) {
-    if (msg.dest->family != AF_INET) return Error::kAddressFamilyNotSupported;
-    if (msg.dest->port == 0) return Error::kInvalidArgument;
-    dst = *msg.dest;
+    auto norm = inet_addr_in(sock, *msg.dest, Error::kNetworkUnreachable);
+    if (!norm) return norm.error();
+    if (norm->port == 0) return Error::kInvalidArgument;
+    dst = *norm;
   } else {
     if (!sock.connected()) return Error::kDestinationRequired;
     dst = sock.remote;
@@ -94,7 +99,7 @@ Result<std::size_t> udp_sendmsg(Socket& sock, const SendMsg& msg, int /*flags*/)
 
   NetProtocol* net = stack.net_for(dst.addr.family());
   if (net == nullptr) return Error::kAddressFamilyNotSupported;
-  auto rt = net->route_output(dst.addr, sock.local.addr, 0);
+  auto rt = net->route_output(dst.addr, inet_saddr_for(sock, dst.addr), dst.scope_id);
   if (!rt) return rt.error();
   if (rt->broadcast && !sock.opt.broadcast) return Error::kPermissionDenied;
 
@@ -172,11 +177,9 @@ UdpSock* Udp::lookup(IpAddress saddr, std::uint16_t sport, IpAddress daddr, std:
   UdpSock* best = nullptr;
   int best_score = -1;
   for (Socket* s : ports_.on_port(dport)) {
-    int score = 0;
-    if (!s->local.addr.is_any()) {
-      if (s->local.addr != daddr) continue;
-      score += 4;
-    }
+    if (!inet_rcv_saddr_match(*s, daddr)) continue;
+    int score = s->local.addr.family() == daddr.family() ? 1 : 0;  // own family first
+    if (!s->local.addr.is_any()) score += 4;
     if (s->connected()) {
       if (s->remote.addr != saddr || s->remote.port != sport) continue;
       score += 8;
@@ -189,8 +192,11 @@ UdpSock* Udp::lookup(IpAddress saddr, std::uint16_t sport, IpAddress daddr, std:
   return best;
 }
 
-void Udp::deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& from) {
+void Udp::deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& from_wire) {
   data.truncate(len);
+  // An AF_INET6 socket names an IPv4 sender in its v4-mapped form (the API writes it so).
+  SockAddr from = from_wire;
+  from.family = sk.family;
   // Queued after SHUT_RD too: Linux's UDP receive path does not look at the shutdown.
   if (!sk.rx.enqueue(Datagram{std::move(data), from, sk.stack.now()}, sk.opt.rcvbuf)) {
     stack_.mib().UdpRcvbufErrors++;
@@ -221,7 +227,7 @@ void Udp::rcv(Packet pkt, const NetRcvInfo& ip) {
     // (Linux __udp4_lib_mcast_deliver / __udp_is_mcast_sock).
     std::vector<UdpSock*> targets;
     for (Socket* s : ports_.on_port(h.dst_port)) {
-      if (!s->local.addr.is_any() && s->local.addr != ip.dst) continue;
+      if (!inet_rcv_saddr_match(*s, ip.dst)) continue;
       if (s->connected() && (s->remote.addr != ip.src || s->remote.port != h.src_port)) continue;
       targets.push_back(&udp_sk(*s));
     }

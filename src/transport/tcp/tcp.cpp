@@ -12,7 +12,7 @@
 namespace usnet {
 
 bool tcp_bind_conflict(const Socket& a, IpAddress a_addr, const Socket& b) {
-  if (!inet_addrs_overlap(a_addr, b.local.addr)) return false;
+  if (!inet_addrs_overlap(a, a_addr, b)) return false;
   const auto& tb = static_cast<const TcpSock&>(b);
   // A connection that lives on after close() (FIN_WAIT, TIME_WAIT) yields to SO_REUSEADDR,
   // as Linux's timewait sockets keep the reuse flag of the socket they replaced.
@@ -33,9 +33,9 @@ Tcp::~Tcp() {
   graveyard_.clear();
 }
 
-std::unique_ptr<Socket> Tcp::tcp_init_sock() {
-  stack_.tracer().step("tcp_v4_init_sock");
-  auto sk = std::make_unique<TcpSock>(stack_, kTcpOps);
+std::unique_ptr<Socket> Tcp::tcp_init_sock(int family) {
+  stack_.tracer().step(family == AF_INET6 ? "tcp_v6_init_sock" : "tcp_v4_init_sock");
+  auto sk = std::make_unique<TcpSock>(stack_, family, kTcpOps);
   tcp_init_timers(*sk);
   return sk;
 }
@@ -60,11 +60,14 @@ TcpSock* Tcp::lookup_listener(IpAddress daddr, std::uint16_t dport) const {
   // A listener bound to the address beats one bound to the wildcard.
   TcpSock* best = nullptr;
   for (TcpSock* t : it->second) {
-    if (!t->local.addr.is_any()) {
-      if (t->local.addr == daddr) return t;
-      continue;
+    if (!inet_rcv_saddr_match(*t, daddr)) continue;
+    if (!t->local.addr.is_any()) return t;
+    // Of two wildcards, the one of the packet's own family first (an AF_INET listener on
+    // 0.0.0.0 beside a dual-stack one on ::, as Linux's scoring prefers).
+    if (best == nullptr ||
+        (t->local.addr.family() == daddr.family() && best->local.addr.family() != daddr.family())) {
+      best = t;
     }
-    if (best == nullptr) best = t;
   }
   return best;
 }

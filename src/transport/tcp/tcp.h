@@ -99,7 +99,8 @@ class Tcp : public TransportProtocol {
   Tcp(const Tcp&) = delete;
   Tcp& operator=(const Tcp&) = delete;
 
-  std::unique_ptr<Socket> tcp_init_sock();  // inet_create's TCP branch
+  // inet_create's TCP branch (AF_INET or AF_INET6).
+  std::unique_ptr<Socket> tcp_init_sock(int family = AF_INET);
 
   void rcv(Packet pkt, const NetRcvInfo& ip) override;        // tcp_v4_rcv
   void err(const IcmpError& icmp, ByteSpan quoted) override;  // tcp_v4_err

@@ -22,9 +22,11 @@ constexpr bool synchronized(TcpState s) {
          s != TcpState::kSynReceived;
 }
 
-Status tcp_bind(Socket& sock, const SockAddr& addr) {
+Status tcp_bind(Socket& sock, const SockAddr& addr_in) {
   sock.stack.tracer().step("inet_bind");
-  if (auto st = inet_check_bind_addr(sock, addr); !st) return st;
+  if (auto st = inet_check_bind_addr(sock, addr_in); !st) return st;
+  auto norm = inet_addr_in(sock, addr_in, Error::kInvalidArgument);
+  const SockAddr addr = norm ? *norm : addr_in;  // AF_UNSPEC any: kept as given
   // Linux: a TCP socket may not bind to a broadcast or multicast address.
   if (sock.stack.is_broadcast_address(addr.addr) || addr.addr.is_multicast()) {
     return Error::kAddressNotAvailable;
@@ -60,7 +62,7 @@ Status tcp_listen(Socket& sock, int backlog) {
     // may listen on it (unless both set SO_REUSEPORT).
     for (Socket* other : tcp.ports().on_port(sk.local.port)) {
       if (other == &sock || tcp_sk(*other).state != TcpState::kListen) continue;
-      if (inet_addrs_overlap(other->local.addr, sk.local.addr) &&
+      if (inet_addrs_overlap(*other, other->local.addr, sk) &&
           !(other->opt.reuseport && sk.opt.reuseport))
         return Error::kAddressInUse;
     }
@@ -103,7 +105,8 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
     sock.listening = false;
     return {};
   }
-  if (addr_in.family != AF_INET) return Error::kAddressFamilyNotSupported;
+  auto norm = inet_addr_in(sock, addr_in, Error::kNetworkUnreachable);
+  if (!norm) return norm.error();
   switch (sk.state) {
     case TcpState::kSynSent:
       // A connect() deferred by TCP_FASTOPEN_CONNECT has been reported (0): EISCONN.
@@ -129,9 +132,13 @@ Status tcp_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
       }
       return Error::kAlreadyConnected;
   }
-  SockAddr addr = addr_in;
-  // connect(0.0.0.0) means this host (Linux maps INADDR_ANY to the loopback address).
-  if (addr.addr.is_any()) addr.addr = Ipv4Address::from_octets(127, 0, 0, 1);
+  SockAddr addr = *norm;
+  // connect(0.0.0.0) means this host (Linux maps INADDR_ANY to the loopback address, and
+  // :: to ::1 in tcp_v6_connect).
+  if (addr.addr.is_any()) {
+    addr.addr = addr.addr.is_v4() ? IpAddress(Ipv4Address::from_octets(127, 0, 0, 1))
+                                  : IpAddress(Ipv6Address::loopback());
+  }
   if (addr.addr.is_multicast() || addr.addr.is_broadcast() ||
       stack.is_broadcast_address(addr.addr)) {
     return Error::kNetworkUnreachable;

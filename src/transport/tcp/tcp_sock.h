@@ -79,7 +79,7 @@ struct TcpTxNote {
 };
 
 struct TcpSock : Socket {
-  TcpSock(Stack& s, const ProtoOps& o);
+  TcpSock(Stack& s, int fam, const ProtoOps& o);
   ~TcpSock() override;
 
   TcpState state = TcpState::kClosed;

@@ -8,6 +8,7 @@
 
 #include "net/ipv4.h"
 #include "net/route.h"
+#include "socket/af_inet.h"
 #include "stack/stack.h"
 #include "transport/tcp/tcp_internal.h"
 
@@ -69,8 +70,8 @@ std::uint8_t tcp_state_linux(TcpState s) noexcept {
   return 7;
 }
 
-TcpSock::TcpSock(Stack& s, const ProtoOps& o)
-    : Socket(s, AF_INET, SOCK_STREAM, IPPROTO_TCP, o), tcp_(&s.tcp()) {
+TcpSock::TcpSock(Stack& s, int fam, const ProtoOps& o)
+    : Socket(s, fam, SOCK_STREAM, IPPROTO_TCP, o), tcp_(&s.tcp()) {
   // tcp_init_sock: the buffers start at tcp_rmem[1] and tcp_wmem[1]; the congestion
   // control is net.ipv4.tcp_congestion_control (always one usnet has: sysctl_set checks).
   const Sysctl& sc = s.sysctl();
@@ -236,7 +237,8 @@ void tcp_abort(TcpSock& sk, Error err) {
 Status tcp_init_connection(TcpSock& sk) {
   NetProtocol* net = sk.stack.net_for(sk.remote.addr.family());
   if (net == nullptr) return Error::kAddressFamilyNotSupported;
-  auto rt = net->route_output(sk.remote.addr, sk.local.addr, 0);
+  auto rt =
+      net->route_output(sk.remote.addr, inet_saddr_for(sk, sk.remote.addr), sk.remote.scope_id);
   if (!rt) return rt.error();
   sk.net = net;
   if (sk.local.addr.is_any()) sk.local.addr = rt->src;
@@ -294,7 +296,7 @@ void tcp_negotiate(TcpSock& sk, const wire::TcpOptions& o) {
 
 std::unique_ptr<TcpSock> tcp_create_child(TcpSock& listener, const TcpSegment& syn) {
   Tcp& tcp = listener.tcp();
-  auto base = tcp.tcp_init_sock();
+  auto base = tcp.tcp_init_sock(listener.family);
   std::unique_ptr<TcpSock> child(static_cast<TcpSock*>(base.release()));
   TcpSock& c = *child;
   c.opt = listener.opt;
