@@ -32,6 +32,7 @@
 namespace usnet {
 
 class Arp;
+class Ndp;
 class Ipv4;
 class NetProtocol;
 class Icmp;
@@ -120,6 +121,7 @@ class Stack {
   SipKey make_secret() noexcept;
   RouteTable& routes() noexcept { return *routes_; }
   Arp& arp() noexcept { return *arp_; }
+  Ndp& ndp() noexcept { return *ndp_; }
   Ipv4& ipv4() noexcept { return *ipv4_; }
   // The network protocol transports use for an address family (AF_INET; AF_INET6 once
   // IPv6 lands): null for a family this stack does not have.
@@ -155,6 +157,7 @@ class Stack {
   std::vector<std::unique_ptr<Interface>> ifs_;
   std::unique_ptr<RouteTable> routes_;
   std::unique_ptr<Arp> arp_;
+  std::unique_ptr<Ndp> ndp_;
   std::unique_ptr<Ipv4> ipv4_;
   std::unique_ptr<Icmp> icmp_;
   std::unique_ptr<Udp> udp_;
