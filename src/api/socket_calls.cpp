@@ -263,6 +263,10 @@ int usnet_connect(int fd, const sockaddr* addr, socklen_t addrlen) {
   CallTrace trace(t.stack(), "connect({}, ...)", fd);
   auto a = connect_addr_from_user(addr, addrlen);
   if (!a) return static_cast<int>(trace.ret(fail(a.error())));
+  // tcp_v6_connect / ip6_datagram_connect: an AF_INET6 socket needs RFC 2133's 24 bytes.
+  if (a->family != AF_UNSPEC && addrlen < addr_min_len(t.sock->family)) {
+    return static_cast<int>(trace.ret(fail(EINVAL)));
+  }
   Socket* sock = t.sock;
   const bool nonblock = sock->nonblocking;
   auto st = sock_connect(*sock, *a, nonblock ? MSG_DONTWAIT : 0);

@@ -33,7 +33,7 @@ Result<std::optional<SockAddr>> msg_dest_from_user(const msghdr& msg) {
   if (!a) return a.error();
   // udp_sendmsg: a name shorter than sockaddr_in is EINVAL; AF_UNSPEC is taken as AF_INET
   // for old programs.
-  if (msg.msg_namelen < addr_min_len(a->family)) return Error::kInvalidArgument;
+  if (msg.msg_namelen < sizeof(sockaddr_in)) return Error::kInvalidArgument;
   if (a->family == AF_UNSPEC) a->family = AF_INET;
   return std::optional<SockAddr>{*a};
 }
@@ -44,7 +44,7 @@ Result<SockAddr> connect_addr_from_user(const sockaddr* addr, socklen_t addrlen)
   // inet_dgram_connect: the family must be readable; AF_UNSPEC disconnects; anything else
   // needs a whole sockaddr_in.
   if (addrlen < sizeof(sa_family_t)) return Error::kInvalidArgument;
-  if (a->family != AF_UNSPEC && addrlen < addr_min_len(a->family)) return Error::kInvalidArgument;
+  if (a->family != AF_UNSPEC && addrlen < sizeof(sockaddr_in)) return Error::kInvalidArgument;
   return *a;
 }
 

@@ -23,11 +23,11 @@ Stack::Stack(StackConfig config)
       rng_(config_.seed ? *config_.seed : os_random_u64()),
       routes_(std::make_unique<RouteTable>()),
       arp_(std::make_unique<Arp>(*this)),
+      ndp_(std::make_unique<Ndp>(*this)),
       ipv4_(std::make_unique<Ipv4>(*this)),
       icmp_(std::make_unique<Icmp>(*this)),
       ipv6_(std::make_unique<Ipv6>(*this)),
       icmpv6_(std::make_unique<Icmpv6>(*this)),
-      ndp_(std::make_unique<Ndp>(*this)),
       udp_(std::make_unique<Udp>(*this)),
       tcp_(std::make_unique<Tcp>(*this)),
       ping_(std::make_unique<Ping>(*this)),
@@ -223,6 +223,7 @@ Instant Stack::poll(Instant now) {
   timers_.advance(now_);
   tcp_->reap();
   arp_->tick(now_);
+  ndp_->tick(now_);
   for (auto& expired : ipv4_->reassembly().tick(now_)) {
     mib_.IpReasmTimeout++;
     mib_.IpReasmFails++;
@@ -246,6 +247,7 @@ Instant Stack::poll(Instant now) {
 Instant Stack::next_deadline() const noexcept {
   if (has_pending_work()) return now_;
   Instant next = earliest(arp_->next_deadline(), ipv4_->reassembly().next_deadline());
+  next = earliest(next, ndp_->next_deadline());
   next = earliest(next, timers_.next_deadline());
   for (const auto& ifc : ifs_) {
     if (ifc->dev != nullptr) next = earliest(next, ifc->dev->next_deadline());

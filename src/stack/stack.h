@@ -126,14 +126,14 @@ class Stack {
   SipKey make_secret() noexcept;
   RouteTable& routes() noexcept { return *routes_; }
   Arp& arp() noexcept { return *arp_; }
+  Ndp& ndp() noexcept { return *ndp_; }
   Ipv4& ipv4() noexcept { return *ipv4_; }
-  // The network protocol transports use for an address family (AF_INET; AF_INET6 once
-  // IPv6 lands): null for a family this stack does not have.
+  // The network protocol transports use for an address family (AF_INET, AF_INET6): null
+  // for a family this stack does not have.
   NetProtocol* net_for(int family) noexcept;
   Icmp& icmp() noexcept { return *icmp_; }
   Ipv6& ipv6() noexcept { return *ipv6_; }
   Icmpv6& icmpv6() noexcept { return *icmpv6_; }
-  Ndp& ndp() noexcept { return *ndp_; }
   Udp& udp() noexcept { return *udp_; }
   Tcp& tcp() noexcept { return *tcp_; }
   TimerWheel& timers() noexcept { return timers_; }
@@ -164,11 +164,11 @@ class Stack {
   std::vector<std::unique_ptr<Interface>> ifs_;
   std::unique_ptr<RouteTable> routes_;
   std::unique_ptr<Arp> arp_;
+  std::unique_ptr<Ndp> ndp_;
   std::unique_ptr<Ipv4> ipv4_;
   std::unique_ptr<Icmp> icmp_;
   std::unique_ptr<Ipv6> ipv6_;
   std::unique_ptr<Icmpv6> icmpv6_;
-  std::unique_ptr<Ndp> ndp_;
   std::unique_ptr<Udp> udp_;
   std::unique_ptr<Tcp> tcp_;
   std::unique_ptr<Ping> ping_;
