@@ -16,6 +16,28 @@ UdpSock& udp_sk(Socket& s) {
   return static_cast<UdpSock&>(s);
 }
 
+// Linux keeps UDP's counters per family, Udp* and Udp6*, chosen by the datagram's own
+// family: a dual-stack socket's IPv4 traffic counts as IPv4 (udpv6_recvmsg's is_udp4).
+struct UdpMib {
+  std::uint64_t& in_datagrams;
+  std::uint64_t& no_ports;
+  std::uint64_t& in_errors;
+  std::uint64_t& out_datagrams;
+  std::uint64_t& rcvbuf_errors;
+  std::uint64_t& sndbuf_errors;
+  std::uint64_t& in_csum_errors;
+  std::uint64_t& ignored_multi;
+};
+
+UdpMib udp_mib(MibCounters& m, const IpAddress& a) {
+  if (a.is_v6()) {
+    return {m.Udp6InDatagrams,  m.Udp6NoPorts,      m.Udp6InErrors,     m.Udp6OutDatagrams,
+            m.Udp6RcvbufErrors, m.Udp6SndbufErrors, m.Udp6InCsumErrors, m.Udp6IgnoredMulti};
+  }
+  return {m.UdpInDatagrams,  m.UdpNoPorts,      m.UdpInErrors,     m.UdpOutDatagrams,
+          m.UdpRcvbufErrors, m.UdpSndbufErrors, m.UdpInCsumErrors, m.UdpIgnoredMulti};
+}
+
 Status udp_bind(Socket& sock, const SockAddr& addr_in) {
   sock.stack.tracer().step("inet_bind");
   if (auto st = inet_check_bind_addr(sock, addr_in); !st) return st;
@@ -114,17 +136,19 @@ Result<std::size_t> udp_sendmsg(Socket& sock, const SendMsg& msg, int /*flags*/)
   const NetOutParams ip =
       sock.ip_out_params(rt->src, dst.addr, static_cast<std::uint8_t>(wire::IpProtocol::kUdp));
   if (auto st = net->output(std::move(p), ip); !st) {
-    if (st.error() == Error::kMessageTooLong) stack.mib().UdpSndbufErrors++;
+    if (st.error() == Error::kMessageTooLong) udp_mib(stack.mib(), dst.addr).sndbuf_errors++;
     return st.error();
   }
-  stack.mib().UdpOutDatagrams++;
+  udp_mib(stack.mib(), dst.addr).out_datagrams++;
   return len;
 }
 
 Result<RecvResult> udp_recvmsg(Socket& sock, const RecvMsg& msg, int flags) {
   sock.stack.tracer().step("udp_recvmsg");
   auto r = dgram_recvmsg(sock, udp_sk(sock).rx, msg, flags);
-  if (r && r->from && (flags & MSG_PEEK) == 0) sock.stack.mib().UdpInDatagrams++;
+  if (r && r->from && (flags & MSG_PEEK) == 0) {
+    udp_mib(sock.stack.mib(), r->from->addr).in_datagrams++;
+  }
   return r;
 }
 
@@ -199,8 +223,9 @@ void Udp::deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& fro
   from.family = sk.family;
   // Queued after SHUT_RD too: Linux's UDP receive path does not look at the shutdown.
   if (!sk.rx.enqueue(Datagram{std::move(data), from, sk.stack.now()}, sk.opt.rcvbuf)) {
-    stack_.mib().UdpRcvbufErrors++;
-    stack_.mib().UdpInErrors++;
+    const UdpMib mib = udp_mib(stack_.mib(), from_wire.addr);
+    mib.rcvbuf_errors++;
+    mib.in_errors++;
     stack_.tracer().step("drop: receive buffer full");
     return;
   }
@@ -209,11 +234,12 @@ void Udp::deliver(UdpSock& sk, Packet data, std::size_t len, const SockAddr& fro
 }
 
 void Udp::rcv(Packet pkt, const NetRcvInfo& ip) {
-  stack_.tracer().step("udp_rcv");
+  stack_.tracer().step(ip.src.is_v6() ? "udpv6_rcv" : "udp_rcv");
+  const UdpMib mib = udp_mib(stack_.mib(), ip.src);
   auto parsed = wire::UdpHeader::parse(pkt.data(), ip.src, ip.dst);
   if (!parsed) {
-    if (parsed.error() == wire::ParseError::kBadChecksum) stack_.mib().UdpInCsumErrors++;
-    stack_.mib().UdpInErrors++;
+    if (parsed.error() == wire::ParseError::kBadChecksum) mib.in_csum_errors++;
+    mib.in_errors++;
     stack_.tracer().step("drop: bad udp");
     return;
   }
@@ -232,7 +258,7 @@ void Udp::rcv(Packet pkt, const NetRcvInfo& ip) {
       targets.push_back(&udp_sk(*s));
     }
     if (targets.empty()) {
-      stack_.mib().UdpIgnoredMulti++;
+      mib.ignored_multi++;
       return;
     }
     // Every receiver but the last gets a copy; the last takes the packet itself.
@@ -246,7 +272,7 @@ void Udp::rcv(Packet pkt, const NetRcvInfo& ip) {
   UdpSock* sk = lookup(ip.src, h.src_port, ip.dst, h.dst_port);
   if (sk == nullptr) {
     // RFC 1122 4.1.3.1: port unreachable for a datagram no socket wants.
-    stack_.mib().UdpNoPorts++;
+    mib.no_ports++;
     stack_.tracer().step("no socket");
     pkt.unpull(wire::UdpHeader::kSize + ip.header_length);
     ip.net->port_unreachable(pkt.data(), ip);
