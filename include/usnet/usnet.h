@@ -135,7 +135,8 @@ int usnet_stack_add_tap_flags(usnet_stack* stack, const char* tap_name, const ch
 const char* usnet_stack_tap_name(usnet_stack* stack, int ifindex);
 /* Records every frame of the interface (both directions) into a pcap file from now on. */
 int usnet_stack_capture(usnet_stack* stack, int ifindex, const char* pcap_path);
-/* `ip addr add CIDR dev IFINDEX`; `ip route add DST via GATEWAY` (gateway NULL: on-link). */
+/* `ip addr add CIDR dev IFINDEX` (an IPv6 CIDR, 2001:db8::2/64, as `ip -6 addr add ... nodad`);
+   `ip route add DST via GATEWAY` (gateway NULL: on-link). */
 int usnet_stack_add_address(usnet_stack* stack, int ifindex, const char* cidr);
 int usnet_stack_add_route(usnet_stack* stack, const char* dst_cidr, const char* gateway,
                           int ifindex);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -86,7 +87,17 @@ usnet_runtime* usnet_stack_runtime(usnet_stack* stack) {
 int usnet_stack_add_address(usnet_stack* stack, int ifindex, const char* cidr) {
   if (stack == nullptr || cidr == nullptr || ifindex <= 0) return fail(EINVAL);
   std::lock_guard lock(stack->runtime->rt.mutex());
-  auto c = Ipv4Cidr::parse(cidr);
+  const std::string_view text(cidr);
+  if (text.find(':') != std::string_view::npos) {
+    // IPv6 (`ip -6 addr add CIDR dev IF nodad`): usable at once.
+    auto c6 = Ipv6Cidr::parse(text);
+    if (!c6) return fail(EINVAL);
+    if (auto st = stack->stack->add_address6(static_cast<std::uint32_t>(ifindex), *c6); !st) {
+      return fail(st.error());
+    }
+    return 0;
+  }
+  auto c = Ipv4Cidr::parse(text);
   if (!c) return fail(EINVAL);
   if (auto st = stack->stack->add_address(static_cast<std::uint32_t>(ifindex), *c); !st) {
     return fail(st.error());

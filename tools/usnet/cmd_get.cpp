@@ -45,7 +45,9 @@ std::optional<Url> parse_url(const std::string& s) {
   const std::size_t slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   if (slash != std::string::npos) u.path = rest.substr(slash);
-  const std::size_t colon = authority.find(':');
+  // RFC 3986 3.2.2: an IPv6 literal is in brackets, and the port follows them.
+  const std::size_t close = authority.rfind(']');
+  const std::size_t colon = authority.find(':', close == std::string::npos ? 0 : close);
   if (colon != std::string::npos) {
     const std::string p = authority.substr(colon + 1);
     if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit))
@@ -94,14 +96,15 @@ struct Sink {
 int run_get(const GetOptions& o) {
   install_stop_handlers();
   auto url = parse_url(o.url);
-  sockaddr_in addr{};
+  NetAddr addr;
   if (!url || !make_addr(url->host, url->port, addr)) {
-    std::cerr << "usnet get: need http://IPv4[:port]/path, got " << o.url << "\n";
+    std::cerr << "usnet get: need http://IPv4[:port]/path or http://[IPv6][:port]/path, got "
+              << o.url << "\n";
     return 2;
   }
   Host host;
   if (!setup_host(o.net, host)) return 2;
-  const int fd = usnet_socket(AF_INET, SOCK_STREAM, 0);
+  const int fd = usnet_socket(addr.family(), SOCK_STREAM, 0);
   if (fd < 0) {
     std::cerr << "usnet get: socket: " << std::strerror(errno) << "\n";
     return 2;
@@ -114,7 +117,7 @@ int run_get(const GetOptions& o) {
     usnet_close(fd);
     return 2;
   };
-  if (usnet_connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
+  if (usnet_connect(fd, addr.sa(), addr.len) < 0) {
     return fail_net("connect");
   }
   const std::string req = fmt::format(

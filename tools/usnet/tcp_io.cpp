@@ -24,28 +24,39 @@ bool send_all(int fd, const void* buf, std::size_t len) {
   return true;
 }
 
-bool make_addr(const std::string& ip, int port, sockaddr_in& addr) {
+bool make_addr(const std::string& ip_in, int port, NetAddr& addr) {
   addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  return inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) == 1;
+  std::string ip = ip_in;
+  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  if (ip.find(':') != std::string::npos) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&addr.ss);
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons(static_cast<std::uint16_t>(port));
+    addr.len = sizeof(sockaddr_in6);
+    return inet_pton(AF_INET6, ip.c_str(), &s6->sin6_addr) == 1;
+  }
+  auto* s4 = reinterpret_cast<sockaddr_in*>(&addr.ss);
+  s4->sin_family = AF_INET;
+  s4->sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.len = sizeof(sockaddr_in);
+  return inet_pton(AF_INET, ip.c_str(), &s4->sin_addr) == 1;
 }
 
 int tcp_listen_on(const std::string& bind_addr, int port, const char* who, int backlog) {
-  sockaddr_in addr{};
+  NetAddr addr;
   if (!make_addr(bind_addr, port, addr)) {
     std::cerr << who << ": bad --bind address " << bind_addr << "\n";
     return -1;
   }
-  const int fd = usnet_socket(AF_INET, SOCK_STREAM, 0);
+  // An IPv6 address (:: included, which takes IPv4 as well) gives an AF_INET6 listener.
+  const int fd = usnet_socket(addr.family(), SOCK_STREAM, 0);
   if (fd < 0) {
     std::cerr << who << ": socket: " << std::strerror(errno) << "\n";
     return -1;
   }
   const int one = 1;
   usnet_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (usnet_bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0 ||
-      usnet_listen(fd, backlog) < 0) {
+  if (usnet_bind(fd, addr.sa(), addr.len) < 0 || usnet_listen(fd, backlog) < 0) {
     std::cerr << who << ": bind/listen: " << std::strerror(errno) << "\n";
     usnet_close(fd);
     return -1;

@@ -65,7 +65,14 @@ int stop_event_fd() {
 
 void add_net_options(CLI::App& app, NetOptions& o) {
   app.add_option("--tap", o.tap, "Attach a TAP device of this name (needs root and /dev/net/tun)");
-  app.add_option("--addr", o.addr, "usnet's address on the TAP, as CIDR (e.g. 198.18.0.2/24)");
+  app.add_option_function<std::vector<std::string>>(
+      "--addr",
+      [&o](const std::vector<std::string>& v) {
+        o.addr = v.front();
+        o.more_addrs.assign(v.begin() + 1, v.end());
+      },
+      "usnet's address on the TAP, as CIDR, IPv4 or IPv6 (198.18.0.2/24, 2001:db8::2/64); "
+      "may be given more than once");
   app.add_option("--peer-addr", o.peer_addr,
                  "Configure the kernel side of the TAP with this CIDR and bring it up");
   app.add_option("--gateway", o.gateway, "Default route via this address");
@@ -211,9 +218,13 @@ bool setup_host(const NetOptions& o, Host& host) {
     std::cerr << "usnet: cannot write " << o.pcap << ": " << std::strerror(errno) << "\n";
     return false;
   }
-  if (!o.addr.empty() && usnet_stack_add_address(host.stack, host.ifindex, o.addr.c_str()) < 0) {
-    std::cerr << "usnet: cannot add address " << o.addr << ": " << std::strerror(errno) << "\n";
-    return false;
+  std::vector<std::string> addrs = o.more_addrs;
+  if (!o.addr.empty()) addrs.insert(addrs.begin(), o.addr);
+  for (const std::string& a : addrs) {
+    if (usnet_stack_add_address(host.stack, host.ifindex, a.c_str()) < 0) {
+      std::cerr << "usnet: cannot add address " << a << ": " << std::strerror(errno) << "\n";
+      return false;
+    }
   }
   if (!o.gateway.empty() &&
       usnet_stack_add_route(host.stack, "0.0.0.0/0", o.gateway.c_str(), 0) < 0) {

@@ -27,8 +27,9 @@ int stop_event_fd();
 
 // Options that put a usnet host on a TAP device.
 struct NetOptions {
-  std::string tap;        // TAP name; empty: no TAP (loopback-only default stack)
-  std::string addr;       // usnet's address on the TAP, CIDR
+  std::string tap;                      // TAP name; empty: no TAP (loopback-only default stack)
+  std::string addr;                     // usnet's address on the TAP, CIDR (the first --addr)
+  std::vector<std::string> more_addrs;  // further --addr CIDRs (IPv4 or IPv6)
   std::string peer_addr;  // the kernel side's address on the TAP, CIDR (configured if set)
   std::string gateway;    // default route via this address
   std::string netns;      // create the TAP inside this existing namespace
