@@ -146,7 +146,7 @@ void Ipv4::ip_local_deliver(Interface& ifc, const wire::Ipv4Header& ip, Packet p
     stack_.icmp().icmp_rcv(ifc, std::move(payload), ip);
     return;
   }
-  if (TransportProtocol* t = protocols_[ip.protocol]) {
+  if (TransportProtocol* t = protocol(ip.protocol)) {
     stack_.mib().IpInDelivers++;
     NetRcvInfo info;
     info.net = this;

@@ -39,11 +39,6 @@ class Ipv4 final : public NetProtocol, public PacketHandler {
   bool is_local_address(const IpAddress& a) const noexcept override;
   void port_unreachable(ByteSpan datagram, const NetRcvInfo& info) override;
 
-  void register_protocol(std::uint8_t protocol, TransportProtocol* handler) {
-    protocols_[protocol] = handler;
-  }
-  TransportProtocol* protocol(std::uint8_t p) const noexcept { return protocols_[p]; }
-
   // An IP datagram received on `ifc` (pkt.data() starts at the IP header).
   void ip_rcv(Interface& ifc, Packet pkt);
   // The link layer's way in, registered for EtherType 0x0800.
@@ -65,7 +60,6 @@ class Ipv4 final : public NetProtocol, public PacketHandler {
   void ip_finish_output(const OutputRoute& rt, Ipv4Address dst, Packet pkt);
 
   Stack& stack_;
-  std::array<TransportProtocol*, 256> protocols_{};
   Ipv4Reassembly reasm_;
   std::uint16_t id_;
 };

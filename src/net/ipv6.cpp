@@ -202,7 +202,7 @@ bool Ipv6::ip6_parse_exthdrs(Interface& /*ifc*/, const wire::Ipv6Header& ip, Pac
   }
   upper = walker.offset();
   nh = walker.next_header();
-  if (nh != kNhNone && !protocols_[nh] && nh != kNhIcmpv6) {
+  if (nh != kNhNone && protocol(nh) == nullptr && nh != kNhIcmpv6) {
     refuse(wire::Icmpv6ParamProblemCode::kUnknownNextHeader, walker.next_header_offset(), false,
            mib.Ip6InUnknownProtos);
     return false;
@@ -229,7 +229,7 @@ void Ipv6::ip6_input_finish(Interface& ifc, const wire::Ipv6Header& ip, Packet p
   info.ttl = ip.hop_limit;
   info.header_length = static_cast<std::uint16_t>(upper);
   info.ifindex = ifc.index;
-  protocols_[nh]->rcv(std::move(pkt), info);
+  protocol(nh)->rcv(std::move(pkt), info);
 }
 
 void Ipv6::port_unreachable(ByteSpan datagram, const NetRcvInfo& info) {

@@ -38,11 +38,6 @@ class Ipv6 final : public NetProtocol, public PacketHandler {
   bool is_local_address(const IpAddress& a) const noexcept override;
   void port_unreachable(ByteSpan datagram, const NetRcvInfo& info) override;
 
-  void register_protocol(std::uint8_t protocol, TransportProtocol* handler) {
-    protocols_[protocol] = handler;
-  }
-  TransportProtocol* protocol(std::uint8_t p) const noexcept { return protocols_[p]; }
-
   // An IPv6 packet received on `ifc` (pkt.data() starts at the fixed header).
   void ip6_rcv(Interface& ifc, Packet pkt);
   // The link layer's way in, registered for EtherType 0x86dd.
@@ -75,7 +70,6 @@ class Ipv6 final : public NetProtocol, public PacketHandler {
   const Ipv6Address* select_source(const Interface& ifc, const Ipv6Address& dst) const noexcept;
 
   Stack& stack_;
-  std::array<TransportProtocol*, 256> protocols_{};
   std::uint32_t frag_id_;
 };
 

@@ -5,6 +5,7 @@
 // datagram only what NetRcvInfo carries. Nothing here names IPv4's header.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -45,6 +46,7 @@ struct OutputRoute {
 };
 
 class NetProtocol;
+class TransportProtocol;
 
 // What a transport learns of the network header a datagram arrived with (after
 // reassembly; Linux reads these from ip_hdr()/ipv6_hdr() and the control block).
@@ -91,6 +93,16 @@ class NetProtocol {
   // Tells the sender of a datagram no socket wants (RFC 1122 4.1.3.1; RFC 4443 3.1 code
   // 4): `datagram` starts at the network header (pkt.unpull(info.header_length)).
   virtual void port_unreachable(ByteSpan datagram, const NetRcvInfo& info) = 0;
+
+  // The transports by protocol number (Linux inet_protos / inet6_protos): UDP and TCP
+  // register with both families, so one transport serves both.
+  void register_protocol(std::uint8_t protocol, TransportProtocol* handler) noexcept {
+    protocols_[protocol] = handler;
+  }
+  TransportProtocol* protocol(std::uint8_t p) const noexcept { return protocols_[p]; }
+
+ private:
+  std::array<TransportProtocol*, 256> protocols_{};
 };
 
 }  // namespace usnet
