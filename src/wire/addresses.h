@@ -198,10 +198,12 @@ class IpAddress {
 
   // The address as it appears on the wire: 4 bytes for IPv4, 16 for IPv6 (what keyed
   // hashes take, so an IPv4 connection hashes the bytes it always hashed).
-  std::span<const std::uint8_t> wire_bytes() const noexcept {
+  // A view into this object: never of a temporary (the rvalue form is deleted).
+  std::span<const std::uint8_t> wire_bytes() const& noexcept {
     return is_v4() ? std::span<const std::uint8_t>(a_.bytes).subspan(12)
                    : std::span<const std::uint8_t>(a_.bytes);
   }
+  std::span<const std::uint8_t> wire_bytes() const&& = delete;
   // A 64-bit mix of the address for unkeyed hash tables.
   constexpr std::uint64_t fold() const {
     std::uint64_t h = static_cast<std::uint64_t>(family_);

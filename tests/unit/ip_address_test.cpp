@@ -64,11 +64,13 @@ TEST(IpAddress, ClassifiesByFamily) {
 TEST(IpAddress, PrintsAndHashesAsOnTheWire) {
   EXPECT_EQ(ip("198.18.0.1").to_string(), "198.18.0.1");
   EXPECT_EQ(ip("2001:db8:0:0:1::1").to_string(), "2001:db8::1:0:0:1");
-  const auto w4 = ip("198.18.0.1").wire_bytes();
+  const IpAddress a4 = ip("198.18.0.1");
+  const auto w4 = a4.wire_bytes();
   ASSERT_EQ(w4.size(), 4u);
   EXPECT_EQ(w4[0], 198);
   EXPECT_EQ(w4[3], 1);
-  const auto w6 = ip("2001:db8::7").wire_bytes();
+  const IpAddress a6 = ip("2001:db8::7");
+  const auto w6 = a6.wire_bytes();
   ASSERT_EQ(w6.size(), 16u);
   EXPECT_EQ(w6[0], 0x20);
   EXPECT_EQ(w6[15], 7);
