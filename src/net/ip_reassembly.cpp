@@ -5,23 +5,23 @@
 
 namespace usnet {
 
-void Ipv4Reassembly::drop(std::map<Key, Queue>::iterator it) {
+template <typename Hdr>
+void FragQueues<Hdr>::drop(typename Map::iterator it) {
   mem_ -= it->second.charged;
   queues_.erase(it);
 }
 
-Ipv4Reassembly::Result Ipv4Reassembly::ip_defrag(Packet pkt, const wire::Ipv4Header& hdr,
-                                                 Instant now) {
+template <typename Hdr>
+typename FragQueues<Hdr>::Result FragQueues<Hdr>::add(const Key& key, Packet pkt, const Hdr& hdr,
+                                                      const FragPiece& piece, Instant now) {
   Result r;
-  const Key key{hdr.src.value, hdr.dst.value, hdr.id, hdr.protocol};
-  const std::uint32_t offset = hdr.fragment_offset;
-  const std::uint32_t len = static_cast<std::uint32_t>(hdr.payload_length());
+  const std::uint32_t offset = piece.offset;
+  const std::uint32_t len = piece.len;
   const std::uint32_t end = offset + len;
 
-  // RFC 791: every fragment but the last carries a multiple of 8 bytes; nothing may reach
-  // past 65,535 - 20 bytes of payload; a non-last fragment must carry data.
-  const bool bad = end > 65535u - wire::Ipv4Header::kMinSize ||
-                   (hdr.more_fragments && (len == 0 || (len & 7) != 0));
+  // Every fragment but the last carries a multiple of 8 bytes (RFC 791 3.2, RFC 8200 4.5);
+  // nothing may reach past the family's largest datagram; a non-last fragment has data.
+  const bool bad = end > piece.max_end || (piece.more && (len == 0 || (len & 7) != 0));
 
   auto it = queues_.find(key);
   if (bad) {
@@ -60,7 +60,7 @@ Ipv4Reassembly::Result Ipv4Reassembly::ip_defrag(Packet pkt, const wire::Ipv4Hea
   Queue& q = it->second;
 
   // The end of the datagram: fixed by the last fragment; nothing may contradict it.
-  if (!hdr.more_fragments) {
+  if (!piece.more) {
     if ((q.total && *q.total != end) ||
         (!q.frags.empty() && std::prev(q.frags.end())->second.end > end)) {
       drop(it);
@@ -95,11 +95,10 @@ Ipv4Reassembly::Result Ipv4Reassembly::ip_defrag(Packet pkt, const wire::Ipv4Hea
   if (offset == 0) {
     q.first_header = hdr;
     q.have_first = true;
-    // Keep the IP header and 8 payload bytes to quote if this datagram times out.
-    const std::size_t keep = std::min<std::size_t>(pkt.size(), hdr.header_length + 8u);
+    const std::size_t keep = std::min(pkt.size(), piece.quote_len);
     q.first = Packet::copy_of(pkt.data().first(keep));
   }
-  pkt.pull(hdr.header_length);
+  pkt.pull(piece.header_len);
   pkt.truncate(len);
   q.frags.emplace(offset, Fragment{end, std::move(pkt)});
   q.charged += charge;
@@ -109,13 +108,15 @@ Ipv4Reassembly::Result Ipv4Reassembly::ip_defrag(Packet pkt, const wire::Ipv4Hea
     r.outcome = DefragOutcome::kHeld;
     return r;
   }
-  r.datagram = assemble(q);
+  r.first_header = q.first_header;
+  r.payload = assemble(q);
   drop(it);
   r.outcome = DefragOutcome::kComplete;
   return r;
 }
 
-bool Ipv4Reassembly::complete(const Queue& q) const {
+template <typename Hdr>
+bool FragQueues<Hdr>::complete(const Queue& q) {
   if (!q.total || !q.have_first) return false;
   std::uint32_t covered = 0;
   for (const auto& [off, f] : q.frags) {
@@ -125,25 +126,16 @@ bool Ipv4Reassembly::complete(const Queue& q) const {
   return covered == *q.total;
 }
 
-Reassembled Ipv4Reassembly::assemble(Queue& q) {
-  Reassembled out;
-  out.header = q.first_header;
-  out.header.more_fragments = false;
-  out.header.fragment_offset = 0;
-  // The whole datagram is handed up with a plain 20-byte header in front of the payload
-  // (options of the first fragment are not kept), so that, like any other datagram, the
-  // transport can unpull() it to quote in an ICMP error.
-  out.header.header_length = wire::Ipv4Header::kMinSize;
-  out.header.total_length = static_cast<std::uint16_t>(wire::Ipv4Header::kMinSize + *q.total);
-  out.payload = Packet(*q.total);
+template <typename Hdr>
+Packet FragQueues<Hdr>::assemble(Queue& q) {
+  Packet out(*q.total);  // default headroom: room for the header the family puts back
   for (auto& [off, f] : q.frags)
-    out.payload.append(f.data.data());
-  out.header.emit(out.payload.push(wire::Ipv4Header::kMinSize));
-  out.payload.pull(wire::Ipv4Header::kMinSize);
+    out.append(f.data.data());
   return out;
 }
 
-std::vector<Ipv4Reassembly::Expired> Ipv4Reassembly::tick(Instant now) {
+template <typename Hdr>
+std::vector<typename FragQueues<Hdr>::Expired> FragQueues<Hdr>::tick(Instant now) {
   std::vector<Expired> out;
   for (auto it = queues_.begin(); it != queues_.end();) {
     if (now < it->second.expires) {
@@ -159,11 +151,49 @@ std::vector<Ipv4Reassembly::Expired> Ipv4Reassembly::tick(Instant now) {
   return out;
 }
 
-Instant Ipv4Reassembly::next_deadline() const noexcept {
+template <typename Hdr>
+Instant FragQueues<Hdr>::next_deadline() const noexcept {
   Instant t = kNever;
   for (const auto& [k, q] : queues_)
     t = earliest(t, q.expires);
   return t;
+}
+
+template class FragQueues<wire::Ipv4Header>;
+template class FragQueues<Ipv6FragFirst>;
+
+Ipv4Reassembly::Result Ipv4Reassembly::ip_defrag(Packet pkt, const wire::Ipv4Header& hdr,
+                                                 Instant now) {
+  FragPiece piece;
+  piece.offset = hdr.fragment_offset;
+  piece.len = static_cast<std::uint32_t>(hdr.payload_length());
+  piece.more = hdr.more_fragments;
+  piece.max_end = 65535u - wire::Ipv4Header::kMinSize;
+  piece.header_len = hdr.header_length;
+  piece.quote_len = hdr.header_length + 8u;  // the IP header and 8 bytes (RFC 792)
+  auto q = q_.add({IpAddress(hdr.src), IpAddress(hdr.dst), hdr.id, hdr.protocol}, std::move(pkt),
+                  hdr, piece, now);
+  Result r;
+  r.outcome = q.outcome;
+  r.failed_datagrams = q.failed_datagrams;
+  r.overlaps = q.overlaps;
+  r.memory_evictions = q.memory_evictions;
+  if (q.outcome != DefragOutcome::kComplete) return r;
+  // The whole datagram goes up with a plain 20-byte header in front of the payload
+  // (options of the first fragment are not kept), so that, like any other datagram, the
+  // transport can unpull() it to quote in an ICMP error.
+  Reassembled out;
+  out.header = q.first_header;
+  out.header.more_fragments = false;
+  out.header.fragment_offset = 0;
+  out.header.header_length = wire::Ipv4Header::kMinSize;
+  out.header.total_length =
+      static_cast<std::uint16_t>(wire::Ipv4Header::kMinSize + q.payload->size());
+  out.payload = std::move(*q.payload);
+  out.header.emit(out.payload.push(wire::Ipv4Header::kMinSize));
+  out.payload.pull(wire::Ipv4Header::kMinSize);
+  r.datagram = std::move(out);
+  return r;
 }
 
 }  // namespace usnet

@@ -33,7 +33,10 @@ int common_prefix_len(const Ipv6Address& a, const Ipv6Address& b) {
 }  // namespace
 
 Ipv6::Ipv6(Stack& stack)
-    : stack_(stack), frag_id_(static_cast<std::uint32_t>(stack.rng().next())) {}
+    : stack_(stack),
+      frag_id_(static_cast<std::uint32_t>(stack.rng().next())),
+      // net.ipv6.ip6frag_high_thresh (4 MiB) and ip6frag_time (60 s), Linux's defaults.
+      reasm_(ReassemblyConfig{4 * 1024 * 1024, std::chrono::seconds(60), 256}) {}
 
 bool Ipv6::is_local_address(const IpAddress& a) const noexcept {
   if (!a.is_v6()) return false;
@@ -98,7 +101,7 @@ void Ipv6::ip6_rcv(Interface& ifc, Packet pkt) {
   ip6_input_finish(ifc, ip, std::move(pkt), upper, nh);
 }
 
-bool Ipv6::ip6_parse_exthdrs(Interface& /*ifc*/, const wire::Ipv6Header& ip, Packet& pkt,
+bool Ipv6::ip6_parse_exthdrs(Interface& ifc, const wire::Ipv6Header& ip, Packet& pkt,
                              std::size_t& upper, std::uint8_t& nh) {
   MibCounters& mib = stack_.mib();
   Tracer& tr = stack_.tracer();
@@ -187,11 +190,8 @@ bool Ipv6::ip6_parse_exthdrs(Interface& /*ifc*/, const wire::Ipv6Header& ip, Pac
           return false;
         }
         if (!fh->is_atomic()) {
-          // Reassembly is not in yet: counted as a failed reassembly and dropped.
-          mib.Ip6ReasmReqds++;
-          mib.Ip6ReasmFails++;
-          tr.step("drop: fragment (no reassembly yet)");
-          return false;
+          ip6_frag_rcv(ifc, ip, std::move(pkt), *h, *fh);
+          return false;  // this fragment's part of the walk ends here
         }
         // RFC 6946 4: an atomic fragment is processed at once, as if unfragmented.
         break;
@@ -208,6 +208,75 @@ bool Ipv6::ip6_parse_exthdrs(Interface& /*ifc*/, const wire::Ipv6Header& ip, Pac
     return false;
   }
   return true;
+}
+
+void Ipv6::ip6_frag_rcv(Interface& ifc, const wire::Ipv6Header& ip, Packet pkt,
+                        const wire::Ipv6ExtHeader& h, const wire::Ipv6FragmentHeader& fh) {
+  MibCounters& mib = stack_.mib();
+  Tracer& tr = stack_.tracer();
+  tr.step("ipv6_frag_rcv");
+  mib.Ip6ReasmReqds++;
+  const std::size_t payload_at = h.offset + wire::Ipv6FragmentHeader::kSize;
+  FragPiece piece;
+  piece.offset = fh.offset;
+  piece.len = static_cast<std::uint32_t>(pkt.size() - payload_at);
+  piece.more = fh.more_fragments;
+  // The whole packet's payload length counts the unfragmentable headers too (4.5).
+  piece.max_end = static_cast<std::uint32_t>(65535 - (h.offset - wire::Ipv6Header::kSize));
+  piece.header_len = payload_at;
+  piece.quote_len = wire::Icmpv6Header::kMaxErrorMessage - wire::Icmpv6Header::kSize;
+  // RFC 8200 4.5: a fragment that is not the last and not a multiple of 8 bytes long is
+  // answered at the payload length field; one reaching past 65,535 bytes at its offset.
+  const auto problem = [&](std::uint32_t pointer) {
+    mib.Ip6InHdrErrors++;
+    tr.step("drop: bad fragment");
+    stack_.icmpv6().icmpv6_send(
+        pkt.data(), ip, static_cast<std::uint8_t>(wire::Icmpv6Type::kParameterProblem),
+        static_cast<std::uint8_t>(wire::Icmpv6ParamProblemCode::kErroneousField), pointer, false);
+  };
+  if (piece.more && (piece.len & 7) != 0) return problem(4);
+  if (piece.offset + piece.len > piece.max_end) {
+    return problem(static_cast<std::uint32_t>(h.offset + 2));
+  }
+  auto r = reasm_.add({IpAddress(ip.src), IpAddress(ip.dst), fh.identification, 0}, std::move(pkt),
+                      Ipv6FragFirst{ip, fh.next_header}, piece, stack_.now());
+  mib.Ip6ReasmFails += r.failed_datagrams;
+  if (r.overlaps != 0) tr.step("drop: overlapping fragment (RFC 5722)");
+  if (r.outcome != DefragOutcome::kComplete) return;
+  mib.Ip6ReasmOKs++;
+  // The whole packet: the first fragment's fixed header, naming what followed its fragment
+  // header, then the reassembled payload. Its unfragmentable extension headers were
+  // processed with each fragment and are not carried again.
+  wire::Ipv6Header whole = r.first_header.fixed;
+  whole.next_header = r.first_header.next_header;
+  whole.payload_length = static_cast<std::uint16_t>(r.payload->size());
+  Packet p = std::move(*r.payload);
+  whole.emit(p.push(wire::Ipv6Header::kSize));
+  std::size_t upper = 0;
+  std::uint8_t nh = 0;
+  if (!ip6_parse_exthdrs(ifc, whole, p, upper, nh)) return;
+  ip6_input_finish(ifc, whole, std::move(p), upper, nh);
+}
+
+void Ipv6::tick(Instant now) {
+  for (auto& expired : reasm_.tick(now)) {
+    stack_.mib().Ip6ReasmTimeout++;
+    stack_.mib().Ip6ReasmFails++;
+    if (!expired.first_fragment || expired.first_fragment->size() < wire::Ipv6Header::kSize) {
+      continue;
+    }
+    // The quote may be cut short, so the header is read without its length check.
+    const ByteSpan b = expired.first_fragment->data();
+    wire::Ipv6Header h;
+    h.src = Ipv6Address::from_bytes(b.subspan(8));
+    h.dst = Ipv6Address::from_bytes(b.subspan(24));
+    h.next_header = load_u8(b, 6);
+    stack_.tracer().begin("ip6_frag_expire");
+    stack_.icmpv6().icmpv6_send(
+        b, h, static_cast<std::uint8_t>(wire::Icmpv6Type::kTimeExceeded),
+        static_cast<std::uint8_t>(wire::Icmpv6TimeExceededCode::kReassembly), 0, false);
+    stack_.tracer().end();
+  }
 }
 
 void Ipv6::ip6_input_finish(Interface& ifc, const wire::Ipv6Header& ip, Packet pkt,

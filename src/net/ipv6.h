@@ -3,9 +3,10 @@
 // 4.5) and neighbour discovery. No forwarding: packets for other hosts are counted
 // (Ip6InAddrErrors) and dropped, as a Linux host with forwarding off drops them.
 //
-// Not yet: reassembly of fragmented packets (an atomic fragment, RFC 6946, is taken;
-// others are counted as Ip6ReasmFails and dropped), routes other than on-link prefixes
-// and the loopback, and address configuration beyond what is added by hand (SLAAC, DAD).
+// Fragments are reassembled (RFC 8200 4.5) by the family-independent queues of
+// net/ip_reassembly.h, overlaps dropping the whole packet (RFC 5722); an atomic fragment
+// is taken at once (RFC 6946). Not yet: routes other than on-link prefixes and the
+// loopback, and address configuration beyond what is added by hand (SLAAC, DAD).
 #pragma once
 
 #include <array>
@@ -14,6 +15,7 @@
 #include "base/packet.h"
 #include "base/result.h"
 #include "link/interface.h"
+#include "net/ip_reassembly.h"
 #include "net/net_proto.h"
 #include "stack/registration.h"
 #include "wire/ipv6.h"
@@ -52,6 +54,12 @@ class Ipv6 final : public NetProtocol, public PacketHandler {
   // (RFC 4291 2.7.1) and the solicited-node group of each of ifc's addresses.
   bool in_multicast_group(const Interface& ifc, const Ipv6Address& group) const noexcept;
 
+  // Reassembly timers (ip6frag_time): packets whose time ran out are dropped, their
+  // sender told with a time exceeded (code 1) if the first fragment had come.
+  void tick(Instant now);
+  Instant next_deadline() const noexcept { return reasm_.next_deadline(); }
+  const FragQueues<Ipv6FragFirst>& reassembly() const noexcept { return reasm_; }
+
   // RFC 8200 5: every link carries at least 1280 bytes.
   static constexpr std::uint32_t kIpv6MinMtu = 1280;
 
@@ -61,6 +69,10 @@ class Ipv6 final : public NetProtocol, public PacketHandler {
   // the upper-layer header and `nh` its protocol number.
   bool ip6_parse_exthdrs(Interface& ifc, const wire::Ipv6Header& ip, Packet& pkt,
                          std::size_t& upper, std::uint8_t& nh);
+  // A fragment (not atomic) whose fragment header `h` says `fh`: queued; when its packet
+  // is whole, that packet goes through the input path again.
+  void ip6_frag_rcv(Interface& ifc, const wire::Ipv6Header& ip, Packet pkt,
+                    const wire::Ipv6ExtHeader& h, const wire::Ipv6FragmentHeader& fh);
   void ip6_input_finish(Interface& ifc, const wire::Ipv6Header& ip, Packet pkt, std::size_t upper,
                         std::uint8_t nh);
   Status ip6_fragment(const OutputRoute& rt, const wire::Ipv6Header& base, Packet payload);
@@ -71,6 +83,7 @@ class Ipv6 final : public NetProtocol, public PacketHandler {
 
   Stack& stack_;
   std::uint32_t frag_id_;
+  FragQueues<Ipv6FragFirst> reasm_;
 };
 
 }  // namespace usnet

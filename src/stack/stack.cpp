@@ -224,6 +224,7 @@ Instant Stack::poll(Instant now) {
   tcp_->reap();
   arp_->tick(now_);
   ndp_->tick(now_);
+  ipv6_->tick(now_);
   for (auto& expired : ipv4_->reassembly().tick(now_)) {
     mib_.IpReasmTimeout++;
     mib_.IpReasmFails++;
@@ -248,6 +249,7 @@ Instant Stack::next_deadline() const noexcept {
   if (has_pending_work()) return now_;
   Instant next = earliest(arp_->next_deadline(), ipv4_->reassembly().next_deadline());
   next = earliest(next, ndp_->next_deadline());
+  next = earliest(next, ipv6_->next_deadline());
   next = earliest(next, timers_.next_deadline());
   for (const auto& ifc : ifs_) {
     if (ifc->dev != nullptr) next = earliest(next, ifc->dev->next_deadline());

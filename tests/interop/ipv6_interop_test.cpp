@@ -1,7 +1,8 @@
 // IPv6 against the Linux kernel over a TAP in the test's namespace (2001:db8:3::/64 and the
 // link-local addresses only): the kernel resolves usnet by neighbour discovery and pings
-// its global and link-local (%iface) addresses; kernel TCP clients over IPv6 and IPv4 both
-// reach one dual-stack usnet listener on [::]; usnet connects to a kernel IPv6 listener.
+// its global and link-local (%iface) addresses, 4,000-byte pings included; kernel TCP clients over
+// IPv6 and IPv4 both reach one dual-stack usnet listener on [::]; usnet connects to a kernel IPv6
+// listener.
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -41,6 +42,13 @@ TEST_F(Ipv6Kernel, KernelPingsGlobalAndLinkLocalAddresses) {
   const std::string ll = std::string(kUsnetLinkLocal) + "%ut0";
   ASSERT_EQ(in_ns({"ping", "-6", "-c", "3", "-i", "0.2", "-w", "15", ll}, &out), 0) << out;
   EXPECT_NE(out.find("3 received"), std::string::npos) << out;
+  // 4,000-byte pings: the kernel fragments each request, usnet reassembles it (RFC 8200
+  // 4.5) and fragments its reply, which the kernel reassembles.
+  ASSERT_EQ(in_ns({"ping", "-6", "-c", "3", "-i", "0.2", "-w", "15", "-s", "4000", kUsnet6}, &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("3 received"), std::string::npos) << out;
+  EXPECT_NE(out.find("4008 bytes from"), std::string::npos) << out;
   // The kernel learned usnet's MAC by neighbour discovery.
   ASSERT_EQ(in_ns({"ip", "-6", "neigh", "show", "dev", "ut0"}, &out), 0);
   EXPECT_NE(out.find(kUsnetMac), std::string::npos) << out;
