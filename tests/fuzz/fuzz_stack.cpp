@@ -13,6 +13,7 @@
 #include "dev/device.h"
 #include "net/arp.h"
 #include "net/ipv4.h"
+#include "net/ipv6.h"
 #include "socket/fd_table.h"
 #include "socket/sock_calls.h"
 #include "stack/stack.h"
@@ -82,6 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // Bounds that must hold whatever arrived.
   if (stack.ipv4().reassembly().memory() > 4 * 1024 * 1024) std::abort();
+  if (stack.ipv6().reassembly().memory() > 4 * 1024 * 1024) std::abort();
   if (stack.arp().entries().size() > stack.arp().config().max_entries) std::abort();
   std::vector<std::byte> buf(65536);
   const MutableByteSpan iov[] = {buf};
