@@ -80,7 +80,7 @@ std::vector<Scenario> poll_scenarios() {
          const int l = e.listener();
          if (l < 0) return;
          const int c = e.tcp();
-         e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(c, e.port(l)));
          e.t.flag("listener readable", e.wait_for(l, POLLIN));
          e.snap("listener", l);
          e.keep(e.t.fd("accept", e.a.accept4(l, nullptr, nullptr, 0)));
@@ -91,18 +91,18 @@ std::vector<Scenario> poll_scenarios() {
          const int l = e.listener();
          const int c = e.tcp(SOCK_NONBLOCK);
          if (l < 0 || !e.t.need(c >= 0, "socket")) return;
-         e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(c, e.port(l)));
          e.t.flag("became writable", e.wait_for(c, POLLOUT));
          e.snap("client", c);
          e.t.err("SO_ERROR", e.so_error(c));
-         e.t.ret("connect again", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
+         e.t.ret("connect again", e.connect(c, e.port(l)));
        }},
       {"nonblocking_connect_refused",
        [](Env& e) {
          const std::uint16_t port = e.refusing_port();
          const int c = e.tcp(SOCK_NONBLOCK);
          if (port == 0 || !e.t.need(c >= 0, "socket")) return;
-         e.t.ret("connect", e.a.connect(c, sa(loopback(port)), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(c, port));
          e.t.flag("error reported", e.wait_for(c, POLLERR));
          e.snap("client", c);
          e.t.err("SO_ERROR", e.so_error(c));
@@ -113,9 +113,9 @@ std::vector<Scenario> poll_scenarios() {
          e.t.ret("send", e.a.send(c, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT));
          // A connect() after the failure reports it (the error is gone: ECONNABORTED) and
          // leaves the socket as a fresh one; the one after that starts over.
-         e.t.ret("connect again", e.a.connect(c, sa(loopback(port)), sizeof(sockaddr_in)));
+         e.t.ret("connect again", e.connect(c, port));
          e.snap("client after connect again", c);
-         e.t.ret("connect a third time", e.a.connect(c, sa(loopback(port)), sizeof(sockaddr_in)));
+         e.t.ret("connect a third time", e.connect(c, port));
          e.t.flag("refused again", e.wait_for(c, POLLERR));
          e.t.err("SO_ERROR", e.so_error(c));
        }},
@@ -135,7 +135,7 @@ std::vector<Scenario> poll_scenarios() {
          const std::uint16_t port = e.refusing_port();
          const int c = e.tcp();
          if (port == 0 || !e.t.need(c >= 0, "socket")) return;
-         e.t.ret("connect", e.a.connect(c, sa(loopback(port)), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(c, port));
          e.snap("client", c);
          e.t.err("SO_ERROR", e.so_error(c));
        }},
@@ -272,8 +272,8 @@ std::vector<Scenario> poll_scenarios() {
          const int u1 = e.udp();
          const int u2 = e.udp();
          if (!e.t.need(u1 >= 0 && u2 >= 0 && e.bind_any_port(u1), "udp sockets")) return;
-         const auto to = loopback(e.port(u1));
-         e.t.ret("sendto", e.a.sendto(u2, "ping", 4, 0, sa(to), sizeof(to)));
+         const auto to = e.name(e.port(u1));
+         e.t.ret("sendto", e.a.sendto(u2, "ping", 4, 0, to.get(), to.len));
          e.t.flag("readable", e.wait_for(u1, POLLIN));
          e.snap("receiver", u1);
          char b[16];
@@ -285,7 +285,7 @@ std::vector<Scenario> poll_scenarios() {
          const std::uint16_t port = e.closed_udp_port();
          const int u = e.udp();
          if (port == 0 || !e.t.need(u >= 0, "socket")) return;
-         e.t.ret("connect", e.a.connect(u, sa(loopback(port)), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(u, port));
          e.t.ret("send", e.a.send(u, "x", 1, 0));
          e.t.flag("error reported", e.wait_for(u, POLLERR));
          e.snap("socket", u);
@@ -302,8 +302,8 @@ std::vector<Scenario> poll_scenarios() {
          const std::uint16_t port = e.closed_udp_port();
          const int u = e.udp();
          if (port == 0 || !e.t.need(u >= 0, "socket")) return;
-         const auto to = loopback(port);
-         e.t.ret("sendto", e.a.sendto(u, "x", 1, 0, sa(to), sizeof(to)));
+         const auto to = e.name(port);
+         e.t.ret("sendto", e.a.sendto(u, "x", 1, 0, to.get(), to.len));
          e.poll1("poll 200 ms", u, POLLIN, 200);
          e.t.err("SO_ERROR", e.so_error(u));
        }},
@@ -314,7 +314,7 @@ std::vector<Scenario> poll_scenarios() {
          if (!e.t.need(u >= 0 && v >= 0 && e.bind_any_port(v), "udp sockets")) return;
          e.t.ret("shutdown unconnected", e.a.shutdown(u, SHUT_RDWR));
          e.snap("unconnected", u);
-         e.t.ret("connect", e.a.connect(v, sa(loopback(e.port(v))), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(v, e.port(v)));
          e.t.ret("shutdown(SHUT_WR) connected", e.a.shutdown(v, SHUT_WR));
          e.snap("connected after SHUT_WR", v);
          e.t.ret("send", e.a.send(v, "x", 1, MSG_NOSIGNAL));
@@ -326,20 +326,20 @@ std::vector<Scenario> poll_scenarios() {
          if (!e.t.need(u >= 0 && v >= 0 && e.bind_any_port(u) && e.bind_any_port(v), "udp")) {
            return;
          }
-         e.t.ret("connect", e.a.connect(u, sa(loopback(e.port(v))), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(u, e.port(v)));
          e.t.ret("shutdown(SHUT_RD)", e.a.shutdown(u, SHUT_RD));
          e.snap("after SHUT_RD", u);
          char b[8];
          e.t.ret("recv, non-blocking", e.a.recv(u, b, sizeof(b), MSG_DONTWAIT));
          e.t.ret("recv, blocking", e.a.recv(u, b, sizeof(b), 0));
-         const auto to = loopback(e.port(u));
-         e.t.ret("peer sendto", e.a.sendto(v, "late", 4, 0, sa(to), sizeof(to)));
+         const auto to = e.name(e.port(u));
+         e.t.ret("peer sendto", e.a.sendto(v, "late", 4, 0, to.get(), to.len));
          e.poll1("poll 200 ms for a datagram", u, POLLRDNORM, 200);
          e.t.ret("recv", e.a.recv(u, b, sizeof(b), MSG_DONTWAIT));
        }},
       {"poll_invalid_and_negative_descriptors",
        [](Env& e) {
-         const int fd = e.a.socket(AF_INET, SOCK_STREAM, 0);
+         const int fd = e.a.socket(e.family, SOCK_STREAM, 0);
          if (!e.t.need(fd >= 0, "socket")) return;
          e.a.close(fd);
          pollfd p[2] = {{fd, POLLIN, 0}, {-1, POLLIN, 0}};
@@ -368,7 +368,7 @@ void exclusive_wake_with_waiter(Env& e, bool waiter_on_first) {
   std::thread waiter =
       start_blocked(e, "waiter", [&] { n = e.a.epoll_wait(waited, &ev, 1, kWaitMs); });
   const int c = e.tcp();
-  e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
+  e.t.ret("connect", e.connect(c, e.port(l)));
   waiter.join();
   e.t.num("waiter got", n);
   e.t.bits("waiter events", n > 0 ? ev.events : 0);
@@ -512,7 +512,7 @@ std::vector<Scenario> epoll_scenarios() {
          e.ctl("ADD to ep1", ep1, EPOLL_CTL_ADD, l, EPOLLIN | EPOLLEXCLUSIVE, 11);
          e.ctl("ADD to ep2", ep2, EPOLL_CTL_ADD, l, EPOLLIN | EPOLLEXCLUSIVE, 12);
          const int c = e.tcp();
-         e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(c, e.port(l)));
          e.t.flag("listener readable", e.wait_for(l, POLLIN));
          e.ewait("ep1", ep1, 8, 0);
          e.ewait("ep2", ep2, 8, 0);
@@ -626,7 +626,7 @@ std::vector<Scenario> epoll_scenarios() {
          e.ctl("ADD", ep, EPOLL_CTL_ADD, l, EPOLLIN | EPOLLOUT, 28);
          e.ewait("wait, no connection", ep, 8, 0);
          const int c = e.tcp();
-         e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(c, e.port(l)));
          e.ewait("wait", ep, 8, kWaitMs);
          e.ewait("wait again", ep, 8, 0);
          e.keep(e.t.fd("accept", e.a.accept4(l, nullptr, nullptr, 0)));
@@ -642,7 +642,7 @@ std::vector<Scenario> epoll_scenarios() {
          e.ctl("ADD fresh socket", ep, EPOLL_CTL_ADD, fresh, EPOLLIN | EPOLLOUT, 29);
          e.ewait("wait", ep, 8, 0);
          e.ctl("DEL fresh socket", ep, EPOLL_CTL_DEL, fresh, 0);
-         e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(c, e.port(l)));
          e.ctl("ADD connecting socket", ep, EPOLL_CTL_ADD, c, EPOLLOUT | EPOLLET, 30);
          e.ewait("wait for the connection", ep, 8, kWaitMs);
          e.t.err("SO_ERROR", e.so_error(c));
@@ -675,7 +675,7 @@ std::vector<Scenario> epoll_errno_scenarios() {
        [](Env& e) {
          const int ep = e.epoll();
          const int u = e.udp();
-         const int gone = e.a.socket(AF_INET, SOCK_DGRAM, 0);
+         const int gone = e.a.socket(e.family, SOCK_DGRAM, 0);
          const int gone_ep = e.a.epoll_create1(0);
          if (!e.t.need(ep >= 0 && u >= 0 && gone >= 0 && gone_ep >= 0, "setup")) return;
          e.a.close(gone);
@@ -809,7 +809,7 @@ std::vector<Scenario> select_scenarios() {
          const int l = e.listener();
          if (l < 0) return;
          const int c = e.tcp();
-         e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(c, e.port(l)));
          fd_set r, w;
          FD_ZERO(&r);
          FD_ZERO(&w);
@@ -819,7 +819,7 @@ std::vector<Scenario> select_scenarios() {
          e.t.ret("select", e.a.select(l + 1, &r, &w, nullptr, &tv));
          e.t.flag("listener readable", FD_ISSET(l, &r));
          e.t.flag("listener writable", FD_ISSET(l, &w));
-         const int gone = e.a.socket(AF_INET, SOCK_DGRAM, 0);
+         const int gone = e.a.socket(e.family, SOCK_DGRAM, 0);
          e.a.close(gone);
          FD_ZERO(&r);
          FD_SET(gone, &r);
@@ -958,12 +958,11 @@ std::vector<Scenario> blocking_scenarios() {
          e.close("close the listener", l);
          // The blocked accept holds the listener: it still listens, and takes this one.
          const int c = e.tcp();
-         e.t.ret("connect", e.a.connect(c, sa(loopback(port)), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(c, port));
          acceptor.join();
          e.t.fd_of("accept returned", e.keep(r), err);
          const int c2 = e.tcp();
-         e.t.ret("connect after the accept returned",
-                 e.a.connect(c2, sa(loopback(port)), sizeof(sockaddr_in)));
+         e.t.ret("connect after the accept returned", e.connect(c2, port));
        }},
       {"close_of_epoll_another_thread_waits_on",
        [](Env& e) {
@@ -1012,7 +1011,7 @@ std::vector<Scenario> blocking_scenarios() {
            err = r < 0 ? errno : 0;
          });
          const int c = e.tcp();
-         e.t.ret("connect", e.a.connect(c, sa(loopback(e.port(l))), sizeof(sockaddr_in)));
+         e.t.ret("connect", e.connect(c, e.port(l)));
          acceptor.join();
          e.t.fd_of("accept returned", e.keep(r), err);
          if (r >= 0) e.t.ret("send on the accepted", e.a.send(r, "x", 1, 0));
@@ -1087,16 +1086,36 @@ const std::vector<Scenario>& scenarios() {
   return kAll;
 }
 
+// A row of the table: a scenario and the family it runs in. Every scenario runs in both:
+// readiness does not depend on the family on Linux, so it must not on usnet either.
+struct Row {
+  std::size_t scenario;
+  int family;
+};
+
+const std::vector<Row>& rows() {
+  static const std::vector<Row> kRows = [] {
+    std::vector<Row> r;
+    for (int family : {AF_INET, AF_INET6}) {
+      for (std::size_t i = 0; i < scenarios().size(); ++i)
+        r.push_back({i, family});
+    }
+    return r;
+  }();
+  return kRows;
+}
+
 class ReadinessConformance : public ::testing::TestWithParam<std::size_t> {
  protected:
   static void SetUpTestSuite() { enter_kernel_namespace_once("readiness conformance"); }
 };
 
 TEST_P(ReadinessConformance, KernelAndUsnetAgree) {
-  const Scenario& sc = scenarios()[GetParam()];
+  const Row& row = rows()[GetParam()];
+  const Scenario& sc = scenarios()[row.scenario];
   usnet_stack_use(nullptr);
-  const Trace kernel = run(kKernel, sc);
-  const Trace us = run(kUsnet, sc);
+  const Trace kernel = run(kKernel, sc, row.family);
+  const Trace us = run(kUsnet, sc, row.family);
   EXPECT_TRUE(kernel.problems.empty())
       << sc.name << ": the kernel run broke: " << kernel.problems.front();
   EXPECT_TRUE(us.problems.empty()) << sc.name << ": the usnet run broke: " << us.problems.front();
@@ -1105,11 +1124,12 @@ TEST_P(ReadinessConformance, KernelAndUsnetAgree) {
 }
 
 std::string scenario_name(const ::testing::TestParamInfo<std::size_t>& info) {
-  return scenarios()[info.param].name;
+  const Row& row = rows()[info.param];
+  return std::string(scenarios()[row.scenario].name) + (row.family == AF_INET6 ? "_v6" : "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, ReadinessConformance,
-                         ::testing::Range<std::size_t>(0, scenarios().size()), scenario_name);
+                         ::testing::Range<std::size_t>(0, rows().size()), scenario_name);
 
 TEST(ReadinessConformanceTable, HasAtLeastFortyScenarios) {
   EXPECT_GE(scenarios().size(), 40u);

@@ -282,6 +282,29 @@ inline const sockaddr* sa(const sockaddr_in& a) {
   return reinterpret_cast<const sockaddr*>(&a);
 }
 
+// The loopback address and `port` of a family: 127.0.0.1 or ::1, as a name to pass to
+// bind/connect/sendto. Both stacks have both (usnet's lo carries ::1 as Linux's does).
+struct LoopbackName {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&ss); }
+};
+inline LoopbackName loopback_of(int family, std::uint16_t port) {
+  LoopbackName n;
+  if (family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&n.ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    a->sin6_addr = in6addr_loopback;
+    n.len = sizeof(sockaddr_in6);
+  } else {
+    const sockaddr_in a = loopback(port);
+    std::memcpy(&n.ss, &a, sizeof(a));
+    n.len = sizeof(sockaddr_in);
+  }
+  return n;
+}
+
 inline long long ms_since(Clock::time_point t0) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
 }
@@ -298,7 +321,9 @@ inline bool wait_until_asleep_pid(pid_t pid) {
 // One run of a scenario: the calls, the trace, and the descriptors to close at the end.
 class Env {
  public:
-  Env(const Api& api, Trace& trace) : a(api), t(trace) {}
+  // `family`: AF_INET or AF_INET6, the family of every socket and name the scenario makes
+  // through Env (the table runs each scenario in both).
+  Env(const Api& api, Trace& trace, int fam = AF_INET) : a(api), t(trace), family(fam) {}
   ~Env() {
     for (auto it = fds_.rbegin(); it != fds_.rend(); ++it)
       a.close(*it);
@@ -308,6 +333,7 @@ class Env {
 
   const Api& a;
   Trace& t;
+  const int family;
 
   int keep(int fd) {
     if (fd >= 0) fds_.push_back(fd);
@@ -318,24 +344,29 @@ class Env {
     std::erase(fds_, fd);
     return static_cast<int>(t.ret(what, a.close(fd)));
   }
-  int tcp(int flags = 0) { return keep(a.socket(AF_INET, SOCK_STREAM | flags, 0)); }
-  int udp() { return keep(a.socket(AF_INET, SOCK_DGRAM, 0)); }
+  int tcp(int flags = 0) { return keep(a.socket(family, SOCK_STREAM | flags, 0)); }
+  int udp() { return keep(a.socket(family, SOCK_DGRAM, 0)); }
+  LoopbackName name(std::uint16_t port) const { return loopback_of(family, port); }
+  // connect(fd, loopback:port), not recorded: the scenario records what it returns.
+  int connect(int fd, std::uint16_t port) const {
+    const auto n = name(port);
+    return a.connect(fd, n.get(), n.len);
+  }
   int epoll() { return keep(a.epoll_create1(0)); }
 
   std::uint16_t port(int fd) const {
-    sockaddr_in got{};
+    sockaddr_storage got{};
     socklen_t len = sizeof(got);
     if (a.getsockname(fd, reinterpret_cast<sockaddr*>(&got), &len) != 0) return 0;
-    return ntohs(got.sin_port);
+    // sin_port and sin6_port sit at the same offset, but say which one is read.
+    if (got.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
+    return ntohs(reinterpret_cast<sockaddr_in*>(&got)->sin_port);
   }
   bool bind_any_port(int fd) const {
-    const auto addr = loopback(0);
-    return a.bind(fd, sa(addr), sizeof(addr)) == 0;
+    const auto n = name(0);
+    return a.bind(fd, n.get(), n.len) == 0;
   }
-  bool connect_to(int fd, std::uint16_t port) const {
-    const auto addr = loopback(port);
-    return a.connect(fd, sa(addr), sizeof(addr)) == 0;
-  }
+  bool connect_to(int fd, std::uint16_t port) const { return connect(fd, port) == 0; }
   int set_int(int fd, int level, int name, int v) const {
     return a.setsockopt(fd, level, name, &v, sizeof(v));
   }
@@ -391,7 +422,7 @@ class Env {
   // A UDP port where nothing is bound (bound, then closed): datagrams to it draw an ICMP
   // port unreachable.
   std::uint16_t closed_udp_port() {
-    const int fd = a.socket(AF_INET, SOCK_DGRAM, 0);
+    const int fd = a.socket(family, SOCK_DGRAM, 0);
     if (!t.need(fd >= 0 && bind_any_port(fd), "bind of the closed UDP port")) return 0;
     const std::uint16_t p = port(fd);
     a.close(fd);
@@ -514,10 +545,10 @@ struct Scenario {
   std::function<void(Env&)> run;
 };
 
-inline Trace run(const Api& api, const Scenario& sc) {
+inline Trace run(const Api& api, const Scenario& sc, int family = AF_INET) {
   Trace t;
   {
-    Env e(api, t);
+    Env e(api, t, family);
     errno = 0;
     sc.run(e);
   }
