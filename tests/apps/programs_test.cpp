@@ -104,6 +104,72 @@ TEST_F(Programs, KernelCurlDownloadsFromNginxOnUsnet) {
   EXPECT_EQ(digest(dir_ + "/got"), want);
 }
 
+// Issue 11: an IPv6 client on usnet (an AF_INET6 socket of usnet's own, to a destination in
+// usnet's on-link prefix) downloads from the kernel's dual-stack http.server.
+TEST_F(Programs, CurlSixOnUsnetDownloadsFromKernelHttpServer) {
+  ipv6_ = true;
+  const std::string file = make_file("big6", 16U << 20);
+  const pid_t server =
+      spawn_in_ns({"python3", "-m", "http.server", "--bind", "::", "--directory", dir_, "8002"});
+  ASSERT_TRUE(wait_kernel_listening(8002, server));
+  std::string out;
+  // The first connection retried for a bounded time: an address may be tentative while
+  // duplicate address detection runs (RFC 4862 5.4), on either side.
+  ASSERT_EQ(run_usnet({"curl", "-g", "-6", "-sS", "--fail", "--max-time", "60", "--retry", "5",
+                       "--retry-delay", "1", "--retry-all-errors", "--connect-timeout", "3", "-o",
+                       dir_ + "/got", "http://[" + std::string(kKernel6) + "]:8002/big6"},
+                      &out, 90, {"USNET_PRELOAD_DEBUG=1"}),
+            0)
+      << out;
+  // The socket was usnet's, AF_INET6 (the preload's debug line for its connect).
+  EXPECT_NE(out.find("connect [" + std::string(kKernel6) + "]:8002 -> usnet"), std::string::npos)
+      << out;
+  EXPECT_TRUE(slurp(dir_ + "/got") == slurp(file)) << "the body differs from the file";
+}
+
+// Issue 11: nginx on usnet listening on [::] serves the kernel's curl -6 and, the socket
+// being dual-stack (ipv6only=off: nginx sets IPV6_V6ONLY on `listen [::]` by default), the
+// kernel's IPv4 curl on the same socket.
+TEST_F(Programs, KernelCurlSixAndFourFromNginxOnUsnetListeningOnTheIpv6Wildcard) {
+  ipv6_ = true;
+  const std::string www = dir_ + "/www";
+  std::filesystem::create_directories(www);
+  const std::string file = make_file("www/page", 4U << 20);
+  std::ofstream(dir_ + "/nginx.conf")
+      << "daemon off;\nmaster_process off;\n"
+      << "pid " << dir_ << "/nginx.pid;\n"
+      << "error_log " << dir_ << "/error.log info;\n"
+      << "events { worker_connections 256; }\n"
+      << "http {\n  access_log off;\n  sendfile on;\n"
+      << "  client_body_temp_path " << dir_ << "/t-body;\n"
+      << "  proxy_temp_path " << dir_ << "/t-proxy;\n"
+      << "  fastcgi_temp_path " << dir_ << "/t-fcgi;\n"
+      << "  uwsgi_temp_path " << dir_ << "/t-uwsgi;\n"
+      << "  scgi_temp_path " << dir_ << "/t-scgi;\n"
+      << "  server { listen [::]:80 ipv6only=off; root " << www << "; }\n}\n";
+  std::string log;
+  const pid_t run =
+      start_usnet({"nginx", "-p", dir_, "-e", dir_ + "/error.log", "-c", dir_ + "/nginx.conf"},
+                  &log, {"USNET_PRELOAD_DEBUG=1"});
+  // The IPv4 half of the dual-stack listener answers first: then it listens.
+  ASSERT_TRUE(wait_usnet_listening(kUsnet, 80, run)) << slurp(log) << slurp(dir_ + "/error.log");
+  EXPECT_NE(slurp(log).find("bind [::]:80 -> usnet"), std::string::npos) << slurp(log);
+  std::string out;
+  ASSERT_EQ(run_kernel({"curl", "-g", "-6", "-sS", "--fail", "--max-time", "60", "--retry", "5",
+                        "--retry-delay", "1", "--retry-all-errors", "--connect-timeout", "3", "-o",
+                        dir_ + "/got6", "http://[" + std::string(kUsnet6) + "]:80/page"},
+                       &out, 90),
+            0)
+      << out << slurp(dir_ + "/error.log");
+  EXPECT_TRUE(slurp(dir_ + "/got6") == slurp(file)) << "the IPv6 body differs from the file";
+  ASSERT_EQ(run_kernel({"curl", "-4", "-sS", "--fail", "--max-time", "60", "-o", dir_ + "/got4",
+                        url(kUsnet, 80, "page")},
+                       &out, 90),
+            0)
+      << out << slurp(dir_ + "/error.log");
+  EXPECT_TRUE(slurp(dir_ + "/got4") == slurp(file)) << "the IPv4 body differs from the file";
+}
+
 TEST_F(Programs, NcOnUsnetSendsToKernelNc) {
   const std::string file = make_file("data", 8U << 20);
   const pid_t server = spawn_in(ns_, {"nc", "-l", "-4", "7001"}, dir_ + "/got");
