@@ -91,7 +91,8 @@ Status kernel_netif_add_ipv6(std::string_view ifname, Ipv6Cidr cidr) {
   const int rc = ::ioctl(s, SIOCSIFADDR, &r);
   const int err = errno;
   ::close(s);
-  if (rc < 0) return from_errno(err);
+  // EEXIST: the interface has it already (a TAP configured before), which is what was asked.
+  if (rc < 0 && err != EEXIST) return from_errno(err);
   return {};
 }
 

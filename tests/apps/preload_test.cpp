@@ -159,14 +159,23 @@ TEST_F(Preload, DualStackSocketsServeIpv4OnUsnet) {
 
 // Issue 11: the decision for IPv6. With an IPv6 address of usnet's (USNET_ADDR lists both
 // families), its on-link prefix and its addresses are usnet's, as is its link-local address
-// named with its interface's scope id; ::1, an address beyond the prefix and a link-local
-// one without a scope id are the kernel's. Without one, an IPv6-only wildcard is the
-// kernel's and a dual-stack one still usnet's.
+// named with its interface's scope id; ::1 (unless USNET_LOOPBACK=usnet), an address beyond the
+// prefix and a link-local one without a scope id are the kernel's. Without one, an IPv6-only
+// wildcard is the kernel's and a dual-stack one still usnet's.
 TEST_F(Preload, Ipv6DestinationsAndBindsGoWhereTheirAddressIs) {
   std::string out;
   EXPECT_EQ(run_both(preloaded({"v6-where", kTap, "2001:db8:3::2", "2001:db8:3::1",
                                 "2001:db8:99::1", "has6"},
                                {std::string("USNET_ADDR=") + kUsnet + "/24,2001:db8:3::2/64"}),
+                     &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("OK v6-where"), std::string::npos) << out;
+  // ::1 stays in usnet when loopback is usnet's.
+  EXPECT_EQ(run_both(preloaded({"v6-where", kTap, "2001:db8:3::2", "2001:db8:3::1",
+                                "2001:db8:99::1", "has6"},
+                               {std::string("USNET_ADDR=") + kUsnet + "/24,2001:db8:3::2/64",
+                                "USNET_LOOPBACK=usnet"}),
                      &out),
             0)
       << out;

@@ -459,6 +459,54 @@ TEST_F(Programs, NameLookupsThroughDnsmasqOverUsnet) {
   EXPECT_EQ(log.find("from 198.18.3.1"), std::string::npos) << log;
 }
 
+// Issue 11: with an IPv6 address of usnet's, lookups over usnet give AAAA answers even
+// under AI_ADDRCONFIG (which asks for the families usnet has), and curl -6 fetches by
+// name over usnet's IPv6; with IPv4 only, AI_ADDRCONFIG leaves the AAAA answers out.
+TEST_F(Programs, NameLookupsGiveIpv6AnswersWhenUsnetHasIpv6) {
+  ASSERT_EQ(in_ns({"ip", "tuntap", "add", "mode", "tap", "name", kTap}), 0);
+  ASSERT_EQ(in_ns({"ip", "addr", "add", std::string(kKernel) + "/24", "dev", kTap}), 0);
+  ASSERT_EQ(in_ns({"ip", "-6", "addr", "add", std::string(kKernel6) + "/64", "dev", kTap, "nodad"}),
+            0);
+  ASSERT_EQ(in_ns({"ip", "link", "set", kTap, "up"}), 0);
+  const pid_t dns = spawn_in(
+      ns_,
+      {"dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--log-queries",
+       "--log-facility=" + dir_ + "/dnsmasq.log", "--address=/six.test/" + std::string(kKernel6),
+       "--address=/six.test/" + std::string(kKernel), "--port", "53",
+       "--listen-address=" + std::string(kKernel), "--bind-interfaces", "--pid-file="},
+      dir_ + "/dnsmasq.out");
+  ASSERT_TRUE(wait_kernel_listening(53, dns));
+  std::ofstream(dir_ + "/resolv.conf") << "nameserver " << kKernel << "\noptions timeout:2\n";
+  std::ofstream(dir_ + "/hosts") << "127.0.0.1 localhost\n";
+  const std::vector<std::string> env = {"USNET_RESOLV_CONF=" + dir_ + "/resolv.conf",
+                                        "USNET_HOSTS=" + dir_ + "/hosts"};
+  const std::string script =
+      "import socket\n"
+      "r = socket.getaddrinfo('six.test', 80, 0, socket.SOCK_STREAM, 0, socket.AI_ADDRCONFIG)\n"
+      "print('FAM', sorted({a[0].name for a in r}))\n"
+      "print('V6', sorted({a[4][0] for a in r if a[0] == socket.AF_INET6}))\n";
+  std::string out;
+  ipv6_ = true;
+  ASSERT_EQ(run_usnet({"python3", "-c", script}, &out, 30, env), 0) << out;
+  EXPECT_NE(out.find("FAM ['AF_INET', 'AF_INET6']"), std::string::npos) << out;
+  EXPECT_NE(out.find("V6 ['" + std::string(kKernel6) + "']"), std::string::npos) << out;
+  const std::string file = make_file("page6", 300000);
+  const pid_t server =
+      spawn_in_ns({"python3", "-m", "http.server", "--bind", "::", "--directory", dir_, "8003"});
+  ASSERT_TRUE(wait_kernel_listening(8003, server));
+  ASSERT_EQ(run_usnet({"curl", "-6", "-sS", "--fail", "--max-time", "30", "-o", dir_ + "/got",
+                       "http://six.test:8003/page6"},
+                      &out, 60, env),
+            0)
+      << out;
+  EXPECT_TRUE(slurp(dir_ + "/got") == slurp(file)) << "the body differs from the file";
+  ipv6_ = false;
+  ASSERT_EQ(run_usnet({"python3", "-c", script}, &out, 30, env), 0) << out;
+  EXPECT_NE(out.find("FAM ['AF_INET']"), std::string::npos) << out;
+  const std::string log = slurp(dir_ + "/dnsmasq.log");
+  EXPECT_NE(log.find("query[AAAA] six.test from " + std::string(kUsnet)), std::string::npos) << log;
+}
+
 TEST_F(Programs, UsnetRunPassesTheExitStatusAndRemovesItsTap) {
   std::string out;
   EXPECT_EQ(run_usnet({"sh", "-c", "ip -br link show pr0; exit 7"}, &out), 7) << out;

@@ -724,10 +724,10 @@ static const char* where_bound6(const struct sockaddr_in6* addr, int v6only) {
 /* v6-where TAP USNET6 KERNEL6 OFFLINK6 HAS6: the "what goes where" decision for IPv6.
  * USNET6 (usnet's) and its link-local address are in getifaddrs under TAP, the latter with
  * TAP's index as scope id; a datagram to KERNEL6 (in usnet's prefix) or to usnet's
- * link-local address with that scope id is usnet's; to OFFLINK6, ::1, or a link-local
- * address without a scope id, the kernel's. A dual-stack socket bound to [::] is usnet's;
- * an IPv6-only one is usnet's if HAS6 is "has6" (usnet has IPv6 of its own), else the
- * kernel's. */
+ * link-local address with that scope id is usnet's; to OFFLINK6, ::1 (unless
+ * USNET_LOOPBACK=usnet), or a link-local address without a scope id, the kernel's. A dual-stack
+ * socket bound to [::] is usnet's; an IPv6-only one is usnet's if HAS6 is "has6" (usnet has IPv6 of
+ * its own), else the kernel's. */
 static int v6_where(char** a) {
   const char* tap = a[0];
   const int has6 = strcmp(a[4], "has6") == 0;
@@ -761,8 +761,11 @@ static int v6_where(char** a) {
   }
   w = where_sent6(a[3], 0, 9);
   CHECK(strcmp(w, "kernel") == 0, "to [%s] (off-link): %s", a[3], w);
+  const char* lo =
+      getenv("USNET_LOOPBACK") != NULL && strcmp(getenv("USNET_LOOPBACK"), "usnet") == 0 ? "usnet"
+                                                                                         : "kernel";
   w = where_sent6("::1", 0, 9);
-  CHECK(strcmp(w, "kernel") == 0, "to [::1]: %s", w);
+  CHECK(strcmp(w, lo) == 0, "to [::1]: %s, expected %s", w, lo);
   w = where_sent6(ll, idx, 9);
   CHECK(strcmp(w, "usnet") == 0, "to [%s%%%u]: %s", ll, idx, w);
   w = where_sent6(ll, 0, 9);
