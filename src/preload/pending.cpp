@@ -1,6 +1,5 @@
 #include "preload/pending.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -9,6 +8,7 @@
 #include <cstring>
 
 #include "api/process.h"
+#include "api/sockaddr.h"
 #include "preload/preload.h"
 #include "usnet/usnet.h"
 
@@ -96,25 +96,10 @@ PendingTable& pending() {
 
 namespace {
 
+// 198.18.0.1:80 or [2001:db8::1]:80 (SockAddr::to_string), for a debug line.
 std::string describe(const sockaddr* addr, socklen_t len) {
-  char ip[INET6_ADDRSTRLEN] = "?";
-  if (addr != nullptr && len >= static_cast<socklen_t>(sizeof(sockaddr_in)) &&
-      addr->sa_family == AF_INET) {
-    sockaddr_in in{};
-    std::memcpy(&in, addr, sizeof(in));
-    ::inet_ntop(AF_INET, &in.sin_addr, ip, sizeof(ip));
-    return std::string(ip) + ":" + std::to_string(ntohs(in.sin_port));
-  }
-  if (addr != nullptr && len >= static_cast<socklen_t>(sizeof(sockaddr_in6)) &&
-      addr->sa_family == AF_INET6) {
-    sockaddr_in6 in6{};
-    std::memcpy(&in6, addr, sizeof(in6));
-    ::inet_ntop(AF_INET6, &in6.sin6_addr, ip, sizeof(ip));
-    std::string out = "[" + std::string(ip);
-    if (in6.sin6_scope_id != 0) out += "%" + std::to_string(in6.sin6_scope_id);
-    return out + "]:" + std::to_string(ntohs(in6.sin6_port));
-  }
-  return "(no IP address)";
+  auto a = api::sockaddr_in_from_user(addr, len);
+  return a ? a->to_string() : std::string("(no IP address)");
 }
 
 int install_usnet(int fd, const PendingSocket& p) {
@@ -199,25 +184,13 @@ bool dual_stack(int fd) {
 bool own_family(int fd, const sockaddr* addr, socklen_t len) {
   if (addr == nullptr || len < static_cast<socklen_t>(sizeof(sa_family_t))) return false;
   const int want = pending().domain(fd);
-  const socklen_t need = want == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  return addr->sa_family == want && len >= need;
+  return addr->sa_family == want && len >= api::addr_min_len(want);
 }
 
-bool is_v4_mapped(const sockaddr* addr) {
-  sockaddr_in6 in6{};
-  std::memcpy(&in6, addr, sizeof(in6));
-  return IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr);
-}
-
-bool is_wildcard_port_zero(const sockaddr* addr) {
-  if (addr->sa_family == AF_INET) {
-    sockaddr_in in{};
-    std::memcpy(&in, addr, sizeof(in));
-    return in.sin_addr.s_addr == htonl(INADDR_ANY) && in.sin_port == 0;
-  }
-  sockaddr_in6 in6{};
-  std::memcpy(&in6, addr, sizeof(in6));
-  return IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr) && in6.sin6_port == 0;
+// The address of own_family(fd, addr, len), parsed as the calls parse it.
+SockAddr parsed(const sockaddr* addr, socklen_t len) {
+  auto a = api::sockaddr_in_from_user(addr, len);
+  return a ? *a : SockAddr{};
 }
 
 void decide(int fd, bool usnet, const char* call, const sockaddr* addr, socklen_t len) {
@@ -240,14 +213,16 @@ void decide_by_destination(int fd, const sockaddr* addr, socklen_t len, const ch
   if (!pending().contains(fd) || !configured() || !own_family(fd, addr, len)) return;
   // A v4-mapped destination of an IPv6-only socket: unreachable (ENETUNREACH), as the
   // kernel socket will say.
-  const bool refused = addr->sa_family == AF_INET6 && is_v4_mapped(addr) && !dual_stack(fd);
+  const bool refused =
+      addr->sa_family == AF_INET6 && parsed(addr, len).addr.v6().is_v4_mapped() && !dual_stack(fd);
   decide(fd, !refused && served_by_usnet(addr, len), call, addr, len);
 }
 
 void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len, bool& anywhere) {
   anywhere = false;
   if (!pending().contains(fd) || !configured() || !own_family(fd, addr, len)) return;
-  if (is_wildcard_port_zero(addr)) {
+  const SockAddr a = parsed(addr, len);
+  if (a.addr.is_any() && a.port == 0) {
     debug_line("usnet preload: fd %d: bind to the wildcard, port 0: not decided yet", fd);
     anywhere = true;
     return;
@@ -256,11 +231,8 @@ void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len, bool& 
   if (addr->sa_family == AF_INET6 && !dual_stack(fd)) {
     // IPv6 only: a v4-mapped address is refused (the kernel's EINVAL); the wildcard is
     // usnet's only if usnet has IPv6 of its own, else the program's IPv6 is the kernel's.
-    sockaddr_in6 in6{};
-    std::memcpy(&in6, addr, sizeof(in6));
-    if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) usnet = false;
-    if (IN6_IS_ADDR_UNSPECIFIED(&in6.sin6_addr) && !(ensure_stack() && usnet_has_ipv6()))
-      usnet = false;
+    if (a.addr.v6().is_v4_mapped()) usnet = false;
+    if (a.addr.is_any() && !(ensure_stack() && usnet_has_ipv6())) usnet = false;
   }
   decide(fd, usnet && bound_by_usnet(addr, len), "bind", addr, len);
 }

@@ -4,10 +4,10 @@
 #include <netinet/in.h>
 
 #include <algorithm>
-#include <cstring>
 #include <mutex>
 
 #include "api/handles.h"
+#include "api/sockaddr.h"
 #include "net/route.h"
 #include "preload/preload.h"
 #include "stack/stack.h"
@@ -15,27 +15,19 @@
 namespace usnet::preload {
 namespace {
 
-// An AF_INET or AF_INET6 address as usnet's; a v4-mapped IPv6 address stays IPv6 here (the
-// callers take its IPv4 rule). False for another family or a short length.
+// An AF_INET or AF_INET6 address as usnet's (api/sockaddr.h, as the calls read it: an
+// AF_INET6 one from RFC 2133's 24 bytes on, without a scope id then); a v4-mapped IPv6
+// address stays IPv6 here (the callers take its IPv4 rule). False for another family or a
+// short length.
 bool ip_of(const sockaddr* addr, socklen_t len, IpAddress& out, std::uint32_t& scope) {
   if (addr == nullptr || len < static_cast<socklen_t>(sizeof(sa_family_t))) return false;
-  scope = 0;
-  if (addr->sa_family == AF_INET && len >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
-    sockaddr_in in{};
-    std::memcpy(&in, addr, sizeof(in));
-    out = IpAddress(Ipv4Address{ntohl(in.sin_addr.s_addr)});
-    return true;
-  }
-  if (addr->sa_family == AF_INET6 && len >= static_cast<socklen_t>(sizeof(sockaddr_in6))) {
-    sockaddr_in6 in6{};
-    std::memcpy(&in6, addr, sizeof(in6));
-    Ipv6Address a;
-    std::memcpy(a.bytes.data(), &in6.sin6_addr, 16);
-    out = IpAddress(a);
-    scope = in6.sin6_scope_id;
-    return true;
-  }
-  return false;
+  const int family = addr->sa_family;
+  if ((family != AF_INET && family != AF_INET6) || len < api::addr_min_len(family)) return false;
+  auto a = api::sockaddr_in_from_user(addr, len);
+  if (!a) return false;
+  out = a->addr;
+  scope = a->scope_id;
+  return true;
 }
 
 // A link-scoped IPv6 address (fe80::/10, multicast) names its link by the scope id; usnet's
