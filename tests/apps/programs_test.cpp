@@ -494,8 +494,9 @@ TEST_F(Programs, NameLookupsGiveIpv6AnswersWhenUsnetHasIpv6) {
   const pid_t server =
       spawn_in_ns({"python3", "-m", "http.server", "--bind", "::", "--directory", dir_, "8003"});
   ASSERT_TRUE(wait_kernel_listening(8003, server));
-  ASSERT_EQ(run_usnet({"curl", "-6", "-sS", "--fail", "--max-time", "30", "-o", dir_ + "/got",
-                       "http://six.test:8003/page6"},
+  ASSERT_EQ(run_usnet({"curl", "-6", "-sS", "--fail", "--max-time", "30", "--retry", "5",
+                       "--retry-delay", "1", "--retry-all-errors", "--connect-timeout", "3", "-o",
+                       dir_ + "/got", "http://six.test:8003/page6"},
                       &out, 60, env),
             0)
       << out;

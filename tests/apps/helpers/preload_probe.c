@@ -714,7 +714,15 @@ static const char* where_bound6(const struct sockaddr_in6* addr, int v6only) {
   int s = socket(AF_INET6, SOCK_STREAM, 0);
   CHECK(s >= 0, "socket");
   CHECK(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == 0, "IPV6_V6ONLY");
-  CHECK(bind(s, (const struct sockaddr*)addr, sizeof(*addr)) == 0, "bind");
+  /* An IPv6 address may be tentative for a while (duplicate address detection, RFC 4862
+   * 5.4): bind says EADDRNOTAVAIL until it is usable. Retried for up to 3 s. */
+  int r = -1;
+  for (int i = 0; i < 300; ++i) {
+    r = bind(s, (const struct sockaddr*)addr, sizeof(*addr));
+    if (r == 0 || errno != EADDRNOTAVAIL) break;
+    usleep(10000);
+  }
+  CHECK(r == 0, "bind");
   static char w[16];
   snprintf(w, sizeof(w), "%s", where(s));
   close(s);
