@@ -460,8 +460,9 @@ TEST_F(Programs, NameLookupsThroughDnsmasqOverUsnet) {
 }
 
 // Issue 11: with an IPv6 address of usnet's, lookups over usnet give AAAA answers even
-// under AI_ADDRCONFIG (which asks for the families usnet has), and curl -6 fetches by
-// name over usnet's IPv6; with IPv4 only, AI_ADDRCONFIG leaves the AAAA answers out.
+// under AI_ADDRCONFIG (which asks for the families usnet has), curl -6 fetches by name
+// over usnet's IPv6, and an IPv6 name server is asked over usnet's IPv6; with IPv4 only,
+// AI_ADDRCONFIG leaves the AAAA answers out.
 TEST_F(Programs, NameLookupsGiveIpv6AnswersWhenUsnetHasIpv6) {
   ASSERT_EQ(in_ns({"ip", "tuntap", "add", "mode", "tap", "name", kTap}), 0);
   ASSERT_EQ(in_ns({"ip", "addr", "add", std::string(kKernel) + "/24", "dev", kTap}), 0);
@@ -473,7 +474,8 @@ TEST_F(Programs, NameLookupsGiveIpv6AnswersWhenUsnetHasIpv6) {
       {"dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--log-queries",
        "--log-facility=" + dir_ + "/dnsmasq.log", "--address=/six.test/" + std::string(kKernel6),
        "--address=/six.test/" + std::string(kKernel), "--port", "53",
-       "--listen-address=" + std::string(kKernel), "--bind-interfaces", "--pid-file="},
+       "--listen-address=" + std::string(kKernel), "--listen-address=" + std::string(kKernel6),
+       "--bind-interfaces", "--pid-file="},
       dir_ + "/dnsmasq.out");
   ASSERT_TRUE(wait_kernel_listening(53, dns));
   std::ofstream(dir_ + "/resolv.conf") << "nameserver " << kKernel << "\noptions timeout:2\n";
@@ -501,11 +503,23 @@ TEST_F(Programs, NameLookupsGiveIpv6AnswersWhenUsnetHasIpv6) {
             0)
       << out;
   EXPECT_TRUE(slurp(dir_ + "/got") == slurp(file)) << "the body differs from the file";
+  // An IPv6 name server in usnet's prefix is asked over usnet's IPv6.
+  std::ofstream(dir_ + "/resolv6.conf") << "nameserver " << kKernel6 << "\noptions timeout:2\n";
+  ASSERT_EQ(
+      run_usnet({"python3", "-c", script}, &out, 30,
+                {"USNET_RESOLV_CONF=" + dir_ + "/resolv6.conf", "USNET_HOSTS=" + dir_ + "/hosts"}),
+      0)
+      << out;
+  EXPECT_NE(out.find("FAM ['AF_INET', 'AF_INET6']"), std::string::npos) << out;
   ipv6_ = false;
   ASSERT_EQ(run_usnet({"python3", "-c", script}, &out, 30, env), 0) << out;
   EXPECT_NE(out.find("FAM ['AF_INET']"), std::string::npos) << out;
   const std::string log = slurp(dir_ + "/dnsmasq.log");
   EXPECT_NE(log.find("query[AAAA] six.test from " + std::string(kUsnet)), std::string::npos) << log;
+  EXPECT_NE(log.find("query[AAAA] six.test from " + std::string(kUsnet6)), std::string::npos)
+      << log;
+  // Every query came through usnet: none from the kernel's own addresses.
+  EXPECT_EQ(log.find("from " + std::string(kKernel)), std::string::npos) << log;
 }
 
 TEST_F(Programs, UsnetRunPassesTheExitStatusAndRemovesItsTap) {
