@@ -31,6 +31,23 @@ class Programs : public ProgramsFixture {
     ASSERT_TRUE(wait_kernel_listening(8000, pid));
   }
 
+  // nginx.conf in the test's directory: one process (master_process off) serving `www`
+  // with sendfile(2) from the file to the socket, on `listen` (nginx's listen directive).
+  void write_nginx_conf(const std::string& listen, const std::string& www) const {
+    std::ofstream(dir_ + "/nginx.conf")
+        << "daemon off;\nmaster_process off;\n"
+        << "pid " << dir_ << "/nginx.pid;\n"
+        << "error_log " << dir_ << "/error.log info;\n"
+        << "events { worker_connections 256; }\n"
+        << "http {\n  access_log off;\n  sendfile on;\n"
+        << "  client_body_temp_path " << dir_ << "/t-body;\n"
+        << "  proxy_temp_path " << dir_ << "/t-proxy;\n"
+        << "  fastcgi_temp_path " << dir_ << "/t-fcgi;\n"
+        << "  uwsgi_temp_path " << dir_ << "/t-uwsgi;\n"
+        << "  scgi_temp_path " << dir_ << "/t-scgi;\n"
+        << "  server { listen " << listen << "; root " << www << "; }\n}\n";
+  }
+
   std::string url(const char* host, int port, const std::string& file) const {
     return "http://" + std::string(host) + ":" + std::to_string(port) + "/" + file;
   }
@@ -79,18 +96,7 @@ TEST_F(Programs, KernelCurlDownloadsFromNginxOnUsnet) {
   const std::string www = dir_ + "/www";
   std::filesystem::create_directories(www);
   const std::string want = digest(make_file("www/big", k100MiB));
-  // One process (master_process off) serving with sendfile(2) from the file to the socket.
-  std::ofstream(dir_ + "/nginx.conf") << "daemon off;\nmaster_process off;\n"
-                                      << "pid " << dir_ << "/nginx.pid;\n"
-                                      << "error_log " << dir_ << "/error.log info;\n"
-                                      << "events { worker_connections 256; }\n"
-                                      << "http {\n  access_log off;\n  sendfile on;\n"
-                                      << "  client_body_temp_path " << dir_ << "/t-body;\n"
-                                      << "  proxy_temp_path " << dir_ << "/t-proxy;\n"
-                                      << "  fastcgi_temp_path " << dir_ << "/t-fcgi;\n"
-                                      << "  uwsgi_temp_path " << dir_ << "/t-uwsgi;\n"
-                                      << "  scgi_temp_path " << dir_ << "/t-scgi;\n"
-                                      << "  server { listen 8080; root " << www << "; }\n}\n";
+  write_nginx_conf("8080", www);
   std::string log;
   const pid_t run = start_usnet(
       {"nginx", "-p", dir_, "-e", dir_ + "/error.log", "-c", dir_ + "/nginx.conf"}, &log);
@@ -135,18 +141,7 @@ TEST_F(Programs, KernelCurlSixAndFourFromNginxOnUsnetListeningOnTheIpv6Wildcard)
   const std::string www = dir_ + "/www";
   std::filesystem::create_directories(www);
   const std::string file = make_file("www/page", 4U << 20);
-  std::ofstream(dir_ + "/nginx.conf")
-      << "daemon off;\nmaster_process off;\n"
-      << "pid " << dir_ << "/nginx.pid;\n"
-      << "error_log " << dir_ << "/error.log info;\n"
-      << "events { worker_connections 256; }\n"
-      << "http {\n  access_log off;\n  sendfile on;\n"
-      << "  client_body_temp_path " << dir_ << "/t-body;\n"
-      << "  proxy_temp_path " << dir_ << "/t-proxy;\n"
-      << "  fastcgi_temp_path " << dir_ << "/t-fcgi;\n"
-      << "  uwsgi_temp_path " << dir_ << "/t-uwsgi;\n"
-      << "  scgi_temp_path " << dir_ << "/t-scgi;\n"
-      << "  server { listen [::]:80 ipv6only=off; root " << www << "; }\n}\n";
+  write_nginx_conf("[::]:80 ipv6only=off", www);
   std::string log;
   const pid_t run =
       start_usnet({"nginx", "-p", dir_, "-e", dir_ + "/error.log", "-c", dir_ + "/nginx.conf"},
