@@ -26,6 +26,7 @@
 #include "transport/tcp/tcp.h"
 #include "transport/tcp/tcp_sock.h"
 #include "usnet/usnet.h"
+#include "wire/addresses.h"
 
 namespace usnet::preload {
 
@@ -41,6 +42,9 @@ std::atomic<bool> g_in_use{false};
 // of a process that had none (a server that daemonizes before its first socket) may start
 // a stack of its own.
 std::atomic<bool> g_child_of_stack{false};
+// What USNET_ADDR gave (preload.h usnet_has_ipv4/usnet_has_ipv6).
+std::atomic<bool> g_has_ipv4{false};
+std::atomic<bool> g_has_ipv6{false};
 
 void after_fork_child() {
   if (g_stack.load(std::memory_order_relaxed) != nullptr) {
@@ -136,6 +140,35 @@ void wait_link_running(const char* tap) {
   real().close(s);
 }
 
+// USNET_ADDR: one CIDR or several, comma-separated, of either family (README). Each is
+// added to the TAP interface; false (errno set, `bad` naming the entry) at the first one
+// refused.
+bool add_addresses(usnet_stack* s, int ifindex, std::string_view list, std::string& bad) {
+  bool v4 = false;
+  bool v6 = false;
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    std::string_view one = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    while (!one.empty() && one.front() == ' ')
+      one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ')
+      one.remove_suffix(1);
+    if (one.empty()) continue;
+    bad = std::string(one);
+    if (usnet_stack_add_address(s, ifindex, bad.c_str()) != 0) return false;
+    if (one.find(':') == std::string_view::npos) {
+      v4 = true;
+    } else if (auto c = Ipv6Cidr::parse(one); c && !c->address.is_link_local()) {
+      v6 = true;
+    }
+  }
+  bad.clear();
+  g_has_ipv4.store(v4, std::memory_order_relaxed);
+  g_has_ipv6.store(v6, std::memory_order_relaxed);
+  return true;
+}
+
 // The stack of README's environment, or null (with the reason said once on stderr).
 usnet_stack* start_stack() {
   const char* tap = std::getenv("USNET_TAP");
@@ -179,19 +212,27 @@ usnet_stack* start_stack() {
     step = "capture to USNET_PCAP";
     ok = usnet_stack_capture(s, ifindex, pcap) == 0;
   }
+  std::string bad;
   if (ok) {
     step = "add USNET_ADDR";
-    ok = usnet_stack_add_address(s, ifindex, addr) == 0;
+    ok = add_addresses(s, ifindex, addr, bad);
   }
   if (ok) wait_link_running(tap);
+  if (ok && gateway != nullptr && std::strchr(gateway, ':') != nullptr) {
+    // usnet's IPv6 has on-link prefixes only (net/ipv6.h): no route via a gateway yet.
+    say("usnet preload: USNET_GATEWAY=%s: IPv6 gateways are not supported yet; IPv6 reaches "
+        "usnet's on-link prefixes only",
+        gateway);
+    gateway = nullptr;
+  }
   if (ok && gateway != nullptr) {
     step = "add the route via USNET_GATEWAY";
     ok = usnet_stack_add_route(s, "0.0.0.0/0", gateway, ifindex) == 0;
   }
   if (!ok) {
-    say("usnet preload: cannot %s (USNET_TAP=%s USNET_ADDR=%s): %s; every call goes to the "
-        "kernel",
-        step, tap, addr, std::strerror(errno));
+    say("usnet preload: cannot %s (USNET_TAP=%s USNET_ADDR=%s%s%s): %s; every call goes to "
+        "the kernel",
+        step, tap, addr, bad.empty() ? "" : ", at ", bad.c_str(), std::strerror(errno));
     usnet_runtime_free(rt);
     return nullptr;
   }
@@ -217,6 +258,14 @@ void debug_line(const char* fmt, ...) {
   va_start(ap, fmt);
   say(fmt, ap);
   va_end(ap);
+}
+
+bool usnet_has_ipv4() noexcept {
+  return g_has_ipv4.load(std::memory_order_relaxed);
+}
+
+bool usnet_has_ipv6() noexcept {
+  return g_has_ipv6.load(std::memory_order_relaxed);
 }
 
 bool loopback_in_usnet() noexcept {

@@ -1,5 +1,5 @@
 // One bit per descriptor, read without a lock: the preload's own per-descriptor facts
-// (preload/pending.h, preload/v4mapped.h), laid out as api::FdMap's kinds are.
+// (preload/pending.h), laid out as api::FdMap's kinds are.
 #pragma once
 
 #include <array>

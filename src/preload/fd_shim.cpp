@@ -15,18 +15,11 @@
 #include "preload/dispatch.h"
 #include "preload/ifaddr.h"
 #include "preload/pending.h"
-#include "preload/v4mapped.h"
 #include "usnet/usnet.h"
 
 using namespace usnet::preload;  // NOLINT(google-build-using-namespace): the C edge
 
 namespace {
-
-// A new number for a v4-in-v6 socket shows the same face (preload/v4mapped.h).
-int keep_face(int oldfd, int newfd) {
-  if (newfd >= 0 && newfd != oldfd) v4_in_v6().set(newfd, is_v4_in_v6(oldfd));
-  return newfd;
-}
 
 int fcntl_any(int fd, int cmd, void* arg, bool is64) {
   switch (kind_of(fd)) {
@@ -34,8 +27,7 @@ int fcntl_any(int fd, int cmd, void* arg, bool is64) {
       break;
     default: {
       Inside in;
-      const int r = usnet_fcntl(fd, cmd, arg);  // usnet's own answer for an inherited one too
-      return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC ? keep_face(fd, r) : r;
+      return usnet_fcntl(fd, cmd, arg);  // usnet's own answer for an inherited one too
     }
   }
   if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && !inside()) pending().forget(fd);
@@ -58,7 +50,6 @@ extern "C" {
 int close(int fd) {
   if (kind_of(fd) != FdKind::kNone) {
     Inside in;
-    v4_in_v6().set(fd, false);
     return usnet_close(fd);
   }
   if (!inside()) pending().forget(fd);
@@ -85,7 +76,6 @@ int close_range(unsigned int first, unsigned int last, int flags) {
         if (cloexec) {
           (void)usnet_fcntl(fd, F_SETFD, FD_CLOEXEC);
         } else {
-          v4_in_v6().set(fd, false);
           (void)usnet_close(fd);
         }
       } else if (!cloexec) {
@@ -104,7 +94,7 @@ int close_range(unsigned int first, unsigned int last, int flags) {
 int dup(int oldfd) {
   if (kind_of(oldfd) != FdKind::kNone) {
     Inside in;
-    return keep_face(oldfd, usnet_dup(oldfd));
+    return usnet_dup(oldfd);
   }
   if (!inside()) pending().forget(oldfd);
   return real().dup(oldfd);
@@ -113,10 +103,7 @@ int dup(int oldfd) {
 int dup2(int oldfd, int newfd) {
   if (kind_of(oldfd) != FdKind::kNone || kind_of(newfd) != FdKind::kNone) {
     Inside in;
-    const bool face = is_v4_in_v6(oldfd) && usnet::api::fd_kind(oldfd) == FdKind::kSocket;
-    const int r = usnet_dup2(oldfd, newfd);
-    if (r >= 0 && oldfd != newfd) v4_in_v6().set(r, face);
-    return r;
+    return usnet_dup2(oldfd, newfd);
   }
   forget_pending_pair(oldfd, newfd);
   return real().dup2(oldfd, newfd);
@@ -125,10 +112,7 @@ int dup2(int oldfd, int newfd) {
 int dup3(int oldfd, int newfd, int flags) {
   if (kind_of(oldfd) != FdKind::kNone || kind_of(newfd) != FdKind::kNone) {
     Inside in;
-    const bool face = is_v4_in_v6(oldfd) && usnet::api::fd_kind(oldfd) == FdKind::kSocket;
-    const int r = usnet_dup3(oldfd, newfd, flags);
-    if (r >= 0) v4_in_v6().set(r, face);
-    return r;
+    return usnet_dup3(oldfd, newfd, flags);
   }
   forget_pending_pair(oldfd, newfd);
   return real().dup3(oldfd, newfd, flags);

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +35,7 @@ struct IfInfo {
   MacAddress mac;
   std::size_t mtu = 0;
   std::vector<Ipv4Cidr> addrs;
+  std::vector<Ipv6Cidr> addrs6;  // the link-local one included, as `ip -6 addr` shows it
 };
 
 // usnet's interfaces that the program sees (ifaddr.h); empty when usnet does not serve it.
@@ -47,7 +49,10 @@ std::vector<IfInfo> usnet_interfaces() {
   for (const auto& ifc : h->stack->interfaces()) {
     const bool lo = ifc->index == Stack::kLoopbackIndex;
     if (lo && !loopback_in_usnet()) continue;
-    out.push_back(IfInfo{ifc->name, ifc->index, lo, ifc->mac, ifc->mtu, ifc->addrs});
+    IfInfo i{ifc->name, ifc->index, lo, ifc->mac, ifc->mtu, ifc->addrs, ifc->addrs6};
+    // usnet's loopback answers ::1 (net/ipv6.cpp route_output) without holding it.
+    if (lo && i.addrs6.empty()) i.addrs6.push_back(Ipv6Cidr{Ipv6Address::loopback(), 128});
+    out.push_back(std::move(i));
   }
   return out;
 }
@@ -71,6 +76,26 @@ sockaddr_in sin_of(Ipv4Address a) {
   s.sin_family = AF_INET;
   s.sin_addr.s_addr = htonl(a.value);
   return s;
+}
+
+// An IPv6 address as getifaddrs gives it: a link-local one with its interface as scope
+// id (glibc's getifaddrs sets sin6_scope_id for link-scoped addresses).
+sockaddr_in6 sin6_of(const Ipv6Address& a, unsigned int ifindex) {
+  sockaddr_in6 s{};
+  s.sin6_family = AF_INET6;
+  std::memcpy(&s.sin6_addr, a.bytes.data(), 16);
+  if (a.is_link_local() || a.is_multicast()) s.sin6_scope_id = ifindex;
+  return s;
+}
+
+// The netmask of a prefix length, as an address.
+Ipv6Address mask6(unsigned int prefix_len) {
+  Ipv6Address m;
+  for (unsigned int i = 0; i < 16; ++i) {
+    const unsigned int bits = prefix_len > 8 * i ? std::min(prefix_len - 8 * i, 8U) : 0U;
+    m.bytes[i] = static_cast<std::uint8_t>(bits == 0 ? 0 : 0xff << (8 - bits));
+  }
+  return m;
 }
 
 unsigned int flags_of(const IfInfo& i) {
@@ -312,7 +337,7 @@ int getifaddrs(ifaddrs** out) {
   if (real().getifaddrs(&kernel) != 0) return -1;
   std::vector<Entry> es;
   // Kernel entries first, without those of the names usnet has (its AF_PACKET, AF_INET
-  // and AF_INET6 entries alike: usnet has no IPv6 address there).
+  // and AF_INET6 entries alike: usnet's own take their place).
   for (const ifaddrs* k = kernel; k != nullptr; k = k->ifa_next) {
     if (by_name(ifs, k->ifa_name) != nullptr) continue;
     Entry e;
@@ -357,6 +382,16 @@ int getifaddrs(ifaddrs** out) {
         const sockaddr_in b = sin_of(c.directed_broadcast());
         e.broad = bytes_of(&b, sizeof(b));
       }
+      es.push_back(std::move(e));
+    }
+    for (const auto& c : i.addrs6) {
+      Entry e;
+      e.name = i.name;
+      e.flags = flags_of(i);
+      const sockaddr_in6 a = sin6_of(c.address, i.index);
+      const sockaddr_in6 m = sin6_of(mask6(c.prefix_len), 0);
+      e.addr = bytes_of(&a, sizeof(a));
+      e.netmask = bytes_of(&m, sizeof(m));
       es.push_back(std::move(e));
     }
   }

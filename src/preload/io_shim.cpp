@@ -15,7 +15,6 @@
 
 #include "preload/dispatch.h"
 #include "preload/pending.h"
-#include "preload/v4mapped.h"
 #include "usnet/usnet.h"
 
 using namespace usnet::preload;  // NOLINT(google-build-using-namespace): the C edge
@@ -96,47 +95,6 @@ ssize_t sendfile_to_usnet(int out, int in, off_t* offset, std::size_t count) {
     return -1;
   }
   return static_cast<ssize_t>(total);
-}
-
-// sendmsg/recvmsg on a usnet socket, with the AF_INET6 face of a v4-in-v6 one
-// (preload/v4mapped.h): a destination given in v4-mapped form, a source returned in it.
-ssize_t sendmsg_usnet(int fd, const msghdr* msg, int flags) {
-  if (msg == nullptr || msg->msg_name == nullptr || !is_v4_in_v6(fd) ||
-      msg->msg_namelen < sizeof(sa_family_t) ||
-      static_cast<const sockaddr*>(msg->msg_name)->sa_family != AF_INET6) {
-    return usnet_sendmsg(fd, msg, flags);
-  }
-  sockaddr_in to{};
-  if (!v4_of_v6(static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen, to)) {
-    errno = ENETUNREACH;  // a real IPv6 destination: usnet has no IPv6 route
-    return -1;
-  }
-  msghdr m = *msg;
-  m.msg_name = &to;
-  m.msg_namelen = sizeof(to);
-  return usnet_sendmsg(fd, &m, flags);
-}
-
-ssize_t recvmsg_usnet(int fd, msghdr* msg, int flags) {
-  if (msg == nullptr || msg->msg_name == nullptr || !is_v4_in_v6(fd)) {
-    return usnet_recvmsg(fd, msg, flags);
-  }
-  sockaddr_in from{};
-  msghdr m = *msg;
-  m.msg_name = &from;
-  m.msg_namelen = sizeof(from);
-  const ssize_t n = usnet_recvmsg(fd, &m, flags);
-  if (n < 0) return n;
-  socklen_t len = msg->msg_namelen;
-  if (m.msg_namelen > 0) {
-    v6_of_v4(from, static_cast<sockaddr*>(msg->msg_name), &len);
-  } else {
-    len = 0;  // a stream socket gives no source
-  }
-  msg->msg_namelen = len;
-  msg->msg_controllen = m.msg_controllen;
-  msg->msg_flags = m.msg_flags;
-  return n;
 }
 
 ssize_t sendfile_any(int out, int in, off_t* offset, std::size_t count) {
@@ -232,15 +190,6 @@ ssize_t sendto(int fd, const void* buf, size_t n, int flags, const sockaddr* add
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      if (addr != nullptr && is_v4_in_v6(fd)) {
-        iovec v{const_cast<void*>(buf), n};  // NOLINT: iovec is not const-correct
-        msghdr m{};
-        m.msg_name = const_cast<sockaddr*>(addr);  // NOLINT: msghdr is not const-correct
-        m.msg_namelen = len;
-        m.msg_iov = &v;
-        m.msg_iovlen = 1;
-        return sendmsg_usnet(fd, &m, flags);
-      }
       return usnet_sendto(fd, buf, n, flags, addr, len);
     }
     case FdKind::kInherited:
@@ -258,7 +207,7 @@ ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      return sendmsg_usnet(fd, msg, flags);
+      return usnet_sendmsg(fd, msg, flags);
     }
     case FdKind::kInherited:
       return inherited_fd(fd);
@@ -286,7 +235,7 @@ int sendmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags) {
   vlen = std::min(vlen, 1024U);
   unsigned int done = 0;
   for (; done < vlen; ++done) {
-    const ssize_t n = sendmsg_usnet(fd, &vec[done].msg_hdr, flags);
+    const ssize_t n = usnet_sendmsg(fd, &vec[done].msg_hdr, flags);
     if (n < 0) {
       if (done == 0) return -1;
       break;
@@ -313,25 +262,6 @@ ssize_t recvfrom(int fd, void* buf, size_t n, int flags, sockaddr* addr, socklen
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      if (addr != nullptr && is_v4_in_v6(fd)) {
-        if (len == nullptr) {
-          errno = EFAULT;
-          return -1;
-        }
-        if (static_cast<int>(*len) < 0) {
-          errno = EINVAL;
-          return -1;
-        }
-        iovec v{buf, n};
-        msghdr m{};
-        m.msg_name = addr;
-        m.msg_namelen = *len;
-        m.msg_iov = &v;
-        m.msg_iovlen = 1;
-        const ssize_t r = recvmsg_usnet(fd, &m, flags);
-        if (r >= 0) *len = m.msg_namelen;
-        return r;
-      }
       return usnet_recvfrom(fd, buf, n, flags, addr, len);
     }
     case FdKind::kInherited:
@@ -345,7 +275,7 @@ ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      return recvmsg_usnet(fd, msg, flags);
+      return usnet_recvmsg(fd, msg, flags);
     }
     case FdKind::kInherited:
       return inherited_fd(fd);
@@ -387,7 +317,7 @@ int recvmmsg(int fd, mmsghdr* vec, unsigned int vlen, int flags, timespec* timeo
   while (done < vlen) {
     int f = flags & ~MSG_WAITFORONE;
     if (done > 0 && (flags & MSG_WAITFORONE) != 0) f |= MSG_DONTWAIT;
-    const ssize_t n = recvmsg_usnet(fd, &vec[done].msg_hdr, f);
+    const ssize_t n = usnet_recvmsg(fd, &vec[done].msg_hdr, f);
     if (n < 0) {
       if (done == 0) return -1;
       break;

@@ -1,6 +1,5 @@
 #include "preload/pending.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -9,8 +8,8 @@
 #include <cstring>
 
 #include "api/process.h"
+#include "api/sockaddr.h"
 #include "preload/preload.h"
-#include "preload/v4mapped.h"
 #include "usnet/usnet.h"
 
 namespace usnet::preload {
@@ -97,16 +96,10 @@ PendingTable& pending() {
 
 namespace {
 
+// 198.18.0.1:80 or [2001:db8::1]:80 (SockAddr::to_string), for a debug line.
 std::string describe(const sockaddr* addr, socklen_t len) {
-  if (addr == nullptr || len < static_cast<socklen_t>(sizeof(sockaddr_in)) ||
-      addr->sa_family != AF_INET) {
-    return "(no IPv4 address)";
-  }
-  sockaddr_in in{};
-  std::memcpy(&in, addr, sizeof(in));
-  char ip[INET_ADDRSTRLEN] = "?";
-  ::inet_ntop(AF_INET, &in.sin_addr, ip, sizeof(ip));
-  return std::string(ip) + ":" + std::to_string(ntohs(in.sin_port));
+  auto a = api::sockaddr_in_from_user(addr, len);
+  return a ? a->to_string() : std::string("(no IP address)");
 }
 
 int install_usnet(int fd, const PendingSocket& p) {
@@ -115,11 +108,11 @@ int install_usnet(int fd, const PendingSocket& p) {
   const int fdfl = real().fcntl(fd, F_GETFD);
   if (fl < 0 || fdfl < 0) return -1;
   const int base_type = p.type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  const bool v6 = p.domain == AF_INET6;  // an AF_INET socket behind an AF_INET6 face
-  const int u = usnet_socket(AF_INET, base_type | SOCK_CLOEXEC, p.protocol);
+  // The family the program asked for: an AF_INET6 socket is usnet's own, dual-stack unless
+  // IPV6_V6ONLY is among the options replayed below (before any bind, as it must be).
+  const int u = usnet_socket(p.domain, base_type | SOCK_CLOEXEC, p.protocol);
   if (u < 0) return -1;
   for (const auto& o : p.options) {
-    if (v6 && o.level == IPPROTO_IPV6) continue;  // IPv6's own: nothing for IPv4 to take
     // The kernel took these; one usnet does not have is noted, not fatal (the program
     // was told it worked, as it would have been on the kernel).
     if (usnet_setsockopt(u, o.level, o.name, o.value.data(),
@@ -131,15 +124,15 @@ int install_usnet(int fd, const PendingSocket& p) {
   if (p.bound_anywhere) {
     sockaddr_storage ss{};
     socklen_t len = sizeof(ss);
-    sockaddr_in any{};
-    any.sin_family = AF_INET;
+    sockaddr_in6 any{};  // sin_port and sin6_port sit at the same offset, as the families
+    any.sin6_family = static_cast<sa_family_t>(p.domain);
+    const socklen_t any_len = p.domain == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     if (real().getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {  // NOLINT
-      // sin_port and sin6_port sit at the same offset.
-      std::memcpy(&any.sin_port, reinterpret_cast<const char*>(&ss) + 2, 2);  // NOLINT
+      std::memcpy(&any.sin6_port, reinterpret_cast<const char*>(&ss) + 2, 2);   // NOLINT
     }
-    if (usnet_bind(u, reinterpret_cast<const sockaddr*>(&any), sizeof(any)) != 0) {  // NOLINT
-      any.sin_port = 0;  // the kernel's port is taken in usnet: any other
-      (void)usnet_bind(u, reinterpret_cast<const sockaddr*>(&any), sizeof(any));  // NOLINT
+    if (usnet_bind(u, reinterpret_cast<const sockaddr*>(&any), any_len) != 0) {  // NOLINT
+      any.sin6_port = 0;  // the kernel's port is taken in usnet: any other
+      (void)usnet_bind(u, reinterpret_cast<const sockaddr*>(&any), any_len);  // NOLINT
     }
   }
   if ((fl & O_NONBLOCK) != 0) (void)usnet_fcntl(u, F_SETFL, O_NONBLOCK);
@@ -147,7 +140,6 @@ int install_usnet(int fd, const PendingSocket& p) {
   const int r = usnet_dup3(u, fd, (fdfl & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0);
   const int saved = errno;
   if (r >= 0) {
-    v4_in_v6().set(fd, v6);
     for (auto [epfd, ev] : p.epolls) {
       if (usnet_epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
         debug_line("usnet preload: fd %d: not watched again by epoll %d: %s", fd, epfd,
@@ -177,8 +169,8 @@ int move_to_usnet(int fd) {
 
 namespace {
 
-// An undecided AF_INET6 socket that may serve IPv4 (preload/v4mapped.h): IPV6_V6ONLY is
-// clear, as the kernel socket says (it holds the sysctl default and what was set).
+// An undecided AF_INET6 socket that also serves IPv4: IPV6_V6ONLY is clear, as the kernel
+// socket says (it holds the sysctl default and what was set).
 bool dual_stack(int fd) {
   int v6only = 1;
   socklen_t len = sizeof(v6only);
@@ -186,22 +178,24 @@ bool dual_stack(int fd) {
   return real().getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &len) == 0 && v6only == 0;
 }
 
-// The IPv4 address an address given to undecided `fd` stands for; false: the kernel's.
-bool ipv4_for(int fd, const sockaddr* addr, socklen_t len, sockaddr_in& out) {
+// The address of the family the socket was made for, long enough to read; else nothing is
+// decided (the kernel reports the mistake, or an AF_INET address on an AF_INET6 socket is
+// the kernel's to take, and the socket stays undecided).
+bool own_family(int fd, const sockaddr* addr, socklen_t len) {
   if (addr == nullptr || len < static_cast<socklen_t>(sizeof(sa_family_t))) return false;
-  if (addr->sa_family == AF_INET) {
-    if (len < static_cast<socklen_t>(sizeof(sockaddr_in)) || is_v6_pending(fd)) return false;
-    std::memcpy(&out, addr, sizeof(out));
-    return true;
-  }
-  return addr->sa_family == AF_INET6 && is_v6_pending(fd) && v4_of_v6(addr, len, out) &&
-         dual_stack(fd);
+  const int want = pending().domain(fd);
+  return addr->sa_family == want && len >= api::addr_min_len(want);
 }
 
-void decide(int fd, bool usnet, const char* call, const sockaddr_in& a) {
-  debug_line("usnet preload: fd %d: %s %s%s -> %s", fd, call,
-             describe(reinterpret_cast<const sockaddr*>(&a), sizeof(a)).c_str(),  // NOLINT
-             is_v6_pending(fd) ? " (v4-mapped)" : "", usnet ? "usnet" : "kernel");
+// The address of own_family(fd, addr, len), parsed as the calls parse it.
+SockAddr parsed(const sockaddr* addr, socklen_t len) {
+  auto a = api::sockaddr_in_from_user(addr, len);
+  return a ? *a : SockAddr{};
+}
+
+void decide(int fd, bool usnet, const char* call, const sockaddr* addr, socklen_t len) {
+  debug_line("usnet preload: fd %d: %s %s -> %s", fd, call, describe(addr, len).c_str(),
+             usnet ? "usnet" : "kernel");
   if (usnet) {
     (void)move_to_usnet(fd);
   } else {
@@ -216,46 +210,36 @@ bool is_v6_pending(int fd) {
 }
 
 void decide_by_destination(int fd, const sockaddr* addr, socklen_t len, const char* call) {
-  if (!pending().contains(fd) || !configured()) return;
-  sockaddr_in a{};
-  if (!ipv4_for(fd, addr, len, a)) {
-    // Another family's destination (a real IPv6 one): the kernel's. A mistake in the
-    // address: the kernel reports it, and the socket stays undecided.
-    if (addr != nullptr && len >= static_cast<socklen_t>(sizeof(sa_family_t)) &&
-        addr->sa_family == AF_INET6 && is_v6_pending(fd)) {
-      debug_line("usnet preload: fd %d: %s to an IPv6 address -> kernel", fd, call);
-      pending().forget(fd);
-    }
-    return;
-  }
-  decide(fd, served_by_usnet(reinterpret_cast<const sockaddr*>(&a), sizeof(a)),  // NOLINT
-         call, a);
+  if (!pending().contains(fd) || !configured() || !own_family(fd, addr, len)) return;
+  // A v4-mapped destination of an IPv6-only socket: unreachable (ENETUNREACH), as the
+  // kernel socket will say.
+  const bool refused =
+      addr->sa_family == AF_INET6 && parsed(addr, len).addr.v6().is_v4_mapped() && !dual_stack(fd);
+  decide(fd, !refused && served_by_usnet(addr, len), call, addr, len);
 }
 
 void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len, bool& anywhere) {
   anywhere = false;
-  if (!pending().contains(fd) || !configured()) return;
-  sockaddr_in a{};
-  if (!ipv4_for(fd, addr, len, a)) {
-    if (addr != nullptr && len >= static_cast<socklen_t>(sizeof(sa_family_t)) &&
-        addr->sa_family == AF_INET6 && is_v6_pending(fd)) {
-      debug_line("usnet preload: fd %d: bind to an IPv6 address (or IPV6_V6ONLY) -> kernel", fd);
-      pending().forget(fd);
-    }
-    return;
-  }
-  if (a.sin_addr.s_addr == htonl(INADDR_ANY) && a.sin_port == 0) {
+  if (!pending().contains(fd) || !configured() || !own_family(fd, addr, len)) return;
+  const SockAddr a = parsed(addr, len);
+  if (a.addr.is_any() && a.port == 0) {
     debug_line("usnet preload: fd %d: bind to the wildcard, port 0: not decided yet", fd);
     anywhere = true;
     return;
   }
-  decide(fd, bound_by_usnet(reinterpret_cast<const sockaddr*>(&a), sizeof(a)),  // NOLINT
-         "bind", a);
+  bool usnet = true;
+  if (addr->sa_family == AF_INET6 && !dual_stack(fd)) {
+    // IPv6 only: a v4-mapped address is refused (the kernel's EINVAL); the wildcard is
+    // usnet's only if usnet has IPv6 of its own, else the program's IPv6 is the kernel's.
+    if (a.addr.v6().is_v4_mapped()) usnet = false;
+    if (a.addr.is_any() && !(ensure_stack() && usnet_has_ipv6())) usnet = false;
+  }
+  decide(fd, usnet && bound_by_usnet(addr, len), "bind", addr, len);
 }
 
 void decide_for_listen(int fd) {
   if (!pending().contains(fd) || !configured()) return;
-  const bool usnet = (!is_v6_pending(fd) || dual_stack(fd)) && ensure_stack();
+  const bool usnet = ensure_stack() && (!is_v6_pending(fd) || dual_stack(fd) || usnet_has_ipv6());
   debug_line("usnet preload: fd %d: listen without bind (the wildcard) -> %s", fd,
              usnet ? "usnet" : "kernel");
   if (usnet) {

@@ -1,5 +1,5 @@
-// AF_INET (and dual-stack AF_INET6, preload/v4mapped.h) sockets whose side is not decided
-// yet (issue 8 item 4). socket() cannot know
+// AF_INET and AF_INET6 sockets whose side is not decided yet (issue 8 item 4). socket()
+// cannot know
 // where the socket will talk, so it hands out a kernel socket (its number is a real kernel
 // descriptor, so numbers never collide) and notes it here. The first bind, connect,
 // sendto/sendmsg with an address, or listen decides: the kernel keeps it, or a usnet
@@ -79,7 +79,7 @@ void decide_by_destination(int fd, const sockaddr* addr, socklen_t len, const ch
 void decide_by_local_address(int fd, const sockaddr* addr, socklen_t len, bool& anywhere);
 // listen() on an undecided socket: it would bind to the wildcard, which is usnet's.
 void decide_for_listen(int fd);
-// An undecided AF_INET6 socket (dual-stack: preload/v4mapped.h).
+// An undecided AF_INET6 socket.
 bool is_v6_pending(int fd);
 
 }  // namespace usnet::preload

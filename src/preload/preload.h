@@ -54,17 +54,26 @@ bool ensure_stack();
 usnet_stack* stack() noexcept;
 
 // The "what goes where" decision for a destination (connect, sendto, a name server): true
-// if usnet carries traffic to it. AF_INET only (AF_INET6 and the rest go to the kernel);
-// loopback (127/8, and 0.0.0.0, which Linux treats as this host) only with
-// USNET_LOOPBACK=usnet; else an address of usnet's interfaces or one its routes reach.
+// if usnet carries traffic to it. AF_INET and AF_INET6 (a v4-mapped address by its IPv4
+// rule); other families go to the kernel. Loopback (127/8, ::1, and 0.0.0.0 or ::, which
+// Linux treats as this host) only with USNET_LOOPBACK=usnet; a link-local or multicast
+// IPv6 address only with a scope id naming usnet's interface; else an address of usnet's
+// interfaces, one its IPv4 routes reach, or one in an on-link IPv6 prefix of usnet's.
 // Starts the stack if it has to look.
 bool served_by_usnet(const sockaddr* addr, socklen_t len);
 
-// The same for a local address a socket binds to: INADDR_ANY, an address of usnet's
-// interfaces (or a broadcast address of theirs), loopback only with USNET_LOOPBACK=usnet.
+// The same for a local address a socket binds to: the wildcard (0.0.0.0, ::), an address of
+// usnet's interfaces (or a broadcast address of theirs; a link-local one with a scope id
+// naming usnet's interface), loopback only with USNET_LOOPBACK=usnet.
 bool bound_by_usnet(const sockaddr* addr, socklen_t len);
 
-// USNET_LOOPBACK=usnet: 127/8 stays in usnet (default: the kernel's).
+// USNET_ADDR gave usnet an IPv4 address / an IPv6 address other than link-local (the one
+// every interface has): what AI_ADDRCONFIG asks, and whether an IPv6-only socket bound to
+// `::` is usnet's. False before the stack started.
+bool usnet_has_ipv4() noexcept;
+bool usnet_has_ipv6() noexcept;
+
+// USNET_LOOPBACK=usnet: 127/8 and ::1 stay in usnet (default: the kernel's).
 bool loopback_in_usnet() noexcept;
 
 // USNET_PRELOAD_DEBUG=1: one line on stderr per routing decision.

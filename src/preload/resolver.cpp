@@ -218,11 +218,15 @@ int our_getaddrinfo(const Files& files, const char* node, const char* service,
   addrinfo h{};
   if (hints != nullptr) h = *hints;
   const int family = h.ai_family;
-  // AI_ADDRCONFIG asks for families the host has an address of: usnet has IPv4 only.
-  const bool want_v4 = family == AF_UNSPEC || family == AF_INET ||
-                       (family == AF_INET6 && (h.ai_flags & AI_V4MAPPED) != 0);
-  const bool want_v6 =
-      (family == AF_UNSPEC || family == AF_INET6) && (h.ai_flags & AI_ADDRCONFIG) == 0;
+  // AI_ADDRCONFIG asks for the families the host has an address of other than loopback
+  // (RFC 3493 6.1): usnet's own, from USNET_ADDR. Its link-local IPv6 address, which every
+  // interface has, does not count: it reaches no name's global address.
+  const bool config = (h.ai_flags & AI_ADDRCONFIG) != 0;
+  const bool has_v4 = !config || usnet::preload::usnet_has_ipv4();
+  const bool has_v6 = !config || usnet::preload::usnet_has_ipv6();
+  const bool want_v4 = has_v4 && (family == AF_UNSPEC || family == AF_INET ||
+                                  (family == AF_INET6 && (h.ai_flags & AI_V4MAPPED) != 0));
+  const bool want_v6 = has_v6 && (family == AF_UNSPEC || family == AF_INET6);
   Resolved r = resolve(files, node, want_v4, want_v6);
   if (r.status != Lookup::kFound) return eai_of(r.status);
   // AF_INET6 + AI_V4MAPPED: IPv4 answers only when no IPv6 one came, unless AI_ALL.

@@ -69,8 +69,8 @@ bool wait_for(const Ops& ops, int fd, short events, Clock::time_point deadline) 
 
 class Socket {
  public:
-  Socket(const Ops& ops, int type)
-      : ops_(ops), fd_(ops.socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {}
+  Socket(const Ops& ops, int family, int type)
+      : ops_(ops), fd_(ops.socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) {}
   ~Socket() {
     if (fd_ >= 0) ops_.close(fd_);
   }
@@ -86,13 +86,13 @@ class Socket {
 enum class Exchange { kAnswer, kTimeout, kError };
 
 // One question over UDP to one server; the first acceptable answer in *answer.
-Exchange over_udp(const Ops& ops, const sockaddr_in& server, const std::vector<std::byte>& q,
+Exchange over_udp(const Ops& ops, const NameServer& server, const std::vector<std::byte>& q,
                   std::uint16_t id, const std::string& name, std::uint16_t qtype,
                   Clock::time_point deadline, Answer* answer) {
-  Socket s(ops, SOCK_DGRAM);
+  Socket s(ops, server.family(), SOCK_DGRAM);
   if (s.fd() < 0) return Exchange::kError;
   // A connected socket takes datagrams from the server's address and port only.
-  if (ops.connect(s.fd(), reinterpret_cast<const sockaddr*>(&server), sizeof(server)) != 0 ||
+  if (ops.connect(s.fd(), server.addr(), server.len()) != 0 ||
       ops.send(s.fd(), q.data(), q.size(), 0) != static_cast<ssize_t>(q.size())) {
     return Exchange::kError;
   }
@@ -130,12 +130,12 @@ bool stream_io(const Ops& ops, int fd, std::byte* data, std::size_t len, bool se
 }
 
 // The same question over TCP (RFC 1035 4.2.2: a two-byte length before each message).
-Exchange over_tcp(const Ops& ops, const sockaddr_in& server, const std::vector<std::byte>& q,
+Exchange over_tcp(const Ops& ops, const NameServer& server, const std::vector<std::byte>& q,
                   std::uint16_t id, const std::string& name, std::uint16_t qtype,
                   Clock::time_point deadline, Answer* answer) {
-  Socket s(ops, SOCK_STREAM);
+  Socket s(ops, server.family(), SOCK_STREAM);
   if (s.fd() < 0) return Exchange::kError;
-  if (ops.connect(s.fd(), reinterpret_cast<const sockaddr*>(&server), sizeof(server)) != 0) {
+  if (ops.connect(s.fd(), server.addr(), server.len()) != 0) {
     if (errno != EINPROGRESS) return Exchange::kError;
     if (!wait_for(ops, s.fd(), POLLOUT, deadline)) return Exchange::kTimeout;
   }
@@ -174,8 +174,8 @@ Lookup classify(const Answer& a, std::uint16_t qtype) {
 }  // namespace
 
 bool any_server_on_usnet(const ResolvConf& conf) {
-  for (const sockaddr_in& s : conf.servers) {
-    if (preload::served_by_usnet(reinterpret_cast<const sockaddr*>(&s), sizeof(s))) return true;
+  for (const NameServer& s : conf.servers) {
+    if (preload::served_by_usnet(s.addr(), s.len())) return true;
   }
   return false;
 }
@@ -188,10 +188,8 @@ Lookup query(const ResolvConf& conf, const std::string& name, std::uint16_t qtyp
   preload::Inside in;
   // Which side reaches each server, decided once per question.
   std::vector<const Ops*> side;
-  for (const sockaddr_in& s : conf.servers) {
-    side.push_back(preload::served_by_usnet(reinterpret_cast<const sockaddr*>(&s), sizeof(s))
-                       ? &usnet_ops()
-                       : &kernel_ops());
+  for (const NameServer& s : conf.servers) {
+    side.push_back(preload::served_by_usnet(s.addr(), s.len()) ? &usnet_ops() : &kernel_ops());
   }
   // rotate (resolv.conf(5)): spread the load by starting at a different server each time.
   static std::atomic<unsigned> next{0};

@@ -1,9 +1,11 @@
 #include "preload/resolver_files.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 
@@ -44,6 +46,15 @@ int bounded(const std::string& value, int lo, int hi, int fallback) {
   return static_cast<int>(std::clamp<long>(v, lo, hi));
 }
 
+// The scope of `fe80::1%SCOPE`: an interface name (if_nametoindex, which shows usnet's
+// interfaces under the preload) or a number, as glibc's resolver reads it; 0 if neither.
+std::uint32_t scope_of(const std::string& scope) {
+  if (const unsigned idx = if_nametoindex(scope.c_str()); idx != 0) return idx;
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(scope.c_str(), &end, 10);
+  return end != scope.c_str() && *end == '\0' ? static_cast<std::uint32_t>(v) : 0;
+}
+
 }  // namespace
 
 ResolvConf parse_resolv_conf(std::string_view text) {
@@ -55,16 +66,23 @@ ResolvConf parse_resolv_conf(std::string_view text) {
     if (w[0] == "nameserver" && w.size() >= 2) {
       // glibc uses the first MAXNS (3) `nameserver` lines, of either family.
       if (listed++ >= 3) return;
+      NameServer ns;
       sockaddr_in sa{};
       sa.sin_family = AF_INET;
       sa.sin_port = htons(53);
+      sockaddr_in6 sa6{};
+      sa6.sin6_family = AF_INET6;
+      sa6.sin6_port = htons(53);
+      const std::size_t pct = w[1].find('%');
       if (inet_pton(AF_INET, w[1].c_str(), &sa.sin_addr) == 1) {
-        conf.servers.push_back(sa);
+        std::memcpy(&ns.ss, &sa, sizeof(sa));
+      } else if (inet_pton(AF_INET6, w[1].substr(0, pct).c_str(), &sa6.sin6_addr) == 1) {
+        if (pct != std::string::npos) sa6.sin6_scope_id = scope_of(w[1].substr(pct + 1));
+        std::memcpy(&ns.ss, &sa6, sizeof(sa6));
       } else {
-        in6_addr a6{};
-        if (inet_pton(AF_INET6, w[1].substr(0, w[1].find('%')).c_str(), &a6) == 1)
-          conf.has_ipv6_server = true;
+        return;  // not an address: glibc skips the line
       }
+      conf.servers.push_back(ns);
     } else if ((w[0] == "search" || w[0] == "domain") && w.size() >= 2) {
       // The last of them wins (resolv.conf(5)); `domain` names one.
       conf.search.clear();
@@ -90,7 +108,9 @@ ResolvConf parse_resolv_conf(std::string_view text) {
     sa.sin_family = AF_INET;
     sa.sin_port = htons(53);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    conf.servers.push_back(sa);
+    NameServer ns;
+    std::memcpy(&ns.ss, &sa, sizeof(sa));
+    conf.servers.push_back(ns);
   }
   return conf;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <cstdint>
@@ -13,17 +14,29 @@
 
 namespace usnet::dns {
 
-struct ResolvConf {
-  std::vector<sockaddr_in> servers;  // IPv4 name servers, port 53 (at most MAXNS = 3)
-  std::vector<std::string> search;   // search list (the last `search` or `domain` line)
-  int timeout_s = 5;                 // RES_TIMEOUT, per server per attempt (max 30)
-  int attempts = 2;                  // RES_DFLRETRY (max 5)
-  int ndots = 1;                     // (max 15)
-  bool rotate = false;
-  bool has_ipv6_server = false;  // a `nameserver` of another family (the kernel's)
+// A name server: an IPv4 or IPv6 socket address, port 53.
+struct NameServer {
+  sockaddr_storage ss{};
+  int family() const noexcept { return ss.ss_family; }
+  const sockaddr* addr() const noexcept {
+    return reinterpret_cast<const sockaddr*>(&ss);  // NOLINT: the sockaddr convention
+  }
+  socklen_t len() const noexcept {
+    return family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  }
 };
-// Parses resolv.conf text. A server given as an IPv6 address is not used (usnet is IPv4;
-// such lookups go to libc) but noted. No `nameserver` line: 127.0.0.1, as glibc assumes.
+
+struct ResolvConf {
+  std::vector<NameServer> servers;  // in file order, at most MAXNS = 3, of either family
+  std::vector<std::string> search;  // search list (the last `search` or `domain` line)
+  int timeout_s = 5;                // RES_TIMEOUT, per server per attempt (max 30)
+  int attempts = 2;                 // RES_DFLRETRY (max 5)
+  int ndots = 1;                    // (max 15)
+  bool rotate = false;
+};
+// Parses resolv.conf text. An IPv6 server may carry a scope (`fe80::1%eth0`, or a number
+// after the %) as glibc's resolver takes it. No `nameserver` line: 127.0.0.1, as glibc
+// assumes.
 ResolvConf parse_resolv_conf(std::string_view text);
 
 // The addresses hosts(5) gives `name` (compared case-insensitively with each canonical

@@ -9,15 +9,14 @@
 
 #include "preload/dispatch.h"
 #include "preload/pending.h"
-#include "preload/v4mapped.h"
 #include "usnet/usnet.h"
 
 using namespace usnet::preload;  // NOLINT(google-build-using-namespace): the C edge
 
 namespace {
 
-// The sockets usnet has: TCP, UDP and ICMP echo ("ping") sockets of AF_INET, and the
-// IPv4 part of dual-stack AF_INET6 TCP and UDP sockets (preload/v4mapped.h).
+// The sockets usnet has: TCP, UDP and ICMP echo ("ping") sockets of AF_INET, and TCP and
+// UDP sockets of AF_INET6 (dual-stack unless IPV6_V6ONLY, as Linux's).
 bool usnet_kind_of_socket(int domain, int type, int protocol) {
   if (domain != AF_INET && domain != AF_INET6) return false;  // AF_UNIX, ...: the kernel's
   switch (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
@@ -29,41 +28,6 @@ bool usnet_kind_of_socket(int domain, int type, int protocol) {
     default:
       return false;
   }
-}
-
-int fail(int err) {
-  errno = err;
-  return -1;
-}
-
-// The address a call on a v4-in-v6 socket gives usnet: its IPv4 form (or the address
-// itself when the program passed an AF_INET or AF_UNSPEC one). false: an IPv6 address
-// usnet cannot reach.
-bool v4_arg(const sockaddr* addr, socklen_t len, sockaddr_in& tmp, const sockaddr*& out,
-            socklen_t& out_len) {
-  if (addr != nullptr && len >= static_cast<socklen_t>(sizeof(sa_family_t)) &&
-      addr->sa_family == AF_INET6) {
-    if (!v4_of_v6(addr, len, tmp)) return false;
-    out = reinterpret_cast<const sockaddr*>(&tmp);  // NOLINT: the sockaddr convention
-    out_len = sizeof(tmp);
-    return true;
-  }
-  out = addr;
-  out_len = len;
-  return true;
-}
-
-// getsockname/getpeername/accept on a v4-in-v6 socket: usnet's IPv4 answer, returned in
-// the program's AF_INET6 form.
-template <typename Call>
-int v6_result(sockaddr* addr, socklen_t* len, Call call) {
-  if (addr == nullptr || len == nullptr) return call(nullptr, nullptr);
-  if (static_cast<int>(*len) < 0) return fail(EINVAL);
-  sockaddr_in in{};
-  socklen_t in_len = sizeof(in);
-  const int r = call(reinterpret_cast<sockaddr*>(&in), &in_len);  // NOLINT
-  if (r >= 0) v6_of_v4(in, addr, len);
-  return r;
 }
 
 }  // namespace
@@ -94,13 +58,6 @@ int bind(int fd, const sockaddr* addr, socklen_t len) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      if (is_v4_in_v6(fd)) {
-        sockaddr_in tmp{};
-        const sockaddr* a = nullptr;
-        socklen_t l = 0;
-        if (!v4_arg(addr, len, tmp, a, l)) return fail(EADDRNOTAVAIL);
-        return usnet_bind(fd, a, l);
-      }
       return usnet_bind(fd, addr, len);
     }
     case FdKind::kInherited:
@@ -129,13 +86,6 @@ int connect(int fd, const sockaddr* addr, socklen_t len) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      if (is_v4_in_v6(fd)) {
-        sockaddr_in tmp{};
-        const sockaddr* a = nullptr;
-        socklen_t l = 0;
-        if (!v4_arg(addr, len, tmp, a, l)) return fail(ENETUNREACH);  // usnet has no IPv6
-        return usnet_connect(fd, a, l);
-      }
       return usnet_connect(fd, addr, len);
     }
     case FdKind::kInherited:
@@ -149,11 +99,7 @@ int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      if (!is_v4_in_v6(fd)) return usnet_accept4(fd, addr, len, flags);
-      const int nfd = v6_result(
-          addr, len, [&](sockaddr* a, socklen_t* l) { return usnet_accept4(fd, a, l, flags); });
-      if (nfd >= 0) v4_in_v6().set(nfd, true);
-      return nfd;
+      return usnet_accept4(fd, addr, len, flags);
     }
     case FdKind::kInherited:
       return inherited_fd(fd);
@@ -166,11 +112,7 @@ int accept(int fd, sockaddr* addr, socklen_t* len) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      if (!is_v4_in_v6(fd)) return usnet_accept(fd, addr, len);
-      const int nfd =
-          v6_result(addr, len, [&](sockaddr* a, socklen_t* l) { return usnet_accept(fd, a, l); });
-      if (nfd >= 0) v4_in_v6().set(nfd, true);
-      return nfd;
+      return usnet_accept(fd, addr, len);
     }
     case FdKind::kInherited:
       return inherited_fd(fd);
@@ -196,9 +138,7 @@ int getsockname(int fd, sockaddr* addr, socklen_t* len) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      if (!is_v4_in_v6(fd)) return usnet_getsockname(fd, addr, len);
-      return v6_result(addr, len,
-                       [&](sockaddr* a, socklen_t* l) { return usnet_getsockname(fd, a, l); });
+      return usnet_getsockname(fd, addr, len);
     }
     case FdKind::kInherited:
       return inherited_fd(fd);
@@ -211,9 +151,7 @@ int getpeername(int fd, sockaddr* addr, socklen_t* len) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      if (!is_v4_in_v6(fd)) return usnet_getpeername(fd, addr, len);
-      return v6_result(addr, len,
-                       [&](sockaddr* a, socklen_t* l) { return usnet_getpeername(fd, a, l); });
+      return usnet_getpeername(fd, addr, len);
     }
     case FdKind::kInherited:
       return inherited_fd(fd);
@@ -226,20 +164,6 @@ int getsockopt(int fd, int level, int name, void* value, socklen_t* len) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      if (is_v4_in_v6(fd)) {
-        int answer = -1;
-        if (level == SOL_SOCKET && name == SO_DOMAIN) answer = AF_INET6;
-        if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) answer = 0;
-        if (answer >= 0) {
-          if (len == nullptr || value == nullptr) return fail(EFAULT);
-          if (static_cast<int>(*len) < 0) return fail(EINVAL);
-          const socklen_t n = *len < sizeof(answer) ? *len : sizeof(answer);
-          std::memcpy(value, &answer, n);
-          *len = n;
-          return 0;
-        }
-        if (level == IPPROTO_IPV6) return fail(ENOPROTOOPT);
-      }
       return usnet_getsockopt(fd, level, name, value, len);
     }
     case FdKind::kInherited:
@@ -253,17 +177,6 @@ int setsockopt(int fd, int level, int name, const void* value, socklen_t len) {
   switch (kind_of(fd)) {
     case FdKind::kSocket: {
       Inside in;
-      if (is_v4_in_v6(fd) && level == IPPROTO_IPV6) {
-        // Only IPv4 flows here: setting IPV6_V6ONLY now is refused as on a bound socket
-        // (EINVAL); the other IPv6 options have nothing to act on and are accepted.
-        if (name == IPV6_V6ONLY) {
-          int v = 0;
-          if (value == nullptr || len < static_cast<socklen_t>(sizeof(v))) return fail(EINVAL);
-          std::memcpy(&v, value, sizeof(v));
-          return v == 0 ? 0 : fail(EINVAL);
-        }
-        return 0;
-      }
       return usnet_setsockopt(fd, level, name, value, len);
     }
     case FdKind::kInherited:

@@ -137,8 +137,9 @@ TEST_F(Preload, UdpBothWays) {
   EXPECT_EQ(wait_bg(server, 10), 0) << slurp(path);
 }
 
-// A dual-stack listener on [::] (nginx's `listen [::]:80`, node's default) serves IPv4 on
-// usnet, the peers shown v4-mapped; an AF_INET6 client of a v4-mapped address is usnet's.
+// A dual-stack listener on [::] (nginx's `listen [::]:80 ipv6only=off`, node's default) is a
+// usnet AF_INET6 socket that serves IPv4, the peers shown v4-mapped; an AF_INET6 client of a
+// v4-mapped address is usnet's.
 TEST_F(Preload, DualStackSocketsServeIpv4OnUsnet) {
   std::string path;
   const pid_t server = start_server(preloaded({"v6-echo-server", "7018", kKernel}), &path);
@@ -154,6 +155,37 @@ TEST_F(Preload, DualStackSocketsServeIpv4OnUsnet) {
   EXPECT_EQ(run_both(preloaded({"v6-client", kKernel, "7019"}), &out), 0) << out;
   EXPECT_NE(out.find("OK v6 client"), std::string::npos) << out;
   EXPECT_EQ(wait_bg(udp, 10), 0) << slurp(path);
+}
+
+// Issue 11: the decision for IPv6. With an IPv6 address of usnet's (USNET_ADDR lists both
+// families), its on-link prefix and its addresses are usnet's, as is its link-local address
+// named with its interface's scope id; ::1 (unless USNET_LOOPBACK=usnet), an address beyond the
+// prefix and a link-local one without a scope id are the kernel's. Without one, an IPv6-only
+// wildcard is the kernel's and a dual-stack one still usnet's.
+TEST_F(Preload, Ipv6DestinationsAndBindsGoWhereTheirAddressIs) {
+  std::string out;
+  EXPECT_EQ(run_both(preloaded({"v6-where", kTap, "2001:db8:3::2", "2001:db8:3::1",
+                                "2001:db8:99::1", "has6"},
+                               {std::string("USNET_ADDR=") + kUsnet + "/24,2001:db8:3::2/64"}),
+                     &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("OK v6-where"), std::string::npos) << out;
+  // ::1 stays in usnet when loopback is usnet's.
+  EXPECT_EQ(run_both(preloaded({"v6-where", kTap, "2001:db8:3::2", "2001:db8:3::1",
+                                "2001:db8:99::1", "has6"},
+                               {std::string("USNET_ADDR=") + kUsnet + "/24,2001:db8:3::2/64",
+                                "USNET_LOOPBACK=usnet"}),
+                     &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("OK v6-where"), std::string::npos) << out;
+  EXPECT_EQ(run_both(preloaded({"v6-where", kTap, "2001:db8:3::2", "2001:db8:3::1",
+                                "2001:db8:99::1", "no6"}),
+                     &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("OK v6-where"), std::string::npos) << out;
 }
 
 TEST_F(Preload, SendmmsgAndRecvmmsg) {

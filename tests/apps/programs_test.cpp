@@ -31,6 +31,23 @@ class Programs : public ProgramsFixture {
     ASSERT_TRUE(wait_kernel_listening(8000, pid));
   }
 
+  // nginx.conf in the test's directory: one process (master_process off) serving `www`
+  // with sendfile(2) from the file to the socket, on `listen` (nginx's listen directive).
+  void write_nginx_conf(const std::string& listen, const std::string& www) const {
+    std::ofstream(dir_ + "/nginx.conf")
+        << "daemon off;\nmaster_process off;\n"
+        << "pid " << dir_ << "/nginx.pid;\n"
+        << "error_log " << dir_ << "/error.log info;\n"
+        << "events { worker_connections 256; }\n"
+        << "http {\n  access_log off;\n  sendfile on;\n"
+        << "  client_body_temp_path " << dir_ << "/t-body;\n"
+        << "  proxy_temp_path " << dir_ << "/t-proxy;\n"
+        << "  fastcgi_temp_path " << dir_ << "/t-fcgi;\n"
+        << "  uwsgi_temp_path " << dir_ << "/t-uwsgi;\n"
+        << "  scgi_temp_path " << dir_ << "/t-scgi;\n"
+        << "  server { listen " << listen << "; root " << www << "; }\n}\n";
+  }
+
   std::string url(const char* host, int port, const std::string& file) const {
     return "http://" + std::string(host) + ":" + std::to_string(port) + "/" + file;
   }
@@ -79,18 +96,7 @@ TEST_F(Programs, KernelCurlDownloadsFromNginxOnUsnet) {
   const std::string www = dir_ + "/www";
   std::filesystem::create_directories(www);
   const std::string want = digest(make_file("www/big", k100MiB));
-  // One process (master_process off) serving with sendfile(2) from the file to the socket.
-  std::ofstream(dir_ + "/nginx.conf") << "daemon off;\nmaster_process off;\n"
-                                      << "pid " << dir_ << "/nginx.pid;\n"
-                                      << "error_log " << dir_ << "/error.log info;\n"
-                                      << "events { worker_connections 256; }\n"
-                                      << "http {\n  access_log off;\n  sendfile on;\n"
-                                      << "  client_body_temp_path " << dir_ << "/t-body;\n"
-                                      << "  proxy_temp_path " << dir_ << "/t-proxy;\n"
-                                      << "  fastcgi_temp_path " << dir_ << "/t-fcgi;\n"
-                                      << "  uwsgi_temp_path " << dir_ << "/t-uwsgi;\n"
-                                      << "  scgi_temp_path " << dir_ << "/t-scgi;\n"
-                                      << "  server { listen 8080; root " << www << "; }\n}\n";
+  write_nginx_conf("8080", www);
   std::string log;
   const pid_t run = start_usnet(
       {"nginx", "-p", dir_, "-e", dir_ + "/error.log", "-c", dir_ + "/nginx.conf"}, &log);
@@ -102,6 +108,61 @@ TEST_F(Programs, KernelCurlDownloadsFromNginxOnUsnet) {
             0)
       << out << slurp(dir_ + "/error.log");
   EXPECT_EQ(digest(dir_ + "/got"), want);
+}
+
+// Issue 11: an IPv6 client on usnet (an AF_INET6 socket of usnet's own, to a destination in
+// usnet's on-link prefix) downloads from the kernel's dual-stack http.server.
+TEST_F(Programs, CurlSixOnUsnetDownloadsFromKernelHttpServer) {
+  ipv6_ = true;
+  const std::string file = make_file("big6", 16U << 20);
+  const pid_t server =
+      spawn_in_ns({"python3", "-m", "http.server", "--bind", "::", "--directory", dir_, "8002"});
+  ASSERT_TRUE(wait_kernel_listening(8002, server));
+  std::string out;
+  // The first connection retried for a bounded time: an address may be tentative while
+  // duplicate address detection runs (RFC 4862 5.4), on either side.
+  ASSERT_EQ(run_usnet({"curl", "-g", "-6", "-sS", "--fail", "--max-time", "60", "--retry", "5",
+                       "--retry-delay", "1", "--retry-all-errors", "--connect-timeout", "3", "-o",
+                       dir_ + "/got", "http://[" + std::string(kKernel6) + "]:8002/big6"},
+                      &out, 90, {"USNET_PRELOAD_DEBUG=1"}),
+            0)
+      << out;
+  // The socket was usnet's, AF_INET6 (the preload's debug line for its connect).
+  EXPECT_NE(out.find("connect [" + std::string(kKernel6) + "]:8002 -> usnet"), std::string::npos)
+      << out;
+  EXPECT_TRUE(slurp(dir_ + "/got") == slurp(file)) << "the body differs from the file";
+}
+
+// Issue 11: nginx on usnet listening on [::] serves the kernel's curl -6 and, the socket
+// being dual-stack (ipv6only=off: nginx sets IPV6_V6ONLY on `listen [::]` by default), the
+// kernel's IPv4 curl on the same socket.
+TEST_F(Programs, KernelCurlSixAndFourFromNginxOnUsnetListeningOnTheIpv6Wildcard) {
+  ipv6_ = true;
+  const std::string www = dir_ + "/www";
+  std::filesystem::create_directories(www);
+  const std::string file = make_file("www/page", 4U << 20);
+  write_nginx_conf("[::]:80 ipv6only=off", www);
+  std::string log;
+  const pid_t run =
+      start_usnet({"nginx", "-p", dir_, "-e", dir_ + "/error.log", "-c", dir_ + "/nginx.conf"},
+                  &log, {"USNET_PRELOAD_DEBUG=1"});
+  // The IPv4 half of the dual-stack listener answers first: then it listens.
+  ASSERT_TRUE(wait_usnet_listening(kUsnet, 80, run)) << slurp(log) << slurp(dir_ + "/error.log");
+  EXPECT_NE(slurp(log).find("bind [::]:80 -> usnet"), std::string::npos) << slurp(log);
+  std::string out;
+  ASSERT_EQ(run_kernel({"curl", "-g", "-6", "-sS", "--fail", "--max-time", "60", "--retry", "5",
+                        "--retry-delay", "1", "--retry-all-errors", "--connect-timeout", "3", "-o",
+                        dir_ + "/got6", "http://[" + std::string(kUsnet6) + "]:80/page"},
+                       &out, 90),
+            0)
+      << out << slurp(dir_ + "/error.log");
+  EXPECT_TRUE(slurp(dir_ + "/got6") == slurp(file)) << "the IPv6 body differs from the file";
+  ASSERT_EQ(run_kernel({"curl", "-4", "-sS", "--fail", "--max-time", "60", "-o", dir_ + "/got4",
+                        url(kUsnet, 80, "page")},
+                       &out, 90),
+            0)
+      << out << slurp(dir_ + "/error.log");
+  EXPECT_TRUE(slurp(dir_ + "/got4") == slurp(file)) << "the IPv4 body differs from the file";
 }
 
 TEST_F(Programs, NcOnUsnetSendsToKernelNc) {
@@ -391,6 +452,69 @@ TEST_F(Programs, NameLookupsThroughDnsmasqOverUsnet) {
   EXPECT_NE(log.find("query[PTR] 77.3.18.198.in-addr.arpa from 198.18.3.2"), std::string::npos)
       << log;
   EXPECT_EQ(log.find("from 198.18.3.1"), std::string::npos) << log;
+}
+
+// Issue 11: with an IPv6 address of usnet's, lookups over usnet give AAAA answers even
+// under AI_ADDRCONFIG (which asks for the families usnet has), curl -6 fetches by name
+// over usnet's IPv6, and an IPv6 name server is asked over usnet's IPv6; with IPv4 only,
+// AI_ADDRCONFIG leaves the AAAA answers out.
+TEST_F(Programs, NameLookupsGiveIpv6AnswersWhenUsnetHasIpv6) {
+  ASSERT_EQ(in_ns({"ip", "tuntap", "add", "mode", "tap", "name", kTap}), 0);
+  ASSERT_EQ(in_ns({"ip", "addr", "add", std::string(kKernel) + "/24", "dev", kTap}), 0);
+  ASSERT_EQ(in_ns({"ip", "-6", "addr", "add", std::string(kKernel6) + "/64", "dev", kTap, "nodad"}),
+            0);
+  ASSERT_EQ(in_ns({"ip", "link", "set", kTap, "up"}), 0);
+  const pid_t dns = spawn_in(
+      ns_,
+      {"dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--log-queries",
+       "--log-facility=" + dir_ + "/dnsmasq.log", "--address=/six.test/" + std::string(kKernel6),
+       "--address=/six.test/" + std::string(kKernel), "--port", "53",
+       "--listen-address=" + std::string(kKernel), "--listen-address=" + std::string(kKernel6),
+       "--bind-interfaces", "--pid-file="},
+      dir_ + "/dnsmasq.out");
+  ASSERT_TRUE(wait_kernel_listening(53, dns));
+  std::ofstream(dir_ + "/resolv.conf") << "nameserver " << kKernel << "\noptions timeout:2\n";
+  std::ofstream(dir_ + "/hosts") << "127.0.0.1 localhost\n";
+  const std::vector<std::string> env = {"USNET_RESOLV_CONF=" + dir_ + "/resolv.conf",
+                                        "USNET_HOSTS=" + dir_ + "/hosts"};
+  const std::string script =
+      "import socket\n"
+      "r = socket.getaddrinfo('six.test', 80, 0, socket.SOCK_STREAM, 0, socket.AI_ADDRCONFIG)\n"
+      "print('FAM', sorted({a[0].name for a in r}))\n"
+      "print('V6', sorted({a[4][0] for a in r if a[0] == socket.AF_INET6}))\n";
+  std::string out;
+  ipv6_ = true;
+  ASSERT_EQ(run_usnet({"python3", "-c", script}, &out, 30, env), 0) << out;
+  EXPECT_NE(out.find("FAM ['AF_INET', 'AF_INET6']"), std::string::npos) << out;
+  EXPECT_NE(out.find("V6 ['" + std::string(kKernel6) + "']"), std::string::npos) << out;
+  const std::string file = make_file("page6", 300000);
+  const pid_t server =
+      spawn_in_ns({"python3", "-m", "http.server", "--bind", "::", "--directory", dir_, "8003"});
+  ASSERT_TRUE(wait_kernel_listening(8003, server));
+  ASSERT_EQ(run_usnet({"curl", "-6", "-sS", "--fail", "--max-time", "30", "--retry", "5",
+                       "--retry-delay", "1", "--retry-all-errors", "--connect-timeout", "3", "-o",
+                       dir_ + "/got", "http://six.test:8003/page6"},
+                      &out, 60, env),
+            0)
+      << out;
+  EXPECT_TRUE(slurp(dir_ + "/got") == slurp(file)) << "the body differs from the file";
+  // An IPv6 name server in usnet's prefix is asked over usnet's IPv6.
+  std::ofstream(dir_ + "/resolv6.conf") << "nameserver " << kKernel6 << "\noptions timeout:2\n";
+  ASSERT_EQ(
+      run_usnet({"python3", "-c", script}, &out, 30,
+                {"USNET_RESOLV_CONF=" + dir_ + "/resolv6.conf", "USNET_HOSTS=" + dir_ + "/hosts"}),
+      0)
+      << out;
+  EXPECT_NE(out.find("FAM ['AF_INET', 'AF_INET6']"), std::string::npos) << out;
+  ipv6_ = false;
+  ASSERT_EQ(run_usnet({"python3", "-c", script}, &out, 30, env), 0) << out;
+  EXPECT_NE(out.find("FAM ['AF_INET']"), std::string::npos) << out;
+  const std::string log = slurp(dir_ + "/dnsmasq.log");
+  EXPECT_NE(log.find("query[AAAA] six.test from " + std::string(kUsnet)), std::string::npos) << log;
+  EXPECT_NE(log.find("query[AAAA] six.test from " + std::string(kUsnet6)), std::string::npos)
+      << log;
+  // Every query came through usnet: none from the kernel's own addresses.
+  EXPECT_EQ(log.find("from " + std::string(kKernel)), std::string::npos) << log;
 }
 
 TEST_F(Programs, UsnetRunPassesTheExitStatusAndRemovesItsTap) {

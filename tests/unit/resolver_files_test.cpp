@@ -9,9 +9,18 @@
 namespace usnet::dns {
 namespace {
 
-std::string addr(const sockaddr_in& sa) {
-  char buf[INET_ADDRSTRLEN];
-  return inet_ntop(AF_INET, &sa.sin_addr, buf, sizeof(buf));
+std::string addr(const NameServer& ns) {
+  char buf[INET6_ADDRSTRLEN];
+  if (ns.family() == AF_INET6) {
+    return inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ns.ss)->sin6_addr, buf,
+                     sizeof(buf));
+  }
+  return inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ns.ss)->sin_addr, buf,
+                   sizeof(buf));
+}
+
+std::uint16_t port(const NameServer& ns) {
+  return ntohs(reinterpret_cast<const sockaddr_in*>(&ns.ss)->sin_port);  // same offset in both
 }
 
 TEST(ResolvConf, ServersOptionsAndSearch) {
@@ -19,16 +28,27 @@ TEST(ResolvConf, ServersOptionsAndSearch) {
       "# comment\n; also a comment\nnameserver 198.18.5.1\nnameserver 2001:db8::53\n"
       "nameserver 198.18.5.2 # trailing\nnameserver 198.18.5.3\n"
       "domain one.test\nsearch a.test B.test\noptions timeout:2 attempts:9 ndots:3 rotate\n");
-  ASSERT_EQ(c.servers.size(), 2U);  // the fourth line is past MAXNS; the IPv6 one is not ours
+  ASSERT_EQ(c.servers.size(), 3U);  // the fourth line is past MAXNS
   EXPECT_EQ(addr(c.servers[0]), "198.18.5.1");
-  EXPECT_EQ(addr(c.servers[1]), "198.18.5.2");
-  EXPECT_EQ(ntohs(c.servers[0].sin_port), 53);
-  EXPECT_TRUE(c.has_ipv6_server);
+  EXPECT_EQ(c.servers[1].family(), AF_INET6);
+  EXPECT_EQ(c.servers[1].len(), sizeof(sockaddr_in6));
+  EXPECT_EQ(addr(c.servers[1]), "2001:db8::53");
+  EXPECT_EQ(addr(c.servers[2]), "198.18.5.2");
+  EXPECT_EQ(port(c.servers[0]), 53);
+  EXPECT_EQ(port(c.servers[1]), 53);
   EXPECT_EQ(c.search, (std::vector<std::string>{"a.test", "b.test"}));
   EXPECT_EQ(c.timeout_s, 2);
   EXPECT_EQ(c.attempts, 5);  // capped as glibc caps it (RES_MAXRETRY)
   EXPECT_EQ(c.ndots, 3);
   EXPECT_TRUE(c.rotate);
+}
+
+TEST(ResolvConf, Ipv6ServersKeepTheirScope) {
+  const auto c = parse_resolv_conf("nameserver fe80::53%7\nnameserver not-an-address\n");
+  ASSERT_EQ(c.servers.size(), 1U);
+  const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&c.servers[0].ss);
+  EXPECT_EQ(addr(c.servers[0]), "fe80::53");
+  EXPECT_EQ(sin6->sin6_scope_id, 7U);
 }
 
 TEST(ResolvConf, NoServerMeansLocalhost) {

@@ -53,16 +53,7 @@ bool make_tap(const RunOptions& o, bool* created) {
   auto setup = [&]() -> bool {
     if (!tap_create_persistent(o.net.tap, created, &error)) return false;
     if (o.net.peer_addr.empty()) return true;
-    const auto cidr = Ipv4Cidr::parse(o.net.peer_addr);
-    if (!cidr) {
-      error = "bad --peer-addr " + o.net.peer_addr;
-      return false;
-    }
-    Status st = kernel_netif_set_mtu(o.net.tap, static_cast<std::size_t>(o.net.mtu));
-    if (st) st = kernel_netif_set_ipv4(o.net.tap, *cidr);
-    if (st) st = kernel_netif_set_up(o.net.tap);
-    if (!st) error = "cannot configure " + o.net.tap + ": " + std::string(error_name(st.error()));
-    return static_cast<bool>(st);
+    return configure_peer(o.net, o.net.tap);  // says what failed
   };
   const bool ok = o.net.netns.empty() ? setup() : in_netns(o.net.netns, setup);
   if (!ok && !error.empty()) std::cerr << "usnet run: " << error << "\n";
@@ -243,7 +234,10 @@ int run_program(RunOptions o) {
   RunEnv env;
   env.preload = preload;
   env.tap = o.net.tap;
+  // USNET_ADDR holds every --addr, comma-separated (src/preload/README.md).
   env.addr = o.net.addr;
+  for (const std::string& a : o.net.more_addrs)
+    env.addr += "," + a;
   env.gateway = o.net.gateway;
   env.mac = o.net.mac;
   env.mtu = o.net.mtu;

@@ -63,18 +63,70 @@ int stop_event_fd() {
   return g_stop_fd;
 }
 
+bool configure_peer(const NetOptions& o, const std::string& ifname) {
+  std::vector<std::string> peers = o.more_peer_addrs;
+  if (!o.peer_addr.empty()) peers.insert(peers.begin(), o.peer_addr);
+  if (auto st = kernel_netif_set_mtu(ifname, static_cast<std::size_t>(o.mtu)); !st) {
+    std::cerr << "usnet: cannot set MTU on " << ifname << ": " << error_name(st.error()) << "\n";
+    return false;
+  }
+  std::vector<Ipv6Cidr> v6;
+  for (const std::string& p : peers) {
+    if (p.find(':') != std::string::npos) {
+      auto c = Ipv6Cidr::parse(p);
+      if (!c) {
+        std::cerr << "usnet: bad --peer-addr " << p << "\n";
+        return false;
+      }
+      v6.push_back(*c);  // once the link is up, as `ip -6 addr add` on it
+      continue;
+    }
+    auto c = Ipv4Cidr::parse(p);
+    if (!c) {
+      std::cerr << "usnet: bad --peer-addr " << p << "\n";
+      return false;
+    }
+    if (auto st = kernel_netif_set_ipv4(ifname, *c); !st) {
+      std::cerr << "usnet: cannot configure " << ifname << " with " << p << ": "
+                << error_name(st.error()) << "\n";
+      return false;
+    }
+  }
+  if (auto st = kernel_netif_set_up(ifname); !st) {
+    std::cerr << "usnet: cannot bring up " << ifname << ": " << error_name(st.error()) << "\n";
+    return false;
+  }
+  for (const Ipv6Cidr& c : v6) {
+    if (auto st = kernel_netif_add_ipv6(ifname, c); !st) {
+      std::cerr << "usnet: cannot configure " << ifname << " with " << c.to_string() << ": "
+                << error_name(st.error()) << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
 void add_net_options(CLI::App& app, NetOptions& o) {
   app.add_option("--tap", o.tap, "Attach a TAP device of this name (needs root and /dev/net/tun)");
   app.add_option_function<std::vector<std::string>>(
-      "--addr",
-      [&o](const std::vector<std::string>& v) {
-        o.addr = v.front();
-        o.more_addrs.assign(v.begin() + 1, v.end());
-      },
-      "usnet's address on the TAP, as CIDR, IPv4 or IPv6 (198.18.0.2/24, 2001:db8::2/64); "
-      "may be given more than once");
-  app.add_option("--peer-addr", o.peer_addr,
-                 "Configure the kernel side of the TAP with this CIDR and bring it up");
+         "--addr",
+         [&o](const std::vector<std::string>& v) {
+           o.addr = v.front();
+           o.more_addrs.assign(v.begin() + 1, v.end());
+         },
+         "usnet's address on the TAP, as CIDR, IPv4 or IPv6 (198.18.0.2/24, 2001:db8::2/64); "
+         "may be given more than once")
+      // One value each time: the program's own arguments after `--` are not taken for more.
+      ->allow_extra_args(false);
+  app.add_option_function<std::vector<std::string>>(
+         "--peer-addr",
+         [&o](const std::vector<std::string>& v) {
+           o.peer_addr = v.front();
+           o.more_peer_addrs.assign(v.begin() + 1, v.end());
+         },
+         "Configure the kernel side of the TAP with this CIDR, IPv4 or IPv6, and bring it up; "
+         "may be given more than once")
+      ->allow_extra_args(false);
   app.add_option("--gateway", o.gateway, "Default route via this address");
   app.add_option("--netns", o.netns, "Create the TAP inside this (existing) network namespace");
   app.add_option("--mac", o.mac, "usnet's MAC address on the TAP (default: random, local)");
@@ -191,25 +243,7 @@ bool setup_host(const NetOptions& o, Host& host) {
       return false;
     }
     const char* kname = usnet_stack_tap_name(host.stack, host.ifindex);
-    if (!o.peer_addr.empty()) {
-      auto cidr = Ipv4Cidr::parse(o.peer_addr);
-      if (!cidr) {
-        std::cerr << "usnet: bad --peer-addr " << o.peer_addr << "\n";
-        return false;
-      }
-      if (auto st = kernel_netif_set_mtu(kname, static_cast<std::size_t>(o.mtu)); !st) {
-        std::cerr << "usnet: cannot set MTU on " << kname << ": " << error_name(st.error()) << "\n";
-        return false;
-      }
-      if (auto st = kernel_netif_set_ipv4(kname, *cidr); !st) {
-        std::cerr << "usnet: cannot configure " << kname << ": " << error_name(st.error()) << "\n";
-        return false;
-      }
-      if (auto st = kernel_netif_set_up(kname); !st) {
-        std::cerr << "usnet: cannot bring up " << kname << ": " << error_name(st.error()) << "\n";
-        return false;
-      }
-    }
+    if (!o.peer_addr.empty() && !configure_peer(o, kname)) return false;
     return true;
   };
   const bool ok = o.netns.empty() ? attach() : in_netns(o.netns, attach);

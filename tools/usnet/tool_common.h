@@ -31,8 +31,9 @@ struct NetOptions {
   std::string addr;                     // usnet's address on the TAP, CIDR (the first --addr)
   std::vector<std::string> more_addrs;  // further --addr CIDRs (IPv4 or IPv6)
   std::string peer_addr;  // the kernel side's address on the TAP, CIDR (configured if set)
-  std::string gateway;    // default route via this address
-  std::string netns;      // create the TAP inside this existing namespace
+  std::vector<std::string> more_peer_addrs;  // further --peer-addr CIDRs (IPv4 or IPv6)
+  std::string gateway;                       // default route via this address
+  std::string netns;                         // create the TAP inside this existing namespace
   std::string mac;
   int mtu = 1500;
   bool tap_gro = false;  // --tap-gro: USNET_TAP_GRO (the kernel's TCP segments coalesced)
@@ -42,6 +43,9 @@ struct NetOptions {
   std::string sysctl_file;           // --sysctl-file FILE (sysctl.conf syntax), applied first
 };
 void add_net_options(CLI::App& app, NetOptions& o);
+// Configures the kernel side of TAP `ifname` in the calling thread's namespace: the MTU,
+// every --peer-addr (IPv4 or IPv6), and up. Prints what failed; false then.
+bool configure_peer(const NetOptions& o, const std::string& ifname);
 
 // Prints why setting `name` failed with `err`, as sysctl(8) words it ("cannot stat
 // /proc/sys/...: No such file or directory", "setting key \"...\": Invalid argument").

@@ -687,6 +687,116 @@ static int v6_client(char** a) {
   return 0;
 }
 
+static struct sockaddr_in6 addr6_of(const char* ip, int port, unsigned scope) {
+  struct sockaddr_in6 a;
+  memset(&a, 0, sizeof(a));
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons((uint16_t)port);
+  a.sin6_scope_id = scope;
+  CHECK(inet_pton(AF_INET6, ip, &a.sin6_addr) == 1, "bad address %s", ip);
+  return a;
+}
+
+/* Where a datagram socket goes once it sends to [ip%scope]:port (a sendto decides). */
+static const char* where_sent6(const char* ip, unsigned scope, int port) {
+  int u = socket(AF_INET6, SOCK_DGRAM, 0);
+  CHECK(u >= 0, "socket");
+  struct sockaddr_in6 to = addr6_of(ip, port, scope);
+  (void)sendto(u, "x", 1, 0, (struct sockaddr*)&to, sizeof(to)); /* may fail: fe80 w/o scope */
+  static char w[16];
+  snprintf(w, sizeof(w), "%s", where(u));
+  close(u);
+  return w;
+}
+
+/* Where an AF_INET6 stream socket (IPV6_V6ONLY as given) goes once bound to addr. */
+static const char* where_bound6(const struct sockaddr_in6* addr, int v6only) {
+  int s = socket(AF_INET6, SOCK_STREAM, 0);
+  CHECK(s >= 0, "socket");
+  CHECK(setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == 0, "IPV6_V6ONLY");
+  /* An IPv6 address may be tentative for a while (duplicate address detection, RFC 4862
+   * 5.4): bind says EADDRNOTAVAIL until it is usable. Retried for up to 3 s. */
+  int r = -1;
+  for (int i = 0; i < 300; ++i) {
+    r = bind(s, (const struct sockaddr*)addr, sizeof(*addr));
+    if (r == 0 || errno != EADDRNOTAVAIL) break;
+    usleep(10000);
+  }
+  CHECK(r == 0, "bind");
+  static char w[16];
+  snprintf(w, sizeof(w), "%s", where(s));
+  close(s);
+  return w;
+}
+
+/* v6-where TAP USNET6 KERNEL6 OFFLINK6 HAS6: the "what goes where" decision for IPv6.
+ * USNET6 (usnet's) and its link-local address are in getifaddrs under TAP, the latter with
+ * TAP's index as scope id; a datagram to KERNEL6 (in usnet's prefix) or to usnet's
+ * link-local address with that scope id is usnet's; to OFFLINK6, ::1 (unless
+ * USNET_LOOPBACK=usnet), or a link-local address without a scope id, the kernel's. A dual-stack
+ * socket bound to [::] is usnet's; an IPv6-only one is usnet's if HAS6 is "has6" (usnet has IPv6 of
+ * its own), else the kernel's. */
+static int v6_where(char** a) {
+  const char* tap = a[0];
+  const int has6 = strcmp(a[4], "has6") == 0;
+  struct in6_addr want;
+  CHECK(inet_pton(AF_INET6, a[1], &want) == 1, "address");
+  const unsigned idx = if_nametoindex(tap);
+  CHECK(idx > 0, "if_nametoindex");
+  struct ifaddrs* list;
+  CHECK(getifaddrs(&list) == 0, "getifaddrs");
+  int seen = 0;
+  char ll[INET6_ADDRSTRLEN] = "";
+  for (struct ifaddrs* i = list; i != NULL; i = i->ifa_next) {
+    if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET6) continue;
+    if (strcmp(i->ifa_name, tap) != 0) continue;
+    struct sockaddr_in6* sin6 = (struct sockaddr_in6*)i->ifa_addr;
+    if (memcmp(&sin6->sin6_addr, &want, 16) == 0) seen = 1;
+    if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) {
+      CHECK(sin6->sin6_scope_id == idx, "getifaddrs: link-local scope %u, not %u",
+            sin6->sin6_scope_id, idx);
+      inet_ntop(AF_INET6, &sin6->sin6_addr, ll, sizeof(ll));
+    }
+  }
+  freeifaddrs(list);
+  CHECK(seen == has6, "getifaddrs: %s %s under %s", a[1], seen ? "shown" : "missing", tap);
+  CHECK(ll[0] != '\0', "getifaddrs: no link-local address under %s", tap);
+
+  const char* w;
+  if (has6) {
+    w = where_sent6(a[2], 0, 9);
+    CHECK(strcmp(w, "usnet") == 0, "to [%s] (on-link): %s", a[2], w);
+  }
+  w = where_sent6(a[3], 0, 9);
+  CHECK(strcmp(w, "kernel") == 0, "to [%s] (off-link): %s", a[3], w);
+  const char* lo =
+      getenv("USNET_LOOPBACK") != NULL && strcmp(getenv("USNET_LOOPBACK"), "usnet") == 0 ? "usnet"
+                                                                                         : "kernel";
+  w = where_sent6("::1", 0, 9);
+  CHECK(strcmp(w, lo) == 0, "to [::1]: %s, expected %s", w, lo);
+  w = where_sent6(ll, idx, 9);
+  CHECK(strcmp(w, "usnet") == 0, "to [%s%%%u]: %s", ll, idx, w);
+  w = where_sent6(ll, 0, 9);
+  CHECK(strcmp(w, "kernel") == 0, "to [%s] without a scope id: %s", ll, w);
+
+  struct sockaddr_in6 any = addr6_of("::", 7040, 0);
+  w = where_bound6(&any, 0);
+  CHECK(strcmp(w, "usnet") == 0, "dual-stack bind [::]: %s", w);
+  any.sin6_port = htons(7041);
+  w = where_bound6(&any, 1);
+  CHECK(strcmp(w, has6 ? "usnet" : "kernel") == 0, "IPv6-only bind [::]: %s", w);
+  struct sockaddr_in6 own = addr6_of(ll, 7042, idx);
+  w = where_bound6(&own, 1);
+  CHECK(strcmp(w, "usnet") == 0, "bind [%s%%%u]: %s", ll, idx, w);
+  if (has6) {
+    own = addr6_of(a[1], 7043, 0);
+    w = where_bound6(&own, 1);
+    CHECK(strcmp(w, "usnet") == 0, "bind [%s]: %s", a[1], w);
+  }
+  printf("OK v6-where\n");
+  return 0;
+}
+
 /* udp-echo-many IP PORT COUNT: answers COUNT datagrams. */
 static int udp_echo_many(char** a) {
   int s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -1019,6 +1129,7 @@ int main(int argc, char** argv) {
       {"passthrough", 0, passthrough},
       {"v6-echo-server", 2, v6_echo_server},
       {"v6-client", 2, v6_client},
+      {"v6-where", 5, v6_where},
       {"udp-echo-many", 3, udp_echo_many},
       {"mmsg", 2, mmsg},
       {"splice", 2, splice_mode},

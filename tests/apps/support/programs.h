@@ -1,9 +1,9 @@
 // The fixture of the program tests (programs_test.cpp): unmodified Debian programs on usnet
 // through `usnet run` in a namespace the test creates, with the kernel of that namespace as
 // their peer. `usnet run` makes the TAP (pr0) and gives its kernel side 198.18.3.1/24;
-// usnet is 198.18.3.2/24. Every process the test starts is ended by pid: a `usnet run`
-// gets SIGTERM (which it forwards to its program) and, if it has not exited 5 s later, its
-// program and then itself get SIGKILL.
+// usnet is 198.18.3.2/24 (and, for the IPv6 tests, 2001:db8:3::1/64 and ::2/64). Every process the
+// test starts is ended by pid: a `usnet run` gets SIGTERM (which it forwards to its program) and,
+// if it has not exited 5 s later, its program and then itself get SIGKILL.
 #pragma once
 
 #include <arpa/inet.h>
@@ -51,6 +51,9 @@ class ProgramsFixture : public interop::NetnsFixture {
   static constexpr const char* kTap = "pr0";
   static constexpr const char* kKernel = "198.18.3.1";
   static constexpr const char* kUsnet = "198.18.3.2";
+  // With ipv6_ set, `usnet run` gives both sides an IPv6 address too.
+  static constexpr const char* kKernel6 = "2001:db8:3::1";
+  static constexpr const char* kUsnet6 = "2001:db8:3::2";
 
   void SetUp() override {
     NetnsFixture::SetUp();
@@ -77,11 +80,18 @@ class ProgramsFixture : public interop::NetnsFixture {
     for (const char* a : {USNET_TOOL_PATH, "run", "--netns"})
       v.emplace_back(a);
     v.push_back(ns_);
-    for (const std::string& a : {std::string("--tap"), std::string(kTap), std::string("--addr"),
-                                 std::string(kUsnet) + "/24", std::string("--peer-addr"),
-                                 std::string(kKernel) + "/24", std::string("--")}) {
+    for (const std::string& a :
+         {std::string("--tap"), std::string(kTap), std::string("--addr"),
+          std::string(kUsnet) + "/24", std::string("--peer-addr"), std::string(kKernel) + "/24"}) {
       v.push_back(a);
     }
+    if (ipv6_) {
+      for (const std::string& a : {std::string("--addr"), std::string(kUsnet6) + "/64",
+                                   std::string("--peer-addr"), std::string(kKernel6) + "/64"}) {
+        v.push_back(a);
+      }
+    }
+    v.emplace_back("--");
     v.insert(v.end(), args.begin(), args.end());
     return v;
   }
@@ -229,6 +239,7 @@ class ProgramsFixture : public interop::NetnsFixture {
 
   std::string dir_;
   std::vector<pid_t> runs_;
+  bool ipv6_ = false;  // on_usnet adds the IPv6 addresses above
 
  private:
   // One kernel connect() from inside the namespace (a forked child enters it: the test's
