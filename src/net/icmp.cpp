@@ -88,9 +88,18 @@ void Icmp::icmp_rcv(Interface& ifc, Packet pkt, const wire::Ipv4Header& ip) {
       return;
     case wire::IcmpType::kEchoReply:
       mib.IcmpInEchoReps++;
-      if (echo_listener_ != nullptr) {
-        stack_.tracer().step("ping_rcv");
-        echo_listener_->echo_reply(std::move(pkt), ip, h);
+      // The ping sockets registered for protocol 1 (Linux icmp_rcv -> ping_rcv).
+      if (TransportProtocol* t = stack_.ipv4().protocol(ip.protocol)) {
+        NetRcvInfo info;
+        info.net = &stack_.ipv4();
+        info.src = ip.src;
+        info.dst = ip.dst;
+        info.protocol = ip.protocol;
+        info.tos = ip.tos;
+        info.ttl = ip.ttl;
+        info.header_length = ip.header_length;
+        info.ifindex = ifc.index;
+        t->rcv(std::move(pkt), info);
       }
       return;
     case wire::IcmpType::kDestUnreachable:

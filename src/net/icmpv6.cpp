@@ -64,7 +64,7 @@ IcmpError icmpv6_error_for(std::uint8_t type, std::uint8_t code) {
 }
 
 void Icmpv6::icmpv6_rcv(Interface& ifc, Packet pkt, const wire::Ipv6Header& ip,
-                        std::size_t /*header_length*/) {
+                        std::size_t header_length) {
   MibCounters& mib = stack_.mib();
   Tracer& tr = stack_.tracer();
   tr.step("icmpv6_rcv");
@@ -85,7 +85,20 @@ void Icmpv6::icmpv6_rcv(Interface& ifc, Packet pkt, const wire::Ipv6Header& ip,
       return;
     case Icmpv6Type::kEchoReply:
       mib.Icmp6InEchoReplies++;
-      return;  // no ICMPv6 ping sockets yet
+      // The ping sockets registered for next header 58 (Linux icmpv6_rcv -> ping_rcv).
+      if (TransportProtocol* t = stack_.ipv6().protocol(kNhIcmpv6)) {
+        NetRcvInfo info;
+        info.net = &stack_.ipv6();
+        info.src = IpAddress(ip.src);
+        info.dst = IpAddress(ip.dst);
+        info.protocol = kNhIcmpv6;
+        info.tos = ip.traffic_class;
+        info.ttl = ip.hop_limit;
+        info.header_length = static_cast<std::uint16_t>(header_length);
+        info.ifindex = ifc.index;
+        t->rcv(std::move(pkt), info);
+      }
+      return;
     case Icmpv6Type::kDestUnreachable:
       mib.Icmp6InDestUnreachs++;
       deliver_error(body, h.type, h.code, h.word);

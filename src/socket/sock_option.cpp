@@ -275,6 +275,10 @@ Status set_ipv6_level(Socket& s, int name, ByteSpan v) {
         s.opt.tclass = static_cast<std::uint8_t>(std::max(*iv, 0));
       }
       return {};
+    case IPV6_RECVERR:
+      if (!iv) return iv.error();
+      s.opt.recverr6 = *iv != 0;
+      return {};
     default:
       return Error::kNoProtocolOption;
   }
@@ -407,6 +411,8 @@ Result<OptValue> sock_getsockopt(Socket& sock, int level, int name, std::size_t 
         return OptValue::of_int(sock.opt.hop_limit >= 0 ? sock.opt.hop_limit : kDefaultHopLimit);
       case IPV6_TCLASS:
         return OptValue::of_int(sock.opt.tclass);
+      case IPV6_RECVERR:
+        return OptValue::of_int(sock.opt.recverr6 ? 1 : 0);
       default:
         return Error::kNoProtocolOption;
     }

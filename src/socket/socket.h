@@ -77,6 +77,7 @@ struct SockOptions {
   std::uint8_t tos = 0;     // IP_TOS
   PmtuMode pmtu = PmtuMode::kWant;
   bool recverr = false;    // IP_RECVERR
+  bool recverr6 = false;   // IPV6_RECVERR (Linux keeps the two apart: RECVERR, RECVERR6)
   bool linger_on = false;  // SO_LINGER
   int linger_s = 0;
   bool rcvbuf_locked = false;  // SO_RCVBUF was set: no autotuning (Linux SOCK_RCVBUF_LOCK)
