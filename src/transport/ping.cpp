@@ -83,8 +83,9 @@ Status ping_connect(Socket& sock, const SockAddr& addr_in, int /*flags*/) {
     sock.remote = {};
     return {};
   }
-  // ip6_datagram_connect_v6_only answers a v4-mapped peer with EAFNOSUPPORT.
-  auto addr = ping_dest(sock, addr_in, Error::kAddressFamilyNotSupported);
+  // A ping6 socket is IPv6-only: __ip6_datagram_connect answers a v4-mapped peer with
+  // ENETUNREACH (the kernel's ping6 socket agrees in the errno table).
+  auto addr = ping_dest(sock, addr_in, Error::kNetworkUnreachable);
   if (!addr) return addr.error();
   auto rt = sock.stack.net_for(sock.family)
                 ->route_output(addr->addr, inet_saddr_for(sock, addr->addr), addr->scope_id);
