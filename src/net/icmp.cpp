@@ -181,6 +181,15 @@ void Icmp::deliver_error(ByteSpan quote, std::uint8_t type, std::uint8_t code, s
   err.quoted = {q.src, q.dst, q.protocol};
   // RFC 1122 3.2.2.1: only errors about datagrams we sent are ours to act on.
   if (!stack_.is_local_address(q.src)) return;
+  if (type == static_cast<std::uint8_t>(wire::IcmpType::kDestUnreachable) &&
+      code == static_cast<std::uint8_t>(wire::UnreachCode::kFragNeeded) && mtu != 0) {
+    // RFC 1191 6.3: the path to the quoted destination is recorded for every socket that
+    // sends there (Linux ipv4_sk_update_pmtu, called by udp_err, ping_err, tcp_v4_err),
+    // no lower than net.ipv4.route.min_pmtu (__ip_rt_update_pmtu).
+    Ipv4& ip = stack_.ipv4();
+    ip.pmtu_cache().update(IpAddress(q.dst), std::max<std::uint32_t>(mtu, ip.min_pmtu()),
+                           stack_.now());
+  }
   if (TransportProtocol* t = stack_.ipv4().protocol(q.protocol)) {
     stack_.tracer().step("err_handler");
     t->err(err, quote.subspan(hl));

@@ -171,6 +171,10 @@ void Icmpv6::deliver_error(ByteSpan quote, std::uint8_t type, std::uint8_t code,
   IcmpError e = icmpv6_error_for(type, code);
   if (type == type_of(Icmpv6Type::kPacketTooBig)) {
     e.mtu = static_cast<std::uint16_t>(std::min<std::uint32_t>(word, 65535));
+    // RFC 8201 4: the path MTU to the quoted destination, for every socket sending there
+    // (Linux ip6_update_pmtu / ip6_sk_update_pmtu), never below 1280 (RFC 8200 5).
+    stack_.ipv6().pmtu_cache().update(
+        IpAddress(dst), std::max<std::uint32_t>(e.mtu, Ipv6::kIpv6MinMtu), stack_.now());
   }
   e.quoted = {IpAddress(src), IpAddress(dst), walker.next_header()};
   if (TransportProtocol* t = stack_.ipv6().protocol(walker.next_header())) {

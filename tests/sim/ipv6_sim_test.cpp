@@ -480,5 +480,69 @@ TEST(Ipv6Sim, PingSocketGetsIcmpv6ErrorsAsLinux) {
   EXPECT_EQ(net.a->mib().Icmp6InTimeExcds, 2u);
 }
 
+// RFC 8201 4 / Linux tcp_v6_mtu_reduced: a Packet Too Big quoting a segment in flight
+// lowers the connection's MSS to fit the reported MTU, what was in flight is resent in
+// the new size, and the stream still arrives whole.
+TEST(Ipv6Sim, TcpLowersItsMssAfterPacketTooBig) {
+  SimNet net;
+  add_globals(net);
+  Socket* l = socket6(*net.b, SOCK_STREAM);
+  ASSERT_TRUE(sock_bind(*l, SockAddr::inet6(Ipv6Address::any(), 80)));
+  ASSERT_TRUE(sock_listen(*l, 8));
+  Socket* c = socket6(*net.a, SOCK_STREAM);
+  (void)sock_connect(*c, SockAddr::inet6(kGlobalB, 80), 0);
+  Socket* s = nullptr;
+  ASSERT_TRUE(net.run_until([&] {
+    auto r = sock_accept(*l, 0);
+    if (r) s = *r;
+    return s != nullptr;
+  }));
+  auto& tc = static_cast<TcpSock&>(*c);
+  EXPECT_EQ(tc.mss, 1428);  // 1500 - 40 - 20 - 12 (timestamps)
+  Transfer t;
+  t.tx = c;
+  t.rx = s;
+  t.total = 1 << 20;
+  t.seed = 9;
+  ASSERT_TRUE(net.run_until([&] {
+    (void)t.step();
+    return t.received >= (256u << 10);
+  }));
+  // A router's Packet Too Big (MTU 1280) quoting a full-sized segment at SND.UNA.
+  std::vector<std::byte> quote(40 + 20, std::byte{0});
+  wire::Ipv6Header q;
+  q.payload_length = 1448;
+  q.next_header = 6;
+  q.hop_limit = 64;
+  q.src = kGlobalA;
+  q.dst = kGlobalB;
+  q.emit(quote);
+  store_be<std::uint16_t>(quote, 40, c->local.port);
+  store_be<std::uint16_t>(quote, 42, 80);
+  store_be<std::uint32_t>(quote, 44, tc.snd_una.raw());
+  const Ipv6Address router = v6("2001:db8:1::fe");
+  Packet p(8 + quote.size());
+  wire::Icmpv6Header h{2, 0, 0, 1280};
+  h.emit(p.append(wire::Icmpv6Header::kSize));
+  p.append(quote);
+  wire::Icmpv6Header::finish_checksum(p.data(), router, kGlobalA);
+  wire::Ipv6Header ip;
+  ip.payload_length = static_cast<std::uint16_t>(p.size());
+  ip.next_header = 58;
+  ip.hop_limit = 64;
+  ip.src = router;
+  ip.dst = kGlobalA;
+  ip.emit(p.push(wire::Ipv6Header::kSize));
+  net.a->ipv6().ip6_rcv(*net.a->interface(2), std::move(p));
+  EXPECT_EQ(net.a->mib().Icmp6InPktTooBigs, 1u);
+  EXPECT_EQ(tc.pmtu, 1280u);
+  EXPECT_EQ(tc.mss, 1280 - 40 - 20 - 12);
+  ASSERT_TRUE(net.run_until([&] { return t.step(); }, std::chrono::seconds(120)));
+  EXPECT_EQ(t.received, t.total);
+  EXPECT_FALSE(t.mismatch);
+  EXPECT_EQ(t.rx_digest.h, t.tx_digest.h);
+  EXPECT_EQ(tc.mss, 1280 - 40 - 20 - 12);  // kept: nothing raised it again
+}
+
 }  // namespace
 }  // namespace usnet::sim
