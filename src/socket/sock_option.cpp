@@ -337,7 +337,11 @@ Result<OptValue> connected_path_mtu(Socket& sock) {
   auto rt = net->route_output(sock.remote.addr, inet_saddr_for(sock, sock.remote.addr),
                               sock.remote.scope_id);
   if (!rt) return Error::kNotConnected;
-  return OptValue::of_int(static_cast<int>(net->path_mtu(*rt, sock.remote.addr, sock.stack.now())));
+  std::uint32_t mtu = net->path_mtu(*rt, sock.remote.addr, sock.stack.now());
+  // ipv4_mtu caps at IP_MAX_MTU (65535, what a total length can say): lo's 65536 reads
+  // 65535 for IPv4 and 65536 for IPv6, as the kernel side by side shows.
+  if (sock.remote.addr.is_v4()) mtu = std::min<std::uint32_t>(mtu, 65535);
+  return OptValue::of_int(static_cast<int>(mtu));
 }
 
 }  // namespace

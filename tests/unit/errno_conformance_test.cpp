@@ -2027,6 +2027,80 @@ const std::vector<Case>& cases() {
                                get_int(o, fd, IPPROTO_IP, IP_RECVERR));
        },
        true},
+      // ---- path MTU (IP_MTU, IPV6_MTU, IPV6_DONTFRAG, IPV6_MTU_DISCOVER) ----
+      {"IP_MTU on an unconnected UDP socket",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         int v = 0;
+         socklen_t len = sizeof(v);
+         return outcome(o.getsockopt(fd, IPPROTO_IP, IP_MTU, &v, &len));
+       }},
+      {"IP_MTU on a UDP socket connected to loopback",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = f.udp();
+         const auto a = addr("127.0.0.1", 9);
+         const int r = o.connect(fd, sa(a), sizeof(a));
+         return outcome(r, get_int(o, fd, IPPROTO_IP, IP_MTU));
+       },
+       true},
+      {"IPV6_MTU on an unconnected UDP socket",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = o.socket(AF_INET6, SOCK_DGRAM, 0);
+         f.fds.push_back(fd);
+         int v = 0;
+         socklen_t len = sizeof(v);
+         return outcome(o.getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &v, &len));
+       }},
+      {"IPV6_MTU on a UDP socket connected to ::1",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = o.socket(AF_INET6, SOCK_DGRAM, 0);
+         f.fds.push_back(fd);
+         const auto a = addr6("::1", 9);
+         const int r = o.connect(fd, sa6(a), sizeof(a));
+         return outcome(r, get_int(o, fd, IPPROTO_IPV6, IPV6_MTU));
+       },
+       true},
+      {"IPV6_DONTFRAG send larger than the loopback MTU",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = o.socket(AF_INET6, SOCK_DGRAM, 0);
+         f.fds.push_back(fd);
+         set_int(o, fd, IPPROTO_IPV6, IPV6_DONTFRAG, 1);
+         const auto a = addr6("::1", 9);
+         std::vector<char> big(65500, 'x');
+         return outcome(o.sendto(fd, big.data(), big.size(), 0, sa6(a), sizeof(a)),
+                        get_int(o, fd, IPPROTO_IPV6, IPV6_DONTFRAG));
+       },
+       true},
+      {"UDP6 send larger than the loopback MTU is fragmented",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = o.socket(AF_INET6, SOCK_DGRAM, 0);
+         f.fds.push_back(fd);
+         const auto a = addr6("::1", 9);
+         std::vector<char> big(65500, 'x');
+         return outcome(o.sendto(fd, big.data(), big.size(), 0, sa6(a), sizeof(a)));
+       },
+       true},
+      {"IPV6_MTU_DISCOVER out of range",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = o.socket(AF_INET6, SOCK_DGRAM, 0);
+         f.fds.push_back(fd);
+         return outcome(set_int(o, fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, 6));
+       }},
+      {"IPV6_MTU_DISCOVER DO read back",
+       [](const Ops& o) {
+         Fds f{o};
+         const int fd = o.socket(AF_INET6, SOCK_DGRAM, 0);
+         f.fds.push_back(fd);
+         const int r = set_int(o, fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO);
+         return outcome(r, get_int(o, fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER));
+       }},
       {"getsockopt on descriptor -1",
        [](const Ops& o) {
          int v;
