@@ -88,9 +88,18 @@ void Icmp::icmp_rcv(Interface& ifc, Packet pkt, const wire::Ipv4Header& ip) {
       return;
     case wire::IcmpType::kEchoReply:
       mib.IcmpInEchoReps++;
-      if (echo_listener_ != nullptr) {
-        stack_.tracer().step("ping_rcv");
-        echo_listener_->echo_reply(std::move(pkt), ip, h);
+      // The ping sockets registered for protocol 1 (Linux icmp_rcv -> ping_rcv).
+      if (TransportProtocol* t = stack_.ipv4().protocol(ip.protocol)) {
+        NetRcvInfo info;
+        info.net = &stack_.ipv4();
+        info.src = ip.src;
+        info.dst = ip.dst;
+        info.protocol = ip.protocol;
+        info.tos = ip.tos;
+        info.ttl = ip.ttl;
+        info.header_length = ip.header_length;
+        info.ifindex = ifc.index;
+        t->rcv(std::move(pkt), info);
       }
       return;
     case wire::IcmpType::kDestUnreachable:
@@ -172,6 +181,15 @@ void Icmp::deliver_error(ByteSpan quote, std::uint8_t type, std::uint8_t code, s
   err.quoted = {q.src, q.dst, q.protocol};
   // RFC 1122 3.2.2.1: only errors about datagrams we sent are ours to act on.
   if (!stack_.is_local_address(q.src)) return;
+  if (type == static_cast<std::uint8_t>(wire::IcmpType::kDestUnreachable) &&
+      code == static_cast<std::uint8_t>(wire::UnreachCode::kFragNeeded) && mtu != 0) {
+    // RFC 1191 6.3: the path to the quoted destination is recorded for every socket that
+    // sends there (Linux ipv4_sk_update_pmtu, called by udp_err, ping_err, tcp_v4_err),
+    // no lower than net.ipv4.route.min_pmtu (__ip_rt_update_pmtu).
+    Ipv4& ip = stack_.ipv4();
+    ip.pmtu_cache().update(IpAddress(q.dst), std::max<std::uint32_t>(mtu, ip.min_pmtu()),
+                           stack_.now());
+  }
   if (TransportProtocol* t = stack_.ipv4().protocol(q.protocol)) {
     stack_.tracer().step("err_handler");
     t->err(err, quote.subspan(hl));

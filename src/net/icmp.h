@@ -17,14 +17,6 @@ namespace usnet {
 
 class Stack;
 
-// Receives ICMP echo replies (and errors about our echo requests): the ping sockets.
-class IcmpEchoListener {
- public:
-  virtual ~IcmpEchoListener() = default;
-  // pkt.data() starts at the ICMP header of an echo reply.
-  virtual void echo_reply(Packet pkt, const wire::Ipv4Header& ip, const wire::IcmpHeader& h) = 0;
-};
-
 // The limits come from the stack's sysctls: icmp_msgs_per_sec and icmp_msgs_burst (a
 // stack-wide token bucket for errors), icmp_ratelimit (a per-destination bucket refilled
 // once per that many ms; 0: none), icmp_echo_ignore_all and icmp_echo_ignore_broadcasts.
@@ -55,8 +47,6 @@ class Icmp {
   // `datagram` starts at its IP header.
   void icmp_local_error(ByteSpan datagram, std::uint8_t type, std::uint8_t code);
 
-  void set_echo_listener(IcmpEchoListener* l) noexcept { echo_listener_ = l; }
-
   // Whether an error to `dst` may go now (Linux icmp_global_allow then the per-peer
   // bucket of icmpv4_xrlim_allow / icmpv6_xrlim_allow): one stack-wide bucket for ICMP
   // and ICMPv6 alike, as Linux shares icmp_global, and one bucket per destination.
@@ -75,7 +65,6 @@ class Icmp {
 
   Stack& stack_;
   IcmpConfig config_;
-  IcmpEchoListener* echo_listener_ = nullptr;
   Bucket global_;
   std::map<IpAddress, Bucket> hosts_;
 };

@@ -64,7 +64,7 @@ IcmpError icmpv6_error_for(std::uint8_t type, std::uint8_t code) {
 }
 
 void Icmpv6::icmpv6_rcv(Interface& ifc, Packet pkt, const wire::Ipv6Header& ip,
-                        std::size_t /*header_length*/) {
+                        std::size_t header_length) {
   MibCounters& mib = stack_.mib();
   Tracer& tr = stack_.tracer();
   tr.step("icmpv6_rcv");
@@ -85,7 +85,20 @@ void Icmpv6::icmpv6_rcv(Interface& ifc, Packet pkt, const wire::Ipv6Header& ip,
       return;
     case Icmpv6Type::kEchoReply:
       mib.Icmp6InEchoReplies++;
-      return;  // no ICMPv6 ping sockets yet
+      // The ping sockets registered for next header 58 (Linux icmpv6_rcv -> ping_rcv).
+      if (TransportProtocol* t = stack_.ipv6().protocol(kNhIcmpv6)) {
+        NetRcvInfo info;
+        info.net = &stack_.ipv6();
+        info.src = IpAddress(ip.src);
+        info.dst = IpAddress(ip.dst);
+        info.protocol = kNhIcmpv6;
+        info.tos = ip.traffic_class;
+        info.ttl = ip.hop_limit;
+        info.header_length = static_cast<std::uint16_t>(header_length);
+        info.ifindex = ifc.index;
+        t->rcv(std::move(pkt), info);
+      }
+      return;
     case Icmpv6Type::kDestUnreachable:
       mib.Icmp6InDestUnreachs++;
       deliver_error(body, h.type, h.code, h.word);
@@ -158,6 +171,10 @@ void Icmpv6::deliver_error(ByteSpan quote, std::uint8_t type, std::uint8_t code,
   IcmpError e = icmpv6_error_for(type, code);
   if (type == type_of(Icmpv6Type::kPacketTooBig)) {
     e.mtu = static_cast<std::uint16_t>(std::min<std::uint32_t>(word, 65535));
+    // RFC 8201 4: the path MTU to the quoted destination, for every socket sending there
+    // (Linux ip6_update_pmtu / ip6_sk_update_pmtu), never below 1280 (RFC 8200 5).
+    stack_.ipv6().pmtu_cache().update(
+        IpAddress(dst), std::max<std::uint32_t>(e.mtu, Ipv6::kIpv6MinMtu), stack_.now());
   }
   e.quoted = {IpAddress(src), IpAddress(dst), walker.next_header()};
   if (TransportProtocol* t = stack_.ipv6().protocol(walker.next_header())) {

@@ -279,7 +279,7 @@ Status Ipv4::ip_output(Packet pkt, const NetOutParams& p) {
   h.src = rt->src.v4();
   h.dst = p.dst.v4();
   h.id = next_id();
-  const std::size_t mtu = rt->ifc->mtu;
+  const std::size_t mtu = path_mtu(*rt, p.dst, stack_.now());
   if (total <= mtu) {
     h.total_length = static_cast<std::uint16_t>(total);
     h.dont_fragment = p.pmtu != PmtuMode::kDont;
@@ -291,14 +291,15 @@ Status Ipv4::ip_output(Packet pkt, const NetOutParams& p) {
     mib.IpFragFails++;
     return Error::kMessageTooLong;
   }
-  return ip_fragment(*rt, h, std::move(pkt));
+  return ip_fragment(*rt, h, std::move(pkt), mtu);
 }
 
-Status Ipv4::ip_fragment(const OutputRoute& rt, const wire::Ipv4Header& base, Packet payload) {
+Status Ipv4::ip_fragment(const OutputRoute& rt, const wire::Ipv4Header& base, Packet payload,
+                         std::size_t mtu) {
   // RFC 791 3.2 "An Example Fragmentation Procedure": each fragment but the last carries a
   // multiple of 8 bytes, the most that fits in the MTU.
   stack_.tracer().step("ip_fragment");
-  const std::size_t max_data = (rt.ifc->mtu - wire::Ipv4Header::kMinSize) & ~std::size_t{7};
+  const std::size_t max_data = (mtu - wire::Ipv4Header::kMinSize) & ~std::size_t{7};
   if (max_data == 0) {
     stack_.mib().IpFragFails++;
     return Error::kMessageTooLong;

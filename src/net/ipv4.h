@@ -56,7 +56,9 @@ class Ipv4 final : public NetProtocol, public PacketHandler {
   // Invariant for every handler below: payload.data() starts at the transport header and
   // payload.unpull(ip.header_length) restores the IP header in front of it.
   void ip_local_deliver(Interface& ifc, const wire::Ipv4Header& ip, Packet payload);
-  Status ip_fragment(const OutputRoute& rt, const wire::Ipv4Header& base, Packet payload);
+  // Cuts the datagram into fragments that fit `mtu` (the path's).
+  Status ip_fragment(const OutputRoute& rt, const wire::Ipv4Header& base, Packet payload,
+                     std::size_t mtu);
   void ip_finish_output(const OutputRoute& rt, Ipv4Address dst, Packet pkt);
 
   Stack& stack_;

@@ -387,7 +387,8 @@ Status Ipv6::ip6_output(Packet pkt, const NetOutParams& p) {
   h.next_header = p.protocol;
   h.src = rt->src.v6();
   h.dst = p.dst.v6();
-  const std::size_t mtu = std::max<std::size_t>(rt->ifc->mtu, kIpv6MinMtu);
+  // RFC 8201 4: the path MTU a packet too big taught, never below the minimum link MTU.
+  const std::size_t mtu = std::max<std::size_t>(path_mtu(*rt, p.dst, stack_.now()), kIpv6MinMtu);
   if (pkt.size() + wire::Ipv6Header::kSize <= mtu) {
     h.payload_length = static_cast<std::uint16_t>(pkt.size());
     h.emit(pkt.push(wire::Ipv6Header::kSize));
@@ -398,14 +399,14 @@ Status Ipv6::ip6_output(Packet pkt, const NetOutParams& p) {
     mib.Ip6FragFails++;
     return Error::kMessageTooLong;
   }
-  return ip6_fragment(*rt, h, std::move(pkt));
+  return ip6_fragment(*rt, h, std::move(pkt), mtu);
 }
 
-Status Ipv6::ip6_fragment(const OutputRoute& rt, const wire::Ipv6Header& base, Packet payload) {
+Status Ipv6::ip6_fragment(const OutputRoute& rt, const wire::Ipv6Header& base, Packet payload,
+                          std::size_t mtu) {
   // RFC 8200 4.5: the fixed header is the unfragmentable part; each fragment carries a
   // fragment header and a multiple of 8 bytes of the rest, the last whatever remains.
   stack_.tracer().step("ip6_fragment");
-  const std::size_t mtu = std::max<std::size_t>(rt.ifc->mtu, kIpv6MinMtu);
   const std::size_t max_data =
       (mtu - wire::Ipv6Header::kSize - wire::Ipv6FragmentHeader::kSize) & ~std::size_t{7};
   const std::uint32_t id = frag_id_++;

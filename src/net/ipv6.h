@@ -75,7 +75,9 @@ class Ipv6 final : public NetProtocol, public PacketHandler {
                     const wire::Ipv6ExtHeader& h, const wire::Ipv6FragmentHeader& fh);
   void ip6_input_finish(Interface& ifc, const wire::Ipv6Header& ip, Packet pkt, std::size_t upper,
                         std::uint8_t nh);
-  Status ip6_fragment(const OutputRoute& rt, const wire::Ipv6Header& base, Packet payload);
+  // Cuts the packet into fragments that fit `mtu` (the path's, at least 1280).
+  Status ip6_fragment(const OutputRoute& rt, const wire::Ipv6Header& base, Packet payload,
+                      std::size_t mtu);
   void ip6_finish_output(const OutputRoute& rt, const Ipv6Address& dst, Packet pkt);
   // Source address selection (RFC 6724 5, reduced): an address of `ifc` of the
   // destination's scope, preferring the longest matching prefix; else any of ifc's.

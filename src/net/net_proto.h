@@ -12,6 +12,7 @@
 #include "base/packet.h"
 #include "base/result.h"
 #include "link/interface.h"
+#include "net/pmtu_cache.h"
 #include "wire/addresses.h"
 
 namespace usnet {
@@ -101,8 +102,19 @@ class NetProtocol {
   }
   TransportProtocol* protocol(std::uint8_t p) const noexcept { return protocols_[p]; }
 
+  // Path MTUs learned from ICMP(v6) reports for this family's destinations.
+  PmtuCache& pmtu_cache() noexcept { return pmtu_cache_; }
+  // The MTU of the path to `dst` by route `rt`: the interface's, lowered by what a report
+  // taught (Linux dst_mtu of the route exception).
+  std::uint32_t path_mtu(const OutputRoute& rt, const IpAddress& dst, Instant now) const noexcept {
+    const std::uint32_t learned = pmtu_cache_.lookup(dst, now);
+    const auto ifc_mtu = static_cast<std::uint32_t>(rt.ifc->mtu);
+    return learned != 0 && learned < ifc_mtu ? learned : ifc_mtu;
+  }
+
  private:
   std::array<TransportProtocol*, 256> protocols_{};
+  PmtuCache pmtu_cache_;
 };
 
 }  // namespace usnet

@@ -20,7 +20,12 @@ Result<std::unique_ptr<Socket>> inet_create(Stack& stack, int family, int type, 
       if (protocol == 0 || protocol == IPPROTO_UDP) {
         return stack.udp().udp_init_sock(family, IPPROTO_UDP);
       }
-      if (protocol == IPPROTO_ICMP && family == AF_INET) return stack.ping().ping_init_sock();
+      // Ping sockets (Linux net/ipv4/ping.c): ICMP for AF_INET, ICMPv6 for AF_INET6; the
+      // other family's protocol is one the type does not have.
+      if ((protocol == IPPROTO_ICMP && family == AF_INET) ||
+          (protocol == IPPROTO_ICMPV6 && family == AF_INET6)) {
+        return stack.ping().ping_init_sock(family);
+      }
       return Error::kProtocolNotSupported;
     case SOCK_STREAM:
       if (protocol == 0 || protocol == IPPROTO_TCP) return stack.tcp().tcp_init_sock(family);

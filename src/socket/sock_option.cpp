@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "base/errno_map.h"
+#include "socket/af_inet.h"
 #include "socket/sock_calls.h"
 #include "stack/stack.h"
 
@@ -275,6 +276,23 @@ Status set_ipv6_level(Socket& s, int name, ByteSpan v) {
         s.opt.tclass = static_cast<std::uint8_t>(std::max(*iv, 0));
       }
       return {};
+    case IPV6_RECVERR:
+      if (!iv) return iv.error();
+      s.opt.recverr6 = *iv != 0;
+      return {};
+    case IPV6_MTU_DISCOVER:
+      // Linux takes IPV6_PMTUDISC_DONT .. IPV6_PMTUDISC_OMIT (5); usnet keeps three modes:
+      // PROBE and INTERFACE (never fragment) read back as DO, OMIT as WANT.
+      if (!iv) return iv.error();
+      if (*iv < IPV6_PMTUDISC_DONT || *iv > 5) return Error::kInvalidArgument;
+      s.opt.pmtu6 = *iv == IPV6_PMTUDISC_DONT               ? PmtuMode::kDont
+                    : *iv == IPV6_PMTUDISC_WANT || *iv == 5 ? PmtuMode::kWant
+                                                            : PmtuMode::kDo;
+      return {};
+    case IPV6_DONTFRAG:
+      if (!iv) return iv.error();
+      s.opt.dontfrag6 = *iv != 0;
+      return {};
     default:
       return Error::kNoProtocolOption;
   }
@@ -307,6 +325,26 @@ OptValue OptValue::of_timeval(Duration d) {
   o.len = sizeof(tv);
   return o;
 }
+
+namespace {
+
+// IP_MTU / IPV6_MTU (do_ip_getsockopt, do_ipv6_getsockopt): the MTU of the path to a
+// connected socket's peer, with what ICMP reports taught; ENOTCONN without a peer.
+Result<OptValue> connected_path_mtu(Socket& sock) {
+  if (!sock.connected()) return Error::kNotConnected;
+  NetProtocol* net = sock.stack.net_for(sock.remote.addr.family());
+  if (net == nullptr) return Error::kNotConnected;
+  auto rt = net->route_output(sock.remote.addr, inet_saddr_for(sock, sock.remote.addr),
+                              sock.remote.scope_id);
+  if (!rt) return Error::kNotConnected;
+  std::uint32_t mtu = net->path_mtu(*rt, sock.remote.addr, sock.stack.now());
+  // ipv4_mtu caps at IP_MAX_MTU (65535, what a total length can say): lo's 65536 reads
+  // 65535 for IPv4 and 65536 for IPv6, as the kernel side by side shows.
+  if (sock.remote.addr.is_v4()) mtu = std::min<std::uint32_t>(mtu, 65535);
+  return OptValue::of_int(static_cast<int>(mtu));
+}
+
+}  // namespace
 
 Status sock_setsockopt(Socket& sock, int level, int name, ByteSpan value) {
   sock.stack.tracer().step("sock_setsockopt");
@@ -395,6 +433,8 @@ Result<OptValue> sock_getsockopt(Socket& sock, int level, int name, std::size_t 
                                                                    : IP_PMTUDISC_DO);
       case IP_RECVERR:
         return OptValue::of_int(sock.opt.recverr ? 1 : 0);
+      case IP_MTU:
+        return connected_path_mtu(sock);
       default:
         return Error::kNoProtocolOption;
     }
@@ -407,6 +447,16 @@ Result<OptValue> sock_getsockopt(Socket& sock, int level, int name, std::size_t 
         return OptValue::of_int(sock.opt.hop_limit >= 0 ? sock.opt.hop_limit : kDefaultHopLimit);
       case IPV6_TCLASS:
         return OptValue::of_int(sock.opt.tclass);
+      case IPV6_RECVERR:
+        return OptValue::of_int(sock.opt.recverr6 ? 1 : 0);
+      case IPV6_MTU_DISCOVER:
+        return OptValue::of_int(sock.opt.pmtu6 == PmtuMode::kDont   ? IPV6_PMTUDISC_DONT
+                                : sock.opt.pmtu6 == PmtuMode::kWant ? IPV6_PMTUDISC_WANT
+                                                                    : IPV6_PMTUDISC_DO);
+      case IPV6_DONTFRAG:
+        return OptValue::of_int(sock.opt.dontfrag6 ? 1 : 0);
+      case IPV6_MTU:
+        return connected_path_mtu(sock);
       default:
         return Error::kNoProtocolOption;
     }

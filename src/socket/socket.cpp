@@ -48,11 +48,14 @@ NetOutParams Socket::ip_out_params(const IpAddress& src, const IpAddress& dst,
   if (dst.is_v6()) {
     ip.ttl = static_cast<std::uint8_t>(opt.hop_limit >= 0 ? opt.hop_limit : kDefaultHopLimit);
     ip.tos = opt.tclass;
+    // ip6_append_data: IPV6_DONTFRAG or IPV6_PMTUDISC_DO make a packet larger than the
+    // path MTU fail with EMSGSIZE; otherwise it is fragmented to fit.
+    ip.pmtu = opt.dontfrag6 ? PmtuMode::kDo : opt.pmtu6;
   } else {
     ip.ttl = static_cast<std::uint8_t>(ttl());
     ip.tos = opt.tos;
+    ip.pmtu = opt.pmtu;
   }
-  ip.pmtu = opt.pmtu;
   return ip;
 }
 

@@ -72,12 +72,15 @@ struct SockOptions {
   // hop limit and traffic class of IPv6 packets (an IPv4 peer of a dual-stack socket gets
   // IP_TTL and IP_TOS instead, as Linux keeps the two apart).
   bool v6only = false;
-  int hop_limit = -1;       // IPV6_UNICAST_HOPS; -1: the default (64)
-  std::uint8_t tclass = 0;  // IPV6_TCLASS
-  std::uint8_t tos = 0;     // IP_TOS
-  PmtuMode pmtu = PmtuMode::kWant;
-  bool recverr = false;    // IP_RECVERR
-  bool linger_on = false;  // SO_LINGER
+  int hop_limit = -1;                // IPV6_UNICAST_HOPS; -1: the default (64)
+  std::uint8_t tclass = 0;           // IPV6_TCLASS
+  std::uint8_t tos = 0;              // IP_TOS
+  PmtuMode pmtu = PmtuMode::kWant;   // IP_MTU_DISCOVER
+  PmtuMode pmtu6 = PmtuMode::kWant;  // IPV6_MTU_DISCOVER (Linux np->pmtudisc, apart)
+  bool dontfrag6 = false;            // IPV6_DONTFRAG: too big fails, never fragmented
+  bool recverr = false;              // IP_RECVERR
+  bool recverr6 = false;             // IPV6_RECVERR (Linux keeps the two apart: RECVERR, RECVERR6)
+  bool linger_on = false;            // SO_LINGER
   int linger_s = 0;
   bool rcvbuf_locked = false;  // SO_RCVBUF was set: no autotuning (Linux SOCK_RCVBUF_LOCK)
   bool sndbuf_locked = false;

@@ -39,7 +39,10 @@ Stack::Stack(StackConfig config)
   ptypes_.dev_add_pack(static_cast<std::uint16_t>(wire::EtherType::kIpv6), ipv6_.get());
   ipv6_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kUdp), udp_.get());
   ipv6_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kTcp), tcp_.get());
-  icmp_->set_echo_listener(ping_.get());
+  // Echo replies and errors about echo requests go to the ping sockets (Linux ping_rcv,
+  // ping_err, called from icmp_rcv and icmpv6_rcv).
+  ipv4_->register_protocol(static_cast<std::uint8_t>(wire::IpProtocol::kIcmp), ping_.get());
+  ipv6_->register_protocol(58, ping_.get());  // IPPROTO_ICMPV6
   auto lo = std::make_unique<Interface>();
   lo->index = kLoopbackIndex;
   lo->name = "lo";

@@ -289,8 +289,20 @@ void Udp::err(const IcmpError& icmp, ByteSpan quoted) {
   // The datagram went from us (quoted src) to the peer (quoted dst): look it up reversed.
   UdpSock* sk = lookup(icmp.quoted.dst, dport, icmp.quoted.src, sport);
   if (sk == nullptr) return;
-  // Linux udp_err: without IP_RECVERR only hard errors on connected sockets are reported.
-  if (!sk->opt.recverr && (!icmp.fatal || !sk->connected())) return;
+  const bool v6 = icmp.quoted.src.is_v6();
+  bool harderr = icmp.fatal;
+  if (icmp.mtu != 0) {
+    // Fragmentation Needed / Packet Too Big (the network layer recorded the path MTU):
+    // __udp4_lib_err and __udp6_lib_err make it a hard EMSGSIZE unless the socket never
+    // sets DF (IP_PMTUDISC_DONT / IPV6_PMTUDISC_DONT), in which case IPv4 ignores it.
+    const PmtuMode mode = v6 ? sk->opt.pmtu6 : sk->opt.pmtu;
+    if (mode == PmtuMode::kDont && !v6) return;
+    harderr = mode != PmtuMode::kDont;
+  }
+  // Linux __udp4_lib_err / __udp6_lib_err: without IP_RECVERR (IPV6_RECVERR for an IPv6
+  // datagram) only hard errors on connected sockets are reported.
+  const bool recverr = v6 ? sk->opt.recverr6 : sk->opt.recverr;
+  if (!recverr && (!harderr || !sk->connected())) return;
   sk->pending_error = icmp.error;
   stack_.tracer().step(fmt::format("sk_err fd {} = {}", sk->fd, error_name(icmp.error)));
   sk_error_report(*sk);

@@ -132,5 +132,37 @@ print('peer', peer[0], 'bytes', n, flush=True)
   EXPECT_EQ(bytes, 500000);
 }
 
+TEST_F(Ipv6Kernel, UsnetPingsKernelGlobalAndLinkLocal) {
+  // Each run of the tool makes its own TAP: the kernel gets its global address and a
+  // link-local one of our choosing (fe80::1) as soon as it appears. usnet's echo requests
+  // go out of an ICMPv6 ping socket.
+  const std::string add_addresses =
+      std::string("until ip -6 addr add ") + kKernel6 +
+      "/64 dev ut0 nodad 2>/dev/null; do sleep 0.02; done; ip -6 addr add fe80::1/64 dev ut0 nodad";
+  const struct {
+    const char* dst;
+    const char* shown;
+  } kRuns[] = {{kKernel6, kKernel6}, {"fe80::1%ut0", "fe80::1%ut0"}};
+  for (const auto& r : kRuns) {
+    const pid_t adder = spawn_in(ns_, {"sh", "-c", add_addresses});
+    ASSERT_GT(adder, 0);
+    std::string out;
+    // The host first: --addr takes every value that follows it.
+    EXPECT_EQ(run_tool({"ping", r.dst, "-c", "3", "-i", "0.3", "-W", "3", "--mac", kUsnetMac,
+                        "--addr", std::string(kUsnet6) + "/64"},
+                       &out, 60),
+              0)
+        << out;
+    EXPECT_NE(out.find(std::string("PING ") + r.dst + " (" + r.shown + ") 56 data bytes"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find(std::string("64 bytes from ") + r.shown + ": icmp_seq="), std::string::npos)
+        << out;
+    EXPECT_NE(out.find("3 packets transmitted, 3 received, 0% packet loss"), std::string::npos)
+        << out;
+    EXPECT_EQ(wait_bg(adder, 5), 0);
+  }
+}
+
 }  // namespace
 }  // namespace usnet::interop

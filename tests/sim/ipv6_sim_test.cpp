@@ -4,7 +4,12 @@
 // impaired, every byte checked.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <poll.h>
+
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "net/ipv6.h"
@@ -12,6 +17,7 @@
 #include "net/neighbour.h"
 #include "support/sim_net.h"
 #include "support/tcp_helpers.h"
+#include "wire/icmpv6.h"
 #include "wire/ipv6_ext.h"
 #include "wire/udp.h"
 
@@ -295,6 +301,247 @@ TEST(Ipv6Sim, OverlappingFragmentsDropThePacket) {
   net.run_for(std::chrono::milliseconds(10));
   EXPECT_EQ(net.b->mib().Icmp6OutParmProblems, 1u);
   EXPECT_EQ(net.a->mib().Icmp6InParmProblems, 1u);
+}
+
+// An ICMPv6 echo request of `data_len` bytes of data, sequence `seq` (the stack fills in
+// the identifier and checksum).
+std::vector<std::byte> echo6_request(std::uint16_t seq, std::size_t data_len) {
+  std::vector<std::byte> req(8 + data_len, std::byte{0x5a});
+  req[0] = std::byte{128};
+  req[1] = std::byte{0};
+  store_be<std::uint16_t>(req, 6, seq);
+  return req;
+}
+
+bool readable(Socket& s) {
+  return (sock_poll(s) & POLLIN) != 0;
+}
+
+Socket* ping6_socket(Stack& s) {
+  auto r = sock_create(s, AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+  EXPECT_TRUE(r);
+  return r ? *r : nullptr;
+}
+
+TEST(Ipv6Sim, PingSocketGetsEchoReply) {
+  SimNet net;
+  add_globals(net);
+  Socket* s = ping6_socket(*net.a);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->protocol, IPPROTO_ICMPV6);
+  const auto req = echo6_request(7, 56);
+  ASSERT_TRUE(send_to(*s, req, SockAddr::inet6(kGlobalB, 0)));
+  EXPECT_NE(s->local.port, 0);  // the identifier, chosen on first send (ping_autobind)
+  ASSERT_TRUE(net.run_until([&] { return readable(*s); }));
+  std::vector<std::byte> rep(200);
+  auto r = recv_from(*s, rep);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->copied, req.size());
+  EXPECT_EQ(rep[0], std::byte{129});  // echo reply
+  EXPECT_EQ(rep[1], std::byte{0});
+  EXPECT_EQ(load_be<std::uint16_t>(rep, 4), s->local.port);
+  EXPECT_EQ(load_be<std::uint16_t>(rep, 6), 7);
+  EXPECT_TRUE(std::equal(req.begin() + 8, req.end(), rep.begin() + 8));
+  ASSERT_TRUE(r->from);
+  EXPECT_EQ(r->from->family, AF_INET6);
+  EXPECT_EQ(r->from->addr, IpAddress(kGlobalB));
+  EXPECT_EQ(r->from->scope_id, 0u);
+  // b's checksum check passed (the stack computed ours over the pseudo-header).
+  EXPECT_EQ(net.b->mib().Icmp6InEchos, 1u);
+  EXPECT_EQ(net.b->mib().Icmp6InCsumErrors, 0u);
+  EXPECT_EQ(net.b->mib().Icmp6OutEchoReplies, 1u);
+  EXPECT_EQ(net.a->mib().Icmp6OutEchos, 1u);
+  EXPECT_EQ(net.a->mib().Icmp6InEchoReplies, 1u);
+  EXPECT_EQ(net.a->mib().IcmpOutEchos, 0u);  // counted as ICMPv6 only
+}
+
+TEST(Ipv6Sim, PingSocketToLinkLocalNeedsAScope) {
+  SimNet net;
+  const Ipv6Address ll_b = eui64_address(v6("fe80::"), mac(2));
+  Socket* s = ping6_socket(*net.a);
+  const auto req = echo6_request(1, 16);
+  auto no_scope = send_to(*s, req, SockAddr::inet6(ll_b, 0));
+  ASSERT_FALSE(no_scope);
+  EXPECT_EQ(no_scope.error(), Error::kInvalidArgument);  // ping_v6_sendmsg: no oif
+  ASSERT_TRUE(send_to(*s, req, SockAddr::inet6(ll_b, 0, 2)));
+  ASSERT_TRUE(net.run_until([&] { return readable(*s); }));
+  std::vector<std::byte> rep(64);
+  auto r = recv_from(*s, rep);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(rep[0], std::byte{129});
+  ASSERT_TRUE(r->from);
+  EXPECT_EQ(r->from->addr, IpAddress(ll_b));
+  EXPECT_EQ(r->from->scope_id, 2u);  // named with the interface it came in on
+}
+
+TEST(Ipv6Sim, PingSocketRefusesWhatLinuxRefuses) {
+  SimNet net;
+  add_globals(net);
+  Socket* s = ping6_socket(*net.a);
+  auto fails = [&](std::vector<std::byte> msg, const SockAddr& to) {
+    auto r = send_to(*s, msg, to);
+    return r ? std::optional<Error>() : std::optional<Error>(r.error());
+  };
+  const SockAddr b = SockAddr::inet6(kGlobalB, 0);
+  auto v4_echo = echo6_request(1, 8);
+  v4_echo[0] = std::byte{8};  // ICMPv4's echo request type
+  EXPECT_EQ(fails(v4_echo, b), Error::kInvalidArgument);
+  auto coded = echo6_request(1, 8);
+  coded[1] = std::byte{1};
+  EXPECT_EQ(fails(coded, b), Error::kInvalidArgument);
+  EXPECT_EQ(fails(std::vector<std::byte>(4, std::byte{128}), b), Error::kInvalidArgument);
+  EXPECT_EQ(fails(echo6_request(1, 0xffff), b), Error::kMessageTooLong);
+  EXPECT_EQ(fails(echo6_request(1, 8), SockAddr::inet(Ipv4Address::from_octets(198, 18, 0, 2), 0)),
+            Error::kAddressFamilyNotSupported);
+  const SockAddr mapped = SockAddr::inet6(v6("::ffff:198.18.0.2"), 0);
+  EXPECT_EQ(fails(echo6_request(1, 8), mapped), Error::kInvalidArgument);
+  EXPECT_EQ(sock_connect(*s, mapped, 0).error(), Error::kNetworkUnreachable);
+  EXPECT_EQ(sock_bind(*s, SockAddr::inet6(v6("ff02::1"), 0)).error(), Error::kInvalidArgument);
+  // The other family's ICMP is a protocol SOCK_DGRAM does not have there.
+  EXPECT_EQ(sock_create(*net.a, AF_INET, SOCK_DGRAM, IPPROTO_ICMPV6).error(),
+            Error::kProtocolNotSupported);
+  EXPECT_EQ(sock_create(*net.a, AF_INET6, SOCK_DGRAM, IPPROTO_ICMP).error(),
+            Error::kProtocolNotSupported);
+}
+
+// An ICMPv6 error from `from` to kGlobalA quoting an echo request kGlobalA sent to `dst`
+// with identifier `ident`, as a router on the path would send it.
+Packet icmpv6_error_about_echo(const Ipv6Address& from, const Ipv6Address& dst, std::uint16_t ident,
+                               std::uint8_t type, std::uint8_t code, std::uint32_t word) {
+  std::vector<std::byte> quote(40 + 8 + 16, std::byte{0});
+  wire::Ipv6Header q;
+  q.next_header = 58;
+  q.payload_length = 24;
+  q.hop_limit = 64;
+  q.src = kGlobalA;
+  q.dst = dst;
+  q.emit(quote);
+  quote[40] = std::byte{128};
+  store_be<std::uint16_t>(quote, 44, ident);
+  Packet p(8 + quote.size());
+  wire::Icmpv6Header h{type, code, 0, word};
+  h.emit(p.append(wire::Icmpv6Header::kSize));
+  p.append(quote);
+  wire::Icmpv6Header::finish_checksum(p.data(), from, kGlobalA);
+  wire::Ipv6Header ip;
+  ip.next_header = 58;
+  ip.payload_length = static_cast<std::uint16_t>(p.size());
+  ip.hop_limit = 64;
+  ip.src = from;
+  ip.dst = kGlobalA;
+  ip.emit(p.push(wire::Ipv6Header::kSize));
+  return p;
+}
+
+TEST(Ipv6Sim, PingSocketGetsIcmpv6ErrorsAsLinux) {
+  SimNet net;
+  add_globals(net);
+  const Ipv6Address far = v6("2001:db8:1::99");  // on the link, never answering
+  const Ipv6Address router = v6("2001:db8:1::fe");
+  Socket* connected = ping6_socket(*net.a);
+  ASSERT_TRUE(sock_connect(*connected, SockAddr::inet6(kGlobalB, 0), 0));
+  Socket* unconnected = ping6_socket(*net.a);
+  ASSERT_TRUE(send_to(*unconnected, echo6_request(1, 8), SockAddr::inet6(far, 0)));
+  Interface& ifc = *net.a->interface(2);
+  std::byte buf[64];
+  auto pending = [&](Socket& s) {
+    auto r = recv_from(s, buf, MSG_DONTWAIT);
+    return r ? std::optional<Error>() : std::optional<Error>(r.error());
+  };
+  // Address unreachable (code 3) is soft (icmpv6_err_convert): not reported without
+  // IPV6_RECVERR, connected or not.
+  net.a->ipv6().ip6_rcv(ifc,
+                        icmpv6_error_about_echo(router, kGlobalB, connected->local.port, 1, 3, 0));
+  EXPECT_EQ(pending(*connected), Error::kWouldBlock);
+  // Administratively prohibited (code 1) is hard: a connected socket hears EACCES.
+  net.a->ipv6().ip6_rcv(ifc,
+                        icmpv6_error_about_echo(router, kGlobalB, connected->local.port, 1, 1, 0));
+  EXPECT_EQ(pending(*connected), Error::kPermissionDenied);
+  EXPECT_EQ(pending(*connected), Error::kWouldBlock);  // reported once
+  // An unconnected socket only with IPV6_RECVERR, then even a soft error.
+  net.a->ipv6().ip6_rcv(ifc,
+                        icmpv6_error_about_echo(router, far, unconnected->local.port, 1, 1, 0));
+  EXPECT_EQ(pending(*unconnected), Error::kWouldBlock);
+  const int one = 1;
+  ASSERT_TRUE(
+      sock_setsockopt(*unconnected, IPPROTO_IPV6, IPV6_RECVERR, as_bytes(std::span(&one, 1))));
+  net.a->ipv6().ip6_rcv(ifc,
+                        icmpv6_error_about_echo(router, far, unconnected->local.port, 3, 0, 0));
+  EXPECT_EQ(pending(*unconnected), Error::kHostUnreachable);  // time exceeded
+  // IP_RECVERR is IPv4's: it does not stand in for IPV6_RECVERR (Linux RECVERR6).
+  ASSERT_TRUE(sock_setsockopt(*connected, IPPROTO_IP, IP_RECVERR, as_bytes(std::span(&one, 1))));
+  net.a->ipv6().ip6_rcv(ifc,
+                        icmpv6_error_about_echo(router, kGlobalB, connected->local.port, 1, 3, 0));
+  EXPECT_EQ(pending(*connected), Error::kWouldBlock);
+  // An error quoting another identifier reaches no one.
+  net.a->ipv6().ip6_rcv(ifc, icmpv6_error_about_echo(router, far, 1, 3, 0, 0));
+  EXPECT_EQ(pending(*unconnected), Error::kWouldBlock);
+  EXPECT_EQ(net.a->mib().Icmp6InDestUnreachs, 4u);
+  EXPECT_EQ(net.a->mib().Icmp6InTimeExcds, 2u);
+}
+
+// RFC 8201 4 / Linux tcp_v6_mtu_reduced: a Packet Too Big quoting a segment in flight
+// lowers the connection's MSS to fit the reported MTU, what was in flight is resent in
+// the new size, and the stream still arrives whole.
+TEST(Ipv6Sim, TcpLowersItsMssAfterPacketTooBig) {
+  SimNet net;
+  add_globals(net);
+  Socket* l = socket6(*net.b, SOCK_STREAM);
+  ASSERT_TRUE(sock_bind(*l, SockAddr::inet6(Ipv6Address::any(), 80)));
+  ASSERT_TRUE(sock_listen(*l, 8));
+  Socket* c = socket6(*net.a, SOCK_STREAM);
+  (void)sock_connect(*c, SockAddr::inet6(kGlobalB, 80), 0);
+  Socket* s = nullptr;
+  ASSERT_TRUE(net.run_until([&] {
+    auto r = sock_accept(*l, 0);
+    if (r) s = *r;
+    return s != nullptr;
+  }));
+  auto& tc = static_cast<TcpSock&>(*c);
+  EXPECT_EQ(tc.mss, 1428);  // 1500 - 40 - 20 - 12 (timestamps)
+  Transfer t;
+  t.tx = c;
+  t.rx = s;
+  t.total = 1 << 20;
+  t.seed = 9;
+  ASSERT_TRUE(net.run_until([&] {
+    (void)t.step();
+    return t.received >= (256u << 10);
+  }));
+  // A router's Packet Too Big (MTU 1280) quoting a full-sized segment at SND.UNA.
+  std::vector<std::byte> quote(40 + 20, std::byte{0});
+  wire::Ipv6Header q;
+  q.payload_length = 1448;
+  q.next_header = 6;
+  q.hop_limit = 64;
+  q.src = kGlobalA;
+  q.dst = kGlobalB;
+  q.emit(quote);
+  store_be<std::uint16_t>(quote, 40, c->local.port);
+  store_be<std::uint16_t>(quote, 42, 80);
+  store_be<std::uint32_t>(quote, 44, tc.snd_una.raw());
+  const Ipv6Address router = v6("2001:db8:1::fe");
+  Packet p(8 + quote.size());
+  wire::Icmpv6Header h{2, 0, 0, 1280};
+  h.emit(p.append(wire::Icmpv6Header::kSize));
+  p.append(quote);
+  wire::Icmpv6Header::finish_checksum(p.data(), router, kGlobalA);
+  wire::Ipv6Header ip;
+  ip.payload_length = static_cast<std::uint16_t>(p.size());
+  ip.next_header = 58;
+  ip.hop_limit = 64;
+  ip.src = router;
+  ip.dst = kGlobalA;
+  ip.emit(p.push(wire::Ipv6Header::kSize));
+  net.a->ipv6().ip6_rcv(*net.a->interface(2), std::move(p));
+  EXPECT_EQ(net.a->mib().Icmp6InPktTooBigs, 1u);
+  EXPECT_EQ(tc.pmtu, 1280u);
+  EXPECT_EQ(tc.mss, 1280 - 40 - 20 - 12);
+  ASSERT_TRUE(net.run_until([&] { return t.step(); }, std::chrono::seconds(120)));
+  EXPECT_EQ(t.received, t.total);
+  EXPECT_FALSE(t.mismatch);
+  EXPECT_EQ(t.rx_digest.h, t.tx_digest.h);
+  EXPECT_EQ(tc.mss, 1280 - 40 - 20 - 12);  // kept: nothing raised it again
 }
 
 }  // namespace

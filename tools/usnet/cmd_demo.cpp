@@ -1,6 +1,7 @@
 // `usnet demo`: the main job of the README.
 //   1. Two usnet hosts in this process, joined by a memory wire: ping, UDP and a TCP
-//      exchange between them, with the trace of every call and packet and a pcap of the wire.
+//      exchange between them over IPv4, then the same over IPv6, with the trace of every
+//      call and packet and a pcap of the wire.
 //   2. As root with /dev/net/tun: a usnet host on a TAP inside a network namespace the demo
 //      creates, answering the Linux kernel's own `ping`, `nc -u` and `curl`; everything it
 //      created is removed at the end, also on Ctrl-C.
@@ -44,6 +45,44 @@ const sockaddr* sa(const sockaddr_in& a) {
   return reinterpret_cast<const sockaddr*>(&a);
 }
 
+// An address of either family, with the text the demo prints for it.
+struct DemoAddr {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  int family = AF_INET;
+  std::string text;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&ss); }
+};
+
+DemoAddr demo_addr(const char* a, std::uint16_t port) {
+  DemoAddr d;
+  d.text = a;
+  sockaddr_in6 s6{};
+  if (inet_pton(AF_INET6, a, &s6.sin6_addr) == 1) {
+    s6.sin6_family = AF_INET6;
+    s6.sin6_port = htons(port);
+    std::memcpy(&d.ss, &s6, sizeof(s6));
+    d.len = sizeof(s6);
+    d.family = AF_INET6;
+    return d;
+  }
+  const sockaddr_in s4 = inet(a, port);
+  std::memcpy(&d.ss, &s4, sizeof(s4));
+  d.len = sizeof(s4);
+  return d;
+}
+
+std::string addr_text(const sockaddr_storage& ss) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof(buf));
+    return fmt::format("[{}]:{}", buf,
+                       ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port));
+  }
+  inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof(buf));
+  return fmt::format("{}:{}", buf, ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port));
+}
+
 void set_timeout(int fd, int ms) {
   timeval tv{ms / 1000, (ms % 1000) * 1000};
   usnet_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -53,20 +92,20 @@ void banner(const std::string& s) {
   std::cout << "\n=== " << s << " ===\n" << std::flush;
 }
 
-bool tcp_exchange(usnet_stack* alice, usnet_stack* bob) {
+bool tcp_exchange(usnet_stack* alice, usnet_stack* bob, const char* bob_ip) {
   usnet_stack_use(bob);
-  const int l = usnet_socket(AF_INET, SOCK_STREAM, 0);
-  const sockaddr_in bob_http = inet("198.18.0.2", 8080);
-  if (usnet_bind(l, sa(bob_http), sizeof(bob_http)) < 0 || usnet_listen(l, 16) < 0) {
+  const DemoAddr bob_http = demo_addr(bob_ip, 8080);
+  const int l = usnet_socket(bob_http.family, SOCK_STREAM, 0);
+  if (usnet_bind(l, bob_http.get(), bob_http.len) < 0 || usnet_listen(l, 16) < 0) {
     std::cout << "bob cannot listen: " << std::strerror(errno) << "\n";
     return false;
   }
   set_timeout(l, 2000);
   usnet_stack_use(alice);
-  const int c = usnet_socket(AF_INET, SOCK_STREAM, 0);
+  const int c = usnet_socket(bob_http.family, SOCK_STREAM, 0);
   set_timeout(c, 2000);
   // A blocking connect runs both stacks until the handshake is done.
-  if (usnet_connect(c, sa(bob_http), sizeof(bob_http)) < 0) {
+  if (usnet_connect(c, bob_http.get(), bob_http.len) < 0) {
     std::cout << "alice cannot connect: " << std::strerror(errno) << "\n";
     return false;
   }
@@ -95,6 +134,75 @@ bool tcp_exchange(usnet_stack* alice, usnet_stack* bob) {
   return got == rep;
 }
 
+// Ping: alice's ping socket (ICMP, or ICMPv6 for an IPv6 address) to bob.
+bool ping_bob(usnet_stack* alice, const char* bob_ip) {
+  const DemoAddr bob_addr = demo_addr(bob_ip, 0);
+  const bool v6 = bob_addr.family == AF_INET6;
+  std::cout << fmt::format("\n--- alice pings bob ({}) ---\n", bob_ip) << std::flush;
+  usnet_stack_use(alice);
+  const int p =
+      usnet_socket(bob_addr.family, SOCK_DGRAM, v6 ? int{IPPROTO_ICMPV6} : int{IPPROTO_ICMP});
+  set_timeout(p, 2000);
+  bool ok = true;
+  // ICMPv6 echo request / reply are types 128 / 129 (RFC 4443 4.1, 4.2).
+  const unsigned char request = v6 ? 128 : ICMP_ECHO;
+  const unsigned char reply = v6 ? 129 : ICMP_ECHOREPLY;
+  for (int seq = 1; seq <= 3; ++seq) {
+    unsigned char req[8 + 16] = {request, 0, 0, 0, 0, 0, 0, static_cast<unsigned char>(seq)};
+    const std::string_view text = "usnet demo ping!";
+    std::copy(text.begin(), text.end(), req + 8);
+    usnet_sendto(p, req, sizeof(req), 0, bob_addr.get(), bob_addr.len);
+    unsigned char rep[64];
+    const ssize_t n = usnet_recv(p, rep, sizeof(rep), 0);
+    if (n >= 8 && rep[0] == reply && rep[7] == seq) {
+      std::cout << fmt::format("reply from {}: icmp_seq={} ({} bytes)\n", bob_ip, seq, n);
+    } else {
+      std::cout << fmt::format("no reply for icmp_seq={}\n", seq);
+      ok = false;
+    }
+  }
+  usnet_close(p);
+  return ok;
+}
+
+// UDP: bob echoes what alice sends.
+bool udp_echo(usnet_stack* alice, usnet_stack* bob, const char* bob_ip) {
+  const DemoAddr bob_echo = demo_addr(bob_ip, 7);
+  std::cout << fmt::format("\n--- UDP: alice -> {} -> alice ---\n", addr_text(bob_echo.ss))
+            << std::flush;
+  usnet_stack_use(bob);
+  const int b = usnet_socket(bob_echo.family, SOCK_DGRAM, 0);
+  usnet_bind(b, bob_echo.get(), bob_echo.len);
+  set_timeout(b, 2000);
+  usnet_stack_use(alice);
+  const int a = usnet_socket(bob_echo.family, SOCK_DGRAM, 0);
+  set_timeout(a, 2000);
+  const char msg[] = "hello from alice";
+  usnet_sendto(a, msg, sizeof(msg) - 1, 0, bob_echo.get(), bob_echo.len);
+  char buf[256] = {};
+  sockaddr_storage from{};
+  socklen_t flen = sizeof(from);
+  ssize_t n = usnet_recvfrom(b, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &flen);
+  if (n > 0) {
+    std::cout << fmt::format("bob got \"{}\" from {}; echoing\n",
+                             std::string(buf, static_cast<std::size_t>(n)), addr_text(from));
+    usnet_sendto(b, buf, static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), flen);
+  }
+  char back[256] = {};
+  n = usnet_recv(a, back, sizeof(back), 0);
+  bool ok = true;
+  if (n == static_cast<ssize_t>(sizeof(msg) - 1) && std::memcmp(back, msg, sizeof(msg) - 1) == 0) {
+    std::cout << fmt::format("alice got her echo back: \"{}\"\n",
+                             std::string(back, static_cast<std::size_t>(n)));
+  } else {
+    std::cout << "alice got no echo\n";
+    ok = false;
+  }
+  usnet_close(a);
+  usnet_close(b);
+  return ok;
+}
+
 bool in_process(const DemoOptions& o) {
   banner("Two usnet hosts in one process over a memory wire");
   usnet_runtime* rt = usnet_runtime_new();
@@ -115,67 +223,26 @@ bool in_process(const DemoOptions& o) {
   std::cout << "alice 198.18.0.1/24 <-- memory wire, 0.5 ms --> bob 198.18.0.2/24\n";
   bool ok = true;
 
-  // Ping: alice's ping socket to bob.
-  std::cout << "\n--- alice pings bob ---\n" << std::flush;
-  usnet_stack_use(alice);
-  const int p = usnet_socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
-  set_timeout(p, 2000);
-  const sockaddr_in bob_addr = inet("198.18.0.2", 0);
-  for (int seq = 1; seq <= 3; ++seq) {
-    unsigned char req[8 + 16] = {ICMP_ECHO, 0, 0, 0, 0, 0, 0, static_cast<unsigned char>(seq)};
-    const std::string_view text = "usnet demo ping!";
-    std::copy(text.begin(), text.end(), req + 8);
-    usnet_sendto(p, req, sizeof(req), 0, sa(bob_addr), sizeof(bob_addr));
-    unsigned char rep[64];
-    const ssize_t n = usnet_recv(p, rep, sizeof(rep), 0);
-    if (n >= 8 && rep[0] == ICMP_ECHOREPLY && rep[7] == seq) {
-      std::cout << fmt::format("reply from 198.18.0.2: icmp_seq={} ({} bytes)\n", seq, n);
-    } else {
-      std::cout << fmt::format("no reply for icmp_seq={}\n", seq);
-      ok = false;
-    }
-  }
-  usnet_close(p);
-
-  // UDP: bob echoes what alice sends.
-  std::cout << "\n--- UDP: alice -> bob:7 -> alice ---\n" << std::flush;
-  usnet_stack_use(bob);
-  const int b = usnet_socket(AF_INET, SOCK_DGRAM, 0);
-  const sockaddr_in bob_echo = inet("198.18.0.2", 7);
-  usnet_bind(b, sa(bob_echo), sizeof(bob_echo));
-  set_timeout(b, 2000);
-  usnet_stack_use(alice);
-  const int a = usnet_socket(AF_INET, SOCK_DGRAM, 0);
-  set_timeout(a, 2000);
-  const char msg[] = "hello from alice";
-  usnet_sendto(a, msg, sizeof(msg) - 1, 0, sa(bob_echo), sizeof(bob_echo));
-  char buf[256] = {};
-  sockaddr_in from{};
-  socklen_t flen = sizeof(from);
-  ssize_t n = usnet_recvfrom(b, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &flen);
-  if (n > 0) {
-    char addr[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &from.sin_addr, addr, sizeof(addr));
-    std::cout << fmt::format("bob got \"{}\" from {}:{}; echoing\n",
-                             std::string(buf, static_cast<std::size_t>(n)), addr,
-                             ntohs(from.sin_port));
-    usnet_sendto(b, buf, static_cast<std::size_t>(n), 0, sa(from), flen);
-  }
-  char back[256] = {};
-  n = usnet_recv(a, back, sizeof(back), 0);
-  if (n == static_cast<ssize_t>(sizeof(msg) - 1) && std::memcmp(back, msg, sizeof(msg) - 1) == 0) {
-    std::cout << fmt::format("alice got her echo back: \"{}\"\n",
-                             std::string(back, static_cast<std::size_t>(n)));
-  } else {
-    std::cout << "alice got no echo\n";
-    ok = false;
-  }
-  usnet_close(a);
-  usnet_close(b);
-
+  ok = ping_bob(alice, "198.18.0.2") && ok;
+  ok = udp_echo(alice, bob, "198.18.0.2") && ok;
   // TCP: bob listens, alice connects, a request and a reply, then both close.
   std::cout << "\n--- TCP: alice -> bob:8080, request and reply ---\n" << std::flush;
-  ok = tcp_exchange(alice, bob) && ok;
+  ok = tcp_exchange(alice, bob, "198.18.0.2") && ok;
+
+  // The same over IPv6 on the same wire: bob is found by neighbour discovery (RFC 4861),
+  // the ping goes out of an ICMPv6 ping socket, UDP and TCP over AF_INET6 sockets.
+  banner("The same over IPv6");
+  if (usnet_stack_add_address(alice, 2, "2001:db8::1/64") < 0 ||
+      usnet_stack_add_address(bob, 2, "2001:db8::2/64") < 0) {
+    std::cout << "cannot add the IPv6 addresses: " << std::strerror(errno) << "\n";
+    ok = false;
+  } else {
+    std::cout << "alice 2001:db8::1/64 <-- the same wire --> bob 2001:db8::2/64\n";
+    ok = ping_bob(alice, "2001:db8::2") && ok;
+    ok = udp_echo(alice, bob, "2001:db8::2") && ok;
+    std::cout << "\n--- TCP: alice -> [2001:db8::2]:8080, request and reply ---\n" << std::flush;
+    ok = tcp_exchange(alice, bob, "2001:db8::2") && ok;
+  }
   std::cout << "\n--- alice's TCP sockets (as ss -tni) ---\n" << std::flush;
   usnet_stack_dump_sockets(alice, STDOUT_FILENO);
   std::cout << "\n--- alice's counters (nstat names) ---\n" << std::flush;
